@@ -1,0 +1,133 @@
+"""The REST API as data: each route names its method, path, inputs and the service call.
+
+The server builds its handlers and OpenAPI document from ROUTES; the in-process client
+dispatches the same table, so a request means the same thing with or without a server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from .core import models as m
+from .core.errors import Invalid, NotFound
+
+BASE = "api/mlgov/"
+ID = r"(?P<id>[0-9]{1,18})"
+NAME = r"(?P<name>[^/]{1,256})"
+
+
+@dataclass(frozen=True)
+class Route:
+    resource: str  # auth_resource suffix and handler name
+    method: str
+    path: str  # regex below BASE
+    summary: str
+    call: Callable[..., Any]  # (service, actor, path_args, query, body) -> dict | (meta, bytes)
+    query: type | None = None
+    body: type | None = None
+    binary: bool = False
+    status: int = 200
+
+
+def _int(args: dict, key: str = "id") -> int:
+    return int(args[key])
+
+
+ROUTES: list[Route] = [
+    Route("whoami", "GET", "whoami", "The acting user, admin flag and project designations",
+          lambda svc, a, p, q, b: svc.whoami(a)),
+    Route("projects", "GET", "projects", "List projects with members",
+          lambda svc, a, p, q, b: svc.list_projects(a)),
+    Route("projects", "POST", "projects", "Create a project; the caller becomes its owner",
+          lambda svc, a, p, q, b: svc.create_project(a, b), body=m.ProjectCreate, status=201),
+    Route("members", "POST", f"projects/{NAME}/members", "Add a member or change a designation",
+          lambda svc, a, p, q, b: svc.set_member(a, p["name"], b), body=m.MemberSet),
+    Route("assets", "GET", "assets", "Search the catalog (full text, filters, facets, pages)",
+          lambda svc, a, p, q, b: svc.search(a, q), query=m.SearchQuery),
+    Route("assets", "POST", "assets", "Publish a dataset, model or feature group (new revision if it exists)",
+          lambda svc, a, p, q, b: svc.publish(a, b), body=m.Publish, status=201),
+    Route("asset", "GET", f"assets/{NAME}", "Asset detail: schema, summary, owner, revisions, access",
+          lambda svc, a, p, q, b: svc.get_asset(a, p["name"])),
+    Route("data", "GET", f"assets/{NAME}/data", "The asset's content, for its project or a grant holder",
+          lambda svc, a, p, q, b: svc.read_data(a, p["name"], q.revision), query=m.DataQuery,
+          binary=True),
+    Route("requests", "GET", "requests", "Access requests: mine, or incoming for projects I own",
+          lambda svc, a, p, q, b: svc.list_requests(a, q), query=m.RequestQuery),
+    Route("requests", "POST", "requests", "Request access to an asset with a reason",
+          lambda svc, a, p, q, b: svc.request_access(a, b), body=m.AccessRequestCreate, status=201),
+    Route("approve", "POST", f"requests/{ID}/approve", "Accept a request: creates subscription and grant",
+          lambda svc, a, p, q, b: svc.decide(a, _int(p), b, accept=True), body=m.Decision),
+    Route("reject", "POST", f"requests/{ID}/reject", "Reject a request",
+          lambda svc, a, p, q, b: svc.decide(a, _int(p), b, accept=False), body=m.Decision),
+    Route("subscriptions", "GET", "subscriptions", "Subscriptions: mine, or incoming for projects I own",
+          lambda svc, a, p, q, b: svc.list_subscriptions(a, q), query=m.SubscriptionQuery),
+    Route("revoke", "POST", f"subscriptions/{ID}/revoke", "Revoke a subscription and its grant",
+          lambda svc, a, p, q, b: svc.end_subscription(a, _int(p), revoke=True), body=m.Empty),
+    Route("cancel", "POST", f"subscriptions/{ID}/cancel", "Cancel my own subscription",
+          lambda svc, a, p, q, b: svc.end_subscription(a, _int(p), revoke=False), body=m.Empty),
+    Route("audit", "GET", "audit", "Recent audit events",
+          lambda svc, a, p, q, b: svc.audit_events(a, q), query=m.AuditQuery),
+    Route("verify", "GET", "audit/verify", "Verify the audit hash chain; names the first broken event",
+          lambda svc, a, p, q, b: svc.audit_verify(a)),
+]
+
+IGNORED_QUERY = {"token", "_xsrf"}
+
+
+def parse(model: type | None, data: Any, where: str):
+    """Validate input against a contract model; Invalid with one line on any problem."""
+    if model is None:
+        return None
+    if not isinstance(data, dict):
+        raise Invalid(f"{where} must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or where
+        raise Invalid(f"{where} field {loc!r}: {err['msg']}") from None
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("request body is not valid JSON") from None
+
+
+def query_dict(pairs: dict) -> dict:
+    return {k: v for k, v in pairs.items() if k not in IGNORED_QUERY}
+
+
+_COMPILED = [(r, re.compile(f"^{r.path}$")) for r in ROUTES]
+
+
+def match(method: str, path: str) -> tuple[Route, dict]:
+    allowed = False
+    for route, rx in _COMPILED:
+        found = rx.match(path)
+        if found:
+            allowed = True
+            if route.method == method:
+                return route, found.groupdict()
+    raise NotFound(f"{method} {path}: " + ("method not allowed" if allowed else "no such endpoint"))
+
+
+def run(route: Route, service, actor, args: dict, query: dict | None, body: Any):
+    """Validate the inputs of one call and run it on the service."""
+    q = parse(route.query, query_dict(query or {}), "query")
+    b = parse(route.body, body if body is not None else {}, "body")
+    return route.call(service, actor, args, q, b)
+
+
+def dispatch(service, actor, method: str, path: str, query: dict | None = None, body: Any = None):
+    """Run one API call in-process, exactly as the server would."""
+    route, args = match(method, path)
+    return route, run(route, service, actor, args, query, body)

@@ -1,0 +1,52 @@
+"""Catalog content: hashing and describing what is published (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+
+from .errors import Invalid
+
+
+def content_hash(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def describe_parquet(data: bytes) -> tuple[list, dict, int]:
+    """Schema, per-column summary and row count of Parquet bytes; Invalid if not Parquet."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise Invalid(f"content is not a readable Parquet file: {exc}") from None
+    schema = [{"name": f.name, "type": str(f.type)} for f in table.schema
+              if not f.name.startswith("__index_level_")]
+    summary = {}
+    for field in table.schema:
+        if field.name.startswith("__index_level_"):
+            continue
+        col = table.column(field.name)
+        info = {"missing": col.null_count}
+        if pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
+            stats = {"min": pc.min(col), "max": pc.max(col), "mean": pc.mean(col),
+                     "std": pc.stddev(col, ddof=1)}
+            info.update({k: _num(v.as_py()) for k, v in stats.items()})
+        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type) \
+                or pa.types.is_dictionary(field.type):
+            counts = pc.value_counts(col.cast(pa.string()) if pa.types.is_dictionary(field.type)
+                                     else col)
+            info["distinct"] = len(counts)
+            top = sorted(counts.to_pylist(), key=lambda d: -d["counts"])[:5]
+            info["top"] = [{"value": d["values"], "count": d["counts"]} for d in top]
+        summary[field.name] = info
+    return schema, summary, table.num_rows
+
+
+def _num(value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value

@@ -1,0 +1,33 @@
+"""Errors a user can cause. Mapped once: to HTTP status on the server, to UsageError in the kernel."""
+
+
+class GovernanceError(Exception):
+    """Base class: a one-line, user-facing message."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Invalid(GovernanceError):
+    status = 400
+
+
+class Forbidden(GovernanceError):
+    status = 403
+
+
+class NotFound(GovernanceError):
+    status = 404
+
+
+class Conflict(GovernanceError):
+    status = 409
+
+
+BY_STATUS = {cls.status: cls for cls in (Invalid, Forbidden, NotFound, Conflict)}

@@ -1,0 +1,96 @@
+"""The API contract: request bodies and query parameters, validated once (unknown fields,
+wrong types and over-long strings are 400s). Responses are the plain dicts the service returns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
+ProjectName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+UserName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Text = Annotated[str, StringConstraints(max_length=2048)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Kind = Literal["dataset", "model", "feature_group"]
+Classification = Literal["public", "internal", "confidential", "pii"]
+Designation = Literal["owner", "steward", "contributor", "consumer", "viewer"]
+CLASSIFICATIONS = ("public", "internal", "confidential", "pii")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=2048)
+
+
+class ProjectCreate(Body):
+    name: ProjectName
+    description: Text = ""
+
+
+class MemberSet(Body):
+    user: UserName
+    designation: Designation
+
+
+class FeatureDefinitions(Body):
+    record_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    event_time: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    descriptions: dict[Annotated[str, StringConstraints(max_length=255)], Text] = {}
+
+
+class Publish(Body):
+    name: Name
+    kind: Kind = "dataset"
+    project: ProjectName | None = None
+    description: Text = ""
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    glossary_terms: list[Tag] = Field(default_factory=list, max_length=50)
+    classification: Classification = "internal"
+    format: Literal["parquet", "skops", "file", "uri"] = "parquet"
+    content_b64: Annotated[str, StringConstraints(max_length=2_000_000_000)] | None = None
+    location: Text | None = None
+    filename: Annotated[str, StringConstraints(max_length=255)] | None = None
+    features: FeatureDefinitions | None = None
+
+
+class SearchQuery(Body):
+    q: Annotated[str, StringConstraints(max_length=256)] = ""
+    kind: Kind | None = None
+    tag: Tag | None = None
+    project: ProjectName | None = None
+    owner: UserName | None = None
+    classification: Classification | None = None
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class AccessRequestCreate(Body):
+    asset: Name
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2048, strip_whitespace=True)]
+
+
+class Decision(Body):
+    comment: Text = ""
+
+
+class RequestQuery(Body):
+    incoming: bool = False
+    status: Literal["pending", "accepted", "rejected"] | None = None
+
+
+class SubscriptionQuery(Body):
+    incoming: bool = False
+
+
+class DataQuery(Body):
+    revision: int | None = Field(None, ge=1)
+
+
+class AuditQuery(Body):
+    limit: int = Field(50, ge=1, le=1000)
+    project: ProjectName | None = None
+
+
+class Empty(Body):
+    pass

@@ -1,0 +1,177 @@
+"""The Python API practitioners use; the magics wrap it. One client, two transports."""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import io
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..core.errors import Invalid
+from .transport import HttpTransport, LocalTransport
+
+TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "builtins.", "collections.")
+
+
+def connect(url: str | None = None, token: str | None = None, user: str | None = None) -> "Client":
+    url = url or os.environ.get("MLGOV_SERVER_URL")
+    if url:
+        return Client(HttpTransport(url, token or os.environ.get("MLGOV_TOKEN")))
+    from ..service import Actor, GovernanceService
+    from ..store.db import Store
+
+    name = user or os.environ.get("MLGOV_USER") or getpass.getuser()
+    admins = frozenset(filter(None, os.environ.get("MLGOV_ADMINS", "").split(",")))
+    store = _local_store(os.environ.get("MLGOV_DB_URL"))
+    return Client(LocalTransport(GovernanceService(store=store, admin_users=admins), Actor(name)))
+
+
+_STORES: dict = {}
+
+
+def _local_store(url: str | None):
+    from ..store.db import Store
+
+    key = url or ""
+    if key not in _STORES:
+        _STORES[key] = Store(url)
+    return _STORES[key]
+
+
+class Client:
+    def __init__(self, transport):
+        self.transport = transport
+        self.used: dict[str, dict] = {}  # catalog assets loaded in this session: lineage for cards
+
+    def __repr__(self):
+        return f"<mlgov client {self.transport!r}>"
+
+    def _call(self, method: str, path: str, query: dict | None = None, body: Any = None):
+        return self.transport.request(method, path, query, body)
+
+    # identity and projects
+    def whoami(self) -> dict:
+        return self._call("GET", "whoami")
+
+    def projects(self) -> list[dict]:
+        return self._call("GET", "projects")["projects"]
+
+    def create_project(self, name: str, description: str = "") -> dict:
+        return self._call("POST", "projects", body={"name": name, "description": description})
+
+    def add_member(self, project: str, user: str, designation: str = "consumer") -> dict:
+        return self._call("POST", f"projects/{quote(project, safe='')}/members",
+                          body={"user": user, "designation": designation})
+
+    # catalog
+    def publish(self, obj, name: str, kind: str | None = None, project: str | None = None,
+                description: str = "", tags=(), glossary_terms=(), classification: str = "internal",
+                record_id: str | None = None, event_time: str | None = None,
+                feature_descriptions: dict | None = None) -> dict:
+        """Publish a DataFrame, a scikit-learn model, a file path or a URI. A feature group is a
+        DataFrame with record_id and event_time columns."""
+        body = {"name": name, "project": project, "description": description, "tags": list(tags),
+                "glossary_terms": list(glossary_terms), "classification": classification}
+        body.update(_content(obj))
+        body["kind"] = kind or ("feature_group" if record_id else
+                                "model" if body["format"] == "skops" else "dataset")
+        if record_id or event_time:
+            body["features"] = {"record_id": record_id, "event_time": event_time,
+                                "descriptions": dict(feature_descriptions or {})}
+        return self._call("POST", "assets", body={k: v for k, v in body.items() if v is not None})
+
+    def search(self, text: str = "", **filters):
+        from .widgets.search_results import SearchResults
+
+        page = self._call("GET", "assets", query={"q": text, **filters})
+        return SearchResults(page, self)
+
+    def asset(self, name: str) -> dict:
+        return self._call("GET", f"assets/{quote(name, safe='')}")
+
+    def subscribe(self, name: str, reason: str) -> dict:
+        return self._call("POST", "requests", body={"asset": name, "reason": reason})
+
+    def requests(self, incoming: bool = False, status: str | None = None) -> list[dict]:
+        return self._call("GET", "requests", query={"incoming": incoming, "status": status})["requests"]
+
+    def approve(self, request_id: int, comment: str = "") -> dict:
+        return self._call("POST", f"requests/{int(request_id)}/approve", body={"comment": comment})
+
+    def reject(self, request_id: int, comment: str = "") -> dict:
+        return self._call("POST", f"requests/{int(request_id)}/reject", body={"comment": comment})
+
+    def subscriptions(self, incoming: bool = False) -> list[dict]:
+        return self._call("GET", "subscriptions", query={"incoming": incoming})["subscriptions"]
+
+    def revoke(self, subscription_id: int) -> dict:
+        return self._call("POST", f"subscriptions/{int(subscription_id)}/revoke", body={})
+
+    def cancel(self, subscription_id: int) -> dict:
+        return self._call("POST", f"subscriptions/{int(subscription_id)}/cancel", body={})
+
+    def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None):
+        """The asset's data (DataFrame, model, bytes or URI) if you own it or hold a grant."""
+        meta, data = self._call("GET", f"assets/{quote(name, safe='')}/data",
+                                query={"revision": revision})
+        value = _load(meta, data, trusted)
+        self.used[name] = {"name": name, "revision": meta["revision"], "kind": meta["kind"],
+                           "content_hash": meta["content_hash"], "object_id": id(value)}
+        return value
+
+    # audit
+    def audit(self, limit: int = 50) -> list[dict]:
+        return self._call("GET", "audit", query={"limit": limit})["events"]
+
+    def audit_verify(self) -> dict:
+        return self._call("GET", "audit/verify")
+
+
+def _content(obj) -> dict:
+    """The wire form of what is published: format plus base64 content or a location."""
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame):
+        buf = io.BytesIO()
+        try:
+            obj.to_parquet(buf, index=True)
+        except (ValueError, TypeError, ImportError) as exc:
+            raise Invalid(f"cannot store this DataFrame as Parquet: {exc}") from None
+        return {"format": "parquet", "content_b64": base64.b64encode(buf.getvalue()).decode()}
+    if isinstance(obj, (str, Path)) and "://" in str(obj):
+        return {"format": "uri", "location": str(obj)}
+    if isinstance(obj, (str, Path)):
+        path = Path(obj)
+        if not path.is_file():
+            raise Invalid(f"no file at {path}")
+        return {"format": "file", "filename": path.name,
+                "content_b64": base64.b64encode(path.read_bytes()).decode()}
+    if hasattr(obj, "fit") and hasattr(obj, "get_params"):
+        import skops.io as sio
+
+        return {"format": "skops", "content_b64": base64.b64encode(sio.dumps(obj)).decode()}
+    raise Invalid(f"cannot publish a {type(obj).__name__}: give a DataFrame, a scikit-learn "
+                  f"model, a file path or a URI")
+
+
+def _load(meta: dict, data: bytes | None, trusted: list[str] | None):
+    fmt = meta["format"]
+    if fmt == "parquet":
+        import pandas as pd
+
+        return pd.read_parquet(io.BytesIO(data))
+    if fmt == "skops":
+        import skops.io as sio
+
+        types = sio.get_untrusted_types(data=data)
+        extra = [t for t in types if not t.startswith(TRUSTED_MODULES) and t not in (trusted or [])]
+        if extra:
+            raise Invalid(f"model {meta['name']!r} contains types not trusted by default: "
+                          f"{', '.join(extra)}; pass trusted=[...] to load it")
+        return sio.loads(data, trusted=types)
+    if fmt == "uri":
+        return meta["location"]
+    return data

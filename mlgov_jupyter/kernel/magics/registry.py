@@ -1,0 +1,20 @@
+"""Subcommand name -> "module:Class", imported only when used (keeps %load_ext fast)."""
+
+_P = "mlgov_jupyter.kernel.magics."
+
+SUBCOMMANDS = {
+    "help": _P + "help:Help",
+    "whoami": _P + "whoami:WhoAmI",
+    "projects": _P + "projects:Projects",
+    "search": _P + "search:Search",
+    "publish": _P + "publish:Publish",
+    "subscribe": _P + "subscribe:Subscribe",
+    "requests": _P + "requests:Requests",
+    "approve": _P + "decide:Approve",
+    "reject": _P + "decide:Reject",
+    "subscriptions": _P + "subscriptions:Subscriptions",
+    "revoke": _P + "subscriptions:Revoke",
+    "cancel": _P + "subscriptions:Cancel",
+    "use": _P + "use:Use",
+    "audit": _P + "audit:Audit",
+}

@@ -1,0 +1,17 @@
+from .base import Subcommand
+
+
+class Search(Subcommand):
+    name = "search"
+    help = "Search the catalog: %mlgov search [WORDS] [--kind K] [--tag T] [--project P] ..."
+
+    def add_arguments(self, parser):
+        parser.add_argument("words", nargs="*")
+        for flag in ("kind", "tag", "project", "owner", "classification"):
+            parser.add_argument(f"--{flag}")
+        parser.add_argument("--page", type=int, default=1)
+
+    def run(self, args, ctx):
+        filters = {k: getattr(args, k) for k in ("kind", "tag", "project", "owner", "classification")
+                   if getattr(args, k)}
+        return ctx.client.search(" ".join(args.words), page=args.page, **filters)

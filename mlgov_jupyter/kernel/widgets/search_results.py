@@ -1,0 +1,71 @@
+"""Search results: an ipywidgets table with "Request access" per row, and plain HTML/text
+for places where widgets do not render (exported notebooks, terminals)."""
+
+from __future__ import annotations
+
+import html
+
+
+class SearchResults(list):
+    """A list of asset summaries (dicts) that displays itself as a table."""
+
+    def __init__(self, page: dict, client):
+        super().__init__(page["items"])
+        self.total, self.facets, self.client = page["total"], page["facets"], client
+
+    def __repr__(self):
+        lines = [f"{self.total} asset(s)"]
+        lines += [f"  {a['name']} [{a['kind']}] {a['project']} ({a['access']}): {a['description']}"
+                  for a in self]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{h}</th>" for h in ("name", "kind", "project", "owner",
+                                                  "classification", "tags", "access", "description"))
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                a["name"], a["kind"], a["project"], a["owner"], a["classification"],
+                ", ".join(a["tags"]), a["access"], a["description"])) + "</tr>" for a in self)
+        return (f"<div class='mlgov-search'><p>{self.total} asset(s)</p>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+
+    def widget(self):
+        import ipywidgets as w
+
+        header = w.HTML(f"<b>{self.total} asset(s)</b>")
+        rows = [self._row(a, w) for a in self]
+        return w.VBox([header, *rows])
+
+    def _row(self, a: dict, w):
+        text = w.HTML(f"<b>{html.escape(a['name'])}</b> [{html.escape(a['kind'])}] "
+                      f"{html.escape(a['project'])} · {html.escape(a['classification'])} · "
+                      f"<i>{html.escape(a['access'])}</i><br>{html.escape(a['description'])}",
+                      layout=w.Layout(width="60%"))
+        if a["access"] != "none":
+            return w.HBox([text])
+        reason = w.Text(placeholder="why you need it", layout=w.Layout(width="25%"))
+        button = w.Button(description="Request access", button_style="primary")
+        status = w.HTML()
+
+        def request(_):
+            try:
+                r = self.client.subscribe(a["name"], reason=reason.value)
+                status.value = f"request #{r['id']} pending"
+                button.disabled = True
+            except Exception as exc:  # shown as one line in the row
+                status.value = f"<span style='color:var(--jp-error-color1)'>{html.escape(str(exc))}</span>"
+
+        button.on_click(request)
+        return w.HBox([text, reason, button, status])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        try:
+            widget = self.widget()
+        except ImportError:
+            display({"text/html": self._repr_html_(), "text/plain": repr(self)}, raw=True)
+            return
+        display({"application/vnd.jupyter.widget-view+json": {
+                    "model_id": widget.model_id, "version_major": 2, "version_minor": 0},
+                 "text/html": self._repr_html_(), "text/plain": repr(self)}, raw=True)

@@ -1,0 +1,42 @@
+"""The jupyter-server extension: wires traitlets config into settings, nothing else."""
+
+from __future__ import annotations
+
+import os
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import List, Type, Unicode
+
+from ..core.authz import Authorizer, DesignationAuthorizer
+from ..service import GovernanceService
+from ..store.db import Store
+from .handlers import build_handlers
+
+
+class MlgovApp(ExtensionApp):
+    name = "mlgov_jupyter"
+    load_other_extensions = True
+
+    db_url = Unicode("", config=True,
+                     help="SQLAlchemy URL of the governance store; default: a SQLite file in the "
+                          "Jupyter data dir. PostgreSQL: postgresql+psycopg://user:pw@host/db")
+    admin_users = List(Unicode(), config=True, help="User names with global admin rights")
+    authorizer_class = Type(DesignationAuthorizer, klass=Authorizer, config=True,
+                            help="The policy that decides every service call")
+    service_class = Type(GovernanceService, klass=GovernanceService, config=True,
+                         help="The governance service facade")
+
+    def initialize_settings(self):
+        store = Store(self.db_url or None)
+        service = self.service_class(store=store, authorizer=self.authorizer_class(),
+                                     admin_users=frozenset(self.admin_users))
+        self.settings["mlgov_service"] = service
+        # Kernels started by this server inherit these and talk to it over HTTP.
+        os.environ["MLGOV_SERVER_URL"] = self.serverapp.connection_url
+        token = getattr(self.serverapp.identity_provider, "token", "")
+        if token:
+            os.environ["MLGOV_TOKEN"] = token
+        self.log.info("mlgov: governance store at %s", store.engine.url.render_as_string())
+
+    def initialize_handlers(self):
+        self.handlers.extend(build_handlers())

@@ -1,0 +1,95 @@
+"""HTTP only: parse, call the service through the route table, map errors once."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from .. import api
+from ..core.errors import GovernanceError
+from ..service import Actor
+from .openapi import openapi_document
+
+METHOD_ACTION = {"GET": "read", "POST": "write", "PUT": "write", "DELETE": "write"}
+
+
+class MlgovHandler(APIHandler):
+    """Base: turns the identity provider's user into an Actor and GovernanceErrors into JSON."""
+
+    auth_resource = "mlgov"
+
+    @property
+    def service(self):
+        return self.settings["mlgov_service"]
+
+    @property
+    def actor(self) -> Actor:
+        user = self.current_user
+        return Actor(name=user.username, display_name=user.display_name)
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = str(exc) if isinstance(exc, GovernanceError) else (self._reason or "error")
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        self.finish(json.dumps({"message": message}))
+
+    def _call_route(self, method: str, path_args: dict):
+        route = self.routes[method]
+        result = api.run(route, self.service, self.actor, path_args,
+                         query={k: self.get_query_argument(k) for k in self.request.query_arguments},
+                         body=api.parse_json(self.request.body) if method != "GET" else None)
+        self.set_status(route.status)
+        if route.binary:
+            meta, data = result
+            self.set_header("X-Mlgov-Meta", quote(json.dumps(meta)))
+            self.finish(data or b"", set_content_type="application/octet-stream")
+        else:
+            self.finish(json.dumps(result))
+
+    def _guard(self, method: str, path_args: dict):
+        try:
+            self._call_route(method, path_args)
+        except GovernanceError as exc:
+            self.set_status(exc.status)
+            self.finish(json.dumps({"message": exc.message}))
+
+
+def _verb(method: str):
+    @web.authenticated
+    @authorized
+    def handle(self, **path_args):
+        self._guard(method, path_args)
+
+    handle.__name__ = method.lower()
+    return handle
+
+
+def build_handlers() -> list[tuple[str, type]]:
+    """One concrete handler class per path, each with its own auth_resource."""
+    by_path: dict[str, list[api.Route]] = {}
+    for route in api.ROUTES:
+        by_path.setdefault(route.path, []).append(route)
+    handlers = []
+    for path, routes in by_path.items():
+        attrs = {"auth_resource": f"mlgov:{routes[0].resource}",
+                 "routes": {r.method: r for r in routes}}
+        for route in routes:
+            attrs[route.method.lower()] = _verb(route.method)
+        cls = type(f"{routes[0].resource.title()}Handler", (MlgovHandler,), attrs)
+        handlers.append((api.BASE + path, cls))
+    handlers.append((api.BASE + "openapi.json", OpenAPIHandler))
+    return handlers
+
+
+class OpenAPIHandler(MlgovHandler):
+    auth_resource = "mlgov:openapi"
+
+    @web.authenticated
+    @authorized
+    def get(self):
+        self.finish(json.dumps(openapi_document(self.base_url)))

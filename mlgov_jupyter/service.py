@@ -1,0 +1,505 @@
+"""The one facade every adapter calls. Each operation takes the acting user, is authorized by
+the Authorizer, runs in one transaction and writes its audit event in that same transaction."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import Float, Integer, String, cast, func, select, text
+from sqlalchemy.orm import Session
+
+from . import views
+from .core import audit as chain
+from .core import authz
+from .core import models as m
+from .core.authz import Authorizer, DesignationAuthorizer, Principal, Resource
+from .core.catalog import content_hash, describe_parquet
+from .core.errors import Conflict, Forbidden, Invalid, NotFound
+from .store import tables as t
+from .store.db import Store
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling, as the identity provider says."""
+
+    name: str
+    groups: tuple = ()
+    is_admin: bool = False
+    display_name: str | None = None
+
+
+@dataclass
+class GovernanceService:
+    store: Store
+    authorizer: Authorizer = field(default_factory=DesignationAuthorizer)
+    admin_users: frozenset = frozenset()
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def _principal(self, s: Session, actor: Actor) -> Principal:
+        rows = s.execute(select(t.Project.name, t.Membership.designation)
+                         .join(t.Membership, t.Membership.project_id == t.Project.id)
+                         .where(t.Membership.user == actor.name)).all()
+        return Principal(name=actor.name, groups=tuple(actor.groups),
+                         is_admin=actor.is_admin or actor.name in self.admin_users,
+                         designations={p: d for p, d in rows})
+
+    def _authorize(self, s: Session, actor: Actor, action: str, resource: Resource) -> Principal:
+        principal = self._principal(s, actor)
+        decision = self.authorizer.decide(principal, action, resource)
+        if not decision.allowed:
+            raise Forbidden(decision.reason)
+        return principal
+
+    def _audit(self, s: Session, actor: Actor, action: str, resource_type: str,
+               resource_id, detail: dict | None = None) -> None:
+        head = s.execute(select(t.AuditHead).where(t.AuditHead.id == 1).with_for_update()).scalar_one()
+        event = {"id": head.last_id + 1, "ts": datetime.now(timezone.utc).isoformat(),
+                 "actor": actor.name, "action": action, "resource_type": resource_type,
+                 "resource_id": str(resource_id), "detail": chain.canonical(detail or {})}
+        digest = chain.event_hash(head.last_hash, event)
+        s.add(t.AuditEvent(**event, prev_hash=head.last_hash, hash=digest))
+        head.last_id, head.last_hash = event["id"], digest
+
+    def _project(self, s: Session, name: str) -> t.Project:
+        p = s.execute(select(t.Project).where(t.Project.name == name)).scalar_one_or_none()
+        if p is None:
+            raise NotFound(f"no project named {name!r} (see %mlgov projects)")
+        return p
+
+    def _asset(self, s: Session, name: str) -> t.Asset:
+        a = s.execute(select(t.Asset).where(t.Asset.name == name)).scalar_one_or_none()
+        if a is None:
+            raise NotFound(f"no asset named {name!r} in the catalog (see %mlgov search)")
+        return a
+
+    def _members(self, s: Session, project_id: int) -> list[t.Membership]:
+        return list(s.execute(select(t.Membership).where(t.Membership.project_id == project_id)
+                              .order_by(t.Membership.user)).scalars())
+
+    def _active_grant(self, s: Session, asset_id: int, user: str) -> t.Grant | None:
+        now = datetime.now(timezone.utc)
+        for g in s.execute(select(t.Grant).where(t.Grant.asset_id == asset_id,
+                                                 t.Grant.grantee == user,
+                                                 t.Grant.status == "active")).scalars():
+            if g.expires_at is None or _aware(g.expires_at) > now:
+                return g
+        return None
+
+    def _access(self, s: Session, principal: Principal, a: t.Asset, project_name: str) -> str:
+        if principal.designations.get(project_name) in ("owner", "steward", "contributor") \
+                or a.owner == principal.name:
+            return "owner"
+        if self._active_grant(s, a.id, principal.name):
+            return "granted"
+        pending = s.execute(select(t.AccessRequest.id).where(
+            t.AccessRequest.asset_id == a.id, t.AccessRequest.requester == principal.name,
+            t.AccessRequest.status == "pending")).first()
+        return "pending" if pending else "none"
+
+    def _asset_resource(self, a: t.Asset, project_name: str, **attrs) -> Resource:
+        return Resource(type="asset", name=a.name, project=project_name,
+                        classification=a.classification, owner=a.owner, attrs=attrs)
+
+    def _project_names(self, s: Session) -> dict[int, str]:
+        return dict(s.execute(select(t.Project.id, t.Project.name)).all())
+
+    # ---- identity and projects ---------------------------------------------------------------
+
+    def whoami(self, actor: Actor) -> dict:
+        with self.store.transaction(write=False) as s:
+            p = self._principal(s, actor)
+            return {"name": actor.name, "display_name": actor.display_name or actor.name,
+                    "is_admin": p.is_admin, "groups": list(actor.groups),
+                    "projects": [{"name": k, "designation": v}
+                                 for k, v in sorted(p.designations.items())]}
+
+    def list_projects(self, actor: Actor) -> dict:
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.PROJECT_READ, Resource(type="project"))
+            projects = s.execute(select(t.Project).order_by(t.Project.name)).scalars().all()
+            return {"projects": [views.project(p, self._members(s, p.id)) for p in projects]}
+
+    def create_project(self, actor: Actor, body: m.ProjectCreate) -> dict:
+        with self.store.transaction() as s:
+            p = self._create_project(s, actor, body.name, body.description)
+            return views.project(p, self._members(s, p.id))
+
+    def _create_project(self, s: Session, actor: Actor, name: str, description: str) -> t.Project:
+        self._authorize(s, actor, authz.PROJECT_CREATE, Resource(type="project", name=name))
+        if s.execute(select(t.Project.id).where(t.Project.name == name)).first():
+            raise Conflict(f"project {name!r} already exists")
+        p = t.Project(name=name, description=description, created_by=actor.name)
+        s.add(p)
+        s.flush()
+        s.add(t.Membership(project_id=p.id, user=actor.name, designation="owner"))
+        self._audit(s, actor, "project.create", "project", name, {"description": description})
+        s.flush()
+        return p
+
+    def set_member(self, actor: Actor, project: str, body: m.MemberSet) -> dict:
+        with self.store.transaction() as s:
+            p = self._project(s, project)
+            self._authorize(s, actor, authz.PROJECT_MANAGE, Resource(type="project", name=project,
+                                                                     project=project))
+            row = s.execute(select(t.Membership).where(t.Membership.project_id == p.id,
+                                                       t.Membership.user == body.user)).scalar_one_or_none()
+            if row is None:
+                s.add(t.Membership(project_id=p.id, user=body.user, designation=body.designation))
+            else:
+                row.designation = body.designation
+            self._audit(s, actor, "project.member.set", "project", project,
+                        {"user": body.user, "designation": body.designation})
+            s.flush()
+            return views.project(p, self._members(s, p.id))
+
+    # ---- publish ------------------------------------------------------------------------------
+
+    def publish(self, actor: Actor, body: m.Publish) -> dict:
+        data = _decode(body)
+        if body.kind == "feature_group" and body.features is None:
+            raise Invalid("a feature group needs features: record_id and event_time columns")
+        with self.store.transaction() as s:
+            project_name = body.project or actor.name
+            p = s.execute(select(t.Project).where(t.Project.name == project_name)).scalar_one_or_none()
+            if p is None:
+                if body.project is not None:
+                    raise NotFound(f"no project named {project_name!r} (create it with "
+                                   f"%mlgov projects --new {project_name})")
+                p = self._create_project(s, actor, project_name, f"{actor.name}'s own project")
+            a = s.execute(select(t.Asset).where(t.Asset.name == body.name)).scalar_one_or_none()
+            if a is not None and a.project_id != p.id:
+                raise Conflict(f"asset {body.name!r} already belongs to another project")
+            if a is not None and a.kind != body.kind:
+                raise Conflict(f"asset {body.name!r} is a {a.kind}, not a {body.kind}")
+            self._authorize(s, actor, authz.CATALOG_PUBLISH,
+                            Resource(type="asset", name=body.name, project=p.name,
+                                     classification=body.classification))
+            rev = self._revision(s, actor, body, data)
+            if body.kind == "feature_group":
+                _check_features(body.features, rev.schema)
+            now = datetime.now(timezone.utc)
+            if a is None:
+                a = t.Asset(name=body.name, kind=body.kind, project_id=p.id, owner=actor.name,
+                            created_at=now, latest_revision=0)
+                s.add(a)
+            a.description, a.tags = body.description, list(dict.fromkeys(body.tags))
+            a.glossary_terms, a.classification = list(dict.fromkeys(body.glossary_terms)), body.classification
+            a.latest_revision, a.updated_at = a.latest_revision + 1, now
+            s.flush()
+            rev.asset_id, rev.revision = a.id, a.latest_revision
+            s.add(rev)
+            self._index(s, a, rev)
+            self._audit(s, actor, "asset.publish", "asset", a.name,
+                        {"revision": rev.revision, "kind": a.kind, "project": p.name,
+                         "content_hash": rev.content_hash, "classification": a.classification})
+            s.flush()
+            revs = self._revisions(s, a.id)
+            return views.asset_detail(a, p.name, revs, "owner")
+
+    def _revision(self, s: Session, actor: Actor, body: m.Publish, data: bytes | None) -> t.AssetRevision:
+        rev = t.AssetRevision(format=body.format, location=body.location, filename=body.filename,
+                              created_by=actor.name, schema=[], summary={},
+                              features=body.features.model_dump() if body.features else {})
+        if data is not None:
+            rev.content_hash, rev.size_bytes = content_hash(data), len(data)
+            if body.format == "parquet":
+                rev.schema, rev.summary, rev.row_count = describe_parquet(data)
+            if s.get(t.Blob, rev.content_hash) is None:
+                s.add(t.Blob(content_hash=rev.content_hash, size_bytes=len(data), data=data))
+        return rev
+
+    def _index(self, s: Session, a: t.Asset, rev: t.AssetRevision) -> None:
+        if not self.store.is_sqlite:
+            return
+        s.execute(text("DELETE FROM asset_fts WHERE rowid = :id"), {"id": a.id})
+        s.execute(text("INSERT INTO asset_fts (rowid, name, description, tags, columns, glossary) "
+                       "VALUES (:id, :name, :description, :tags, :columns, :glossary)"),
+                  {"id": a.id, "name": a.name.replace("_", " ").replace("-", " ") + " " + a.name,
+                   "description": a.description, "tags": " ".join(a.tags),
+                   "columns": " ".join(c["name"] for c in rev.schema),
+                   "glossary": " ".join(a.glossary_terms)})
+
+    def _revisions(self, s: Session, asset_id: int) -> list[t.AssetRevision]:
+        return list(s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == asset_id)
+                              .order_by(t.AssetRevision.revision)).scalars())
+
+    # ---- search and read ---------------------------------------------------------------------
+
+    def search(self, actor: Actor, q: m.SearchQuery) -> dict:
+        with self.store.transaction(write=False) as s:
+            principal = self._authorize(s, actor, authz.CATALOG_SEARCH, Resource(type="catalog"))
+            stmt, rank = select(t.Asset), None
+            if q.q.strip():
+                match = _fts_query(q.q)
+                if match is None:
+                    return _empty_page(q)
+                if self.store.is_sqlite:
+                    fts = (text("SELECT rowid AS id, rank AS rank FROM asset_fts WHERE asset_fts MATCH :q")
+                           .bindparams(q=match).columns(id=Integer, rank=Float).subquery("fts"))
+                    stmt, rank = stmt.join(fts, fts.c.id == t.Asset.id), fts.c.rank
+                else:
+                    for word in re.findall(r"\w+", q.q):
+                        like = f"%{word}%"
+                        stmt = stmt.where(t.Asset.name.ilike(like) | t.Asset.description.ilike(like)
+                                          | cast(t.Asset.tags, String).ilike(like))
+            stmt = stmt.where(t.Asset.listed.is_(True))
+            names = self._project_names(s)
+            by_name = {v: k for k, v in names.items()}
+            if q.kind:
+                stmt = stmt.where(t.Asset.kind == q.kind)
+            if q.project:
+                stmt = stmt.where(t.Asset.project_id == by_name.get(q.project, -1))
+            if q.owner:
+                stmt = stmt.where(t.Asset.owner == q.owner)
+            if q.classification:
+                stmt = stmt.where(t.Asset.classification == q.classification)
+            if q.tag:
+                stmt = stmt.where(_has_tag(self.store.is_sqlite, q.tag))
+            rows = s.execute(stmt.with_only_columns(t.Asset.id, t.Asset.kind, t.Asset.project_id,
+                                                    t.Asset.owner, t.Asset.classification,
+                                                    t.Asset.tags)).all()
+            facets = _facets(rows, names)
+            order = [rank, t.Asset.updated_at.desc()] if rank is not None else [t.Asset.updated_at.desc()]
+            page = s.execute(stmt.order_by(*order).offset((q.page - 1) * q.page_size)
+                             .limit(q.page_size)).scalars().all()
+            items = []
+            for a in page:
+                rev = self._revisions(s, a.id)[-1]
+                items.append(views.asset_summary(a, names[a.project_id], rev,
+                                                 self._access(s, principal, a, names[a.project_id])))
+            return {"total": len(rows), "page": q.page, "page_size": q.page_size,
+                    "items": items, "facets": facets}
+
+    def get_asset(self, actor: Actor, name: str) -> dict:
+        with self.store.transaction(write=False) as s:
+            a = self._asset(s, name)
+            pname = self._project_names(s)[a.project_id]
+            principal = self._authorize(s, actor, authz.CATALOG_READ, self._asset_resource(a, pname))
+            return views.asset_detail(a, pname, self._revisions(s, a.id),
+                                      self._access(s, principal, a, pname))
+
+    def read_data(self, actor: Actor, name: str, revision: int | None = None) -> tuple[dict, bytes | None]:
+        """The content of an asset revision, only for its project or a grant holder. Audited."""
+        with self.store.transaction() as s:
+            a = self._asset(s, name)
+            pname = self._project_names(s)[a.project_id]
+            grant = self._active_grant(s, a.id, actor.name)
+            try:
+                self._authorize(s, actor, authz.CATALOG_CONSUME,
+                                self._asset_resource(a, pname, granted=grant is not None))
+            except Forbidden as exc:
+                raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {name} "
+                                f"--reason \"why you need it\"") from None
+            revs = self._revisions(s, a.id)
+            number = revision or a.latest_revision
+            rev = next((r for r in revs if r.revision == number), None)
+            if rev is None:
+                raise NotFound(f"asset {name!r} has no revision {number} (latest is {a.latest_revision})")
+            blob = s.get(t.Blob, rev.content_hash) if rev.content_hash else None
+            self._audit(s, actor, "asset.consume", "asset", name,
+                        {"revision": rev.revision, "content_hash": rev.content_hash,
+                         "grant": grant.id if grant else None})
+            meta = {"name": a.name, "kind": a.kind, "revision": rev.revision, "format": rev.format,
+                    "content_hash": rev.content_hash, "location": rev.location,
+                    "filename": rev.filename, "features": rev.features or None}
+            return meta, (blob.data if blob else None)
+
+    # ---- access requests, subscriptions, grants -----------------------------------------------
+
+    def request_access(self, actor: Actor, body: m.AccessRequestCreate) -> dict:
+        with self.store.transaction() as s:
+            a = self._asset(s, body.asset)
+            pname = self._project_names(s)[a.project_id]
+            principal = self._authorize(s, actor, authz.CATALOG_SUBSCRIBE, self._asset_resource(a, pname))
+            access = self._access(s, principal, a, pname)
+            if access == "owner":
+                raise Conflict(f"you already have access to {a.name!r} through project {pname}")
+            if access == "granted":
+                raise Conflict(f"you already hold a grant on {a.name!r}")
+            if access == "pending":
+                raise Conflict(f"you already have a pending request for {a.name!r}")
+            r = t.AccessRequest(asset_id=a.id, requester=actor.name, reason=body.reason)
+            s.add(r)
+            s.flush()
+            self._audit(s, actor, "access.request", "request", r.id,
+                        {"asset": a.name, "reason": body.reason})
+            return views.access_request(r, a, pname)
+
+    def list_requests(self, actor: Actor, q: m.RequestQuery) -> dict:
+        with self.store.transaction(write=False) as s:
+            principal = self._principal(s, actor)
+            names = self._project_names(s)
+            stmt = select(t.AccessRequest, t.Asset).join(t.Asset, t.Asset.id == t.AccessRequest.asset_id)
+            if q.incoming:
+                if not principal.is_admin:
+                    mine = [pid for pid, n in names.items()
+                            if principal.designations.get(n) in ("owner", "steward")]
+                    stmt = stmt.where(t.Asset.project_id.in_(mine))
+            else:
+                stmt = stmt.where(t.AccessRequest.requester == actor.name)
+            if q.status:
+                stmt = stmt.where(t.AccessRequest.status == q.status)
+            rows = s.execute(stmt.order_by(t.AccessRequest.id.desc())).all()
+            return {"requests": [views.access_request(r, a, names[a.project_id]) for r, a in rows]}
+
+    def decide(self, actor: Actor, request_id: int, body: m.Decision, accept: bool) -> dict:
+        with self.store.transaction() as s:
+            r = s.get(t.AccessRequest, request_id)
+            if r is None:
+                raise NotFound(f"no access request {request_id}")
+            a = s.get(t.Asset, r.asset_id)
+            pname = self._project_names(s)[a.project_id]
+            self._authorize(s, actor, authz.CATALOG_DECIDE,
+                            self._asset_resource(a, pname, requester=r.requester))
+            if r.requester == actor.name:
+                raise Forbidden("you may not decide your own access request (separation of duties)")
+            if r.status != "pending":
+                raise Conflict(f"access request {request_id} is already {r.status}")
+            now = datetime.now(timezone.utc)
+            r.status = "accepted" if accept else "rejected"
+            r.decided_by, r.decision_comment, r.decided_at = actor.name, body.comment, now
+            detail = {"asset": a.name, "requester": r.requester, "comment": body.comment}
+            self._audit(s, actor, "access.accept" if accept else "access.reject", "request", r.id, detail)
+            if accept:
+                sub = t.Subscription(asset_id=a.id, subscriber=r.requester, request_id=r.id,
+                                     status="approved", created_at=now)
+                s.add(sub)
+                s.flush()
+                g = t.Grant(subscription_id=sub.id, asset_id=a.id, grantee=r.requester,
+                            status="active", created_at=now)
+                s.add(g)
+                s.flush()
+                self._audit(s, actor, "grant.create", "grant", g.id,
+                            {"asset": a.name, "grantee": r.requester, "subscription": sub.id})
+            s.flush()
+            return views.access_request(r, a, pname)
+
+    def list_subscriptions(self, actor: Actor, q: m.SubscriptionQuery) -> dict:
+        with self.store.transaction(write=False) as s:
+            principal = self._principal(s, actor)
+            names = self._project_names(s)
+            stmt = select(t.Subscription, t.Asset).join(t.Asset, t.Asset.id == t.Subscription.asset_id)
+            if q.incoming:
+                if not principal.is_admin:
+                    mine = [pid for pid, n in names.items()
+                            if principal.designations.get(n) in ("owner", "steward")]
+                    stmt = stmt.where(t.Asset.project_id.in_(mine))
+            else:
+                stmt = stmt.where(t.Subscription.subscriber == actor.name)
+            out = []
+            for sub, a in s.execute(stmt.order_by(t.Subscription.id.desc())).all():
+                g = s.execute(select(t.Grant).where(t.Grant.subscription_id == sub.id)).scalar_one_or_none()
+                out.append(views.subscription(sub, a, g))
+            return {"subscriptions": out}
+
+    def end_subscription(self, actor: Actor, subscription_id: int, revoke: bool) -> dict:
+        """revoke: an owner/steward ends it; cancel: the subscriber ends their own."""
+        with self.store.transaction() as s:
+            sub = s.get(t.Subscription, subscription_id)
+            if sub is None:
+                raise NotFound(f"no subscription {subscription_id}")
+            a = s.get(t.Asset, sub.asset_id)
+            pname = self._project_names(s)[a.project_id]
+            if revoke:
+                self._authorize(s, actor, authz.CATALOG_REVOKE, self._asset_resource(a, pname))
+            elif sub.subscriber != actor.name:
+                raise Forbidden(f"only {sub.subscriber} may cancel subscription {subscription_id}; "
+                                f"owners revoke instead")
+            if sub.status != "approved":
+                raise Conflict(f"subscription {subscription_id} is already {sub.status}")
+            now = datetime.now(timezone.utc)
+            sub.status, sub.ended_by, sub.ended_at = ("revoked" if revoke else "cancelled"), actor.name, now
+            g = s.execute(select(t.Grant).where(t.Grant.subscription_id == sub.id)).scalar_one_or_none()
+            if g is not None and g.status == "active":
+                g.status, g.ended_at = "revoked", now
+            self._audit(s, actor, "subscription.revoke" if revoke else "subscription.cancel",
+                        "subscription", sub.id, {"asset": a.name, "subscriber": sub.subscriber,
+                                                 "grant": g.id if g else None})
+            s.flush()
+            return views.subscription(sub, a, g)
+
+    # ---- audit ----------------------------------------------------------------------------
+
+    def audit_events(self, actor: Actor, q: m.AuditQuery) -> dict:
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.AUDIT_READ, Resource(type="audit", project=q.project))
+            rows = s.execute(select(t.AuditEvent).order_by(t.AuditEvent.id.desc()).limit(q.limit)).scalars()
+            return {"events": [views.audit_event(e) for e in rows]}
+
+    def audit_verify(self, actor: Actor) -> dict:
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.AUDIT_VERIFY, Resource(type="audit"))
+            head = s.get(t.AuditHead, 1)
+            rows = s.execute(select(t.AuditEvent).order_by(t.AuditEvent.id)
+                             .execution_options(yield_per=1000)).scalars()
+            result = chain.verify(({"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action,
+                                    "resource_type": e.resource_type, "resource_id": e.resource_id,
+                                    "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash}
+                                   for e in rows),
+                                  head={"last_id": head.last_id, "last_hash": head.last_hash})
+            return result.to_dict()
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _decode(body: m.Publish) -> bytes | None:
+    if body.format == "uri":
+        if not body.location:
+            raise Invalid("a URI asset needs a location")
+        if body.content_b64:
+            raise Invalid("a URI asset carries no content")
+        return None
+    if not body.content_b64:
+        raise Invalid(f"a {body.format} asset needs content")
+    try:
+        return base64.b64decode(body.content_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("content_b64 is not valid base64") from None
+
+
+def _check_features(features: m.FeatureDefinitions, schema: list) -> None:
+    columns = {c["name"] for c in schema}
+    for role, col in (("record_id", features.record_id), ("event_time", features.event_time)):
+        if col not in columns:
+            raise Invalid(f"feature group {role} column {col!r} is not in the data")
+    unknown = sorted(set(features.descriptions) - columns)
+    if unknown:
+        raise Invalid(f"feature descriptions name unknown columns: {', '.join(unknown)}")
+
+
+def _fts_query(q: str) -> str | None:
+    words = re.findall(r"\w+", q)
+    return " ".join(f'"{w}"*' for w in words) if words else None
+
+
+def _has_tag(is_sqlite: bool, tag: str):
+    if is_sqlite:
+        return text("EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE json_each.value = :tag)"
+                    ).bindparams(tag=tag)
+    return cast(t.Asset.tags, String).like(f'%"{tag}"%')
+
+
+def _facets(rows, names: dict[int, str]) -> dict:
+    facets = {"kind": {}, "project": {}, "owner": {}, "classification": {}, "tag": {}}
+    for _id, kind, pid, owner, classification, tags in rows:
+        for key, value in (("kind", kind), ("project", names[pid]), ("owner", owner),
+                           ("classification", classification)):
+            facets[key][value] = facets[key].get(value, 0) + 1
+        for tag in tags or []:
+            facets["tag"][tag] = facets["tag"].get(tag, 0) + 1
+    return {k: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for k, v in facets.items()}
+
+
+def _empty_page(q: m.SearchQuery) -> dict:
+    return {"total": 0, "page": q.page, "page_size": q.page_size, "items": [],
+            "facets": {k: {} for k in ("kind", "project", "owner", "classification", "tag")}}

@@ -1,0 +1,77 @@
+"""Engine, sessions and migrations. SQLite file (WAL) by default, any SQLAlchemy URL by config."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def default_db_url() -> str:
+    from jupyter_core.paths import jupyter_data_dir
+
+    folder = Path(jupyter_data_dir()) / "mlgov"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlgov.sqlite'}"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        # Writers take the lock up front: no deadlock when two writers upgrade from read.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("mlgov_write")
+                             else "BEGIN")
+
+
+class Store:
+    """Owns the engine and hands out transactions. Knows nothing of users or rules."""
+
+    def __init__(self, url: str | None = None, migrate: bool = True):
+        self.url = url or default_db_url()
+        self.engine = create_engine(self.url, future=True)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(mlgov_write=True),
+                                   expire_on_commit=False)
+        if migrate:
+            self.migrate()
+
+    def migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def transaction(self, write: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        session = (self._write if write else self._read)()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,16 @@
+"""Alembic environment: runs on the connection the Store hands over (no ini file)."""
+
+from alembic import context
+
+from mlgov_jupyter.store.tables import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:  # `alembic revision --autogenerate` during development
+    from sqlalchemy import create_engine
+
+    connection = create_engine(config.get_main_option("sqlalchemy.url")).connect()
+
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,61 @@
+"""Rows to the API's response dicts: the one place that shapes what clients see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .store import tables as t
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def project(p: t.Project, members: list[t.Membership]) -> dict:
+    return {"name": p.name, "description": p.description, "created_by": p.created_by,
+            "created_at": iso(p.created_at),
+            "members": [{"user": m.user, "designation": m.designation} for m in members]}
+
+
+def asset_summary(a: t.Asset, project_name: str, rev: t.AssetRevision, access: str) -> dict:
+    return {"name": a.name, "kind": a.kind, "project": project_name, "owner": a.owner,
+            "description": a.description, "tags": list(a.tags or []),
+            "classification": a.classification, "revision": a.latest_revision,
+            "updated_at": iso(a.updated_at), "row_count": rev.row_count, "access": access}
+
+
+def revision(r: t.AssetRevision) -> dict:
+    return {"revision": r.revision, "format": r.format, "content_hash": r.content_hash,
+            "row_count": r.row_count, "size_bytes": r.size_bytes, "created_by": r.created_by,
+            "created_at": iso(r.created_at)}
+
+
+def asset_detail(a: t.Asset, project_name: str, revs: list[t.AssetRevision], access: str) -> dict:
+    latest = revs[-1]
+    out = asset_summary(a, project_name, latest, access)
+    out.update({"glossary_terms": list(a.glossary_terms or []), "schema": latest.schema or [],
+                "summary": latest.summary or {}, "location": latest.location,
+                "content_hash": latest.content_hash, "format": latest.format,
+                "features": latest.features or None, "revisions": [revision(r) for r in revs]})
+    return out
+
+
+def access_request(r: t.AccessRequest, a: t.Asset, project_name: str) -> dict:
+    return {"id": r.id, "asset": a.name, "project": project_name, "requester": r.requester,
+            "reason": r.reason, "status": r.status, "created_at": iso(r.created_at),
+            "decided_by": r.decided_by, "decision_comment": r.decision_comment,
+            "decided_at": iso(r.decided_at)}
+
+
+def subscription(s: t.Subscription, a: t.Asset, g: t.Grant | None) -> dict:
+    return {"id": s.id, "asset": a.name, "subscriber": s.subscriber, "status": s.status,
+            "request_id": s.request_id, "created_at": iso(s.created_at),
+            "ended_by": s.ended_by, "ended_at": iso(s.ended_at),
+            "grant_status": g.status if g else None,
+            "grant_expires_at": iso(g.expires_at) if g else None}
+
+
+def audit_event(e: t.AuditEvent) -> dict:
+    return {"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action,
+            "resource_type": e.resource_type, "resource_id": e.resource_id, "detail": e.detail,
+            "hash": e.hash}

@@ -1,0 +1,24 @@
+"""Small helpers for building request bodies in tests."""
+
+import base64
+import io
+
+import pandas as pd
+
+
+def frame(n: int = 50) -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": range(n), "tenure": [i % 7 for i in range(n)],
+                         "plan": ["basic", "pro"] * (n // 2), "churned": [i % 3 == 0 for i in range(n)]})
+
+
+def parquet_b64(df: pd.DataFrame) -> str:
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def publish_body(name="churn", df=None, **extra) -> dict:
+    body = {"name": name, "description": "customer churn events by month", "tags": ["churn", "crm"],
+            "content_b64": parquet_b64(frame() if df is None else df)}
+    body.update(extra)
+    return body
