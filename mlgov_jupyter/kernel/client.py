@@ -20,25 +20,9 @@ def connect(url: str | None = None, token: str | None = None, user: str | None =
     url = url or os.environ.get("MLGOV_SERVER_URL")
     if url:
         return Client(HttpTransport(url, token or os.environ.get("MLGOV_TOKEN")))
-    from ..service import Actor, GovernanceService
-    from ..store.db import Store
-
     name = user or os.environ.get("MLGOV_USER") or getpass.getuser()
     admins = frozenset(filter(None, os.environ.get("MLGOV_ADMINS", "").split(",")))
-    store = _local_store(os.environ.get("MLGOV_DB_URL"))
-    return Client(LocalTransport(GovernanceService(store=store, admin_users=admins), Actor(name)))
-
-
-_STORES: dict = {}
-
-
-def _local_store(url: str | None):
-    from ..store.db import Store
-
-    key = url or ""
-    if key not in _STORES:
-        _STORES[key] = Store(url)
-    return _STORES[key]
+    return Client(LocalTransport(os.environ.get("MLGOV_DB_URL"), name, admins))
 
 
 class Client:

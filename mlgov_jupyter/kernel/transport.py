@@ -46,20 +46,38 @@ class HttpTransport:
         return json.loads(payload)
 
 
-class LocalTransport:
-    """The service in this process, on the embedded store. Same routes, same validation."""
+_STORES: dict = {}
 
-    def __init__(self, service, actor):
-        self.service = service
-        self.actor = actor
+
+class LocalTransport:
+    """The service in this process, on the embedded store. Same routes, same validation.
+    The store opens on the first request, so creating a client costs nothing."""
+
+    def __init__(self, db_url: str | None, user: str, admins: frozenset = frozenset()):
+        self.db_url, self.user, self.admins = db_url, user, admins
+        self._service = None
 
     def __repr__(self):
-        return f"<in-process {self.service.store.url} as {self.actor.name}>"
+        return f"<in-process {self.db_url or 'default store'} as {self.user}>"
+
+    @property
+    def service(self):
+        if self._service is None:
+            from ..service import GovernanceService
+            from ..store.db import Store
+
+            key = self.db_url or ""
+            if key not in _STORES:
+                _STORES[key] = Store(self.db_url)
+            self._service = GovernanceService(store=_STORES[key], admin_users=self.admins)
+        return self._service
 
     def request(self, method: str, path: str, query: dict | None = None, body: Any = None):
+        from ..service import Actor
+
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}
         path = urllib.parse.unquote(path)
-        _route, result = api.dispatch(self.service, self.actor, method, path, query, body)
+        _route, result = api.dispatch(self.service, Actor(self.user), method, path, query, body)
         return json.loads(json.dumps(result)) if isinstance(result, dict) else result
 
 

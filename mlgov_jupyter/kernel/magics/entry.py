@@ -46,4 +46,6 @@ class MlgovMagics(Magics):
 
 
 def load(ipython) -> None:
-    ipython.register_magics(MlgovMagics)
+    magics = MlgovMagics(ipython)
+    ipython.register_magics(magics)
+    magics.client()  # cheap: connects lazily; gives the notebook `mlgov_client`

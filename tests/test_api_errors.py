@@ -1,0 +1,106 @@
+"""Bad input on every endpoint gets a 4xx with a one-line JSON message, never a 500."""
+
+import json
+import re
+
+import pytest
+
+from mlgov_jupyter import api
+from mlgov_jupyter.server.openapi import openapi_document
+
+from helpers import publish_body
+
+
+def _concrete(path: str, name="churn", ident="1") -> str:
+    return re.sub(r"\(\?P<id>[^)]*\)", ident, re.sub(r"\(\?P<name>[^)]*\)", name, path))
+
+
+POSTS = [r for r in api.ROUTES if r.method == "POST"]
+GETS = [r for r in api.ROUTES if r.method == "GET"]
+
+
+async def _seed(api_call):
+    await api_call("alice", "POST", "assets", publish_body(project=None))
+
+
+@pytest.mark.parametrize("route", POSTS, ids=lambda r: r.path)
+async def test_malformed_json_and_unknown_fields(api, route):
+    await _seed(api)
+    path = _concrete(route.path, name="alice")  # a project that exists (members route)
+    if "assets/" in route.path:
+        path = _concrete(route.path)
+    code, body, _ = await api("alice", "POST", path, raw="{not json")
+    assert code == 400 and body["message"] == "request body is not valid JSON"
+    code, body, _ = await api("alice", "POST", path, raw="[1, 2]")
+    assert code in (400, 404) and "\n" not in body["message"]
+    code, body, _ = await api("alice", "POST", path, {"surprise": 1})
+    assert code in (400, 404), body
+    if code == 400:
+        assert "surprise" in body["message"] or "field" in body["message"]
+
+
+@pytest.mark.parametrize("route", [r for r in POSTS if "(?P" in r.path],
+                         ids=lambda r: r.path)
+async def test_unknown_ids_are_404(api, route):
+    valid = {"user": "bob", "designation": "viewer"} if "members" in route.path else {}
+    code, body, _ = await api("alice", "POST", _concrete(route.path, name="nope", ident="999999"), valid)
+    assert code == 404 and body["message"]
+
+
+@pytest.mark.parametrize("route", [r for r in GETS if "(?P" in r.path], ids=lambda r: r.path)
+async def test_unknown_names_are_404(api, route):
+    code, body, _ = await api("alice", "GET", _concrete(route.path, name="nope", ident="999999"))
+    assert code == 404 and body["message"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("description", "x" * 5000), ("name", "n" * 300), ("name", "../etc"), ("tags", ["t" * 65]),
+    ("tags", ["a"] * 51), ("classification", "secret"), ("kind", "table"), ("content_b64", "%%%"),
+    ("content_b64", "bm90IHBhcnF1ZXQ="), ("project", "no such project!"), ("features", {"x": 1}),
+])
+async def test_publish_rejects_bad_fields(api, field, value):
+    code, body, _ = await api("alice", "POST", "assets", publish_body(**{field: value}))
+    assert code == 400, body
+    assert "\n" not in body["message"]
+    code, page, _ = await api("alice", "GET", "assets")
+    assert page["total"] == 0  # nothing half-written
+
+
+async def test_bad_queries_are_400(api):
+    for params in ({"page": "0"}, {"page_size": "1000"}, {"kind": "table"}, {"q": "x" * 300},
+                   {"unknown": "1"}, {"page": "abc"}):
+        code, body, _ = await api("alice", "GET", "assets", **params)
+        assert code == 400, (params, body)
+    code, body, _ = await api("alice", "GET", "requests", incoming="maybe")
+    assert code == 400
+    code, body, _ = await api("alice", "POST", "requests", {"asset": "churn", "reason": "   "})
+    assert code == 400
+
+
+async def test_unknown_project_on_publish_is_404(api):
+    code, body, _ = await api("alice", "POST", "assets", publish_body(project="ghost"))
+    assert code == 404 and "ghost" in body["message"]
+
+
+async def test_unauthenticated_requests_are_refused(jp_fetch):
+    resp = await jp_fetch("api", "mlgov", "whoami", headers={"Authorization": "token wrong"},
+                          raise_error=False)
+    assert resp.code in (401, 403)
+
+
+async def test_every_route_is_in_the_openapi_document(api):
+    code, doc, _ = await api("alice", "GET", "openapi.json")
+    assert code == 200 and doc["openapi"].startswith("3.")
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    for route in api_routes():
+        path = "/" + api_base() + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route.path)
+        assert (route.method, path) in documented
+    assert doc == json.loads(json.dumps(openapi_document(doc["servers"][0]["url"])))
+
+
+def api_routes():
+    return api.ROUTES
+
+
+def api_base():
+    return api.BASE

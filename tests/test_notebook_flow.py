@@ -1,0 +1,146 @@
+"""The catalog loop as people do it: two users, two real kernels, one real Jupyter server."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from live import Kernel, LiveServer
+
+MAKE_FRAME = ("import pandas as pd, numpy as np\n"
+              "rng = np.random.default_rng(7)\n"
+              "df = pd.DataFrame({'customer_id': np.arange(200), 'tenure': rng.integers(0, 60, 200),"
+              " 'plan': rng.choice(['basic', 'pro', 'team'], 200), 'spend': rng.normal(50, 9, 200),"
+              " 'churned': rng.random(200) < 0.2})\n")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("live"))
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def alice(server):
+    k = Kernel(server, "alice-token")
+    k.ok("%load_ext mlgov_jupyter")
+    yield k
+    k.stop()
+
+
+@pytest.fixture(scope="module")
+def bob(server):
+    k = Kernel(server, "bob-token")
+    k.ok("%load_ext mlgov_jupyter")
+    yield k
+    k.stop()
+
+
+def test_publish_find_request_approve_use_revoke_verify(server, alice, bob, tmp_path):
+    alice.ok(MAKE_FRAME)
+    out = alice.ok('%mlgov publish df --name churn --description "customer churn events" '
+                   '--tags churn,crm --classification confidential')
+    assert "published churn revision 1 in project alice" in out["stdout"]
+
+    out = bob.ok("r = %mlgov search churning event\nprint([a['name'] for a in r], r[0]['access'])")
+    assert "['churn'] none" in out["stdout"]
+    bundle = bob.ok("r")["data"][0]
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "churn" in bundle["text/html"]
+
+    err = bob.run("%mlgov use churn")["error"]
+    assert err[0] == "UsageError" and "subscribe churn" in err[1] and "\n" not in err[1]
+
+    out = bob.ok('%mlgov subscribe churn --reason "retention model for Q3"')
+    assert "is pending" in out["stdout"]
+
+    out = alice.ok("rid = mlgov_client.requests(incoming=True, status='pending')[0]['id']\n"
+                   "%mlgov approve {rid} --comment 'ok for Q3'")
+    assert "is accepted" in out["stdout"]
+
+    parquet = tmp_path / "bob.parquet"
+    bob.ok(f"mine = %mlgov use churn\nmine.to_parquet({str(parquet)!r})")
+    alice.ok(f"df.to_parquet({str(tmp_path / 'alice.parquet')!r})")
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), pd.read_parquet(tmp_path / "alice.parquet"))
+
+    out = alice.ok("sid = mlgov_client.subscriptions(incoming=True)[0]['id']\n%mlgov revoke {sid}")
+    assert "is revoked" in out["stdout"]
+    err = bob.run("%mlgov use churn")["error"]
+    assert err[0] == "UsageError" and "subscribe churn" in err[1]
+
+    out = alice.ok("%mlgov audit verify")
+    assert out["stdout"].startswith("OK: audit chain intact")
+
+    with sqlite3.connect(server.db) as db:  # someone edits one audit row in the database file
+        db.execute("UPDATE audit_events SET detail = '{\"revision\": 2}' WHERE id = 2")
+    out = alice.ok("%mlgov audit verify")
+    assert out["stdout"].startswith("BROKEN: audit event 2 was altered")
+    cli = subprocess.run([sys.executable, "-m", "mlgov_jupyter.cli", "audit-verify", "--db-url",
+                          f"sqlite:///{server.db}"], capture_output=True, text=True)
+    assert cli.returncode == 1 and "audit event 2" in cli.stdout
+
+
+@pytest.mark.parametrize("line,needle", [
+    ("%mlgov", "%mlgov SUBCOMMAND"),
+    ("%mlgov frobnicate", "unknown subcommand 'frobnicate'"),
+    ("%mlgov use", "the following arguments are required: asset"),
+    ("%mlgov subscribe x", "--reason"),
+    ("%mlgov approve notanumber", "invalid int value"),
+    ("%mlgov publish nothing_here --name x", "no variable named 'nothing_here'"),
+    ("%mlgov search --kind table", "kind"),
+    ('%mlgov subscribe "unclosed', "No closing quotation"),
+    ("%mlgov approve 424242", "no access request 424242"),
+])
+def test_wrong_usage_is_one_line(alice, line, needle):
+    out = alice.run(line)
+    if out["error"] is None:  # help prints
+        assert needle in out["stdout"]
+        return
+    ename, evalue, tb = out["error"]
+    assert ename == "UsageError" and needle in evalue and "\n" not in evalue.strip(), out
+
+
+def test_publish_model_and_feature_group(alice, bob):
+    alice.ok("from sklearn.linear_model import LogisticRegression\n"
+             "X = df[['tenure', 'spend']]; y = df['churned']\n"
+             "clf = LogisticRegression().fit(X, y)\n"
+             "m = mlgov_client.publish(clf, name='churn-model', description='churn classifier')\n"
+             "df['ts'] = pd.Timestamp('2026-01-01')\n"
+             "fg = mlgov_client.publish(df, name='churn-features', record_id='customer_id', event_time='ts',"
+             " feature_descriptions={'tenure': 'months as customer'})\n"
+             "print(m['kind'], m['format'], fg['kind'], fg['features']['record_id'])\n"
+             "back = mlgov_client.use('churn-model')\n"
+             "print(bool((back.predict(X) == clf.predict(X)).all()))")
+    out = alice.ok("print(mlgov_client.asset('churn-model')['kind'])")
+    assert "model" in out["stdout"]
+    err = bob.run("mlgov_client.use('churn-model')")["error"]
+    assert err[0] == "Forbidden"
+
+
+def test_kernels_started_by_the_server_know_its_url(server):
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(server.url + "api/kernels", data=b"{}", method="POST",
+                                 headers={"Authorization": "token server-token"})
+    kernel = json.loads(urllib.request.urlopen(req).read())
+    try:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        kc = BlockingKernelClient()
+        kc.load_connection_file(server.root / "runtime" / f"kernel-{kernel['id']}.json")
+        kc.start_channels()
+        kc.kernel_info()
+        kc.get_shell_msg(timeout=60)  # the kernel answers once it is up
+        seen = {}
+        kc.execute_interactive("import mlgov_jupyter; c = mlgov_jupyter.connect(); print(c.whoami()['name'])",
+                               output_hook=lambda m: m["msg_type"] == "stream" and seen.setdefault("out", m["content"]["text"]),
+                               timeout=60)
+        kc.stop_channels()
+        assert seen["out"].strip() == subprocess.run(["whoami"], capture_output=True, text=True).stdout.strip()
+    finally:
+        req = urllib.request.Request(server.url + f"api/kernels/{kernel['id']}", method="DELETE",
+                                     headers={"Authorization": "token server-token"})
+        urllib.request.urlopen(req)
