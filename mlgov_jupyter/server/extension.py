@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 
 from jupyter_server.extension.application import ExtensionApp
@@ -20,6 +21,9 @@ class MlgovApp(ExtensionApp):
     db_url = Unicode("", config=True,
                      help="SQLAlchemy URL of the governance store; default: a SQLite file in the "
                           "Jupyter data dir. PostgreSQL: postgresql+psycopg://user:pw@host/db")
+    owner = Unicode("", config=True,
+                    help="On a single-user server (no hub, no token map): the user acting; "
+                         "default: the operating-system user running the server")
     admin_users = List(Unicode(), config=True, help="User names with global admin rights")
     authorizer_class = Type(DesignationAuthorizer, klass=Authorizer, config=True,
                             help="The policy that decides every service call")
@@ -31,6 +35,7 @@ class MlgovApp(ExtensionApp):
         service = self.service_class(store=store, authorizer=self.authorizer_class(),
                                      admin_users=frozenset(self.admin_users))
         self.settings["mlgov_service"] = service
+        self.settings["mlgov_owner"] = self.owner or getpass.getuser()
         # Kernels started by this server inherit these and talk to it over HTTP.
         os.environ["MLGOV_SERVER_URL"] = self.serverapp.connection_url
         token = getattr(self.serverapp.identity_provider, "token", "")

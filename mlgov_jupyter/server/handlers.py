@@ -6,6 +6,7 @@ import json
 from urllib.parse import quote
 
 from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
@@ -14,7 +15,7 @@ from ..core.errors import GovernanceError
 from ..service import Actor
 from .openapi import openapi_document
 
-METHOD_ACTION = {"GET": "read", "POST": "write", "PUT": "write", "DELETE": "write"}
+SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 
 
 class MlgovHandler(APIHandler):
@@ -29,6 +30,10 @@ class MlgovHandler(APIHandler):
     @property
     def actor(self) -> Actor:
         user = self.current_user
+        if type(self.identity_provider) in SINGLE_USER_PROVIDERS:
+            # a plain `jupyter lab` is one person's server: its anonymous browser users are the owner
+            owner = self.settings["mlgov_owner"]
+            return Actor(name=owner, display_name=owner)
         return Actor(name=user.username, display_name=user.display_name)
 
     def write_error(self, status_code, **kwargs):

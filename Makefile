@@ -1,0 +1,37 @@
+# mlgov-jupyter: `make demo` to try it, `make test` to run every test (browser tests included).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= $(CURDIR)/.demo
+PORT ?= 8888
+
+.PHONY: install demo test test-fast bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Editable install: builds the TypeScript sidebar (needs Node >= 18) and links it into JupyterLab.
+install: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/jupyter labextension develop --overwrite . >/dev/null
+	$(BIN)/jupyter server extension enable mlgov_jupyter >/dev/null
+
+demo: install
+	mkdir -p $(DEMO_DIR)
+	cp -n binder/demo.ipynb $(DEMO_DIR)/ || true
+	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/python -m mlgov_jupyter.demo
+	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/jupyter lab --port $(PORT) \
+		--ServerApp.root_dir=$(DEMO_DIR) --LabApp.default_url=/lab/tree/demo.ipynb
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: $(BIN)/python
+	$(BIN)/python -m pytest -q -m "not browser"
+
+bench: install
+	bash benchmarks/run.sh
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) mlgov_jupyter/labextension node_modules labextension/lib
