@@ -1,114 +1,27 @@
-"""The one facade every adapter calls. Each operation takes the acting user, is authorized by
-the Authorizer, runs in one transaction and writes its audit event in that same transaction."""
+"""Catalog operations: projects, publish, search, read, access requests, subscriptions, audit."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import Float, Integer, String, cast, func, select, text
+from sqlalchemy import Float, Integer, String, cast, select, text
 from sqlalchemy.orm import Session
 
-from . import views
-from .core import audit as chain
-from .core import authz
-from .core import models as m
-from .core.authz import Authorizer, DesignationAuthorizer, Principal, Resource
-from .core.catalog import content_hash, describe_parquet
-from .core.errors import Conflict, Forbidden, Invalid, NotFound
-from .store import tables as t
-from .store.db import Store
+from .. import views
+from ..core import audit as chain
+from ..core import authz
+from ..core import models as m
+from ..core.authz import Resource
+from ..core.catalog import content_hash, describe_parquet
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..store import tables as t
+from .base import Actor, ServiceBase
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is calling, as the identity provider says."""
-
-    name: str
-    groups: tuple = ()
-    is_admin: bool = False
-    display_name: str | None = None
-
-
-@dataclass
-class GovernanceService:
-    store: Store
-    authorizer: Authorizer = field(default_factory=DesignationAuthorizer)
-    admin_users: frozenset = frozenset()
-
-    # ---- plumbing -------------------------------------------------------------------------
-
-    def _principal(self, s: Session, actor: Actor) -> Principal:
-        rows = s.execute(select(t.Project.name, t.Membership.designation)
-                         .join(t.Membership, t.Membership.project_id == t.Project.id)
-                         .where(t.Membership.user == actor.name)).all()
-        return Principal(name=actor.name, groups=tuple(actor.groups),
-                         is_admin=actor.is_admin or actor.name in self.admin_users,
-                         designations={p: d for p, d in rows})
-
-    def _authorize(self, s: Session, actor: Actor, action: str, resource: Resource) -> Principal:
-        principal = self._principal(s, actor)
-        decision = self.authorizer.decide(principal, action, resource)
-        if not decision.allowed:
-            raise Forbidden(decision.reason)
-        return principal
-
-    def _audit(self, s: Session, actor: Actor, action: str, resource_type: str,
-               resource_id, detail: dict | None = None) -> None:
-        head = s.execute(select(t.AuditHead).where(t.AuditHead.id == 1).with_for_update()).scalar_one()
-        event = {"id": head.last_id + 1, "ts": datetime.now(timezone.utc).isoformat(),
-                 "actor": actor.name, "action": action, "resource_type": resource_type,
-                 "resource_id": str(resource_id), "detail": chain.canonical(detail or {})}
-        digest = chain.event_hash(head.last_hash, event)
-        s.add(t.AuditEvent(**event, prev_hash=head.last_hash, hash=digest))
-        head.last_id, head.last_hash = event["id"], digest
-
-    def _project(self, s: Session, name: str) -> t.Project:
-        p = s.execute(select(t.Project).where(t.Project.name == name)).scalar_one_or_none()
-        if p is None:
-            raise NotFound(f"no project named {name!r} (see %mlgov projects)")
-        return p
-
-    def _asset(self, s: Session, name: str) -> t.Asset:
-        a = s.execute(select(t.Asset).where(t.Asset.name == name)).scalar_one_or_none()
-        if a is None:
-            raise NotFound(f"no asset named {name!r} in the catalog (see %mlgov search)")
-        return a
-
-    def _members(self, s: Session, project_id: int) -> list[t.Membership]:
-        return list(s.execute(select(t.Membership).where(t.Membership.project_id == project_id)
-                              .order_by(t.Membership.user)).scalars())
-
-    def _active_grant(self, s: Session, asset_id: int, user: str) -> t.Grant | None:
-        now = datetime.now(timezone.utc)
-        for g in s.execute(select(t.Grant).where(t.Grant.asset_id == asset_id,
-                                                 t.Grant.grantee == user,
-                                                 t.Grant.status == "active")).scalars():
-            if g.expires_at is None or _aware(g.expires_at) > now:
-                return g
-        return None
-
-    def _access(self, s: Session, principal: Principal, a: t.Asset, project_name: str) -> str:
-        if principal.designations.get(project_name) in ("owner", "steward", "contributor") \
-                or a.owner == principal.name:
-            return "owner"
-        if self._active_grant(s, a.id, principal.name):
-            return "granted"
-        pending = s.execute(select(t.AccessRequest.id).where(
-            t.AccessRequest.asset_id == a.id, t.AccessRequest.requester == principal.name,
-            t.AccessRequest.status == "pending")).first()
-        return "pending" if pending else "none"
-
-    def _asset_resource(self, a: t.Asset, project_name: str, **attrs) -> Resource:
-        return Resource(type="asset", name=a.name, project=project_name,
-                        classification=a.classification, owner=a.owner, attrs=attrs)
-
-    def _project_names(self, s: Session) -> dict[int, str]:
-        return dict(s.execute(select(t.Project.id, t.Project.name)).all())
-
+class CatalogService(ServiceBase):
     # ---- identity and projects ---------------------------------------------------------------
 
     def whoami(self, actor: Actor) -> dict:
@@ -447,10 +360,6 @@ class GovernanceService:
 
 
 # ---- helpers ------------------------------------------------------------------------------
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
 
 def _decode(body: m.Publish) -> bytes | None:
     if body.format == "uri":

@@ -1,0 +1,12 @@
+"""The one facade every adapter calls. Each operation takes the acting user, is authorized by
+the Authorizer, runs in one transaction and writes its audit event in that same transaction."""
+
+from .base import Actor
+from .catalog import CatalogService
+
+
+class GovernanceService(CatalogService):
+    """All operations; each capability is a mixin over ServiceBase."""
+
+
+__all__ = ["Actor", "GovernanceService"]
