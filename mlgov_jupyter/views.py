@@ -59,3 +59,19 @@ def audit_event(e: t.AuditEvent) -> dict:
     return {"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action,
             "resource_type": e.resource_type, "resource_id": e.resource_id, "detail": e.detail,
             "hash": e.hash}
+
+
+def card(c: t.ModelCard, v: t.ModelCardVersion, versions: list[t.ModelCardVersion], model: t.Asset,
+         project_name: str) -> dict:
+    approved = [x.version for x in versions if x.status == "Approved"]
+    return {"name": c.name, "model": model.name, "project": project_name, "author": c.author,
+            "version": v.version, "latest_version": c.latest_version, "status": v.status,
+            "content": v.content, "lineage": v.lineage or {"training": [], "evaluation": []},
+            "risk_rating": (v.content.get("intended_uses") or {}).get("risk_rating", "Unknown"),
+            "created_by": v.created_by, "created_at": iso(v.created_at), "updated_at": iso(c.updated_at),
+            "submitted_by": v.submitted_by, "approved_by": v.reviewed_by if v.status == "Approved" else None,
+            "approved_at": iso(v.reviewed_at) if v.status == "Approved" else None,
+            "review_comment": v.review_comment, "approved_version": approved[-1] if approved else None,
+            "versions": [{"version": x.version, "status": x.status, "created_by": x.created_by,
+                          "created_at": iso(x.created_at), "reviewed_by": x.reviewed_by}
+                         for x in versions]}

@@ -144,3 +144,46 @@ def test_kernels_started_by_the_server_know_its_url(server):
         req = urllib.request.Request(server.url + f"api/kernels/{kernel['id']}", method="DELETE",
                                      headers={"Authorization": "token server-token"})
         urllib.request.urlopen(req)
+
+
+def test_model_card_from_a_real_kernel(server, alice, tmp_path):
+    import json as _json
+
+    import mlgov_jupyter
+    from sklearn.metrics import accuracy_score
+
+    alice.ok("from sklearn.datasets import load_breast_cancer\n"
+             "mlgov_client.publish(load_breast_cancer(as_frame=True).frame, name='cancer', "
+             "description='breast mass diagnostics')\n"
+             "mlgov_client.add_member('alice', 'carol', 'steward')")
+    alice.ok("from sklearn.model_selection import train_test_split\n"
+             "from sklearn.ensemble import RandomForestClassifier\n"
+             "cancer = %mlgov use cancer\n"
+             "X, y = cancer.drop(columns='target'), cancer['target']\n"
+             "X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=1)\n"
+             "rf = RandomForestClassifier(n_estimators=30, random_state=0).fit(X_tr, y_tr)")
+    out = alice.ok("%mlgov card new rf --name cancer-rf --train X_tr,y_tr --test X_te,y_te")
+    bundle = out["data"][0]
+    card = bundle["application/vnd.mlgov.card+json"]
+    assert card["status"] == "Draft" and card["lineage"]["training"] == ["cancer"]
+    assert "cancer-rf" in bundle["text/html"]
+    acc = alice.ok("from sklearn.metrics import accuracy_score\nprint(accuracy_score(y_te, rf.predict(X_te)))")
+    groups = card["content"]["evaluation_details"][0]["metric_groups"]
+    ours = next(m["value"] for g in groups for m in g["metric_data"] if m["name"] == "accuracy")
+    assert abs(ours - float(acc["stdout"])) < 1e-12
+
+    out = alice.ok("%mlgov card submit cancer-rf")
+    assert "is PendingReview" in out["stdout"]
+    carol = mlgov_jupyter.connect(url=server.url, token="carol-token")
+    assert carol.approve_card("cancer-rf", comment="reviewed").card["status"] == "Approved"
+    out = alice.ok(f"%mlgov card export cancer-rf --format pdf --output {tmp_path}")
+    pdf = out["stdout"].split("wrote ", 1)[1].strip()
+    text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
+    assert "cancer-rf" in text and "Approved" in text
+    out = alice.ok("c = mlgov_client.update_card('cancer-rf', intended_uses={'risk_rating': 'Medium'})\n"
+                   "print(c.card['version'], c.card['status'], mlgov_client.card('cancer-rf', version=1).card['status'])")
+    assert out["stdout"].split() == ["2", "Draft", "Approved"]
+    js = alice.ok("print(mlgov_client.export_card('cancer-rf', 'json', version=1).decode())")["stdout"]
+    assert _json.loads(js) == carol.card("cancer-rf", version=1).card["content"]
+    err = alice.run("%mlgov card new rf --name bad_name!")["error"]
+    assert err[0] == "UsageError" and "\n" not in err[1]

@@ -40,7 +40,7 @@ ROLE_READ = "role:read"
 ROLE_MANAGE = "role:manage"
 
 ANYONE = frozenset({PROJECT_CREATE, PROJECT_READ, CATALOG_SEARCH, CATALOG_READ,
-                    CATALOG_SUBSCRIBE, AUDIT_VERIFY})
+                    CATALOG_SUBSCRIBE, AUDIT_VERIFY, CARD_READ, MONITOR_READ})
 
 # action -> designations (on the resource's project) that allow it
 BY_DESIGNATION: Mapping[str, frozenset] = {
@@ -50,6 +50,13 @@ BY_DESIGNATION: Mapping[str, frozenset] = {
     CATALOG_REVOKE: frozenset({"owner", "steward"}),
     CATALOG_CONSUME: frozenset({"owner", "contributor", "steward", "consumer"}),
     AUDIT_READ: frozenset({"owner", "steward"}),
+    CARD_CREATE: frozenset({"owner", "contributor", "steward"}),
+    CARD_EDIT: frozenset({"owner", "contributor", "steward"}),
+    CARD_SUBMIT: frozenset({"owner", "contributor", "steward"}),
+    CARD_APPROVE: frozenset({"owner", "steward"}),
+    MONITOR_RUN: frozenset({"owner", "contributor", "steward", "consumer"}),
+    MONITOR_MANAGE: frozenset({"owner", "contributor", "steward"}),
+    ALERT_ACK: frozenset({"owner", "contributor", "steward"}),
 }
 
 
@@ -101,7 +108,10 @@ class DesignationAuthorizer(Authorizer):
         allowed = BY_DESIGNATION.get(action)
         if allowed is None:
             return Decision(False, f"{principal.name} may not {action}: no rule allows it")
-        designation = principal.designations.get(resource.project or "")
+        if not resource.project:
+            return Decision(False, f"{principal.name} may not {action}: only admins may, "
+                                   f"outside a project")
+        designation = principal.designations.get(resource.project)
         if designation in allowed:
             return Decision(True, f"{principal.name} is {designation} of project {resource.project}")
         held = f"is {designation}" if designation else "is not a member"

@@ -94,3 +94,44 @@ class AuditQuery(Body):
 
 class Empty(Body):
     pass
+
+
+CardName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+
+
+class Lineage(Body):
+    training: list[Name] = Field(default_factory=list, max_length=15)
+    evaluation: list[Name] = Field(default_factory=list, max_length=10)
+
+
+class CardCreate(Body):
+    model_config = ConfigDict(extra="forbid")  # content strings are limited by the card schema
+    name: CardName
+    model: Name
+    content: dict
+    lineage: Lineage = Field(default_factory=Lineage)
+
+
+class CardUpdate(Body):
+    model_config = ConfigDict(extra="forbid")
+    content: dict
+    lineage: Lineage | None = None
+
+
+class CardTransition(Body):
+    action: Literal["submit", "approve", "send_back", "archive"]
+    comment: Text = ""
+
+
+class CardQuery(Body):
+    version: int | None = Field(None, ge=1)
+
+
+class CardDiffQuery(Body):
+    a: int = Field(..., ge=1)
+    b: int = Field(..., ge=1)
+
+
+class CardExportQuery(Body):
+    format: Literal["html", "pdf", "json", "markdown"] = "html"
+    version: int | None = Field(None, ge=1)

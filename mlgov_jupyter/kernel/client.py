@@ -6,11 +6,13 @@ import base64
 import getpass
 import io
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ..core.errors import Invalid
+from .cards_client import CardsClient
 from .transport import HttpTransport, LocalTransport
 
 TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "builtins.", "collections.")
@@ -25,10 +27,13 @@ def connect(url: str | None = None, token: str | None = None, user: str | None =
     return Client(LocalTransport(os.environ.get("MLGOV_DB_URL"), name, admins))
 
 
-class Client:
+class Client(CardsClient):
     def __init__(self, transport):
         self.transport = transport
         self.used: dict[str, dict] = {}  # catalog assets loaded in this session: lineage for cards
+        self._used_frames: dict = {}  # name -> weakref to the DataFrame `use` returned
+        self._used_models: dict[int, str] = {}  # id(model) -> asset name
+        self._published: dict[int, str] = {}  # id(model) -> asset name published in this session
 
     def __repr__(self):
         return f"<mlgov client {self.transport!r}>"
@@ -65,7 +70,10 @@ class Client:
         if record_id or event_time:
             body["features"] = {"record_id": record_id, "event_time": event_time,
                                 "descriptions": dict(feature_descriptions or {})}
-        return self._call("POST", "assets", body={k: v for k, v in body.items() if v is not None})
+        asset = self._call("POST", "assets", body={k: v for k, v in body.items() if v is not None})
+        if asset["kind"] == "model":
+            self._published[id(obj)] = asset["name"]
+        return asset
 
     def search(self, text: str = "", **filters):
         from .widgets.search_results import SearchResults
@@ -104,6 +112,10 @@ class Client:
         value = _load(meta, data, trusted)
         self.used[name] = {"name": name, "revision": meta["revision"], "kind": meta["kind"],
                            "content_hash": meta["content_hash"], "object_id": id(value)}
+        if meta["format"] == "parquet":
+            self._used_frames[name] = weakref.ref(value)
+        elif meta["format"] == "skops":
+            self._used_models[id(value)] = name
         return value
 
     # audit

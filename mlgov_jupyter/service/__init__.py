@@ -2,10 +2,11 @@
 the Authorizer, runs in one transaction and writes its audit event in that same transaction."""
 
 from .base import Actor
+from .cards import CardService
 from .catalog import CatalogService
 
 
-class GovernanceService(CatalogService):
+class GovernanceService(CatalogService, CardService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

@@ -140,3 +140,33 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ModelCard(Base):
+    """One card per model asset. Its versions are immutable; each carries its own status."""
+
+    __tablename__ = "model_cards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    model_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), unique=True)
+    author: Mapped[str] = mapped_column(String(128))
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelCardVersion(Base):
+    __tablename__ = "model_card_versions"
+    __table_args__ = (UniqueConstraint("card_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("model_cards.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict] = mapped_column(JSON)
+    lineage: Mapped[dict] = mapped_column(JSON, default=dict)  # {"training": [...], "evaluation": [...]}
+    status: Mapped[str] = mapped_column(String(16), default="Draft")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)

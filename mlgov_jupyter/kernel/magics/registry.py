@@ -17,4 +17,5 @@ SUBCOMMANDS = {
     "cancel": _P + "subscriptions:Cancel",
     "use": _P + "use:Use",
     "audit": _P + "audit:Audit",
+    "card": _P + "card:Card",
 }

@@ -11,6 +11,12 @@ if connection is None:  # `alembic revision --autogenerate` during development
 
     connection = create_engine(config.get_main_option("sqlalchemy.url")).connect()
 
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+def include_object(obj, name, type_, reflected, compare_to):
+    # the SQLite full-text index is ours but not an ORM table
+    return not (type_ == "table" and name.startswith("asset_fts"))
+
+
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
+                  include_object=include_object)
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,128 @@
+"""Model card methods of the client: autopopulate from the session, edit, review, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..core.errors import Invalid
+
+
+class CardsClient:
+    """Mixed into Client; uses its ``_call``, ``publish`` and session tracking."""
+
+    def card_from_session(self, model, name: str, train=None, test=None, *, model_asset: str | None = None,
+                          project: str | None = None, datasets: dict | None = None,
+                          notebook_path: str | None = None, description: str = ""):
+        """Fill a card from a fitted model and the session's data, link the catalog datasets this
+        session loaded with ``use`` as lineage, publish the model if the catalog lacks it, save."""
+        from ..core import cards as c
+
+        lineage = datasets or self.lineage_for(train, test)
+        me = self.whoami()["name"]
+        content = c.card_from_session(model, name, train=train, test=test, datasets=lineage,
+                                      notebook_path=notebook_path or _notebook_path(), author=me)
+        asset = model_asset or self._published.get(id(model)) or self._used_models.get(id(model))
+        if asset is None:
+            asset = self.publish(model, name=name, project=project,
+                                 description=description or f"model of card {name}")["name"]
+        body = {"name": name, "model": asset, "content": content,
+                "lineage": {"training": list(lineage.get("training", [])),
+                            "evaluation": list(lineage.get("evaluation", []))}}
+        return self._card(self._call("POST", "cards", body=body))
+
+    def lineage_for(self, train=None, test=None) -> dict:
+        """Catalog datasets loaded in this session that the train/test data came from: same
+        columns (a subset) and rows (index values) of a DataFrame returned by ``use``."""
+        found = {"training": [], "evaluation": []}
+        for role, pair in (("training", train), ("evaluation", test)):
+            X = pair[0] if isinstance(pair, (tuple, list)) and pair else None
+            if X is None or not hasattr(X, "columns"):
+                continue
+            for name, ref in self._used_frames.items():
+                source = ref()
+                if source is not None and set(X.columns) <= set(source.columns) \
+                        and X.index.isin(source.index).all():
+                    found[role].append(name)
+        return found
+
+    def card(self, name: str, version: int | None = None):
+        return self._card(self._call("GET", f"cards/{quote(name, safe='')}", query={"version": version}))
+
+    def cards(self) -> list[dict]:
+        return self._call("GET", "cards")["cards"]
+
+    def update_card(self, name: str, content: dict | None = None, lineage: dict | None = None, **sections):
+        """New version with ``content`` replaced, or given sections merged into the latest."""
+        if content is None:
+            content = json.loads(json.dumps(self.card(name).card["content"]))
+            for section, fields in sections.items():
+                if isinstance(fields, dict) and isinstance(content.get(section), dict):
+                    content[section].update(fields)
+                else:
+                    content[section] = fields
+        body = {"content": content, **({"lineage": lineage} if lineage else {})}
+        return self._card(self._call("PUT", f"cards/{quote(name, safe='')}", body=body))
+
+    def _transition(self, name: str, action: str, comment: str = ""):
+        return self._card(self._call("POST", f"cards/{quote(name, safe='')}/transition",
+                                     body={"action": action, "comment": comment}))
+
+    def submit_card(self, name: str, comment: str = ""):
+        return self._transition(name, "submit", comment)
+
+    def approve_card(self, name: str, comment: str = ""):
+        return self._transition(name, "approve", comment)
+
+    def send_back_card(self, name: str, comment: str = ""):
+        return self._transition(name, "send_back", comment)
+
+    def archive_card(self, name: str, comment: str = ""):
+        return self._transition(name, "archive", comment)
+
+    def card_diff(self, name: str, a: int, b: int) -> list[dict]:
+        return self._call("GET", f"cards/{quote(name, safe='')}/diff", query={"a": a, "b": b})["changes"]
+
+    def export_card(self, name: str, format: str = "pdf", version: int | None = None,
+                    path: str | None = None) -> bytes | str:
+        """The card rendered by the server; written to ``path`` if given (returns the path)."""
+        meta, data = self._call("GET", f"cards/{quote(name, safe='')}/export",
+                                query={"format": format, "version": version})
+        if path is None:
+            return data
+        target = Path(path)
+        if target.is_dir():
+            target = target / meta["filename"]
+        target.write_bytes(data)
+        return str(target)
+
+    def import_card(self, source: Any, name: str | None = None, model: str | None = None):
+        """Create a card from SageMaker model card JSON (content, or a Describe/CreateModelCard body)."""
+        from ..core.cards import parse_sagemaker
+
+        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+            path = Path(source)
+            if not path.is_file():
+                raise Invalid(f"no SageMaker card JSON file at {path}")
+            source = path.read_text()
+        parsed = parse_sagemaker(source)
+        name = name or parsed["name"]
+        if not name or not model:
+            raise Invalid("importing a card needs its name and the catalog model it belongs to")
+        return self._card(self._call("POST", "cards", body={"name": name, "model": model,
+                                                             "content": parsed["content"]}))
+
+    def _card(self, data: dict):
+        from .widgets.card_view import CardView
+
+        view = CardView(data)
+        view.card = data  # keep every field (versions, lineage), not only the display subset
+        return view
+
+
+def _notebook_path() -> str | None:
+    import os
+
+    return os.environ.get("JPY_SESSION_NAME") or None

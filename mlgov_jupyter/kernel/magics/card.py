@@ -1,0 +1,89 @@
+"""%mlgov card ...: model cards from the notebook."""
+
+from __future__ import annotations
+
+from .base import Subcommand
+
+ACTIONS = ("new", "show", "list", "edit", "submit", "approve", "send-back", "archive", "diff",
+           "export", "import")
+
+
+class Card(Subcommand):
+    name = "card"
+    help = "Model cards: new|show|list|edit|submit|approve|send-back|archive|diff|export|import"
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        new = sub.add_parser("new", help="autopopulate a card from a fitted model in this session")
+        new.add_argument("model", help="the model variable")
+        new.add_argument("--name", required=True)
+        new.add_argument("--train", help="X,y variables of the training data")
+        new.add_argument("--test", help="X,y variables of the test data")
+        new.add_argument("--project")
+        new.add_argument("--model-asset", help="catalog model the card belongs to (default: published now)")
+        for action in ("show", "edit", "submit", "approve", "send-back", "archive"):
+            p = sub.add_parser(action)
+            p.add_argument("card")
+            p.add_argument("--version", type=int)
+            p.add_argument("--comment", default="")
+        sub.add_parser("list")
+        diff = sub.add_parser("diff")
+        diff.add_argument("card")
+        diff.add_argument("a", type=int)
+        diff.add_argument("b", type=int)
+        export = sub.add_parser("export")
+        export.add_argument("card")
+        export.add_argument("--format", choices=("pdf", "html", "json", "markdown"), default="pdf")
+        export.add_argument("--version", type=int)
+        export.add_argument("--output", default=".", help="file or folder (default: here)")
+        imp = sub.add_parser("import", help="create a card from SageMaker model card JSON")
+        imp.add_argument("file")
+        imp.add_argument("--name")
+        imp.add_argument("--model", required=True, help="catalog model the card belongs to")
+
+    def run(self, args, ctx):
+        client = ctx.client
+        action = args.action
+        if action == "new":
+            return client.card_from_session(
+                ctx.variable(args.model), args.name, train=_pair(ctx, args.train),
+                test=_pair(ctx, args.test), project=args.project, model_asset=args.model_asset)
+        if action == "list":
+            rows = client.cards()
+            for r in rows:
+                print(f"{r['name']:<24} {r['model']:<24} {r['status']:<14} risk {r['risk_rating']:<8} "
+                      f"v{r['version']}  {r['updated_at'][:19]}")
+            return None if rows else print("no model cards")
+        if action == "show":
+            return client.card(args.card, version=args.version)
+        if action == "edit":
+            from ..widgets.card_form import CardForm
+
+            card = client.card(args.card).card
+            return CardForm.for_card(card, lambda content: client.update_card(args.card, content=content).card)
+        if action in ("submit", "approve", "send-back", "archive"):
+            method = getattr(client, f"{action.replace('-', '_')}_card")
+            card = method(args.card, comment=args.comment).card
+            print(f"model card {card['name']} v{card['version']} is {card['status']}")
+            return None
+        if action == "diff":
+            from ...core.cards import format_diff
+
+            print(format_diff(client.card_diff(args.card, args.a, args.b)) or "no changes")
+            return None
+        if action == "export":
+            path = client.export_card(args.card, args.format, version=args.version, path=args.output)
+            print(f"wrote {path}")
+            return None
+        return client.import_card(args.file, name=args.name, model=args.model)
+
+
+def _pair(ctx, spec: str | None):
+    if not spec:
+        return None
+    names = [n.strip() for n in spec.split(",")]
+    if len(names) != 2:
+        from IPython.core.error import UsageError
+
+        raise UsageError(f"%mlgov card new: expected X,y variable names, got {spec!r}")
+    return ctx.variable(names[0]), ctx.variable(names[1])

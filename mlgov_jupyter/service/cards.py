@@ -1,0 +1,176 @@
+"""Model card operations: immutable versions, the review workflow, lineage, diff and export."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import views
+from ..core import authz
+from ..core import cards as c
+from ..core import models as m
+from ..core.authz import Resource
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..store import tables as t
+from .base import Actor, ServiceBase
+
+# action -> (from statuses, to status)
+TRANSITIONS = {
+    "submit": ({"Draft"}, "PendingReview"),
+    "approve": ({"PendingReview"}, "Approved"),
+    "send_back": ({"PendingReview"}, "Draft"),
+    "archive": ({"Draft", "PendingReview", "Approved"}, "Archived"),
+}
+ACTION_OF = {"submit": authz.CARD_SUBMIT, "approve": authz.CARD_APPROVE,
+             "send_back": authz.CARD_APPROVE, "archive": authz.CARD_APPROVE}
+EXPORT_TYPES = {"html": "text/html", "pdf": "application/pdf", "json": "application/json",
+                "markdown": "text/markdown"}
+
+
+class CardService(ServiceBase):
+    def _card(self, s: Session, name: str) -> t.ModelCard:
+        card = s.execute(select(t.ModelCard).where(t.ModelCard.name == name)).scalar_one_or_none()
+        if card is None:
+            raise NotFound(f"no model card named {name!r} (see %mlgov card list)")
+        return card
+
+    def _versions(self, s: Session, card_id: int) -> list[t.ModelCardVersion]:
+        return list(s.execute(select(t.ModelCardVersion).where(t.ModelCardVersion.card_id == card_id)
+                              .order_by(t.ModelCardVersion.version)).scalars())
+
+    def _card_resource(self, s: Session, card: t.ModelCard | None, model: t.Asset, **attrs) -> Resource:
+        pname = self._project_names(s)[model.project_id]
+        return Resource(type="card", name=card.name if card else None, project=pname,
+                        classification=model.classification, owner=card.author if card else None,
+                        attrs=attrs)
+
+    def _check_lineage(self, s: Session, lineage: m.Lineage) -> dict:
+        for role in ("training", "evaluation"):
+            for name in getattr(lineage, role):
+                asset = s.execute(select(t.Asset).where(t.Asset.name == name)).scalar_one_or_none()
+                if asset is None:
+                    raise NotFound(f"{role} dataset {name!r} is not in the catalog")
+                if asset.kind == "model":
+                    raise Invalid(f"{role} lineage must name datasets; {name!r} is a model")
+        return lineage.model_dump()
+
+    def _view(self, s: Session, card: t.ModelCard, version: int | None = None) -> dict:
+        versions = self._versions(s, card.id)
+        chosen = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
+        if chosen is None:
+            raise NotFound(f"model card {card.name!r} has no version {version} (latest is {card.latest_version})")
+        model = s.get(t.Asset, card.model_asset_id)
+        return views.card(card, chosen, versions, model, self._project_names(s)[model.project_id])
+
+    def create_card(self, actor: Actor, body: m.CardCreate) -> dict:
+        c.validate(body.content)
+        with self.store.transaction() as s:
+            model = self._asset(s, body.model)
+            if model.kind != "model":
+                raise Invalid(f"a card belongs to a model; {model.name!r} is a {model.kind}")
+            self._authorize(s, actor, authz.CARD_CREATE, self._card_resource(s, None, model))
+            if s.execute(select(t.ModelCard.id).where(t.ModelCard.name == body.name)).first():
+                raise Conflict(f"a model card named {body.name!r} already exists")
+            if s.execute(select(t.ModelCard.name).where(t.ModelCard.model_asset_id == model.id)).first():
+                raise Conflict(f"model {model.name!r} already has a card (one card per model)")
+            lineage = self._check_lineage(s, body.lineage)
+            card = t.ModelCard(name=body.name, model_asset_id=model.id, author=actor.name, latest_version=1)
+            s.add(card)
+            s.flush()
+            s.add(t.ModelCardVersion(card_id=card.id, version=1, content=body.content, lineage=lineage,
+                                     status="Draft", created_by=actor.name))
+            self._audit(s, actor, "card.create", "card", card.name,
+                        {"model": model.name, "version": 1, "lineage": lineage})
+            s.flush()
+            return self._view(s, card)
+
+    def update_card(self, actor: Actor, name: str, body: m.CardUpdate) -> dict:
+        """A content change makes a new Draft version; earlier versions (approved ones too) stay."""
+        c.validate(body.content)
+        with self.store.transaction() as s:
+            card = self._card(s, name)
+            model = s.get(t.Asset, card.model_asset_id)
+            self._authorize(s, actor, authz.CARD_EDIT, self._card_resource(s, card, model))
+            latest = self._versions(s, card.id)[-1]
+            if latest.status == "Archived":
+                raise Conflict(f"model card {name!r} is archived: it can be exported, not edited")
+            lineage = self._check_lineage(s, body.lineage) if body.lineage else latest.lineage
+            if body.content == latest.content and lineage == latest.lineage:
+                return self._view(s, card)
+            card.latest_version += 1
+            card.updated_at = datetime.now(timezone.utc)
+            s.add(t.ModelCardVersion(card_id=card.id, version=card.latest_version, content=body.content,
+                                     lineage=lineage, status="Draft", created_by=actor.name))
+            self._audit(s, actor, "card.edit", "card", name,
+                        {"version": card.latest_version, "previous_status": latest.status,
+                         "changes": len(c.diff(latest.content, body.content))})
+            s.flush()
+            return self._view(s, card)
+
+    def transition_card(self, actor: Actor, name: str, body: m.CardTransition) -> dict:
+        with self.store.transaction() as s:
+            card = self._card(s, name)
+            model = s.get(t.Asset, card.model_asset_id)
+            latest = self._versions(s, card.id)[-1]
+            self._authorize(s, actor, ACTION_OF[body.action],
+                            self._card_resource(s, card, model, author=latest.created_by))
+            sources, target = TRANSITIONS[body.action]
+            if latest.status not in sources:
+                raise Conflict(f"model card {name!r} version {latest.version} is {latest.status}; "
+                               f"cannot {body.action.replace('_', ' ')}")
+            if body.action == "submit" and actor.name != latest.created_by:
+                raise Forbidden(f"only the author of version {latest.version} ({latest.created_by}) submits it")
+            if body.action in ("approve", "send_back") and actor.name in (latest.created_by, latest.submitted_by):
+                raise Forbidden(f"{actor.name} wrote or submitted version {latest.version} and may not "
+                                f"review it (separation of duties)")
+            now = datetime.now(timezone.utc)
+            latest.status = target
+            if body.action == "submit":
+                latest.submitted_by = actor.name
+            else:
+                latest.reviewed_by, latest.reviewed_at, latest.review_comment = actor.name, now, body.comment
+            card.updated_at = now
+            self._audit(s, actor, f"card.{body.action}", "card", name,
+                        {"version": latest.version, "status": target, "comment": body.comment})
+            s.flush()
+            return self._view(s, card)
+
+    def get_card(self, actor: Actor, name: str, version: int | None = None) -> dict:
+        with self.store.transaction(write=False) as s:
+            card = self._card(s, name)
+            model = s.get(t.Asset, card.model_asset_id)
+            self._authorize(s, actor, authz.CARD_READ, self._card_resource(s, card, model))
+            return self._view(s, card, version)
+
+    def list_cards(self, actor: Actor) -> dict:
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.CARD_READ, Resource(type="card"))
+            cards = s.execute(select(t.ModelCard).order_by(t.ModelCard.updated_at.desc())).scalars().all()
+            out = []
+            for card in cards:
+                full = self._view(s, card)
+                out.append({k: full[k] for k in ("name", "model", "project", "status", "version",
+                                                 "risk_rating", "author", "updated_at",
+                                                 "approved_version")})
+            return {"cards": out}
+
+    def card_diff(self, actor: Actor, name: str, q: m.CardDiffQuery) -> dict:
+        a, b = self.get_card(actor, name, q.a), self.get_card(actor, name, q.b)
+        return {"name": name, "a": q.a, "b": q.b, "changes": c.diff(a["content"], b["content"])}
+
+    def export_card(self, actor: Actor, name: str, q: m.CardExportQuery) -> tuple[dict, bytes]:
+        card = self.get_card(actor, name, q.version)
+        if q.format == "html":
+            data = c.render_html(card).encode()
+        elif q.format == "pdf":
+            data = c.render_pdf(card)
+        elif q.format == "json":
+            data = c.export_sagemaker_json(card["content"]).encode()
+        else:
+            data = c.to_markdown(card).encode()
+        ext = {"markdown": "md"}.get(q.format, q.format)
+        meta = {"name": name, "version": card["version"], "format": q.format,
+                "media_type": EXPORT_TYPES[q.format], "filename": f"{name}-v{card['version']}.{ext}"}
+        return meta, data

@@ -1,0 +1,117 @@
+"""Model cards through the client and service: autopopulate, lineage, review workflow, export."""
+
+import json
+import subprocess
+
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mlgov_jupyter
+from mlgov_jupyter.core.cards import validate
+from mlgov_jupyter.core.errors import Conflict, Forbidden, NotFound
+
+
+@pytest.fixture
+def users(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLGOV_DB_URL", f"sqlite:///{tmp_path / 'cards.sqlite'}")
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    monkeypatch.setenv("MLGOV_ADMINS", "root")
+    alice, bob, carol = (mlgov_jupyter.connect(user=u) for u in ("alice", "bob", "carol"))
+    alice.create_project("clinical")
+    alice.add_member("clinical", "bob", "contributor")
+    alice.add_member("clinical", "carol", "steward")
+    frame = load_breast_cancer(as_frame=True).frame
+    alice.publish(frame, name="cancer", project="clinical", description="diagnostics")
+    return alice, bob, carol
+
+
+def _metric(card, name):
+    for ev in card["content"]["evaluation_details"]:
+        for group in ev["metric_groups"]:
+            for metric in group["metric_data"]:
+                if metric["name"] == name:
+                    return metric["value"]
+    raise KeyError(name)
+
+
+def test_card_from_session_review_and_versions(users, tmp_path):
+    alice, bob, carol = users
+    df = bob.use("cancer")
+    X, y = df.drop(columns="target"), df["target"]
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=y)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X_tr, y_tr)
+
+    card = bob.card_from_session(model, "cancer-logreg", train=(X_tr, y_tr), test=(X_te, y_te),
+                                 project="clinical").card
+    validate(card["content"])
+    assert card["status"] == "Draft" and card["version"] == 1 and card["model"] == "cancer-logreg"
+    assert card["lineage"] == {"training": ["cancer"], "evaluation": ["cancer"]}
+    assert card["content"]["model_overview"]["problem_type"].lower().startswith("binary")
+    pred = model.predict(X_te)
+    assert _metric(card, "accuracy") == pytest.approx(accuracy_score(y_te, pred))
+    assert _metric(card, "f1") == pytest.approx(f1_score(y_te, pred))
+    assert _metric(card, "auc") == pytest.approx(roc_auc_score(y_te, model.predict_proba(X_te)[:, 1]))
+
+    with pytest.raises(Forbidden):
+        carol.submit_card("cancer-logreg")  # only the author submits
+    bob.submit_card("cancer-logreg")
+    with pytest.raises(Forbidden):
+        bob.approve_card("cancer-logreg")  # separation of duties
+    approved = carol.approve_card("cancer-logreg", comment="fine").card
+    assert approved["status"] == "Approved" and approved["approved_by"] == "carol"
+
+    edited = bob.update_card("cancer-logreg", intended_uses={"risk_rating": "High",
+                                                              "intended_uses": "triage support"}).card
+    assert edited["version"] == 2 and edited["status"] == "Draft" and edited["approved_version"] == 1
+    assert bob.card("cancer-logreg", version=1).card["status"] == "Approved"
+    changes = bob.card_diff("cancer-logreg", 1, 2)
+    assert any(ch["path"].startswith("intended_uses") and "High" in json.dumps(ch) for ch in changes)
+
+    exported = json.loads(bob.export_card("cancer-logreg", "json", version=1))
+    assert exported == bob.card("cancer-logreg", version=1).card["content"]
+    reimport = alice.publish(model, name="cancer-logreg-copy", project="clinical")
+    copy = alice.import_card(json.dumps(exported), name="cancer-logreg-copy", model=reimport["name"]).card
+    assert copy["content"] == exported
+
+    pdf = tmp_path / "card.pdf"
+    bob.export_card("cancer-logreg", "pdf", path=str(pdf))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "cancer-logreg" in text and "triage support" in text and "High" in text
+    md = bob.export_card("cancer-logreg", "markdown").decode()
+    assert md.startswith("---\n") and "triage support" in md
+
+    alice.archive_card("cancer-logreg")
+    with pytest.raises(Conflict):
+        bob.update_card("cancer-logreg", intended_uses={"risk_rating": "Low"})
+    assert bob.export_card("cancer-logreg", "html").startswith(b"<!DOCTYPE html>")
+
+    rows = carol.cards()
+    assert {r["name"]: r["status"] for r in rows} == {"cancer-logreg": "Archived", "cancer-logreg-copy": "Draft"}
+    events = [e["action"] for e in mlgov_jupyter.connect(user="root").audit(limit=100)]
+    for action in ("card.create", "card.submit", "card.approve", "card.edit", "card.archive"):
+        assert action in events
+
+
+def test_card_rules(users):
+    alice, bob, carol = users
+    with pytest.raises(NotFound):
+        alice.card("nope")
+    from mlgov_jupyter.core.errors import Invalid
+
+    with pytest.raises(Invalid):  # a card belongs to a model, not a dataset
+        alice._call("POST", "cards", body={"name": "x", "model": "cancer", "content": {}})
+    model = LogisticRegression().fit([[0], [1]], [0, 1])
+    alice.publish(model, name="tiny", project="clinical")
+    alice._call("POST", "cards", body={"name": "tiny-card", "model": "tiny", "content": {}})
+    with pytest.raises(Conflict):  # one card per model
+        alice._call("POST", "cards", body={"name": "tiny-card-2", "model": "tiny", "content": {}})
+    with pytest.raises(Invalid):  # schema enforced on save
+        alice.update_card("tiny-card", content={"intended_uses": {"risk_rating": "Extreme"}})
+    outsider = mlgov_jupyter.connect(user="mallory")
+    with pytest.raises(Forbidden):
+        outsider.update_card("tiny-card", content={})
