@@ -75,3 +75,12 @@ def card(c: t.ModelCard, v: t.ModelCardVersion, versions: list[t.ModelCardVersio
             "versions": [{"version": x.version, "status": x.status, "created_by": x.created_by,
                           "created_at": iso(x.created_at), "reviewed_by": x.reviewed_by}
                          for x in versions]}
+
+
+def execution(e: t.MonitoringExecution, model_name: str, with_report: bool) -> dict:
+    out = {"id": e.id, "model": model_name, "monitor_type": e.monitor_type, "status": e.status,
+           "violations": e.violations, "dataset_drift": e.dataset_drift, "summary": e.summary,
+           "created_by": e.created_by, "created_at": iso(e.created_at)}
+    if with_report:
+        out["report"] = e.report
+    return out

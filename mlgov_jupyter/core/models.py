@@ -135,3 +135,16 @@ class CardDiffQuery(Body):
 class CardExportQuery(Body):
     format: Literal["html", "pdf", "json", "markdown"] = "html"
     version: int | None = Field(None, ge=1)
+
+
+MonitorType = Literal["data_quality", "model_quality", "bias", "attribution"]
+
+
+class ExecutionCreate(Body):
+    model_config = ConfigDict(extra="forbid")  # the report is a computed document, not free text
+    monitor_type: MonitorType = "data_quality"
+    report: dict
+
+
+class ExecutionQuery(Body):
+    limit: int = Field(50, ge=1, le=500)

@@ -118,6 +118,23 @@ class Client(CardsClient):
             self._used_models[id(value)] = name
         return value
 
+    # monitoring
+    def record_execution(self, model: str, report: dict, monitor_type: str = "data_quality") -> dict:
+        """Keep a monitoring check (``report.to_dict()``) in the model's history."""
+        report = report.to_dict() if hasattr(report, "to_dict") else report
+        return self._call("POST", f"models/{quote(model, safe='')}/executions",
+                          body={"monitor_type": monitor_type, "report": report})
+
+    def executions(self, model: str, limit: int = 50) -> list[dict]:
+        return self._call("GET", f"models/{quote(model, safe='')}/executions",
+                          query={"limit": limit})["executions"]
+
+    def execution(self, model: str, execution_id: int) -> dict:
+        return self._call("GET", f"models/{quote(model, safe='')}/executions/{int(execution_id)}")
+
+    def dashboard(self) -> list[dict]:
+        return self._call("GET", "dashboard")["models"]
+
     # audit
     def audit(self, limit: int = 50) -> list[dict]:
         return self._call("GET", "audit", query={"limit": limit})["events"]

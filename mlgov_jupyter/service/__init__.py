@@ -4,9 +4,10 @@ the Authorizer, runs in one transaction and writes its audit event in that same 
 from .base import Actor
 from .cards import CardService
 from .catalog import CatalogService
+from .monitoring import MonitoringService
 
 
-class GovernanceService(CatalogService, CardService):
+class GovernanceService(CatalogService, CardService, MonitoringService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

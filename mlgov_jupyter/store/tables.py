@@ -170,3 +170,19 @@ class ModelCardVersion(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class MonitoringExecution(Base):
+    """One check of a model's data: what ran, when, by whom, and the full report (history)."""
+
+    __tablename__ = "monitoring_executions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    monitor_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))  # Completed | CompletedWithViolations | Failed
+    violations: Mapped[int] = mapped_column(Integer, default=0)
+    dataset_drift: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

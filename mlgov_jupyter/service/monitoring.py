@@ -1,0 +1,100 @@
+"""Monitoring executions: checks of a model's data kept as history, tied to the catalog model."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from .. import views
+from ..core import authz
+from ..core import models as m
+from ..core.authz import Resource
+from ..core.errors import Invalid
+from ..store import tables as t
+from .base import Actor, ServiceBase
+
+MAX_REPORT_CHARS = 5_000_000
+
+
+class MonitoringService(ServiceBase):
+    def _model(self, s, name: str) -> tuple[t.Asset, str]:
+        model = self._asset(s, name)
+        if model.kind != "model":
+            raise Invalid(f"monitoring executions belong to a model; {name!r} is a {model.kind}")
+        return model, self._project_names(s)[model.project_id]
+
+    def record_execution(self, actor: Actor, name: str, body: m.ExecutionCreate) -> dict:
+        report = body.report
+        if len(json.dumps(report)) > MAX_REPORT_CHARS:
+            raise Invalid(f"the report is larger than {MAX_REPORT_CHARS} characters")
+        violations = report.get("violations") or []
+        if not isinstance(violations, list):
+            raise Invalid("report.violations must be a list")
+        with self.store.transaction() as s:
+            model, pname = self._model(s, name)
+            self._authorize(s, actor, authz.MONITOR_RUN,
+                            Resource(type="monitor", name=name, project=pname,
+                                     classification=model.classification))
+            drift = bool(report.get("dataset_drift"))
+            row = t.MonitoringExecution(
+                model_asset_id=model.id, monitor_type=body.monitor_type,
+                status="CompletedWithViolations" if violations or drift else "Completed",
+                violations=len(violations), dataset_drift=drift, report=report, created_by=actor.name,
+                summary={"drifted_columns": list(report.get("drifted_columns") or [])[:100],
+                         "violations_by_type": report.get("violations_by_type") or {},
+                         "n_current": report.get("n_current")})
+            s.add(row)
+            s.flush()
+            self._audit(s, actor, "monitor.execution", "model", name,
+                        {"execution": row.id, "monitor_type": body.monitor_type, "status": row.status,
+                         "violations": row.violations})
+            return views.execution(row, model.name, with_report=False)
+
+    def list_executions(self, actor: Actor, name: str, q: m.ExecutionQuery) -> dict:
+        with self.store.transaction(write=False) as s:
+            model, pname = self._model(s, name)
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name, project=pname))
+            rows = s.execute(select(t.MonitoringExecution)
+                             .where(t.MonitoringExecution.model_asset_id == model.id)
+                             .order_by(t.MonitoringExecution.id.desc()).limit(q.limit)).scalars()
+            return {"model": name, "executions": [views.execution(r, name, with_report=False) for r in rows]}
+
+    def get_execution(self, actor: Actor, name: str, execution_id: int) -> dict:
+        with self.store.transaction(write=False) as s:
+            model, pname = self._model(s, name)
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name, project=pname))
+            row = s.get(t.MonitoringExecution, execution_id)
+            if row is None or row.model_asset_id != model.id:
+                from ..core.errors import NotFound
+
+                raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
+            return views.execution(row, name, with_report=True)
+
+    def dashboard(self, actor: Actor) -> dict:
+        """Every model with its card status and its latest execution: the Model Dashboard."""
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor"))
+            names = self._project_names(s)
+            models = s.execute(select(t.Asset).where(t.Asset.kind == "model").order_by(t.Asset.name)).scalars()
+            latest_ids = dict(s.execute(select(t.MonitoringExecution.model_asset_id,
+                                               func.max(t.MonitoringExecution.id))
+                                        .group_by(t.MonitoringExecution.model_asset_id)).all())
+            counts = dict(s.execute(select(t.MonitoringExecution.model_asset_id, func.count())
+                                    .group_by(t.MonitoringExecution.model_asset_id)).all())
+            cards = {c.model_asset_id: c for c in s.execute(select(t.ModelCard)).scalars()}
+            out = []
+            for a in models:
+                ex = s.get(t.MonitoringExecution, latest_ids[a.id]) if a.id in latest_ids else None
+                card = cards.get(a.id)
+                status = None
+                if card is not None:
+                    status = s.execute(select(t.ModelCardVersion.status).where(
+                        t.ModelCardVersion.card_id == card.id,
+                        t.ModelCardVersion.version == card.latest_version)).scalar_one()
+                out.append({"model": a.name, "project": names[a.project_id], "owner": a.owner,
+                            "card": card.name if card else None, "card_status": status,
+                            "executions": counts.get(a.id, 0),
+                            "latest": views.execution(ex, a.name, with_report=False) if ex else None,
+                            "alert": "InAlert" if ex is not None and ex.status != "Completed" else "OK"})
+            return {"models": out}
