@@ -1,0 +1,83 @@
+"""The same service on PostgreSQL (the team set-up): catalog loop, audit chain, model cards.
+
+CI starts a PostgreSQL server and sets MLGOV_TEST_PG_URL; without it this is skipped locally
+and fails in CI.
+"""
+
+import os
+import uuid
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+import mlgov_jupyter
+from mlgov_jupyter.core.errors import Forbidden
+
+PG_URL = os.environ.get("MLGOV_TEST_PG_URL")
+if not PG_URL and os.environ.get("CI"):
+    raise RuntimeError("CI must provide a PostgreSQL server: MLGOV_TEST_PG_URL is not set")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="MLGOV_TEST_PG_URL not set")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh database per test, dropped afterwards."""
+    name = f"mlgov_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    from mlgov_jupyter.kernel import transport
+
+    store = transport._STORES.pop(url, None)
+    if store is not None:
+        store.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_catalog_loop_and_audit_on_postgres(pg_url, monkeypatch):
+    monkeypatch.setenv("MLGOV_DB_URL", pg_url)
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    alice, bob = mlgov_jupyter.connect(user="alice"), mlgov_jupyter.connect(user="bob")
+    df = pd.DataFrame({"a": range(10), "b": list("xyxyxyxyxy")})
+    alice.publish(df, name="events", description="customer events", tags=["crm"])
+    found = bob.search("customer", tag="crm")
+    assert [a["name"] for a in found] == ["events"] and found.facets["tag"] == {"crm": 1}
+    with pytest.raises(Forbidden):
+        bob.use("events")
+    req = bob.subscribe("events", reason="analysis")
+    alice.approve(req["id"], comment="ok")
+    pd.testing.assert_frame_equal(bob.use("events"), df)
+    sub = bob.subscriptions()[0]
+    alice.revoke(sub["id"])
+    with pytest.raises(Forbidden):
+        bob.use("events")
+    assert alice.audit_verify()["ok"]
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE id = 3"))
+    engine.dispose()
+    result = alice.audit_verify()
+    assert not result["ok"] and result["first_broken"] == 3
+
+
+def test_model_card_versions_on_postgres(pg_url, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    monkeypatch.setenv("MLGOV_DB_URL", pg_url)
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    alice, carol = mlgov_jupyter.connect(user="alice"), mlgov_jupyter.connect(user="carol")
+    alice.create_project("risk")
+    alice.add_member("risk", "carol", "steward")
+    X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    y = pd.Series([0, 0, 1, 1])
+    model = LogisticRegression().fit(X, y)
+    card = alice.card_from_session(model, "scorer", train=(X, y), test=(X, y), project="risk").card
+    alice.submit_card("scorer")
+    assert carol.approve_card("scorer").card["status"] == "Approved"
+    alice.update_card("scorer", intended_uses={"risk_rating": "Low"})
+    assert alice.card("scorer", version=1).card["content"] == card["content"]
