@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 DEMO_DIR ?= $(CURDIR)/.demo
 PORT ?= 8888
 
@@ -11,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Editable install: builds the TypeScript sidebar (needs Node >= 18) and links it into JupyterLab.
+# Editable install: builds the TypeScript sidebar (needs Node >= 20.19) and links it into JupyterLab.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
 	$(BIN)/jupyter labextension develop --overwrite . >/dev/null

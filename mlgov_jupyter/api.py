@@ -95,6 +95,29 @@ ROUTES: list[Route] = [
           lambda svc, a, p, q, b: svc.get_execution(a, p["name"], _int(p))),
     Route("dashboard", "GET", "dashboard", "Every model: card status, latest check, alert state",
           lambda svc, a, p, q, b: svc.dashboard(a)),
+    Route("rolecatalog", "GET", "roles/catalog", "ML activities, personas, guardrails and project profiles",
+          lambda svc, a, p, q, b: svc.role_catalog(a)),
+    Route("rolepreview", "POST", "roles/preview", "The mlgov policy and AWS IAM export of a role, unsaved",
+          lambda svc, a, p, q, b: svc.preview_role(a, b), body=m.RoleBody),
+    Route("roles", "GET", "roles", "Roles with their assignments",
+          lambda svc, a, p, q, b: svc.list_roles(a)),
+    Route("roles", "POST", "roles", "Create a role (admins)",
+          lambda svc, a, p, q, b: svc.save_role(a, b), body=m.RoleBody, status=201),
+    Route("role", "GET", f"roles/{NAME}", "A role with its mlgov policy and IAM export",
+          lambda svc, a, p, q, b: svc.get_role(a, p["name"])),
+    Route("role", "PUT", f"roles/{NAME}", "Replace a role (admins)",
+          lambda svc, a, p, q, b: svc.save_role(a, b, name=p["name"]), body=m.RoleBody),
+    Route("role", "DELETE", f"roles/{NAME}", "Delete an unassigned role (admins)",
+          lambda svc, a, p, q, b: svc.delete_role(a, p["name"])),
+    Route("assignments", "GET", "assignments", "Who holds which role, in which projects",
+          lambda svc, a, p, q, b: svc.list_assignments(a)),
+    Route("assignments", "POST", "assignments", "Give a role to a user or group (admins)",
+          lambda svc, a, p, q, b: svc.assign(a, b), body=m.AssignmentCreate, status=201),
+    Route("assignment", "DELETE", f"assignments/{ID}", "Take a role assignment away (admins)",
+          lambda svc, a, p, q, b: svc.unassign(a, _int(p))),
+    Route("profiles", "POST", "projects/from-profile", "Create a governed project from a profile (admins)",
+          lambda svc, a, p, q, b: svc.create_project_from_profile(a, b), body=m.ProjectFromProfile,
+          status=201),
     Route("audit", "GET", "audit", "Recent audit events",
           lambda svc, a, p, q, b: svc.audit_events(a, q), query=m.AuditQuery),
     Route("verify", "GET", "audit/verify", "Verify the audit hash chain; names the first broken event",
@@ -128,7 +151,9 @@ def parse_json(raw: bytes) -> Any:
 
 
 def query_dict(pairs: dict) -> dict:
-    return {k: v for k, v in pairs.items() if k not in IGNORED_QUERY}
+    """Drop the auth token and cache-busters (JupyterLab appends an empty all-digit key)."""
+    return {k: v for k, v in pairs.items()
+            if k not in IGNORED_QUERY and not (k.isdigit() and v in ("", None))}
 
 
 _COMPILED = [(r, re.compile(f"^{r.path}$")) for r in ROUTES]

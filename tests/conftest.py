@@ -37,7 +37,7 @@ def api(jp_fetch):
         token = {v: k for k, v in TOKENS.items()}[user]
         kwargs = {"method": method, "headers": {"Authorization": f"token {token}"},
                   "raise_error": False, "params": {k: v for k, v in params.items() if v is not None}}
-        if method != "GET":
+        if method not in ("GET", "DELETE"):
             kwargs["body"] = raw if raw is not None else json.dumps(body or {})
         resp = await jp_fetch("api", "mlgov", *path.split("/"), **kwargs)
         ctype = resp.headers.get("Content-Type", "")

@@ -15,7 +15,6 @@ def _concrete(path: str, name="churn", ident="1") -> str:
     return re.sub(r"\(\?P<id>[^)]*\)", ident, re.sub(r"\(\?P<name>[^)]*\)", name, path))
 
 
-POSTS = [r for r in api.ROUTES if r.method == "POST"]
 GETS = [r for r in api.ROUTES if r.method == "GET"]
 
 
@@ -23,33 +22,45 @@ async def _seed(api_call):
     await api_call("alice", "POST", "assets", publish_body(project=None))
 
 
-@pytest.mark.parametrize("route", POSTS, ids=lambda r: r.path)
+@pytest.mark.parametrize("route", [r for r in api.ROUTES if r.method in ("POST", "PUT")],
+                         ids=lambda r: f"{r.method} {r.path}")
 async def test_malformed_json_and_unknown_fields(api, route):
     await _seed(api)
     path = _concrete(route.path, name="alice")  # a project that exists (members route)
     if "assets/" in route.path:
         path = _concrete(route.path)
-    code, body, _ = await api("alice", "POST", path, raw="{not json")
+    code, body, _ = await api("alice", route.method, path, raw="{not json")
     assert code == 400 and body["message"] == "request body is not valid JSON"
-    code, body, _ = await api("alice", "POST", path, raw="[1, 2]")
+    code, body, _ = await api("alice", route.method, path, raw="[1, 2]")
     assert code in (400, 404) and "\n" not in body["message"]
-    code, body, _ = await api("alice", "POST", path, {"surprise": 1})
+    code, body, _ = await api("alice", route.method, path, {"surprise": 1})
     assert code in (400, 404), body
     if code == 400:
         assert "surprise" in body["message"] or "field" in body["message"]
 
 
-@pytest.mark.parametrize("route", [r for r in POSTS if "(?P" in r.path],
-                         ids=lambda r: r.path)
+VALID_BODIES = {
+    "members": {"user": "bob", "designation": "viewer"},
+    "transition": {"action": "submit"},
+    "card": {"content": {}},
+    "executions": {"report": {}},
+    "role": {"role": {"name": "nope", "persona": "data-scientist",
+                      "activities": ["search-catalog"]}},
+}
+
+
+@pytest.mark.parametrize("route", [r for r in api.ROUTES if r.method != "GET" and "(?P" in r.path],
+                         ids=lambda r: f"{r.method} {r.path}")
 async def test_unknown_ids_are_404(api, route):
-    valid = {"user": "bob", "designation": "viewer"} if "members" in route.path else {}
-    code, body, _ = await api("alice", "POST", _concrete(route.path, name="nope", ident="999999"), valid)
-    assert code == 404 and body["message"]
+    valid = VALID_BODIES.get(route.resource, {})
+    code, body, _ = await api("root", route.method, _concrete(route.path, name="nope", ident="999999"), valid)
+    assert code == 404 and body["message"], body
 
 
 @pytest.mark.parametrize("route", [r for r in GETS if "(?P" in r.path], ids=lambda r: r.path)
 async def test_unknown_names_are_404(api, route):
-    code, body, _ = await api("alice", "GET", _concrete(route.path, name="nope", ident="999999"))
+    query = {"a": "1", "b": "2"} if route.resource == "diff" else {}
+    code, body, _ = await api("alice", "GET", _concrete(route.path, name="nope", ident="999999"), **query)
     assert code == 404 and body["message"]
 
 

@@ -148,3 +148,23 @@ class ExecutionCreate(Body):
 
 class ExecutionQuery(Body):
     limit: int = Field(50, ge=1, le=500)
+
+
+class RoleBody(Body):
+    """A role as the role manager defines it (Role.to_dict()); validated by the Role type."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=4096)
+    role: dict
+
+
+class AssignmentCreate(Body):
+    role: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    user: UserName | None = None
+    group: UserName | None = None
+    projects: list[ProjectName] = Field(default_factory=list, max_length=50)
+
+
+class ProjectFromProfile(Body):
+    name: ProjectName
+    description: Text = ""
+    profile: Annotated[str, StringConstraints(min_length=1, max_length=64)]

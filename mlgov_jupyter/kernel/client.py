@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from ..core.errors import Invalid
 from .cards_client import CardsClient
+from .roles_client import RolesClient
 from .transport import HttpTransport, LocalTransport
 
 TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "builtins.", "collections.")
@@ -27,7 +28,7 @@ def connect(url: str | None = None, token: str | None = None, user: str | None =
     return Client(LocalTransport(os.environ.get("MLGOV_DB_URL"), name, admins))
 
 
-class Client(CardsClient):
+class Client(CardsClient, RolesClient):
     def __init__(self, transport):
         self.transport = transport
         self.used: dict[str, dict] = {}  # catalog assets loaded in this session: lineage for cards

@@ -6,12 +6,13 @@ import getpass
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import List, Type, Unicode
+from traitlets import Enum, List, Type, Unicode
 
-from ..core.authz import Authorizer, DesignationAuthorizer
+from ..core.authz import Authorizer
 from ..service import GovernanceService
 from ..store.db import Store
 from .handlers import build_handlers
+from .identity import TokenIdentityProvider
 
 
 class MlgovApp(ExtensionApp):
@@ -25,22 +26,34 @@ class MlgovApp(ExtensionApp):
                     help="On a single-user server (no hub, no token map): the user acting; "
                          "default: the operating-system user running the server")
     admin_users = List(Unicode(), config=True, help="User names with global admin rights")
-    authorizer_class = Type(DesignationAuthorizer, klass=Authorizer, config=True,
-                            help="The policy that decides every service call")
+    authorizer_class = Type(None, klass=Authorizer, allow_none=True, config=True,
+                            help="A fixed policy for every service call; default (None): the roles "
+                                 "stored by the role manager decide, through Cedar")
+    unassigned_users = Enum(["designations", "deny"], "designations", config=True,
+                            help="Users holding no role: act by their project designations, or "
+                                 "may do nothing until an admin assigns them a role")
     service_class = Type(GovernanceService, klass=GovernanceService, config=True,
                          help="The governance service facade")
 
     def initialize_settings(self):
         store = Store(self.db_url or None)
-        service = self.service_class(store=store, authorizer=self.authorizer_class(),
+        authorizer = self.authorizer_class() if self.authorizer_class else None
+        service = self.service_class(store=store, authorizer=authorizer, unassigned=self.unassigned_users,
                                      admin_users=frozenset(self.admin_users))
         self.settings["mlgov_service"] = service
         self.settings["mlgov_owner"] = self.owner or getpass.getuser()
         # Kernels started by this server inherit these and talk to it over HTTP.
         os.environ["MLGOV_SERVER_URL"] = self.serverapp.connection_url
-        token = getattr(self.serverapp.identity_provider, "token", "")
-        if token:
-            os.environ["MLGOV_TOKEN"] = token
+        if isinstance(self.serverapp.identity_provider, TokenIdentityProvider):
+            # Several people share this server: the owner's token must reach no browser and no
+            # kernel. Browsers authenticate by their login cookie; kernels by the user's own token
+            # (%mlgov login TOKEN, or MLGOV_TOKEN in the kernel's environment).
+            self.serverapp.web_app.settings.setdefault("page_config_data", {})["token"] = ""
+            os.environ.pop("MLGOV_TOKEN", None)
+        else:
+            token = getattr(self.serverapp.identity_provider, "token", "")
+            if token:
+                os.environ["MLGOV_TOKEN"] = token
         self.log.info("mlgov: governance store at %s", store.engine.url.render_as_string())
 
     def initialize_handlers(self):

@@ -52,7 +52,7 @@ class MlgovHandler(APIHandler):
         if route.binary:
             meta, data = result
             self.set_header("X-Mlgov-Meta", quote(json.dumps(meta)))
-            self.finish(data or b"", set_content_type="application/octet-stream")
+            self.finish(data or b"", set_content_type=meta.get("media_type", "application/octet-stream"))
         else:
             self.finish(json.dumps(result))
 

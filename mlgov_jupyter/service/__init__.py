@@ -5,9 +5,10 @@ from .base import Actor
 from .cards import CardService
 from .catalog import CatalogService
 from .monitoring import MonitoringService
+from .roles import RoleService
 
 
-class GovernanceService(CatalogService, CardService, MonitoringService):
+class GovernanceService(CatalogService, CardService, MonitoringService, RoleService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

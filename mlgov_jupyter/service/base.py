@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core import audit as chain
-from ..core.authz import Authorizer, DesignationAuthorizer, Principal, Resource
+from ..core.authz import Authorizer, Principal, Resource
 from ..core.errors import Forbidden, NotFound
 from ..store import tables as t
 from ..store.db import Store
@@ -29,11 +29,45 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+UNASSIGNED = "mlgov:unassigned"  # pseudo-group of users who hold no stored role
+DEFAULT_ROLE = "mlgov-default"
+
+
+def default_role():
+    """What a user with no assigned role may do: every project-scoped activity, decided by their
+    project designations (no cross-project audit, no role management)."""
+    from ..core.roles import Role, activities
+
+    return Role.from_persona(DEFAULT_ROLE, "custom",
+                             add=[a.id for a in activities() if a.membership and a.actions],
+                             description="users without an assigned role: project designations decide")
+
+
 @dataclass
 class ServiceBase:
     store: Store
-    authorizer: Authorizer = field(default_factory=DesignationAuthorizer)
+    authorizer: Authorizer | None = None  # None: the stored roles decide (PolicyAuthorizer)
     admin_users: frozenset = frozenset()
+    unassigned: str = "designations"  # or "deny": users without a role may do nothing
+    _policy: tuple | None = field(default=None, init=False, repr=False)
+
+    def _authorizer(self, s: Session) -> Authorizer:
+        """The configured authorizer, or one built from the stored roles (rebuilt when the
+        policy version in the store moves, so every server copy sees a change at once)."""
+        if self.authorizer is not None:
+            return self.authorizer
+        version = s.execute(select(t.PolicyState.version).where(t.PolicyState.id == 1)).scalar_one()
+        if self._policy is None or self._policy[0] != version:
+            from ..core.roles import Assignment, PolicyAuthorizer, Role
+
+            roles = [Role.from_dict(r.definition) for r in s.execute(select(t.RoleRow)).scalars()]
+            assignments = [Assignment(role=a.role, user=a.user, group=a.group_name, projects=a.projects)
+                           for a in s.execute(select(t.RoleAssignment)).scalars()]
+            if self.unassigned == "designations":
+                roles.append(default_role())
+                assignments.append(Assignment(role=DEFAULT_ROLE, group=UNASSIGNED))
+            self._policy = (version, PolicyAuthorizer(roles, assignments))
+        return self._policy[1]
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -41,13 +75,19 @@ class ServiceBase:
         rows = s.execute(select(t.Project.name, t.Membership.designation)
                          .join(t.Membership, t.Membership.project_id == t.Project.id)
                          .where(t.Membership.user == actor.name)).all()
-        return Principal(name=actor.name, groups=tuple(actor.groups),
+        groups = tuple(actor.groups)
+        if self.authorizer is None:
+            held = s.execute(select(t.RoleAssignment.id).where(
+                (t.RoleAssignment.user == actor.name) | t.RoleAssignment.group_name.in_(groups))).first()
+            if held is None:
+                groups += (UNASSIGNED,)
+        return Principal(name=actor.name, groups=groups,
                          is_admin=actor.is_admin or actor.name in self.admin_users,
                          designations={p: d for p, d in rows})
 
     def _authorize(self, s: Session, actor: Actor, action: str, resource: Resource) -> Principal:
         principal = self._principal(s, actor)
-        decision = self.authorizer.decide(principal, action, resource)
+        decision = self._authorizer(s).decide(principal, action, resource)
         if not decision.allowed:
             raise Forbidden(decision.reason)
         return principal

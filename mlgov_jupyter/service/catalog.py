@@ -204,8 +204,10 @@ class CatalogService(ServiceBase):
             pname = self._project_names(s)[a.project_id]
             grant = self._active_grant(s, a.id, actor.name)
             try:
-                self._authorize(s, actor, authz.CATALOG_CONSUME,
-                                self._asset_resource(a, pname, granted=grant is not None))
+                self._authorize(s, actor, authz.CATALOG_CONSUME, self._asset_resource(
+                    a, pname, granted=grant is not None,
+                    granted_at=grant.created_at.isoformat() if grant else None,
+                    grant_expires=grant.expires_at.isoformat() if grant and grant.expires_at else None))
             except Forbidden as exc:
                 raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {name} "
                                 f"--reason \"why you need it\"") from None
@@ -285,13 +287,24 @@ class CatalogService(ServiceBase):
                 s.add(sub)
                 s.flush()
                 g = t.Grant(subscription_id=sub.id, asset_id=a.id, grantee=r.requester,
-                            status="active", created_at=now)
+                            status="active", created_at=now,
+                            expires_at=self._grant_expiry(s, r.requester, pname, now))
                 s.add(g)
                 s.flush()
                 self._audit(s, actor, "grant.create", "grant", g.id,
                             {"asset": a.name, "grantee": r.requester, "subscription": sub.id})
             s.flush()
             return views.access_request(r, a, pname)
+
+    def _grant_expiry(self, s: Session, grantee: str, project: str, now: datetime):
+        """Time-boxed grants: the strictest max_grant_days of the grantee's roles."""
+        az = self._authorizer(s)
+        if not hasattr(az, "roles_of"):
+            return None
+        from ..core.roles import grant_expiry
+
+        principal = self._principal(s, Actor(grantee))
+        return grant_expiry([az.roles[n] for n in az.roles_of(principal, project)], now)
 
     def list_subscriptions(self, actor: Actor, q: m.SubscriptionQuery) -> dict:
         with self.store.transaction(write=False) as s:

@@ -31,6 +31,7 @@ class Context:
 
     shell: Any
     client_factory: Any
+    set_client: Any = None
 
     @property
     def client(self):

@@ -30,8 +30,11 @@ class MlgovMagics(Magics):
             from ..client import connect
 
             self._client = connect()
-            self.shell.user_ns.setdefault("mlgov_client", self._client)
+            self.shell.user_ns["mlgov_client"] = self._client
         return self._client
+
+    def _set_client(self, client) -> None:
+        self._client = client
 
     @line_magic
     def mlgov(self, line: str):
@@ -40,7 +43,8 @@ class MlgovMagics(Magics):
         command = subcommand(name or "help")
         args = command.parse(rest)
         try:
-            return command.run(args, Context(shell=self.shell, client_factory=self.client))
+            return command.run(args, Context(shell=self.shell, client_factory=self.client,
+                                             set_client=self._set_client))
         except GovernanceError as exc:
             raise UsageError(str(exc)) from None
 

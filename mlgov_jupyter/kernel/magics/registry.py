@@ -5,6 +5,7 @@ _P = "mlgov_jupyter.kernel.magics."
 SUBCOMMANDS = {
     "help": _P + "help:Help",
     "whoami": _P + "whoami:WhoAmI",
+    "login": _P + "login:Login",
     "projects": _P + "projects:Projects",
     "search": _P + "search:Search",
     "publish": _P + "publish:Publish",
@@ -18,4 +19,10 @@ SUBCOMMANDS = {
     "use": _P + "use:Use",
     "audit": _P + "audit:Audit",
     "card": _P + "card:Card",
+    "role": _P + "role:RoleCommand",
+    "project": _P + "role:ProjectCommand",
+    "drift": _P + "drift:Drift",
+    "check": _P + "check:Check",
+    "dashboard": _P + "dashboard:Dashboard",
+    "history": _P + "dashboard:History",
 }

@@ -43,7 +43,7 @@ class DriftPanel(widgets.VBox):
         self.progress_box = widgets.HBox([self.bar, self.bar_label])
         self.summary = widgets.HTML("")
         self.header = widgets.HBox([])
-        self.table = widgets.Select(options=[], rows=12, layout=widgets.Layout(width="100%", font_family="monospace"))
+        self.table = widgets.Select(options=[], rows=12, layout=widgets.Layout(width="100%"))
         self.table.add_class("mlgov-drift-table")
         self.table.observe(self._on_select, names="value")
         self.detail = widgets.HTML("")

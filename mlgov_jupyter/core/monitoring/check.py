@@ -1,0 +1,279 @@
+"""check(): one pass over the current data (in memory or streamed), each column once, all cores."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Invalid
+from .baseline import Baseline, n_workers
+from .drift import adjust, column_drift
+from .report import Report
+from .stats import CategoricalAcc, NumericAcc, new_acc
+
+DEFAULT_CHUNK_ROWS = 250_000
+ATTRIBUTION_SAMPLE = 2000
+
+
+def _source(current, columns: list[str] | None, chunk_rows: int):
+    """(column names, iterator of DataFrames, total rows or None) for every supported input."""
+    if isinstance(current, pd.DataFrame):
+        return [str(c) for c in current.columns], iter([current]), len(current)
+    if isinstance(current, (str, os.PathLike)):
+        path = os.fspath(current)
+        if not os.path.exists(path):
+            raise Invalid(f"no such file or directory: {path}")
+        import pyarrow.dataset as pads
+        import pyarrow.parquet as pq
+
+        try:
+            if os.path.isfile(path):
+                pfile = pq.ParquetFile(path)
+                names = [n for n in pfile.schema_arrow.names if not n.startswith("__index_level_")]
+                total = pfile.metadata.num_rows
+            else:
+                dataset = pads.dataset(path, format="parquet")
+                names = list(dataset.schema.names)
+                total = dataset.count_rows()
+        except Exception as exc:  # pyarrow raises several types for unreadable files
+            raise Invalid(f"cannot read {path} as Parquet ({exc.__class__.__name__})") from None
+        wanted = [c for c in names if columns is None or c in columns]
+
+        def batches():
+            # one batch at a time: memory stays at about one batch whatever the file size
+            if os.path.isfile(path):
+                # row group by row group: iter_batches buffers far more than one batch
+                meta = pfile.metadata
+                for i in range(meta.num_row_groups):
+                    if meta.row_group(i).num_rows <= 2 * chunk_rows:
+                        table = pfile.read_row_group(i, columns=wanted)
+                        if table.num_rows:
+                            yield table.to_pandas()
+                        del table
+                    else:
+                        for batch in pfile.iter_batches(batch_size=chunk_rows, row_groups=[i], columns=wanted):
+                            yield batch.to_pandas()
+                return
+            else:
+                it = dataset.to_batches(columns=wanted, batch_size=chunk_rows, batch_readahead=1,
+                                        fragment_readahead=1, use_threads=True)
+            for batch in it:
+                if batch.num_rows:
+                    yield batch.to_pandas()
+
+        return names, batches(), total
+    try:
+        import pyarrow as pa
+
+        if isinstance(current, pa.Table):
+            return list(current.column_names), (b.to_pandas() for b in current.to_batches(chunk_rows)), current.num_rows
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(current, Iterable):
+        it = iter(current)
+        try:
+            first = next(it)
+        except StopIteration:
+            raise Invalid("the current data iterator is empty") from None
+        if not isinstance(first, pd.DataFrame):
+            raise Invalid("an iterator of current data must yield pandas DataFrames")
+
+        def chain():
+            yield first
+            for chunk in it:
+                if not isinstance(chunk, pd.DataFrame):
+                    raise Invalid("an iterator of current data must yield pandas DataFrames")
+                yield chunk
+
+        return [str(c) for c in first.columns], chain(), None
+    raise Invalid("current data must be a DataFrame, a Parquet path, a pyarrow Table or an iterator of DataFrames")
+
+
+def check(baseline: Baseline, current, *, methods: dict | None = None, thresholds: dict | None = None,
+          method: str | None = None, correction: str | None = None, drift_share: float | None = None,
+          quality_constraints: dict | None = None, model=None, attributions: dict | None = None,
+          bias_tolerance: float = 0.0, chunk_rows: int = DEFAULT_CHUNK_ROWS, workers: int | None = None,
+          progress: Callable[[float, str], Any] | None = None) -> Report:
+    """Run every check the baseline supports on ``current``; see ``mlgov_jupyter.monitoring.check``."""
+    if isinstance(baseline, (str, os.PathLike)):
+        baseline = Baseline.load(baseline)
+    if not isinstance(baseline, Baseline):
+        raise Invalid("check needs a Baseline (from fit_baseline or Baseline.load) as first argument")
+    t0 = time.perf_counter()
+    methods = dict(methods or {})
+    thresholds = dict(thresholds or {})
+    for col in list(methods) + list(thresholds):
+        if col not in baseline.columns:
+            raise Invalid(f"column {col!r} is not in the baseline")
+    names, chunks, total = _source(current, None, chunk_rows)
+    present = [c for c in baseline.columns if c in names]
+    missing = [c for c in baseline.columns if c not in names]
+    extra = [c for c in names if c not in baseline.columns]
+    accs = {c: new_acc(baseline.columns[c]) for c in present}
+
+    keep_cols = [c for c in (baseline.target, baseline.prediction, baseline.probability) if c]
+    if baseline.bias_config:
+        keep_cols += [c for c in (baseline.bias_config["facet"], baseline.bias_config.get("group")) if c]
+    keep_cols = [c for c in dict.fromkeys(keep_cols) if c in names]
+    kept_parts: list[pd.DataFrame] = []
+    sample_parts: list[pd.DataFrame] = []
+    want_sample = model is not None and attributions is None and baseline.attributions
+    n_rows = 0
+    workers = workers or n_workers()
+    done_rows = 0
+    rng = np.random.default_rng(0)
+    with ThreadPoolExecutor(workers) as pool:
+        for chunk in chunks:
+            label = {str(c): c for c in chunk.columns}  # the user's labels may be ints: never rename them
+            lacking = [c for c in present if c not in label]
+            if lacking:
+                raise Invalid(f"a chunk of the current data lacks column(s) {', '.join(lacking[:5])}")
+            k = len(chunk)
+            n_rows += k
+            futures = [(c, pool.submit(accs[c].add, chunk[label[c]])) for c in present]
+            for i, (c, fut) in enumerate(futures):
+                try:
+                    fut.result()
+                except Invalid:
+                    raise
+                except (TypeError, ValueError) as exc:
+                    raise Invalid(f"column {c!r}: cannot compare with the baseline ({exc})") from None
+                if progress is not None:
+                    frac = ((done_rows + k * (i + 1) / max(len(futures), 1)) / total) if total else math.nan
+                    progress(min(frac, 1.0), c)
+            done_rows += k
+            if keep_cols:
+                part = chunk[[label[c] for c in keep_cols]]
+                part.columns = keep_cols
+                kept_parts.append(part)
+            if want_sample:
+                take = min(k, ATTRIBUTION_SAMPLE)
+                part = chunk.iloc[rng.choice(k, size=take, replace=False)] if take < k else chunk.copy(deep=False)
+                part.columns = [str(c) for c in part.columns]
+                sample_parts.append(part)
+    if progress is not None:
+        progress(1.0, "")
+    t_scan = time.perf_counter() - t0
+
+    # -------------------------------------------------------------- drift per column
+    def method_for(c):
+        if c in methods:
+            return methods[c]
+        if method in ("ks", "wasserstein") and isinstance(accs[c], CategoricalAcc):
+            return "auto"  # a global numeric-only test leaves categorical columns to the default
+        return method or "auto"
+
+    results = [column_drift(accs[c], method_for(c), thresholds.get(c)) for c in present]
+    adjust(results, correction)
+    share_threshold = baseline.config["drift_share"] if drift_share is None else float(drift_share)
+    n_drifted = sum(r.drifted for r in results)
+    share = n_drifted / len(results) if results else 0.0
+
+    # -------------------------------------------------------------- data quality (SageMaker's six checks)
+    cfg = baseline.config
+    violations: list[dict] = []
+
+    def viol(feature, check_type, description, monitor="data_quality"):
+        violations.append({"feature_name": feature, "constraint_check_type": check_type,
+                           "description": description, "monitor_type": monitor})
+
+    for c in missing:
+        viol(c, "missing_column_check", f"Column {c} is in the baseline but not in the current data")
+    for c in extra:
+        viol(c, "extra_column_check", f"Column {c} is in the current data but not in the baseline")
+    for c in present:
+        acc, ref = accs[c], baseline.columns[c]
+        total_c = acc.n + acc.n_missing
+        if isinstance(acc, NumericAcc):
+            non_null = acc.n + acc.n_unparseable
+            bad = acc.n_nonconforming
+            if non_null and bad / non_null > cfg["datatype_check_threshold"]:
+                viol(c, "data_type_check",
+                     f"Data type match requirement is not met: {bad / non_null:.2%} of values of {c} are not "
+                     f"{ref.inferred_type} (tolerated {cfg['datatype_check_threshold']:.2%})")
+            total_c += acc.n_unparseable
+        completeness = acc.n / total_c if total_c else 1.0
+        if total_c and completeness < ref.completeness - cfg["completeness_tolerance"] - 1e-12:
+            viol(c, "completeness_check",
+                 f"Data completeness requirement is not met: completeness of {c} is {completeness:.4f}, "
+                 f"baseline {ref.completeness:.4f}")
+        if isinstance(acc, CategoricalAcc):
+            ood = acc.out_of_domain()
+            if ood is not None and acc.n and ood / acc.n > cfg["domain_content_threshold"]:
+                viol(c, "categorical_values_check",
+                     f"Data type match requirement is not met: {ood / acc.n:.2%} of values of {c} are outside the "
+                     f"baseline domain (tolerated {cfg['domain_content_threshold']:.2%})")
+    by_name = {r.column: r for r in results}
+    for r in results:
+        if r.drifted:
+            score = f"p-value {r.adjusted_p_value if r.adjusted_p_value is not None else r.p_value:.3g}" \
+                if r.p_value is not None else f"distance {r.statistic:.4f}"
+            viol(r.column, "baseline_drift_check",
+                 f"Baseline drift distance for {r.column} exceeds threshold: {r.method} {score} "
+                 f"(threshold {r.threshold:g})")
+
+    report = Report(columns=results, violations=violations, dataset_drift=share >= share_threshold and n_drifted > 0,
+                    drift_share=share, drift_share_threshold=share_threshold, n_current=n_rows,
+                    n_reference=baseline.n_rows, missing_columns=missing, extra_columns=extra,
+                    correction=correction)
+
+    kept = pd.concat(kept_parts, ignore_index=True) if len(kept_parts) > 1 else (kept_parts[0] if kept_parts else None)
+
+    # -------------------------------------------------------------- model quality
+    if baseline.quality is not None and kept is not None and baseline.target in kept.columns and \
+            any(c in kept.columns for c in (baseline.prediction, baseline.probability) if c):
+        from .quality import normalise_constraints, quality_metrics, quality_violations
+
+        pred = baseline.prediction if baseline.prediction in kept.columns else None
+        prob = baseline.probability if baseline.probability in kept.columns else None
+        q = quality_metrics(kept, baseline.target, pred, prob, baseline.problem_type, baseline.positive_label)
+        cons = {**baseline.quality_constraints, **normalise_constraints(quality_constraints)}
+        report.quality = {"problem_type": q["problem_type"], "n": q["n"], "metrics": q["metrics"],
+                          "baseline": baseline.quality, "constraints": cons}
+        for v in quality_violations(q["metrics"], cons):
+            violations.append({"feature_name": v["metric_name"], **v, "monitor_type": "model_quality"})
+
+    # -------------------------------------------------------------- bias drift
+    bc = baseline.bias_config
+    if bc and baseline.bias and kept is not None and baseline.target in kept.columns and bc["facet"] in kept.columns:
+        from .bias import bias_metrics, bias_violations
+
+        pred = baseline.prediction if baseline.prediction in kept.columns else None
+        cur = bias_metrics(kept, label=baseline.target, facet=bc["facet"], facet_values=bc["facet_values"],
+                           predicted=pred, group=bc.get("group") if bc.get("group") in kept.columns else None,
+                           label_values=bc.get("label_values"))
+        report.bias = {"facet": bc["facet"], "facet_values": bc["facet_values"], "baseline": baseline.bias,
+                       "current": cur, "tolerance": bias_tolerance}
+        for v in bias_violations(baseline.bias, cur, bias_tolerance):
+            violations.append({"feature_name": bc["facet"], **v, "monitor_type": "bias"})
+
+    # -------------------------------------------------------------- feature attribution drift
+    if baseline.attributions:
+        from .attribution import attribution_ndcg, attribution_violation, global_attributions
+
+        cur_attr = attributions
+        if cur_attr is None and model is not None:
+            sample = pd.concat(sample_parts, ignore_index=True) if sample_parts else None
+            if sample is not None and len(sample) > ATTRIBUTION_SAMPLE:
+                sample = sample.sample(ATTRIBUTION_SAMPLE, random_state=0)
+            feats = [f for f in baseline.attributions if sample is not None and f in sample.columns]
+            if sample is not None and feats:
+                y = sample[baseline.target] if baseline.target in sample.columns else None
+                cur_attr = global_attributions(model, sample[feats], y)
+        if cur_attr is not None:
+            thr = baseline.config["attribution_threshold"]
+            nd = attribution_ndcg(baseline.attributions, cur_attr)
+            report.attribution = {"ndcg": nd, "threshold": thr, "baseline": baseline.attributions,
+                                  "current": {str(k): float(v) for k, v in cur_attr.items()}}
+            for v in attribution_violation(nd, thr):
+                violations.append({**v, "monitor_type": "attribution"})
+
+    report.timings = {"scan_s": t_scan, "total_s": time.perf_counter() - t0, "workers": workers}
+    report._by_name = by_name
+    return report

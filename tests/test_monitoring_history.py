@@ -1,0 +1,46 @@
+"""Monitoring checks stored as a model's history, and the dashboard over all models."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import mlgov_jupyter
+from mlgov_jupyter import monitoring as mon
+from mlgov_jupyter.core.errors import Forbidden, Invalid, NotFound
+
+
+@pytest.fixture
+def clients(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLGOV_DB_URL", f"sqlite:///{tmp_path / 'mon.sqlite'}")
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    alice, bob = mlgov_jupyter.connect(user="alice"), mlgov_jupyter.connect(user="bob")
+    alice.create_project("risk")
+    alice.publish(LogisticRegression().fit([[0], [1]], [0, 1]), name="scorer", project="risk")
+    return alice, bob
+
+
+def test_checks_are_kept_per_model_and_shown_on_the_dashboard(clients):
+    alice, bob = clients
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(0, 1, 3000), "c": rng.choice(list("abc"), 3000)})
+    cur = pd.DataFrame({"x": rng.normal(0.5, 1, 3000), "c": rng.choice(list("abc"), 3000)})
+    report = mon.check(mon.fit_baseline(ref), cur)
+    assert "x" in report.drifted_columns
+    stored = alice.record_execution("scorer", report)
+    assert stored["status"] == "CompletedWithViolations" and stored["summary"]["drifted_columns"] == report.drifted_columns
+    calm = mon.check(mon.fit_baseline(ref), ref.sample(frac=1.0, random_state=1))
+    alice.record_execution("scorer", calm.to_dict())
+    history = alice.executions("scorer")
+    assert [e["status"] for e in history] == ["Completed", "CompletedWithViolations"]
+    full = bob.execution("scorer", stored["id"])  # anyone may read monitoring results
+    assert full["report"]["drifted_columns"] == report.drifted_columns
+    board = bob.dashboard()
+    assert board[0]["model"] == "scorer" and board[0]["executions"] == 2 and board[0]["alert"] == "OK"
+
+    with pytest.raises(Forbidden):
+        bob.record_execution("scorer", report)  # not a member of risk
+    with pytest.raises(NotFound):
+        alice.execution("scorer", 999)
+    with pytest.raises(Invalid):
+        alice.record_execution("scorer", {"violations": "lots"})

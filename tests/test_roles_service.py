@@ -1,0 +1,83 @@
+"""The role manager through the REST API of the real server: stored roles decide every call."""
+
+from mlgov_jupyter.core.roles import Guardrails, Role
+
+from helpers import publish_body
+
+
+def ds_no_pii() -> dict:
+    return Role.from_persona("ds-no-pii", "data-scientist",
+                             guardrails=Guardrails(classification_ceiling="confidential",
+                                                   max_grant_days=30),
+                             aws={"vpc_subnets": ["subnet-0abc1234"], "vpc_security_groups": ["sg-0abc1234"],
+                                  "volume_kms_keys": ["arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"]}
+                             ).to_dict()
+
+
+async def test_admin_defines_a_role_and_it_is_enforced(api):
+    code, body, _ = await api("alice", "POST", "roles", {"role": ds_no_pii()})
+    assert code == 403  # only admins manage roles
+    code, role, _ = await api("root", "POST", "roles", {"role": ds_no_pii()})
+    assert code == 201 and "permit" in role["mlgov_policy"]
+    statements = [st for p in role["iam"]["ManagedPolicies"] for st in p["PolicyDocument"]["Statement"]]
+    conds = [st.get("Condition", {}) for st in statements]
+    assert any("sagemaker:VpcSubnets" in c.get("ForAllValues:StringEquals", {}) for c in conds)
+    code, _, _ = await api("root", "POST", "assignments", {"role": "ds-no-pii", "user": "bob"})
+    assert code == 201
+
+    await api("alice", "POST", "projects", {"name": "risk"})
+    await api("alice", "POST", "assets", publish_body("customers", project="risk", classification="pii"))
+    await api("alice", "POST", "assets", publish_body("churn", project="risk", classification="confidential"))
+    code, page, _ = await api("bob", "GET", "assets", q="churn")
+    assert code == 200 and page["total"] == 2
+    for name in ("customers", "churn"):
+        code, req, _ = await api("bob", "POST", "requests", {"asset": name, "reason": "churn model"})
+        assert code == 201
+        code, decided, _ = await api("alice", "POST", f"requests/{req['id']}/approve", {"comment": "ok"})
+        assert code == 200
+    code, _, _ = await api("bob", "GET", "assets/churn/data")
+    assert code == 200
+    code, err, _ = await api("bob", "GET", "assets/customers/data")
+    assert code == 403 and "classification ceiling of confidential and the asset is pii" in err["message"]
+    code, subs, _ = await api("bob", "GET", "subscriptions")
+    assert all(s["grant_expires_at"] for s in subs["subscriptions"])  # time-boxed by the role
+    code, err, _ = await api("bob", "POST", "projects", {"name": "bobs"})
+    assert code == 403 and "ds-no-pii lacks activity" in err["message"]
+
+    code, listed, _ = await api("carol", "GET", "roles")
+    assert listed["roles"][0]["assigned_to"][0]["user"] == "bob"
+    code, audit, _ = await api("root", "GET", "audit", limit=200)
+    assert {"role.create", "role.assign"} <= {e["action"] for e in audit["events"]}
+
+    code, err, _ = await api("root", "DELETE", "roles/ds-no-pii")
+    assert code == 409  # still assigned
+    assignment = listed["roles"][0]["assigned_to"][0]["id"]
+    code, _, _ = await api("root", "DELETE", f"assignments/{assignment}")
+    code, _, _ = await api("bob", "GET", "assets/customers/data")
+    assert code == 200  # back to designations + his grant
+
+
+async def test_bad_roles_are_400(api):
+    for bad in ({"name": "x"}, {"name": "ok", "persona": "wizard"}, "nope",
+                {**ds_no_pii(), "guardrails": {"classification_ceiling": "secret"}}):
+        code, body, _ = await api("root", "POST", "roles", {"role": bad})
+        assert code == 400 and "\n" not in body["message"], (bad, body)
+    code, body, _ = await api("root", "POST", "assignments", {"role": "ghost", "user": "bob"})
+    assert code == 404
+    code, body, _ = await api("root", "POST", "assignments", {"role": "ghost"})
+    assert code == 400
+
+
+async def test_project_from_profile(api):
+    code, out, _ = await api("root", "POST", "projects/from-profile",
+                             {"name": "clinic", "profile": "regulated-pii"})
+    assert code == 201 and "clinic-data-scientist" in out["roles"]
+    code, out, _ = await api("root", "POST", "projects/from-profile", {"name": "x", "profile": "nope"})
+    assert code == 400
+
+
+async def test_preview_and_catalog(api):
+    code, cat, _ = await api("bob", "GET", "roles/catalog")
+    assert code == 200 and {p["id"] for p in cat["personas"]} >= {"data-scientist", "auditor"}
+    code, prev, _ = await api("bob", "POST", "roles/preview", {"role": ds_no_pii()})
+    assert code == 200 and prev["iam"]["ManagedPolicies"]
