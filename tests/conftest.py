@@ -8,7 +8,8 @@ import pytest
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
-TOKENS = {"alice-token": "alice", "bob-token": "bob", "carol-token": "carol", "root-token": "root"}
+TOKENS = {"alice-token": "alice", "bob-token": "bob", "carol-token": "carol", "root-token": "root",
+          "dave-token": "dave"}
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ def openapi_document(base_url: str = "/") -> dict:
     paths: dict = {}
     for route in api.ROUTES:
         op: dict = {"operationId": f"{route.method.lower()}_{route.resource}", "summary": route.summary,
-                    "parameters": [], "responses": {}}
+                    "parameters": [], "responses": {},
+                    "x-mlgov-action": route.action, "x-mlgov-project-scoped": route.scoped}
         for name in re.findall(r"\(\?P<(\w+)>", route.path):
             op["parameters"].append({"name": name, "in": "path", "required": True,
                                      "schema": {"type": "integer" if name == "id" else "string"}})

@@ -37,15 +37,13 @@ def attribution_ndcg(baseline_attr: dict, current_attr: dict) -> float:
 
 
 def global_attributions(model, X: pd.DataFrame, y=None, method: str = "auto", n_repeats: int = 5,
-                        max_rows: int = 2000, seed: int = 0) -> dict:
-    """{feature: global attribution}: mean |SHAP| (method 'shap') or permutation importance ('permutation')."""
+                        max_rows: int | None = None, seed: int = 0) -> dict:
+    """{feature: global attribution}: mean |SHAP| (method 'shap') or permutation importance ('permutation').
+
+    At most ``max_rows`` rows are explained (a uniform sample): 500 for SHAP, 2000 for permutation.
+    """
     if not isinstance(X, pd.DataFrame):
         raise Invalid("global_attributions needs the features as a pandas DataFrame")
-    if len(X) > max_rows:
-        idx = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
-        X = X.iloc[idx]
-        if y is not None:
-            y = (y.iloc[idx] if hasattr(y, "iloc") else np.asarray(y)[idx])
     if method == "auto":
         try:
             import shap  # noqa: F401
@@ -53,6 +51,13 @@ def global_attributions(model, X: pd.DataFrame, y=None, method: str = "auto", n_
             method = "shap"
         except ImportError:
             method = "permutation"
+    if max_rows is None:
+        max_rows = 500 if method == "shap" else 2000
+    if len(X) > max_rows:
+        idx = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
+        X = X.iloc[idx]
+        if y is not None:
+            y = (y.iloc[idx] if hasattr(y, "iloc") else np.asarray(y)[idx])
     if method == "shap":
         import shap
 

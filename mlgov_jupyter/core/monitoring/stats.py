@@ -73,7 +73,7 @@ def inferred_type(series: pd.Series, kind: str) -> str:
         return "Integral"
     if pd.api.types.is_float_dtype(dtype):
         x = numeric_values(series)
-        x = x[~np.isnan(x)]
+        x = x[np.isfinite(x)]
         if x.size and np.all(np.mod(x, 1.0) == 0):
             return "Integral"
         return "Fractional"
@@ -190,7 +190,7 @@ def ref_from_json(d: dict):
 
 def fit_numeric(name: str, series: pd.Series, kind: str = NUMERIC) -> NumericRef:
     x = numeric_values(series)
-    missing = np.isnan(x)
+    missing = ~np.isfinite(x)  # NaN and +-inf count as missing
     n_missing = int(missing.sum())
     if n_missing:
         x = x[~missing]
@@ -386,14 +386,14 @@ class NumericAcc:
             x = arr[start:start + SLICE]
             if x.dtype != np.float64:
                 x = x.astype("float64")
-            missing = np.isnan(x)
-            k_missing = int(np.count_nonzero(missing))
+            finite = np.isfinite(x)  # NaN and +-inf count as missing
+            k_missing = x.size - int(np.count_nonzero(finite))
             if k_missing:
                 if orig_missing is None:
                     orig_missing = int(series.isna().sum())
-                x = x[~missing]
+                nan_total += int(np.count_nonzero(np.isnan(x)))
+                x = x[finite]
             self.n_missing += k_missing
-            nan_total += k_missing
             self._add_values(x, check_integral)
         if nan_total and orig_missing is not None:
             # values that are present but could not be read as numbers break the data type
