@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jupyter_client.manager import KernelManager
 
-TOKENS = {"alice-token": "alice", "bob-token": "bob", "carol-token": "carol"}
+TOKENS = {"alice-token": "alice", "bob-token": "bob", "carol-token": "carol", "root-token": "root"}
 
 
 def free_port() -> int:
@@ -32,6 +32,7 @@ class LiveServer:
             "c.ServerApp.identity_provider_class = 'mlgov_jupyter.server.identity.TokenIdentityProvider'\n"
             f"c.TokenIdentityProvider.tokens = {TOKENS!r}\n"
             f"c.MlgovApp.db_url = 'sqlite:///{self.db}'\n"
+            "c.MlgovApp.admin_users = ['root']\n"
             "c.ServerApp.allow_unauthenticated_access = False\n")
         env = dict(os.environ, JUPYTER_DATA_DIR=str(root / "data"),
                    JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTER_CONFIG_DIR=str(root / "config"))

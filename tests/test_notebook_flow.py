@@ -193,3 +193,63 @@ def test_model_card_from_a_real_kernel(server, alice, tmp_path):
     assert _json.loads(js) == carol.card("cancer-rf", version=1).card["content"]
     err = alice.run("%mlgov card new rf --name bad_name!")["error"]
     assert err[0] == "UsageError" and "\n" not in err[1]
+
+
+def test_cards_shown_in_a_notebook_export_with_nbconvert(server, alice, tmp_path):
+    import nbformat
+
+    out = alice.ok("%mlgov card show cancer-rf --version 1")
+    bundle = out["data"][0]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("%mlgov card show cancer-rf --version 1")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Review"), cell]
+    path = tmp_path / "review.ipynb"
+    nbformat.write(nb, path)
+    for fmt, suffix in (("mlgov-card", ".html"), ("mlgov-card-pdf", ".pdf")):
+        run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", fmt, str(path)],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+    html = (tmp_path / "review.html").read_text()
+    assert "cancer-rf" in html and "<svg" in html and "<script" not in html
+    text = subprocess.run(["pdftotext", str(tmp_path / "review.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "cancer-rf" in text and "Approved" in text
+
+
+def test_admin_wizard_role_refuses_pii_to_bob(server, bob, tmp_path):
+    root = Kernel(server, "root-token")
+    try:
+        root.ok("%load_ext mlgov_jupyter")
+        out = root.ok(
+            "w = %mlgov role new\n"
+            "w.name.value = 'ds-no-pii'\n"
+            "w.persona.value = 'data-scientist'\n"
+            "w.ceiling.value = 'confidential'\n"
+            "w.subnets.value = 'subnet-0abc1234'\n"
+            "w.security_groups.value = 'sg-0abc1234'\n"
+            "w.volume_kms.value = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'\n"
+            "w.assign_users.value = 'bob'\n"
+            "saved = w.save()\n"
+            "print(saved.name, [a['user'] for r in mlgov_client.roles() for a in r['assigned_to']])")
+        assert "ds-no-pii ['bob']" in out["stdout"]
+        iam = root.ok("%mlgov role show ds-no-pii --iam")["stdout"]
+        assert "sagemaker:VpcSubnets" in iam and "sagemaker:VolumeKmsKey" in iam
+        alice = Kernel(server, "alice-token")
+        try:
+            alice.ok("%load_ext mlgov_jupyter\nimport pandas as pd\n"
+                     "pii = pd.DataFrame({'ssn': ['1', '2'], 'x': [1, 2]})\n"
+                     "mlgov_client.create_project('hr')\n"
+                     "mlgov_client.publish(pii, name='people', project='hr', description='staff records',"
+                     " classification='pii')")
+            out = bob.ok("print([a['name'] for a in mlgov_client.search('staff')])\n"
+                         "%mlgov subscribe people --reason 'headcount model'")
+            assert "['people']" in out["stdout"]
+            alice.ok("rid = mlgov_client.requests(incoming=True, status='pending')[0]['id']\n"
+                     "%mlgov approve {rid}")
+            err = bob.run("%mlgov use people")["error"]
+            assert err[0] == "UsageError"
+            assert "role ds-no-pii has a classification ceiling of confidential and the asset is pii" in err[1]
+        finally:
+            alice.stop()
+    finally:
+        root.stop()
