@@ -115,3 +115,54 @@ def api_routes():
 
 def api_base():
     return api.BASE
+
+
+GOOD_BODIES = {
+    ("POST", "projects"): {"name": "p1", "description": "d"},
+    ("POST", "members"): {"user": "bob", "designation": "viewer"},
+    ("POST", "assets"): None,  # publish_body()
+    ("POST", "requests"): {"asset": "churn", "reason": "r"},
+    ("POST", "approve"): {"comment": "c"},
+    ("POST", "reject"): {"comment": "c"},
+    ("POST", "cards"): {"name": "c1", "model": "m", "content": {}},
+    ("POST", "transition"): {"action": "submit", "comment": "c"},
+    ("POST", "assignments"): {"role": "r", "user": "u", "group": None, "projects": []},
+    ("POST", "profiles"): {"name": "n", "profile": "p", "description": "d"},
+}
+
+
+def _string_fields(body: dict):
+    return [k for k, v in body.items() if isinstance(v, str) and k != "content_b64"]
+
+
+@pytest.mark.parametrize("key", list(GOOD_BODIES), ids=lambda k: f"{k[0]} {k[1]}")
+async def test_over_long_strings_are_400_on_every_endpoint(api, key):
+    route = next(r for r in api_routes() if (r.method, r.resource) == key)
+    body = GOOD_BODIES[key] or publish_body()
+    path = _concrete(route.path, name="x", ident="1")
+    fields = _string_fields(body) + (["user"] if key == ("POST", "assignments") else [])
+    assert fields
+    for field in fields:
+        code, reply, _ = await api("root", route.method, path, {**body, field: "x" * 100_000})
+        assert code == 400 and field in reply["message"] and "\n" not in reply["message"], (field, reply)
+
+
+def test_every_body_route_has_an_over_long_check():
+    from mlgov_jupyter.core import models as m
+
+    with_strings = {(r.method, r.resource) for r in api_routes()
+                    if r.body is not None and r.body not in (m.Empty, m.CardUpdate, m.RoleBody, m.ExecutionCreate)}
+    assert with_strings <= set(GOOD_BODIES)
+
+
+async def test_over_long_documents_are_400(api):
+    long = "x" * 200_000
+    code, body, _ = await api("root", "PUT", "cards/x", {"content": {"intended_uses": {"purpose_of_model": long}}})
+    assert code == 400 and "the limit is 100000" in body["message"]
+    code, body, _ = await api("root", "PUT", "cards/x",
+                              {"content": {"intended_uses": {"purpose_of_model": "x" * 3000}}})
+    assert code == 400 and "purpose_of_model" in body["message"]
+    code, body, _ = await api("root", "POST", "roles", {"role": {"name": long, "persona": "auditor"}})
+    assert code == 400 and len(body["message"]) < 300
+    code, body, _ = await api("root", "POST", "models/x/executions", {"report": {"note": "y" * 6_000_000}})
+    assert code == 400 and "larger than" in body["message"]
