@@ -217,5 +217,4 @@ def run(route: Route, service, actor, args: dict, query: dict | None, body: Any)
 def dispatch(service, actor, method: str, path: str, query: dict | None = None, body: Any = None):
     """Run one API call in-process, exactly as the server would."""
     route, args = match(method, path)
-    return route, run(route, service, actor, args, query, body,
-          action=az.AUDIT_VERIFY, scoped=False)
+    return route, run(route, service, actor, args, query, body)

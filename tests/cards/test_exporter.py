@@ -81,18 +81,13 @@ def test_jupyter_nbconvert_to_html_and_pdf_by_class_name(tmp_path, cards):
         assert needle in text, needle
 
 
-def test_entry_point_names(tmp_path, cards, monkeypatch):
-    """The entry point lines for pyproject, registered through a dist-info folder on sys.path."""
+def test_entry_point_names():
+    """The installed package registers both exporters (pyproject entry points), which is how
+    `jupyter nbconvert --to mlgov-card` and JupyterLab's "Export Notebook As" menu find them."""
     from nbconvert.exporters import get_export_names, get_exporter
 
     from mlgov_jupyter.exporters.card import CardHTMLExporter, CardPDFExporter
 
-    assert "mlgov-card" not in get_export_names()
-    dist = tmp_path / "mlgov_card_entrypoints-0.0.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mlgov-card-entrypoints\nVersion: 0.0.0\n")
-    (dist / "entry_points.txt").write_text(ENTRY_POINTS)
-    monkeypatch.syspath_prepend(str(tmp_path))
     names = get_export_names()
     assert "mlgov-card" in names and "mlgov-card-pdf" in names
     assert get_exporter("mlgov-card") is CardHTMLExporter
