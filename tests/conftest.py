@@ -25,7 +25,7 @@ def jp_server_config(db_file):
             "identity_provider_class": "mlgov_jupyter.server.identity.TokenIdentityProvider",
             "allow_unauthenticated_access": False,
         },
-        "TokenIdentityProvider": {"tokens": TOKENS},
+        "TokenIdentityProvider": {"tokens": TOKENS, "user_groups": {"carol": ["auditors"]}},
         "MlgovApp": {"db_url": f"sqlite:///{db_file}", "admin_users": ["root"]},
     }
 

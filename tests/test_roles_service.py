@@ -81,3 +81,17 @@ async def test_preview_and_catalog(api):
     assert code == 200 and {p["id"] for p in cat["personas"]} >= {"data-scientist", "auditor"}
     code, prev, _ = await api("bob", "POST", "roles/preview", {"role": ds_no_pii()})
     assert code == 200 and prev["iam"]["ManagedPolicies"]
+
+
+async def test_group_assignment_applies_to_group_members(api):
+    """carol is in group `auditors` (as a JupyterHub group would say): the auditor role assigned to
+    the group lets her read every project's audit log, which bob (not in the group) may not."""
+    role = Role.from_persona("auditor-all", "auditor").to_dict()
+    assert (await api("root", "POST", "roles", {"role": role}))[0] == 201
+    assert (await api("root", "POST", "assignments", {"role": "auditor-all", "group": "auditors"}))[0] == 201
+    code, _, _ = await api("carol", "GET", "audit")
+    assert code == 200
+    code, err, _ = await api("bob", "GET", "audit")
+    assert code == 403
+    code, me, _ = await api("carol", "GET", "whoami")
+    assert me["groups"] == ["auditors"]

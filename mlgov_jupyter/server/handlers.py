@@ -34,7 +34,10 @@ class MlgovHandler(APIHandler):
             # a plain `jupyter lab` is one person's server: its anonymous browser users are the owner
             owner = self.settings["mlgov_owner"]
             return Actor(name=owner, display_name=owner)
-        return Actor(name=user.username, display_name=user.display_name)
+        hub_user = getattr(user, "hub_user", None)  # JupyterHub: the hub's groups count for roles
+        groups = list(hub_user.get("groups") or []) if isinstance(hub_user, dict) else []
+        groups += getattr(self.identity_provider, "user_groups", {}).get(user.username, [])
+        return Actor(name=user.username, display_name=user.display_name, groups=tuple(groups))
 
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]

@@ -2,6 +2,7 @@
 
     c.ServerApp.identity_provider_class = "mlgov_jupyter.server.identity.TokenIdentityProvider"
     c.TokenIdentityProvider.tokens = {"<alice's token>": "alice", "<bob's token>": "bob"}
+    c.TokenIdentityProvider.user_groups = {"bob": ["data-science"]}
 
 The server's own token (``ServerApp.token``) still works and acts as ``owner``.
 A browser opened with ``/lab?token=...`` keeps the user in its login cookie.
@@ -13,13 +14,15 @@ import getpass
 import hmac
 
 from jupyter_server.auth.identity import IdentityProvider, User
-from traitlets import Dict, Unicode, default
+from traitlets import Dict, List, Unicode, default
 
 
 class TokenIdentityProvider(IdentityProvider):
     tokens = Dict(key_trait=Unicode(), value_trait=Unicode(), config=True,
                   help="API token -> user name")
     owner = Unicode(config=True, help="User name for the server's own token")
+    user_groups = Dict(key_trait=Unicode(), value_trait=List(Unicode()), config=True,
+                       help="User name -> groups, for role assignments to groups (as JupyterHub groups)")
 
     @default("owner")
     def _owner_default(self):
