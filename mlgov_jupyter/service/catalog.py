@@ -246,18 +246,22 @@ class CatalogService(ServiceBase):
                         {"asset": a.name, "reason": body.reason})
             return views.access_request(r, a, pname)
 
+    def _mine_or_incoming(self, s: Session, actor: Actor, incoming: bool, names: dict, who, stmt):
+        """Rows the actor made, or (incoming) rows on assets of projects they own or steward."""
+        if not incoming:
+            return stmt.where(who == actor.name)
+        principal = self._principal(s, actor)
+        if principal.is_admin:
+            return stmt
+        mine = [pid for pid, n in names.items() if principal.designations.get(n) in ("owner", "steward")]
+        return stmt.where(t.Asset.project_id.in_(mine))
+
     def list_requests(self, actor: Actor, q: m.RequestQuery) -> dict:
         with self.store.transaction(write=False) as s:
-            principal = self._principal(s, actor)
             names = self._project_names(s)
-            stmt = select(t.AccessRequest, t.Asset).join(t.Asset, t.Asset.id == t.AccessRequest.asset_id)
-            if q.incoming:
-                if not principal.is_admin:
-                    mine = [pid for pid, n in names.items()
-                            if principal.designations.get(n) in ("owner", "steward")]
-                    stmt = stmt.where(t.Asset.project_id.in_(mine))
-            else:
-                stmt = stmt.where(t.AccessRequest.requester == actor.name)
+            stmt = self._mine_or_incoming(
+                s, actor, q.incoming, names, t.AccessRequest.requester,
+                select(t.AccessRequest, t.Asset).join(t.Asset, t.Asset.id == t.AccessRequest.asset_id))
             if q.status:
                 stmt = stmt.where(t.AccessRequest.status == q.status)
             rows = s.execute(stmt.order_by(t.AccessRequest.id.desc())).all()
@@ -308,16 +312,9 @@ class CatalogService(ServiceBase):
 
     def list_subscriptions(self, actor: Actor, q: m.SubscriptionQuery) -> dict:
         with self.store.transaction(write=False) as s:
-            principal = self._principal(s, actor)
-            names = self._project_names(s)
-            stmt = select(t.Subscription, t.Asset).join(t.Asset, t.Asset.id == t.Subscription.asset_id)
-            if q.incoming:
-                if not principal.is_admin:
-                    mine = [pid for pid, n in names.items()
-                            if principal.designations.get(n) in ("owner", "steward")]
-                    stmt = stmt.where(t.Asset.project_id.in_(mine))
-            else:
-                stmt = stmt.where(t.Subscription.subscriber == actor.name)
+            stmt = self._mine_or_incoming(
+                s, actor, q.incoming, self._project_names(s), t.Subscription.subscriber,
+                select(t.Subscription, t.Asset).join(t.Asset, t.Asset.id == t.Subscription.asset_id))
             out = []
             for sub, a in s.execute(stmt.order_by(t.Subscription.id.desc())).all():
                 g = s.execute(select(t.Grant).where(t.Grant.subscription_id == sub.id)).scalar_one_or_none()
