@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 DEMO_DIR ?= $(CURDIR)/.demo
 PORT ?= 8888
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,15 @@ test: install
 test-fast: $(BIN)/python
 	$(BIN)/python -m pytest -q -m "not browser"
 
+# Drift check vs Evidently (1M x 50 and 200k x 20; Evidently in its own venv with pandas<3),
+# then the policy engine's cost per decision.
 bench: install
 	bash benchmarks/run.sh
+	$(BIN)/python benchmarks/policy_benchmark.py
+
+bench-quick: install
+	bash benchmarks/run.sh --skip-evidently
+	$(BIN)/python benchmarks/policy_benchmark.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) mlgov_jupyter/labextension node_modules labextension/lib

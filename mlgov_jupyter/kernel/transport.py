@@ -12,8 +12,9 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from .. import api
 from ..core.errors import BY_STATUS, GovernanceError
+
+BASE = "api/mlgov/"  # = api.BASE; the HTTP client does not import the API contract (pydantic)
 
 
 class HttpTransport:
@@ -26,7 +27,7 @@ class HttpTransport:
 
     def request(self, method: str, path: str, query: dict | None = None, body: Any = None):
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}
-        url = self.url + api.BASE + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        url = self.url + BASE + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method)
         if self.token:
@@ -73,6 +74,7 @@ class LocalTransport:
         return self._service
 
     def request(self, method: str, path: str, query: dict | None = None, body: Any = None):
+        from .. import api
         from ..service import Actor
 
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}

@@ -244,7 +244,8 @@ def _sensitive_spec(sensitive, facet_values):
 
 def fit_baseline(reference_df, target=None, prediction=None, probability=None, sensitive=None, problem_type=None,
                  attributions=None, column_types=None, *, facet_values=None, positive_label=None, group=None,
-                 max_categories: int = MAX_CATEGORIES, quality_constraints=None, config=None) -> Baseline:
+                 max_categories: int = MAX_CATEGORIES, quality_constraints=None, config=None,
+                 attribution_method: str = "auto") -> Baseline:
     """Statistics and suggested constraints of ``reference_df``; see ``mlgov_jupyter.monitoring``."""
     from .quality import normalise_constraints, quality_metrics, suggest_constraints
 
@@ -317,7 +318,7 @@ def fit_baseline(reference_df, target=None, prediction=None, probability=None, s
 
             feats = [c for c in reference_df.columns if c not in {target, prediction, probability}]
             y = reference_df[target] if target is not None else None
-            b.attributions = global_attributions(attributions, reference_df[feats], y)
+            b.attributions = global_attributions(attributions, reference_df[feats], y, method=attribution_method)
         else:
             raise Invalid("attributions: give {feature: value} or a fitted model")
     return b

@@ -98,7 +98,8 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
 def check(baseline: Baseline, current, *, methods: dict | None = None, thresholds: dict | None = None,
           method: str | None = None, correction: str | None = None, drift_share: float | None = None,
           quality_constraints: dict | None = None, model=None, attributions: dict | None = None,
-          bias_tolerance: float = 0.0, chunk_rows: int = DEFAULT_CHUNK_ROWS, workers: int | None = None,
+          bias_tolerance: float = 0.0, attribution_method: str = "auto",
+          chunk_rows: int = DEFAULT_CHUNK_ROWS, workers: int | None = None,
           progress: Callable[[float, str], Any] | None = None) -> Report:
     """Run every check the baseline supports on ``current``; see ``mlgov_jupyter.monitoring.check``."""
     if isinstance(baseline, (str, os.PathLike)):
@@ -265,7 +266,7 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
             feats = [f for f in baseline.attributions if sample is not None and f in sample.columns]
             if sample is not None and feats:
                 y = sample[baseline.target] if baseline.target in sample.columns else None
-                cur_attr = global_attributions(model, sample[feats], y)
+                cur_attr = global_attributions(model, sample[feats], y, method=attribution_method)
         if cur_attr is not None:
             thr = baseline.config["attribution_threshold"]
             nd = attribution_ndcg(baseline.attributions, cur_attr)
