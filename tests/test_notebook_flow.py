@@ -253,3 +253,21 @@ def test_admin_wizard_role_refuses_pii_to_bob(server, bob, tmp_path):
             alice.stop()
     finally:
         root.stop()
+
+
+def test_drift_panel_inline_and_stored_as_history(server, alice):
+    out = alice.ok(
+        "import numpy as np, pandas as pd\n"
+        "rng = np.random.default_rng(3)\n"
+        "ref = pd.DataFrame({'x': rng.normal(0, 1, 5000), 'plan': rng.choice(['a', 'b', 'c'], 5000)})\n"
+        "cur = pd.DataFrame({'x': rng.normal(0.6, 1, 5000), 'plan': rng.choice(['a', 'b', 'c'], 5000)})\n"
+        "r = %mlgov drift ref cur --model cancer-rf\n"
+        "print(r.drifted_columns)")
+    assert "['x']" in out["stdout"]
+    bundles = [d for d in alice.ok("r")["data"] if "text/html" in d]
+    assert bundles and "application/vnd.jupyter.widget-view+json" in bundles[-1]
+    assert "<script" not in bundles[-1]["text/html"] and len(bundles[-1]["text/html"]) < 200_000
+    out = alice.ok("%mlgov history cancer-rf")
+    assert "CompletedWithViolations" in out["stdout"] and "drifted: x" in out["stdout"]
+    out = alice.ok("%mlgov dashboard")
+    assert "cancer-rf" in out["stdout"] and "InAlert" in out["stdout"]
