@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 DEMO_DIR ?= $(CURDIR)/.demo
 PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: install demo test test-fast bench bench-quick clean
 
@@ -22,7 +23,7 @@ demo: install
 	mkdir -p $(DEMO_DIR)
 	cp -n binder/demo.ipynb $(DEMO_DIR)/ || true
 	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/python -m mlgov_jupyter.demo
-	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/jupyter lab --port $(PORT) \
+	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/jupyter lab --port $(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=$(DEMO_DIR) --LabApp.default_url=/lab/tree/demo.ipynb
 
 test: install
