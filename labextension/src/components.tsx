@@ -74,3 +74,47 @@ export const KIND_LABEL: Record<string, string> = {
   model: 'model',
   feature_group: 'feature group'
 };
+
+export type Tone = 'ok' | 'warn' | 'error' | 'info' | 'muted';
+
+/** A small coloured label (theme colours only). */
+export function Badge({
+  label,
+  tone,
+  title
+}: {
+  label: string;
+  tone: Tone;
+  title?: string;
+}): JSX.Element {
+  return (
+    <span className={`jp-mlgov-badge jp-mlgov-tone-${tone}`} title={title}>
+      {label}
+    </span>
+  );
+}
+
+const CARD_TONE: Record<string, Tone> = {
+  Draft: 'muted',
+  PendingReview: 'warn',
+  Approved: 'ok',
+  Archived: 'muted'
+};
+
+/** A model card's status: Draft, PendingReview, Approved or Archived. */
+export function CardStatusBadge({
+  status
+}: {
+  status: string | null;
+}): JSX.Element {
+  if (!status) {
+    return <Badge label="no card" tone="muted" />;
+  }
+  return (
+    <Badge
+      label={status === 'PendingReview' ? 'pending review' : status}
+      tone={CARD_TONE[status] ?? 'info'}
+      title={`Card status: ${status}`}
+    />
+  );
+}

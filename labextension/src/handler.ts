@@ -2,9 +2,22 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  CardAction,
+  ExportFormat,
   FACETS,
   IAccessRequest,
   IAssetDetail,
+  IAssignment,
+  ICard,
+  ICardChange,
+  ICardSummary,
+  IDashboardModel,
+  IExecution,
+  IExecutionDetail,
+  IRole,
+  IRoleCatalog,
+  IRolePreview,
+  IRoleSummary,
   ISearchQuery,
   ISubscription,
   ISearchResult,
@@ -24,14 +37,8 @@ export class MlgovError extends Error {
   }
 }
 
-/**
- * Call the mlgov REST API and return the parsed JSON body.
- * Failures throw an MlgovError carrying the server's JSON `message`.
- */
-export async function requestAPI<T>(
-  endPoint: string,
-  init: RequestInit = {}
-): Promise<T> {
+/** Send one request; failures throw an MlgovError carrying the server's JSON `message`. */
+async function fetchAPI(endPoint: string, init: RequestInit): Promise<Response> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
   // 'no-cache' (revalidate every time) instead of ServerConnection's default
@@ -43,16 +50,8 @@ export async function requestAPI<T>(
   } catch (error) {
     throw new MlgovError(`Cannot reach the server: ${String(error)}`);
   }
-  const text = await response.text();
-  let data: any = null;
-  if (text.length > 0) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
-  }
   if (!response.ok) {
+    const data = parseJSON(await response.text());
     let message = `${response.status} ${response.statusText || 'error'}`;
     if (data && typeof data.message === 'string' && data.message) {
       message = data.message;
@@ -61,8 +60,54 @@ export async function requestAPI<T>(
     }
     throw new MlgovError(message, response.status);
   }
-  return data as T;
+  return response;
 }
+
+function parseJSON(text: string): any {
+  if (text.length === 0) {
+    return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Call the mlgov REST API and return the parsed JSON body.
+ * Failures throw an MlgovError carrying the server's JSON `message`.
+ */
+export async function requestAPI<T>(
+  endPoint: string,
+  init: RequestInit = {}
+): Promise<T> {
+  const response = await fetchAPI(endPoint, init);
+  return parseJSON(await response.text()) as T;
+}
+
+/** A binary endpoint's content and its file name (from the X-Mlgov-Meta header). */
+export interface IDownload {
+  blob: Blob;
+  filename: string;
+}
+
+export async function requestBlob(
+  endPoint: string,
+  fallbackName: string
+): Promise<IDownload> {
+  const response = await fetchAPI(endPoint, {});
+  let filename = fallbackName;
+  const meta = parseJSON(
+    decodeURIComponent(response.headers.get('X-Mlgov-Meta') ?? '')
+  );
+  if (meta && typeof meta.filename === 'string') {
+    filename = meta.filename;
+  }
+  return { blob: await response.blob(), filename };
+}
+
+const enc = encodeURIComponent;
 
 function post<T>(endPoint: string, body: object): Promise<T> {
   return requestAPI<T>(endPoint, {
@@ -93,7 +138,7 @@ export namespace MlgovAPI {
   }
 
   export function getAsset(name: string): Promise<IAssetDetail> {
-    return requestAPI<IAssetDetail>(`assets/${encodeURIComponent(name)}`);
+    return requestAPI<IAssetDetail>(`assets/${enc(name)}`);
   }
 
   export function requestAccess(
@@ -141,10 +186,120 @@ export namespace MlgovAPI {
   ): Promise<ISubscription> {
     return post<ISubscription>(`subscriptions/${id}/${action}`, {});
   }
+
+  // Model cards
+
+  export async function listCards(): Promise<ICardSummary[]> {
+    return (await requestAPI<{ cards: ICardSummary[] }>('cards')).cards;
+  }
+
+  /** The latest version (or `version`) with the list of versions. */
+  export function getCard(name: string, version?: number): Promise<ICard> {
+    const query = version ? `?version=${version}` : '';
+    return requestAPI<ICard>(`cards/${enc(name)}${query}`);
+  }
+
+  export function transitionCard(
+    name: string,
+    action: CardAction,
+    comment = ''
+  ): Promise<ICard> {
+    return post<ICard>(`cards/${enc(name)}/transition`, { action, comment });
+  }
+
+  export async function cardDiff(
+    name: string,
+    a: number,
+    b: number
+  ): Promise<ICardChange[]> {
+    const reply = await requestAPI<{ changes: ICardChange[] }>(
+      `cards/${enc(name)}/diff?a=${a}&b=${b}`
+    );
+    return reply.changes;
+  }
+
+  /** The server-rendered card: a standalone page (inline SVG charts, strict CSP) or a file. */
+  export function exportCard(
+    name: string,
+    format: ExportFormat,
+    version: number
+  ): Promise<IDownload> {
+    const ext = format === 'markdown' ? 'md' : format;
+    return requestBlob(
+      `cards/${enc(name)}/export?format=${format}&version=${version}`,
+      `${name}-v${version}.${ext}`
+    );
+  }
+
+  // Monitoring
+
+  export async function dashboard(): Promise<IDashboardModel[]> {
+    return (await requestAPI<{ models: IDashboardModel[] }>('dashboard'))
+      .models;
+  }
+
+  export async function listExecutions(model: string): Promise<IExecution[]> {
+    const reply = await requestAPI<{ executions: IExecution[] }>(
+      `models/${enc(model)}/executions`
+    );
+    return reply.executions;
+  }
+
+  export function getExecution(
+    model: string,
+    id: number
+  ): Promise<IExecutionDetail> {
+    return requestAPI<IExecutionDetail>(`models/${enc(model)}/executions/${id}`);
+  }
+
+  // Roles (admins)
+
+  export function roleCatalog(): Promise<IRoleCatalog> {
+    return requestAPI<IRoleCatalog>('roles/catalog');
+  }
+
+  export async function listRoles(): Promise<IRoleSummary[]> {
+    return (await requestAPI<{ roles: IRoleSummary[] }>('roles')).roles;
+  }
+
+  export function previewRole(role: IRole): Promise<IRolePreview> {
+    return post<IRolePreview>('roles/preview', { role });
+  }
+
+  export function saveRole(role: IRole): Promise<IRolePreview> {
+    return post<IRolePreview>('roles', { role });
+  }
+
+  export function assignRole(
+    role: string,
+    who: { user: string } | { group: string },
+    projects: string[]
+  ): Promise<IAssignment> {
+    return post<IAssignment>('assignments', { role, ...who, projects });
+  }
+
+  export function unassignRole(id: number): Promise<{ deleted: number }> {
+    return requestAPI<{ deleted: number }>(`assignments/${id}`, {
+      method: 'DELETE'
+    });
+  }
 }
 
 /** Turn anything thrown into the one line the panel shows. */
 export function errorLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n')[0];
+}
+
+/** Save a downloaded file through the browser (an object URL and a temporary link). */
+export function saveDownload({ blob, filename }: IDownload): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  link.style.display = 'none';
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -11,7 +11,8 @@ import { PANEL_ID, PLUGIN_ID } from './tokens';
 /** Adds the "ML Governance" panel to the left area. */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'ML governance sidebar: catalog search and access requests.',
+  description:
+    'ML governance sidebar: catalog, model cards, dashboard, access requests, roles.',
   autoStart: true,
   optional: [ILayoutRestorer],
   activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null) => {

@@ -3,12 +3,15 @@ import { Message } from '@lumino/messaging';
 import React, { useCallback, useEffect, useState } from 'react';
 
 import { AssetView } from './asset';
+import { CardsView } from './cards';
 import { CatalogView } from './catalog';
+import { DashboardView } from './dashboard';
 import { MlgovAPI, errorLine } from './handler';
 import { RequestsView } from './requests';
+import { RolesView } from './roles';
 import { ErrorSink, IWhoAmI } from './tokens';
 
-type Tab = 'catalog' | 'requests';
+type Tab = 'catalog' | 'cards' | 'dashboard' | 'requests' | 'roles';
 
 interface ISidebarProps {
   /** Bumped when the panel is shown or refreshed: every view reloads. */
@@ -19,6 +22,8 @@ interface ISidebarProps {
 function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
   const [me, setMe] = useState<IWhoAmI | null>(null);
   const [tab, setTab] = useState<Tab>('catalog');
+  // Views mount when first shown, then stay (and keep their state) while hidden.
+  const [seen, setSeen] = useState<ReadonlySet<Tab>>(new Set(['catalog', 'requests']));
   const [asset, setAsset] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(0);
@@ -39,6 +44,7 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
       className={`jp-mlgov-tab${tab === id ? ' jp-mod-active' : ''}`}
       onClick={() => {
         setTab(id);
+        setSeen(s => (s.has(id) ? s : new Set([...s, id])));
         report(null);
       }}
     >
@@ -74,7 +80,10 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
       </div>
       <div className="jp-mlgov-tabs" role="tablist">
         {tabButton('catalog', 'Catalog')}
+        {tabButton('cards', 'Cards')}
+        {tabButton('dashboard', 'Dashboard')}
         {tabButton('requests', 'Requests', pending)}
+        {me?.is_admin && tabButton('roles', 'Roles')}
       </div>
       {error !== null && (
         <div className="jp-mlgov-error" role="alert" title={error}>
@@ -114,6 +123,47 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
           />
         )}
       </div>
+      <div
+        className="jp-mlgov-body"
+        role="tabpanel"
+        aria-label="Cards"
+        hidden={tab !== 'cards'}
+      >
+        {seen.has('cards') && (
+          <CardsView
+            me={me}
+            refreshKey={refreshKey}
+            onChanged={onRefresh}
+            onError={report}
+          />
+        )}
+      </div>
+      <div
+        className="jp-mlgov-body"
+        role="tabpanel"
+        aria-label="Dashboard"
+        hidden={tab !== 'dashboard'}
+      >
+        {seen.has('dashboard') && (
+          <DashboardView refreshKey={refreshKey} onError={report} />
+        )}
+      </div>
+      {me?.is_admin && (
+        <div
+          className="jp-mlgov-body"
+          role="tabpanel"
+          aria-label="Roles"
+          hidden={tab !== 'roles'}
+        >
+          {seen.has('roles') && (
+            <RolesView
+              refreshKey={refreshKey}
+              onChanged={onRefresh}
+              onError={report}
+            />
+          )}
+        </div>
+      )}
       <div
         className="jp-mlgov-body"
         role="tabpanel"

@@ -126,3 +126,220 @@ export interface ISubscription {
   ended_by?: string | null;
   ended_at?: string | null;
 }
+
+/** True when the user is an owner or steward of the project (or an admin). */
+export function isOwnerOrSteward(me: IWhoAmI | null, project: string): boolean {
+  return (
+    !!me &&
+    (me.is_admin ||
+      me.projects.some(
+        p =>
+          p.name === project &&
+          (p.designation === 'owner' || p.designation === 'steward')
+      ))
+  );
+}
+
+// Model cards
+
+export type CardStatus = 'Draft' | 'PendingReview' | 'Approved' | 'Archived';
+export type CardAction = 'submit' | 'approve' | 'send_back' | 'archive';
+export type ExportFormat = 'html' | 'pdf' | 'json' | 'markdown';
+
+export interface ICardSummary {
+  name: string;
+  model: string;
+  project: string;
+  status: CardStatus;
+  version: number;
+  risk_rating: string;
+  author: string;
+  updated_at: string;
+  approved_version: number | null;
+}
+
+export interface ICardVersion {
+  version: number;
+  status: CardStatus;
+  created_by: string;
+  created_at: string;
+  reviewed_by: string | null;
+}
+
+export interface ICard extends ICardSummary {
+  latest_version: number;
+  content: { [section: string]: unknown };
+  lineage: { training: string[]; evaluation: string[] };
+  created_by: string;
+  created_at: string;
+  submitted_by: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+  review_comment: string | null;
+  versions: ICardVersion[];
+}
+
+export interface ICardChange {
+  path: string;
+  op: string;
+  old: unknown;
+  new: unknown;
+}
+
+/** What the rules let this user do to the card's latest version (the server decides). */
+export function cardActions(me: IWhoAmI | null, card: ICard): CardAction[] {
+  if (!me) {
+    return [];
+  }
+  const out: CardAction[] = [];
+  const steward = isOwnerOrSteward(me, card.project);
+  if (card.status === 'Draft' && card.created_by === me.name) {
+    out.push('submit');
+  }
+  if (
+    card.status === 'PendingReview' &&
+    steward &&
+    me.name !== card.created_by &&
+    me.name !== card.submitted_by
+  ) {
+    out.push('approve', 'send_back');
+  }
+  if (card.status !== 'Archived' && steward) {
+    out.push('archive');
+  }
+  return out;
+}
+
+// Monitoring
+
+export type AlertState = 'OK' | 'InAlert';
+
+export interface IExecution {
+  id: number;
+  model: string;
+  monitor_type: string;
+  status: string;
+  violations: number;
+  dataset_drift: boolean;
+  summary: {
+    drifted_columns?: string[];
+    violations_by_type?: { [type: string]: number };
+    n_current?: number | null;
+  };
+  created_by: string;
+  created_at: string;
+}
+
+export interface IDriftColumn {
+  column: string;
+  type?: string;
+  test?: string;
+  statistic?: number | null;
+  p_value?: number | null;
+  adjusted_p_value?: number | null;
+  threshold?: number | null;
+  drifted?: boolean;
+}
+
+export interface IViolation {
+  feature_name?: string;
+  constraint_check_type?: string;
+  description?: string;
+}
+
+export interface IExecutionDetail extends IExecution {
+  report: {
+    columns?: IDriftColumn[];
+    violations?: IViolation[];
+    drift_share?: number;
+    drift_share_threshold?: number;
+    n_current?: number;
+    n_reference?: number;
+    [key: string]: unknown;
+  };
+}
+
+export interface IDashboardModel {
+  model: string;
+  project: string;
+  owner: string;
+  card: string | null;
+  card_status: CardStatus | null;
+  executions: number;
+  latest: IExecution | null;
+  alert: AlertState;
+}
+
+// Roles (the shapes of mlgov_jupyter/core/roles: Role.to_dict / catalog_document)
+
+export interface IActivity {
+  id: string;
+  title: string;
+  description: string;
+  writes: boolean;
+  aws_only: boolean;
+}
+
+export interface IPersona {
+  id: string;
+  title: string;
+  description: string;
+  activities: string[];
+  read_only: boolean;
+  guardrails: Partial<IGuardrails>;
+}
+
+export interface IRoleCatalog {
+  activities: IActivity[];
+  personas: IPersona[];
+  classifications: string[];
+}
+
+export interface IGuardrails {
+  classification_ceiling: string | null;
+  max_grant_days: number | null;
+  separation_of_duties: boolean;
+  projects: string[];
+}
+
+export interface IAwsSettings {
+  vpc_subnets: string[];
+  vpc_security_groups: string[];
+  volume_kms_keys: string[];
+  output_kms_keys: string[];
+  managed_policy_arns: string[];
+  tags: { [key: string]: string };
+}
+
+export interface IRole {
+  name: string;
+  persona: string;
+  description: string;
+  activities: string[];
+  guardrails: IGuardrails;
+  aws: IAwsSettings;
+}
+
+export interface IAssignment {
+  id: number;
+  role?: string;
+  user: string | null;
+  group: string | null;
+  projects: string[];
+}
+
+export interface IRoleSummary {
+  name: string;
+  persona: string;
+  description: string;
+  activities: string[];
+  guardrails: IGuardrails & { ceiling_exceptions?: unknown[] };
+  created_by?: string;
+  assigned_to: IAssignment[];
+}
+
+export interface IRolePreview {
+  name: string;
+  mlgov_policy: string;
+  iam: { [key: string]: unknown };
+}

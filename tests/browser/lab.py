@@ -14,7 +14,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+TOKENS = {"alice-token": "alice", "bob-token": "bob", "root-token": "root"}
+ADMINS = ["root"]
 SERVER_TOKEN = "mlgov-browser-test-server-token"
 
 
@@ -46,7 +47,7 @@ def _config(tmp: Path) -> dict:
         },
         "IdentityProvider": {"token": SERVER_TOKEN},
         "TokenIdentityProvider": {"tokens": TOKENS},
-        "MlgovApp": {"db_url": f"sqlite:///{tmp / 'mlgov.sqlite'}"},
+        "MlgovApp": {"db_url": f"sqlite:///{tmp / 'mlgov.sqlite'}", "admin_users": ADMINS},
         "LabApp": {"user_settings_dir": str(tmp / "settings"),
                    "workspaces_dir": str(tmp / "workspaces"),
                    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},

@@ -1,0 +1,412 @@
+import React, { useEffect, useState } from 'react';
+
+import { Badge, CardStatusBadge, TimeAgo, Tone } from './components';
+import { MlgovAPI } from './handler';
+import {
+  AlertState,
+  ErrorSink,
+  IDashboardModel,
+  IExecution,
+  IExecutionDetail
+} from './tokens';
+
+interface IDashboardProps {
+  refreshKey: number;
+  onError: ErrorSink;
+}
+
+/** Every model with its alert state, card status and last check; a model's history. */
+export function DashboardView({
+  refreshKey,
+  onError
+}: IDashboardProps): JSX.Element {
+  const [models, setModels] = useState<IDashboardModel[] | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    MlgovAPI.dashboard().then(
+      m => current && setModels(m),
+      e => current && onError(e)
+    );
+    return () => {
+      current = false;
+    };
+  }, [refreshKey]);
+
+  const show = (model: string) => {
+    onError(null);
+    setOpen(model);
+  };
+  const alerts = models?.filter(m => m.alert === 'InAlert') ?? [];
+  const entry = models?.find(m => m.model === open) ?? null;
+
+  return (
+    <div className="jp-mlgov-dashboard">
+      <div hidden={open !== null}>
+        <section className="jp-mlgov-section jp-mlgov-first" aria-label="Alerts">
+          <h4>
+            Alerts
+            {alerts.length > 0 && (
+              <span className="jp-mlgov-count jp-mlgov-count-alert">
+                {alerts.length}
+              </span>
+            )}
+          </h4>
+          {models !== null && alerts.length === 0 && (
+            <p className="jp-mlgov-empty">No model is in alert.</p>
+          )}
+          <ul className="jp-mlgov-rows">
+            {alerts.map(m => (
+              <li key={m.model} className="jp-mlgov-row jp-mlgov-alertRow">
+                <button
+                  className="jp-mlgov-rowMain jp-mlgov-plain"
+                  onClick={() => show(m.model)}
+                  title={`History of ${m.model}`}
+                >
+                  <span className="jp-mlgov-rowTitle">{m.model}</span>
+                  <span className="jp-mlgov-resultMeta">
+                    {latestLine(m.latest)}
+                  </span>
+                </button>
+                <AlertBadge alert={m.alert} />
+              </li>
+            ))}
+          </ul>
+        </section>
+        <section className="jp-mlgov-section" aria-label="Models">
+          <h4>Models{models !== null && ` (${models.length})`}</h4>
+          {models !== null && models.length === 0 && (
+            <p className="jp-mlgov-empty">
+              No models yet. Publish one from a notebook with{' '}
+              <code>%mlgov publish model --name NAME</code>.
+            </p>
+          )}
+          {models !== null && models.length > 0 && (
+            <table className="jp-mlgov-table jp-mlgov-dashTable">
+              <thead>
+                <tr>
+                  <th>Model</th>
+                  <th>Alert</th>
+                  <th>Card</th>
+                  <th>Last check</th>
+                </tr>
+              </thead>
+              <tbody>
+                {models.map(m => (
+                  <tr key={m.model}>
+                    <td>
+                      <button
+                        className="jp-mlgov-linkButton jp-mlgov-cellLink"
+                        onClick={() => show(m.model)}
+                        title={`History of ${m.model}`}
+                      >
+                        {m.model}
+                      </button>
+                      <div className="jp-mlgov-stats">{m.project}</div>
+                    </td>
+                    <td>
+                      <AlertBadge alert={m.alert} />
+                    </td>
+                    <td>
+                      <CardStatusBadge status={m.card_status} />
+                    </td>
+                    <td>
+                      {m.latest ? (
+                        <>
+                          <TimeAgo iso={m.latest.created_at} />
+                          <div className="jp-mlgov-stats">
+                            {plural(m.latest.violations, 'violation')}
+                          </div>
+                        </>
+                      ) : (
+                        <span className="jp-mlgov-stats">never</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      </div>
+      {open !== null && (
+        <ModelHistory
+          model={open}
+          entry={entry}
+          refreshKey={refreshKey}
+          onBack={() => setOpen(null)}
+          onError={onError}
+        />
+      )}
+    </div>
+  );
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function drifted(e: IExecution): string[] {
+  return e.summary?.drifted_columns ?? [];
+}
+
+function latestLine(e: IExecution | null): string {
+  if (!e) {
+    return 'never checked';
+  }
+  const cols = drifted(e);
+  return [
+    plural(e.violations, 'violation'),
+    cols.length > 0 ? `drift in ${cols.join(', ')}` : null
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+function AlertBadge({ alert }: { alert: AlertState }): JSX.Element {
+  return alert === 'InAlert' ? (
+    <Badge label="InAlert" tone="error" title="The latest check found violations or drift" />
+  ) : (
+    <Badge label="OK" tone="ok" title="The latest check passed (or none yet)" />
+  );
+}
+
+function ExecutionStatus({ status }: { status: string }): JSX.Element {
+  const tone: Tone =
+    status === 'Completed'
+      ? 'ok'
+      : status === 'CompletedWithViolations'
+        ? 'error'
+        : 'warn';
+  const label = status === 'CompletedWithViolations' ? 'violations' : status;
+  return <Badge label={label} tone={tone} title={status} />;
+}
+
+function ModelHistory({
+  model,
+  entry,
+  refreshKey,
+  onBack,
+  onError
+}: {
+  model: string;
+  entry: IDashboardModel | null;
+  refreshKey: number;
+  onBack: () => void;
+  onError: ErrorSink;
+}): JSX.Element {
+  const [executions, setExecutions] = useState<IExecution[] | null>(null);
+  const [selected, setSelected] = useState<number | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    MlgovAPI.listExecutions(model).then(
+      x => {
+        if (current) {
+          setExecutions(x);
+          setSelected(s => s ?? (x.length > 0 ? x[0].id : null));
+        }
+      },
+      e => current && onError(e)
+    );
+    return () => {
+      current = false;
+    };
+  }, [model, refreshKey]);
+
+  return (
+    <div className="jp-mlgov-asset">
+      <button className="jp-mlgov-linkButton jp-mlgov-back" onClick={onBack}>
+        ‹ Back to the dashboard
+      </button>
+      <div className="jp-mlgov-assetTitle">
+        <h3 className="jp-mlgov-assetName">{model}</h3>
+        {entry && <AlertBadge alert={entry.alert} />}
+      </div>
+      {entry && (
+        <dl className="jp-mlgov-meta">
+          <dt>Project</dt>
+          <dd>{entry.project}</dd>
+          <dt>Owner</dt>
+          <dd>{entry.owner}</dd>
+          <dt>Card</dt>
+          <dd>
+            {entry.card ?? '—'}{' '}
+            {entry.card && <CardStatusBadge status={entry.card_status} />}
+          </dd>
+          <dt>Checks</dt>
+          <dd>{entry.executions}</dd>
+        </dl>
+      )}
+      <section className="jp-mlgov-section" aria-label="History">
+        <h4>History</h4>
+        {executions !== null && executions.length === 0 && (
+          <p className="jp-mlgov-empty">
+            No checks yet. Record one from a notebook with{' '}
+            <code>client.record_execution(model, report)</code>.
+          </p>
+        )}
+        {executions !== null && executions.length > 0 && (
+          <table className="jp-mlgov-table">
+            <thead>
+              <tr>
+                <th>Check</th>
+                <th>Status</th>
+                <th>Viol.</th>
+                <th>Drifted</th>
+              </tr>
+            </thead>
+            <tbody>
+              {executions.map(x => (
+                <tr
+                  key={x.id}
+                  className={x.id === selected ? 'jp-mod-selected' : ''}
+                  aria-selected={x.id === selected}
+                >
+                  <td>
+                    <button
+                      className="jp-mlgov-linkButton jp-mlgov-cellLink"
+                      onClick={() => setSelected(x.id)}
+                      title={`Show check #${x.id}`}
+                    >
+                      #{x.id}
+                    </button>
+                    <div className="jp-mlgov-stats">
+                      <TimeAgo iso={x.created_at} />
+                    </div>
+                  </td>
+                  <td>
+                    <ExecutionStatus status={x.status} />
+                  </td>
+                  <td>{x.violations}</td>
+                  <td className="jp-mlgov-wrap">
+                    {drifted(x).join(', ') || '—'}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      {selected !== null && (
+        <ExecutionReport
+          model={model}
+          id={selected}
+          refreshKey={refreshKey}
+          onError={onError}
+        />
+      )}
+    </div>
+  );
+}
+
+function num(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) {
+    return '—';
+  }
+  if (v !== 0 && Math.abs(v) < 1e-3) {
+    return v.toExponential(1);
+  }
+  return String(Number(v.toPrecision(3)));
+}
+
+function ExecutionReport({
+  model,
+  id,
+  refreshKey,
+  onError
+}: {
+  model: string;
+  id: number;
+  refreshKey: number;
+  onError: ErrorSink;
+}): JSX.Element {
+  const [detail, setDetail] = useState<IExecutionDetail | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    MlgovAPI.getExecution(model, id).then(
+      d => current && setDetail(d),
+      e => current && onError(e)
+    );
+    return () => {
+      current = false;
+    };
+  }, [model, id, refreshKey]);
+
+  if (detail === null || detail.id !== id) {
+    return <p className="jp-mlgov-empty">Loading check #{id}…</p>;
+  }
+  const report = detail.report ?? {};
+  const columns = report.columns ?? [];
+  const violations = report.violations ?? [];
+  return (
+    <section className="jp-mlgov-section" aria-label={`Check ${id}`}>
+      <h4>
+        Check #{id} · {detail.monitor_type.replace(/_/g, ' ')}
+      </h4>
+      <div className="jp-mlgov-resultMeta">
+        by {detail.created_by} · <TimeAgo iso={detail.created_at} />
+        {typeof report.drift_share === 'number' &&
+          ` · drift share ${num(report.drift_share)}` +
+            (typeof report.drift_share_threshold === 'number'
+              ? ` (alert at ${num(report.drift_share_threshold)})`
+              : '')}
+        {typeof report.n_current === 'number' && ` · ${report.n_current} rows`}
+      </div>
+      {columns.length > 0 && (
+        <table className="jp-mlgov-table jp-mlgov-compact" aria-label="Drift by column">
+          <thead>
+            <tr>
+              <th>Column</th>
+              <th>Test</th>
+              <th>Stat.</th>
+              <th title="p-value (or distance) and its threshold">p / thr.</th>
+              <th>Drift</th>
+            </tr>
+          </thead>
+          <tbody>
+            {columns.map(c => (
+              <tr key={c.column} className={c.drifted ? 'jp-mlgov-drifted' : ''}>
+                <td className="jp-mlgov-wrap">{c.column}</td>
+                <td>{c.test ?? '—'}</td>
+                <td>{num(c.statistic)}</td>
+                <td>
+                  {num(c.adjusted_p_value ?? c.p_value)} / {num(c.threshold)}
+                </td>
+                <td>
+                  {c.drifted ? (
+                    <Badge label="yes" tone="error" />
+                  ) : (
+                    <span className="jp-mlgov-stats">no</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h4 className="jp-mlgov-subhead">
+        Violations ({violations.length})
+      </h4>
+      {violations.length === 0 ? (
+        <p className="jp-mlgov-empty">None.</p>
+      ) : (
+        <ul className="jp-mlgov-rows" aria-label="Violations">
+          {violations.map((v, i) => (
+            <li key={i} className="jp-mlgov-violation">
+              <span className="jp-mlgov-rowTitle">
+                {v.feature_name ?? '—'}{' '}
+                <span className="jp-mlgov-mono jp-mlgov-stats">
+                  {v.constraint_check_type}
+                </span>
+              </span>
+              <span className="jp-mlgov-wrap">{v.description}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
