@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .store import tables as t
 
@@ -51,8 +51,18 @@ def subscription(s: t.Subscription, a: t.Asset, g: t.Grant | None) -> dict:
     return {"id": s.id, "asset": a.name, "subscriber": s.subscriber, "status": s.status,
             "request_id": s.request_id, "created_at": iso(s.created_at),
             "ended_by": s.ended_by, "ended_at": iso(s.ended_at),
-            "grant_status": g.status if g else None,
+            "grant_status": _grant_status(g),
             "grant_expires_at": iso(g.expires_at) if g else None}
+
+
+def _grant_status(g: t.Grant | None) -> str | None:
+    if g is None:
+        return None
+    if g.status == "active" and g.expires_at is not None:
+        expires = g.expires_at if g.expires_at.tzinfo else g.expires_at.replace(tzinfo=timezone.utc)
+        if expires <= datetime.now(timezone.utc):
+            return "expired"
+    return g.status
 
 
 def audit_event(e: t.AuditEvent) -> dict:

@@ -115,3 +115,19 @@ def test_card_rules(users):
     outsider = mlgov_jupyter.connect(user="mallory")
     with pytest.raises(Forbidden):
         outsider.update_card("tiny-card", content={})
+
+
+def test_card_new_again_makes_a_version_and_keeps_what_people_wrote(users):
+    alice, bob, carol = users
+    df = bob.use("cancer")
+    X, y = df.drop(columns="target"), df["target"]
+    model = LogisticRegression(max_iter=2000).fit(X, y)
+    bob.card_from_session(model, "cancer-lr", train=(X, y), test=(X, y), project="clinical")
+    bob.update_card("cancer-lr", intended_uses={"intended_uses": "second opinion only", "risk_rating": "High"})
+    model2 = LogisticRegression(max_iter=2000, C=0.5).fit(X, y)
+    again = bob.card_from_session(model2, "cancer-lr", train=(X, y), test=(X, y), model_asset="cancer-lr").card
+    assert again["version"] == 3 and again["status"] == "Draft"
+    assert again["content"]["intended_uses"]["intended_uses"] == "second opinion only"
+    params = {p["name"]: p["value"] for p in
+              again["content"]["training_details"]["training_job_details"]["hyper_parameters"]}
+    assert params["C"] == "0.5"

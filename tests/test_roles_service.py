@@ -95,3 +95,21 @@ async def test_group_assignment_applies_to_group_members(api):
     assert code == 403
     code, me, _ = await api("carol", "GET", "whoami")
     assert me["groups"] == ["auditors"]
+
+
+async def test_expired_grants_refuse_data(api, db_file):
+    import sqlite3
+
+    await api("alice", "POST", "projects", {"name": "risk"})
+    await api("alice", "POST", "assets", publish_body("churn", project="risk"))
+    code, req, _ = await api("bob", "POST", "requests", {"asset": "churn", "reason": "model"})
+    await api("alice", "POST", f"requests/{req['id']}/approve", {})
+    assert (await api("bob", "GET", "assets/churn/data"))[0] == 200
+    with sqlite3.connect(db_file) as db:  # the grant's time box has passed
+        db.execute("UPDATE grants SET expires_at = '2020-01-01 00:00:00.000000'")
+    code, err, _ = await api("bob", "GET", "assets/churn/data")
+    assert code == 403 and "subscribe churn" in err["message"]
+    code, page, _ = await api("bob", "GET", "assets", q="churn")
+    assert page["items"][0]["access"] == "none"
+    code, subs, _ = await api("bob", "GET", "subscriptions")
+    assert subs["subscriptions"][0]["grant_status"] == "expired"

@@ -20,10 +20,22 @@ class CardsClient:
         session loaded with ``use`` as lineage, publish the model if the catalog lacks it, save."""
         from ..core import cards as c
 
+        from ..core.errors import NotFound
+
         lineage = datasets or self.lineage_for(train, test)
         me = self.whoami()["name"]
         content = c.card_from_session(model, name, train=train, test=test, datasets=lineage,
                                       notebook_path=notebook_path or _notebook_path(), author=me)
+        try:
+            previous = self.card(name).card
+        except NotFound:
+            previous = None
+        if previous is not None:
+            # Re-run on a new session: a new version, keeping what people wrote (intended uses,
+            # business details, ethics, caveats) where the new autopopulation leaves them empty.
+            return self.update_card(name, content=c.carry_over(content, previous["content"]),
+                                    lineage={"training": list(lineage.get("training", [])),
+                                             "evaluation": list(lineage.get("evaluation", []))})
         asset = model_asset or self._published.get(id(model)) or self._used_models.get(id(model))
         if asset is None:
             asset = self.publish(model, name=name, project=project,
