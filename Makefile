@@ -33,14 +33,16 @@ test-fast: $(BIN)/python
 	$(BIN)/python -m pytest -q -m "not browser"
 
 # Drift check vs Evidently (1M x 50 and 200k x 20; Evidently in its own venv with pandas<3),
-# then the policy engine's cost per decision.
+# then the policy engine's cost per decision and per request, and %load_ext's time.
 bench: install
 	bash benchmarks/run.sh
 	$(BIN)/python benchmarks/policy_benchmark.py
+	$(BIN)/python benchmarks/request_overhead.py
 
 bench-quick: install
 	bash benchmarks/run.sh --skip-evidently
 	$(BIN)/python benchmarks/policy_benchmark.py
+	$(BIN)/python benchmarks/request_overhead.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) mlgov_jupyter/labextension node_modules labextension/lib
