@@ -66,8 +66,15 @@ class ServiceBase:
             if self.unassigned == "designations":
                 roles.append(default_role())
                 assignments.append(Assignment(role=DEFAULT_ROLE, group=UNASSIGNED))
-            self._policy = (version, PolicyAuthorizer(roles, assignments))
+            holders = ({a.user for a in assignments if a.user}, {a.group for a in assignments
+                                                                 if a.group and a.group != UNASSIGNED})
+            self._policy = (version, PolicyAuthorizer(roles, assignments), holders)
         return self._policy[1]
+
+    def _holds_role(self, s: Session, name: str, groups: tuple) -> bool:
+        self._authorizer(s)
+        users, group_names = self._policy[2]
+        return name in users or any(g in group_names for g in groups)
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -76,11 +83,8 @@ class ServiceBase:
                          .join(t.Membership, t.Membership.project_id == t.Project.id)
                          .where(t.Membership.user == actor.name)).all()
         groups = tuple(actor.groups)
-        if self.authorizer is None:
-            held = s.execute(select(t.RoleAssignment.id).where(
-                (t.RoleAssignment.user == actor.name) | t.RoleAssignment.group_name.in_(groups))).first()
-            if held is None:
-                groups += (UNASSIGNED,)
+        if self.authorizer is None and not self._holds_role(s, actor.name, groups):
+            groups += (UNASSIGNED,)
         return Principal(name=actor.name, groups=groups,
                          is_admin=actor.is_admin or actor.name in self.admin_users,
                          designations={p: d for p, d in rows})
