@@ -50,9 +50,26 @@ def test_edited_row_is_named(populated):
 
 
 def test_edited_detail_with_recomputed_hash_breaks_the_next_link(populated):
+    """Someone who knows the algorithm edits event 4 and recomputes its hash: event 5 no longer
+    links to it."""
+    from mlgov_jupyter.core.audit import event_hash
+
     url, path = populated
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE audit_events SET hash = 'f' || substr(hash, 2) WHERE id = 4")
+        db.row_factory = sqlite3.Row
+        row = dict(db.execute("SELECT * FROM audit_events WHERE id = 4").fetchone())
+        row["detail"] = '{"comment": "nothing to see"}'
+        db.execute("UPDATE audit_events SET detail = ?, hash = ? WHERE id = 4",
+                   (row["detail"], event_hash(row["prev_hash"], row)))
+    result = verify(url)
+    assert not result["ok"] and result["first_broken"] == 5 and "does not link" in result["message"]
+
+
+def test_edited_hash_is_named(populated):
+    url, path = populated
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE audit_events SET hash = CASE WHEN substr(hash, 1, 1) = 'f' THEN '0' ELSE 'f' END"
+                   " || substr(hash, 2) WHERE id = 4")
     result = verify(url)
     assert not result["ok"] and result["first_broken"] == 4
 
