@@ -8,7 +8,10 @@ from .store import tables as t
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """UTC, always with its offset (SQLite hands datetimes back without one)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def project(p: t.Project, members: list[t.Membership]) -> dict:
@@ -94,3 +97,8 @@ def execution(e: t.MonitoringExecution, model_name: str, with_report: bool) -> d
     if with_report:
         out["report"] = e.report
     return out
+
+
+def ack(a: t.AlertAck) -> dict:
+    return {"execution": a.execution_id, "by": a.acknowledged_by, "comment": a.comment,
+            "at": iso(a.created_at)}

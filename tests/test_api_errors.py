@@ -124,6 +124,7 @@ GOOD_BODIES = {
     ("POST", "requests"): {"asset": "churn", "reason": "r"},
     ("POST", "approve"): {"comment": "c"},
     ("POST", "reject"): {"comment": "c"},
+    ("POST", "ack"): {"comment": "c"},
     ("POST", "cards"): {"name": "c1", "model": "m", "content": {}},
     ("POST", "transition"): {"action": "submit", "comment": "c"},
     ("POST", "assignments"): {"role": "r", "user": "u", "group": None, "projects": []},

@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 
 import mlgov_jupyter
 from mlgov_jupyter import monitoring as mon
-from mlgov_jupyter.core.errors import Forbidden, Invalid, NotFound
+from mlgov_jupyter.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 @pytest.fixture
@@ -38,6 +38,16 @@ def test_checks_are_kept_per_model_and_shown_on_the_dashboard(clients):
     board = bob.dashboard()
     assert board[0]["model"] == "scorer" and board[0]["executions"] == 2 and board[0]["alert"] == "OK"
 
+    with pytest.raises(Conflict):
+        alice.acknowledge_alert("scorer")  # the latest check is clean
+    alice.record_execution("scorer", report)
+    assert bob.dashboard()[0]["alert"] == "InAlert"
+    with pytest.raises(Forbidden):
+        bob.acknowledge_alert("scorer", comment="not mine")  # not a member of risk
+    ack = alice.acknowledge_alert("scorer", comment="retraining next week")
+    assert bob.dashboard()[0]["acknowledged"] == ack and ack["by"] == "alice"
+    with pytest.raises(Conflict):
+        alice.acknowledge_alert("scorer")
     with pytest.raises(Forbidden):
         bob.record_execution("scorer", report)  # not a member of risk
     with pytest.raises(NotFound):

@@ -107,6 +107,7 @@ def _calls(ids, spare):
         ("POST", "models/(?P<name>[^/]{1,256})/executions", "models/scorer/executions", {"report": {}}),
         ("GET", "models/(?P<name>[^/]{1,256})/executions/(?P<id>[0-9]{1,18})",
          "models/scorer/executions/1", None),
+        ("POST", "models/(?P<name>[^/]{1,256})/alerts/ack", "models/scorer/alerts/ack", {"comment": "seen"}),
         ("GET", "dashboard", "dashboard", None),
         ("GET", "roles/catalog", "roles/catalog", None),
         ("POST", "roles/preview", "roles/preview", {"role": role}),

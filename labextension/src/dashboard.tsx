@@ -22,6 +22,7 @@ export function DashboardView({
 }: IDashboardProps): JSX.Element {
   const [models, setModels] = useState<IDashboardModel[] | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const [changes, setChanges] = useState(0);
 
   useEffect(() => {
     let current = true;
@@ -32,7 +33,7 @@ export function DashboardView({
     return () => {
       current = false;
     };
-  }, [refreshKey]);
+  }, [refreshKey, changes]);
 
   const show = (model: string) => {
     onError(null);
@@ -136,6 +137,7 @@ export function DashboardView({
           entry={entry}
           refreshKey={refreshKey}
           onBack={() => setOpen(null)}
+          onChanged={() => setChanges(c => c + 1)}
           onError={onError}
         />
       )}
@@ -183,17 +185,62 @@ function ExecutionStatus({ status }: { status: string }): JSX.Element {
   return <Badge label={label} tone={tone} title={status} />;
 }
 
+/** Acknowledge a model's alert with a comment, or say who did. */
+function Acknowledge({
+  entry,
+  onChanged,
+  onError
+}: {
+  entry: IDashboardModel;
+  onChanged: () => void;
+  onError: ErrorSink;
+}): JSX.Element | null {
+  const [comment, setComment] = useState('');
+  if (entry.alert !== 'InAlert') {
+    return null;
+  }
+  if (entry.acknowledged) {
+    const ack = entry.acknowledged;
+    return (
+      <p className="jp-mlgov-ack">
+        Acknowledged by {ack.by} <TimeAgo iso={ack.at} />
+        {ack.comment && `: ${ack.comment}`}
+      </p>
+    );
+  }
+  const acknowledge = () => {
+    onError(null);
+    MlgovAPI.acknowledgeAlert(entry.model, comment).then(onChanged, onError);
+  };
+  return (
+    <div className="jp-mlgov-form jp-mlgov-ackForm">
+      <input
+        className="jp-mod-styled jp-mlgov-input"
+        placeholder="What is being done (optional)"
+        aria-label="Acknowledgement comment"
+        value={comment}
+        onChange={e => setComment(e.target.value)}
+      />
+      <button className="jp-mod-styled jp-mod-accept jp-mlgov-button" onClick={acknowledge}>
+        Acknowledge
+      </button>
+    </div>
+  );
+}
+
 function ModelHistory({
   model,
   entry,
   refreshKey,
   onBack,
+  onChanged,
   onError
 }: {
   model: string;
   entry: IDashboardModel | null;
   refreshKey: number;
   onBack: () => void;
+  onChanged: () => void;
   onError: ErrorSink;
 }): JSX.Element {
   const [executions, setExecutions] = useState<IExecution[] | null>(null);
@@ -239,6 +286,7 @@ function ModelHistory({
           <dd>{entry.executions}</dd>
         </dl>
       )}
+      {entry && <Acknowledge entry={entry} onChanged={onChanged} onError={onError} />}
       <section className="jp-mlgov-section" aria-label="History">
         <h4>History</h4>
         {executions !== null && executions.length === 0 && (

@@ -11,6 +11,7 @@ import {
   ICard,
   ICardChange,
   ICardSummary,
+  IAlertAck,
   IDashboardModel,
   IExecution,
   IExecutionDetail,
@@ -236,6 +237,13 @@ export namespace MlgovAPI {
   export async function dashboard(): Promise<IDashboardModel[]> {
     return (await requestAPI<{ models: IDashboardModel[] }>('dashboard'))
       .models;
+  }
+
+  export async function acknowledgeAlert(
+    model: string,
+    comment: string
+  ): Promise<IAlertAck> {
+    return post<IAlertAck>(`models/${enc(model)}/alerts/ack`, { comment });
   }
 
   export async function listExecutions(model: string): Promise<IExecution[]> {

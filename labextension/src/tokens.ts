@@ -268,6 +268,14 @@ export interface IDashboardModel {
   executions: number;
   latest: IExecution | null;
   alert: AlertState;
+  acknowledged: IAlertAck | null;
+}
+
+export interface IAlertAck {
+  execution: number;
+  by: string;
+  comment: string;
+  at: string;
 }
 
 // Roles (the shapes of mlgov_jupyter/core/roles: Role.to_dict / catalog_document)

@@ -133,6 +133,9 @@ class Client(CardsClient, RolesClient):
     def execution(self, model: str, execution_id: int) -> dict:
         return self._call("GET", f"models/{quote(model, safe='')}/executions/{int(execution_id)}")
 
+    def acknowledge_alert(self, model: str, comment: str = "") -> dict:
+        return self._call("POST", f"models/{quote(model, safe='')}/alerts/ack", body={"comment": comment})
+
     def dashboard(self) -> list[dict]:
         return self._call("GET", "dashboard")["models"]
 

@@ -10,7 +10,7 @@ from .. import views
 from ..core import authz
 from ..core import models as m
 from ..core.authz import Resource
-from ..core.errors import Invalid
+from ..core.errors import Conflict, Invalid
 from ..store import tables as t
 from .base import Actor, ServiceBase
 
@@ -71,6 +71,25 @@ class MonitoringService(ServiceBase):
                 raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
             return views.execution(row, name, with_report=True)
 
+    def acknowledge_alert(self, actor: Actor, name: str, body: m.Decision) -> dict:
+        """Acknowledge a model's alert: its latest check, which found violations."""
+        with self.store.transaction() as s:
+            model, pname = self._model(s, name)
+            self._authorize(s, actor, authz.ALERT_ACK, Resource(type="monitor", name=name, project=pname))
+            latest = s.execute(select(t.MonitoringExecution)
+                               .where(t.MonitoringExecution.model_asset_id == model.id)
+                               .order_by(t.MonitoringExecution.id.desc()).limit(1)).scalar_one_or_none()
+            if latest is None or latest.status == "Completed":
+                raise Conflict(f"model {name!r} is not in alert: nothing to acknowledge")
+            if s.execute(select(t.AlertAck.id).where(t.AlertAck.execution_id == latest.id)).first():
+                raise Conflict(f"the alert of model {name!r} (check #{latest.id}) is already acknowledged")
+            ack = t.AlertAck(model_asset_id=model.id, execution_id=latest.id, acknowledged_by=actor.name,
+                             comment=body.comment)
+            s.add(ack)
+            s.flush()
+            self._audit(s, actor, "alert.ack", "model", name, {"execution": latest.id, "comment": body.comment})
+            return views.ack(ack)
+
     def dashboard(self, actor: Actor) -> dict:
         """Every model with its card status and its latest execution: the Model Dashboard."""
         with self.store.transaction(write=False) as s:
@@ -83,6 +102,8 @@ class MonitoringService(ServiceBase):
             counts = dict(s.execute(select(t.MonitoringExecution.model_asset_id, func.count())
                                     .group_by(t.MonitoringExecution.model_asset_id)).all())
             cards = {c.model_asset_id: c for c in s.execute(select(t.ModelCard)).scalars()}
+            acks = {a.execution_id: a for a in s.execute(select(t.AlertAck)
+                                                         .where(t.AlertAck.execution_id.in_(list(latest_ids.values())))).scalars()}
             out = []
             for a in models:
                 ex = s.get(t.MonitoringExecution, latest_ids[a.id]) if a.id in latest_ids else None
@@ -96,5 +117,6 @@ class MonitoringService(ServiceBase):
                             "card": card.name if card else None, "card_status": status,
                             "executions": counts.get(a.id, 0),
                             "latest": views.execution(ex, a.name, with_report=False) if ex else None,
-                            "alert": "InAlert" if ex is not None and ex.status != "Completed" else "OK"})
+                            "alert": "InAlert" if ex is not None and ex.status != "Completed" else "OK",
+                            "acknowledged": views.ack(acks[ex.id]) if ex is not None and ex.id in acks else None})
             return {"models": out}

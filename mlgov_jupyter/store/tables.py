@@ -217,3 +217,15 @@ class PolicyState(Base):
     __tablename__ = "policy_state"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertAck(Base):
+    """Someone saw a model's alert (its violating check) and says what is being done."""
+
+    __tablename__ = "alert_acks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("monitoring_executions.id"), unique=True)
+    acknowledged_by: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

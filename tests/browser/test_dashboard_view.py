@@ -99,9 +99,29 @@ def test_dashboard_alerts_and_history(lab_server, browser, pages):
     expect(report.get_by_label("Drift by column", exact=True).locator(".jp-mlgov-tone-error")).to_have_count(0)
     expect(report).to_contain_text("Violations (0)")
 
+    # bob may not acknowledge (not a member of ops): the server's refusal shows as one line
+    panel.get_by_label("Acknowledgement comment").fill("looking")
+    panel.get_by_role("button", name="Acknowledge").click()
+    expect(panel.locator(".jp-mlgov-error")).to_contain_text("may not")
+
     # back to the table; the same in the dark theme
     panel.get_by_role("button", name="‹ Back to the dashboard").click()
     expect(alerts).to_be_visible()
     dark_theme(page)
     shot(page, panel, "dashboard-3-dark")
     ctx.close()
+
+    # alice (owner of ops) acknowledges the alert with a comment
+    ctx, page, panel = open_lab(browser, lab_server, "alice-token", pages)
+    tab(panel, "Dashboard").click()
+    panel.get_by_label("Alerts", exact=True).get_by_role("button", name="fraud-model").click()
+    panel.get_by_label("Acknowledgement comment").fill("retraining on May data")
+    panel.get_by_role("button", name="Acknowledge").click()
+    expect(panel.locator(".jp-mlgov-ack")).to_contain_text("Acknowledged by alice")
+    expect(panel.locator(".jp-mlgov-ack")).to_contain_text("retraining on May data")
+    shot(page, panel, "dashboard-4-acknowledged")
+    ctx.close()
+    import mlgov_jupyter
+
+    board = mlgov_jupyter.connect(url=lab_server, token="bob-token").dashboard()
+    assert next(m for m in board if m["model"] == "fraud-model")["acknowledged"]["by"] == "alice"

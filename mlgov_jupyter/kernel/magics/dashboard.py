@@ -14,6 +14,8 @@ class Dashboard(Subcommand):
             last = (f"{latest['status']} ({latest['violations']} violations) {latest['created_at'][:19]}"
                     if latest else "never checked")
             card = f"{r['card']} {r['card_status']}" if r["card"] else "no card"
+            if r.get("acknowledged"):
+                last += f" (acknowledged by {r['acknowledged']['by']}: {r['acknowledged']['comment']})"
             print(f"{r['model']:<24} {r['project']:<14} {r['alert']:<8} {card:<32} "
                   f"{r['executions']} checks, last: {last}")
         return None
@@ -39,4 +41,18 @@ class History(Subcommand):
             drifted = ", ".join(e["summary"].get("drifted_columns") or []) or "none"
             print(f"#{e['id']:<5} {e['created_at'][:19]} {e['monitor_type']:<13} {e['status']:<24} "
                   f"violations {e['violations']:<3} drifted: {drifted}")
+        return None
+
+
+class Ack(Subcommand):
+    name = "ack"
+    help = "Acknowledge a model's alert: %mlgov ack MODEL --comment \"retraining next week\""
+
+    def add_arguments(self, parser):
+        parser.add_argument("model")
+        parser.add_argument("--comment", default="")
+
+    def run(self, args, ctx):
+        a = ctx.client.acknowledge_alert(args.model, comment=args.comment)
+        print(f"alert of {args.model} (check #{a['execution']}) acknowledged by {a['by']}")
         return None

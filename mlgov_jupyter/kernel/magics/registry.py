@@ -25,4 +25,5 @@ SUBCOMMANDS = {
     "check": _P + "check:Check",
     "dashboard": _P + "dashboard:Dashboard",
     "history": _P + "dashboard:History",
+    "ack": _P + "dashboard:Ack",
 }
