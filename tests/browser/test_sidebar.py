@@ -11,12 +11,10 @@ import re
 import pandas as pd
 import pytest
 
-from .lab import ARTIFACTS, SERVER_TOKEN
+from .lab import ARTIFACTS
+from .ui import open_lab
 
 pytestmark = pytest.mark.browser
-
-TIMEOUT_MS = 15_000
-
 
 def _seed(base: str) -> None:
     """alice creates project risk and publishes a DataFrame, through the real client over HTTP."""
@@ -34,23 +32,8 @@ def _seed(base: str) -> None:
 
 
 def _open_lab(browser, base: str, token: str, pages: list):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    pages.append(page)
-    page.goto(f"{base}lab?token={token}")
-    tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlgov-sidebar"]')
-    tab.wait_for()
-    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-        tab.click()
-    panel = page.locator("#mlgov-sidebar")
-    panel.wait_for(state="visible")
-    page_token = page.evaluate(
-        "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).token")
-    assert page_token != SERVER_TOKEN, (
-        "JupyterLab's page config hands the server's own token to this browser, so its API "
-        "calls act as the server owner, not as the user who logged in with " + token)
-    return context, page, panel
+    """The panel at JupyterLab's default sidebar width (the other views widen it)."""
+    return open_lab(browser, base, token, pages, width=0)
 
 
 def _shot(page, panel, name: str) -> None:
