@@ -14,8 +14,20 @@ def _path(route_path: str) -> str:
     return "/" + api.BASE + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route_path)
 
 
+REF = "#/components/schemas/{model}"
+
+
+def _schema(model, components: dict) -> dict:
+    """The model's JSON schema, its nested models hoisted into components."""
+    schema = model.model_json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    return schema
+
+
 def openapi_document(base_url: str = "/") -> dict:
     paths: dict = {}
+    components: dict = {"Error": {"type": "object", "required": ["message"],
+                                  "properties": {"message": {"type": "string"}}}}
     for route in api.ROUTES:
         op: dict = {"operationId": f"{route.method.lower()}_{route.resource}", "summary": route.summary,
                     "parameters": [], "responses": {},
@@ -24,13 +36,13 @@ def openapi_document(base_url: str = "/") -> dict:
             op["parameters"].append({"name": name, "in": "path", "required": True,
                                      "schema": {"type": "integer" if name == "id" else "string"}})
         if route.query is not None:
-            schema = route.query.model_json_schema()
+            schema = _schema(route.query, components)
             for name, prop in schema.get("properties", {}).items():
                 op["parameters"].append({"name": name, "in": "query", "required": False,
                                          "schema": prop})
         if route.body is not None:
             op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": route.body.model_json_schema()}}}
+                "application/json": {"schema": _schema(route.body, components)}}}
         content = ({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
                    if route.binary else {"application/json": {"schema": {"type": "object"}}})
         op["responses"][str(route.status)] = {"description": "OK", "content": content}
@@ -45,8 +57,7 @@ def openapi_document(base_url: str = "/") -> dict:
             "info": {"title": "mlgov-jupyter governance API", "version": __version__},
             "servers": [{"url": base_url}],
             "components": {
-                "schemas": {"Error": {"type": "object", "required": ["message"],
-                                      "properties": {"message": {"type": "string"}}}},
+                "schemas": components,
                 "securitySchemes": {"token": {"type": "apiKey", "in": "header",
                                               "name": "Authorization"}}},
             "security": [{"token": []}],
