@@ -9,6 +9,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from tornado.ioloop import IOLoop
 
 from .. import api
 from ..core.errors import GovernanceError
@@ -46,11 +47,14 @@ class MlgovHandler(APIHandler):
             message = exc.log_message % exc.args if exc.args else exc.log_message
         self.finish(json.dumps({"message": message}))
 
-    def _call_route(self, method: str, path_args: dict):
+    async def _call_route(self, method: str, path_args: dict):
         route = self.routes[method]
-        result = api.run(route, self.service, self.actor, path_args,
-                         query={k: self.get_query_argument(k) for k in self.request.query_arguments},
-                         body=api.parse_json(self.request.body) if method != "GET" else None)
+        query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        body = api.parse_json(self.request.body) if method != "GET" else None
+        # The service is synchronous (database, rendering): run it off the event loop so one slow
+        # call (a PDF export, a large publish) does not stall every other request.
+        result = await IOLoop.current().run_in_executor(
+            None, api.run, route, self.service, self.actor, path_args, query, body)
         self.set_status(route.status)
         if route.binary:
             meta, data = result
@@ -59,9 +63,9 @@ class MlgovHandler(APIHandler):
         else:
             self.finish(json.dumps(result))
 
-    def _guard(self, method: str, path_args: dict):
+    async def _guard(self, method: str, path_args: dict):
         try:
-            self._call_route(method, path_args)
+            await self._call_route(method, path_args)
         except GovernanceError as exc:
             self.set_status(exc.status)
             self.finish(json.dumps({"message": exc.message}))
@@ -70,8 +74,8 @@ class MlgovHandler(APIHandler):
 def _verb(method: str):
     @web.authenticated
     @authorized
-    def handle(self, **path_args):
-        self._guard(method, path_args)
+    async def handle(self, **path_args):
+        await self._guard(method, path_args)
 
     handle.__name__ = method.lower()
     return handle

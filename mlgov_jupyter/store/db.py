@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from ..core.errors import Conflict
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -43,7 +46,9 @@ class Store:
 
     def __init__(self, url: str | None = None, migrate: bool = True):
         self.url = url or default_db_url()
-        self.engine = create_engine(self.url, future=True)
+        is_sqlite = self.url.startswith("sqlite")
+        # The server runs service calls on worker threads; each call has its own session.
+        self.engine = create_engine(self.url, connect_args={"check_same_thread": False} if is_sqlite else {})
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _sqlite_setup(self.engine)
@@ -70,6 +75,9 @@ class Store:
         try:
             with session.begin():
                 yield session
+        except IntegrityError:
+            # two writers raced for the same unique name (possible on PostgreSQL): nothing was kept
+            raise Conflict("the change collided with another one made at the same time; try again") from None
         finally:
             session.close()
 
