@@ -81,3 +81,21 @@ def test_model_card_versions_on_postgres(pg_url, monkeypatch):
     assert carol.approve_card("scorer").card["status"] == "Approved"
     alice.update_card("scorer", intended_uses={"risk_rating": "Low"})
     assert alice.card("scorer", version=1).card["content"] == card["content"]
+
+
+def test_parallel_writers_on_postgres_keep_one_audit_chain(pg_url, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("MLGOV_DB_URL", pg_url)
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    alice = mlgov_jupyter.connect(user="alice")
+    alice.create_project("risk")
+    df = pd.DataFrame({"x": range(5)})
+
+    def publish(i):
+        return mlgov_jupyter.connect(user="alice").publish(df, name=f"d{i}", project="risk")["revision"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(publish, range(32))) == [1] * 32
+    result = alice.audit_verify()
+    assert result["ok"] and result["checked"] == 33, result

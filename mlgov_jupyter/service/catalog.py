@@ -123,8 +123,7 @@ class CatalogService(ServiceBase):
             rev.content_hash, rev.size_bytes = content_hash(data), len(data)
             if body.format == "parquet":
                 rev.schema, rev.summary, rev.row_count = describe_parquet(data)
-            if s.get(t.Blob, rev.content_hash) is None:
-                s.add(t.Blob(content_hash=rev.content_hash, size_bytes=len(data), data=data))
+            _put_blob(s, rev.content_hash, data)
         return rev
 
     def _index(self, s: Session, a: t.Asset, rev: t.AssetRevision) -> None:
@@ -370,6 +369,20 @@ class CatalogService(ServiceBase):
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+def _put_blob(s: Session, digest: str, data: bytes) -> None:
+    """Store content once; two writers publishing the same bytes at once both succeed."""
+    dialect = s.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        s.execute(insert(t.Blob).values(content_hash=digest, size_bytes=len(data), data=data)
+                  .on_conflict_do_nothing(index_elements=["content_hash"]))
+    elif s.get(t.Blob, digest) is None:
+        s.add(t.Blob(content_hash=digest, size_bytes=len(data), data=data))
+
 
 def _decode(body: m.Publish) -> bytes | None:
     if body.format == "uri":
