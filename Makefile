@@ -24,7 +24,6 @@ demo: install
 	cp -n binder/demo.ipynb $(DEMO_DIR)/ || true
 	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/python -m mlgov_jupyter.demo
 	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/jupyter lab --port $(PORT) $(ROOT_FLAG) \
-		--MlgovApp.admin_users=$(shell id -un) \
 		--ServerApp.root_dir=$(DEMO_DIR) --LabApp.default_url=/lab/tree/demo.ipynb
 
 test: install

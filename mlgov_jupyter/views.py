@@ -71,6 +71,7 @@ def _grant_status(g: t.Grant | None) -> str | None:
 def audit_event(e: t.AuditEvent) -> dict:
     return {"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action,
             "resource_type": e.resource_type, "resource_id": e.resource_id, "detail": e.detail,
+            "project": e.project,
             "hash": e.hash}
 
 

@@ -58,7 +58,7 @@ def test_edited_detail_with_recomputed_hash_breaks_the_next_link(populated):
     with sqlite3.connect(path) as db:
         db.row_factory = sqlite3.Row
         row = dict(db.execute("SELECT * FROM audit_events WHERE id = 4").fetchone())
-        row["detail"] = '{"comment": "nothing to see"}'
+        row["detail"] = '{"comment": "nothing to see", "project": "alice"}'
         db.execute("UPDATE audit_events SET detail = ?, hash = ? WHERE id = 4",
                    (row["detail"], event_hash(row["prev_hash"], row)))
     result = verify(url)
@@ -108,3 +108,21 @@ def test_failed_operation_writes_no_audit_event(populated):
     with pytest.raises(Exception):
         svc.publish(Actor("bob"), m.Publish(**publish_body(project="alice")))  # bob is not a member
     assert verify(url)["checked"] == 6
+
+
+def test_project_log_and_its_column_are_tamper_evident(populated):
+    url, path = populated
+    svc = GovernanceService(store=Store(url))
+    try:
+        events = svc.audit_events(Actor("alice"), m.AuditQuery(project="alice"))["events"]
+        assert [e["action"] for e in reversed(events)] == ["project.create", "asset.publish",
+                                                         "access.request", "access.accept",
+                                                         "grant.create", "asset.consume"]
+        with pytest.raises(Exception):
+            svc.audit_events(Actor("bob"), m.AuditQuery(project="alice"))  # not owner or steward
+    finally:
+        svc.store.dispose()
+    with sqlite3.connect(path) as db:  # hide an event from the project's log
+        db.execute("UPDATE audit_events SET project = 'elsewhere' WHERE id = 6")
+    result = verify(url)
+    assert not result["ok"] and result["first_broken"] == 6

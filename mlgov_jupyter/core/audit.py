@@ -37,6 +37,16 @@ class Verification:
                 "message": self.message}
 
 
+def _project_matches(ev: Mapping) -> bool:
+    """The project column (for filtering) must say what the hashed detail says."""
+    if "project" not in ev:
+        return True
+    try:
+        return ev["project"] == json.loads(ev["detail"]).get("project")
+    except (ValueError, AttributeError):
+        return False
+
+
 def verify(events: Iterable[Mapping], head: Mapping | None = None) -> Verification:
     """Walk events in id order. ``head`` (last_id, last_hash) also catches a deleted tail."""
     prev_hash, prev_id, checked = GENESIS, 0, 0
@@ -48,7 +58,7 @@ def verify(events: Iterable[Mapping], head: Mapping | None = None) -> Verificati
         if ev["prev_hash"] != prev_hash:
             return Verification(False, checked, ev["id"],
                                 f"audit event {ev['id']} does not link to event {prev_id}")
-        if event_hash(prev_hash, ev) != ev["hash"]:
+        if event_hash(prev_hash, ev) != ev["hash"] or not _project_matches(ev):
             return Verification(False, checked, ev["id"],
                                 f"audit event {ev['id']} was altered: its hash does not match")
         prev_hash, prev_id, checked = ev["hash"], ev["id"], checked + 1

@@ -140,8 +140,9 @@ class Client(CardsClient, RolesClient):
         return self._call("GET", "dashboard")["models"]
 
     # audit
-    def audit(self, limit: int = 50) -> list[dict]:
-        return self._call("GET", "audit", query={"limit": limit})["events"]
+    def audit(self, limit: int = 50, project: str | None = None) -> list[dict]:
+        """Recent audit events: of one project (its owners and stewards), or all (admins, auditors)."""
+        return self._call("GET", "audit", query={"limit": limit, "project": project})["events"]
 
     def audit_verify(self) -> dict:
         return self._call("GET", "audit/verify")

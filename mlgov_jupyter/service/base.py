@@ -103,7 +103,9 @@ class ServiceBase:
                  "actor": actor.name, "action": action, "resource_type": resource_type,
                  "resource_id": str(resource_id), "detail": chain.canonical(detail or {})}
         digest = chain.event_hash(head.last_hash, event)
-        s.add(t.AuditEvent(**event, prev_hash=head.last_hash, hash=digest))
+        # the project (when the change has one) is part of the hashed detail, and a column to filter on
+        s.add(t.AuditEvent(**event, prev_hash=head.last_hash, hash=digest,
+                           project=(detail or {}).get("project")))
         head.last_id, head.last_hash = event["id"], digest
 
     def _project(self, s: Session, name: str) -> t.Project:

@@ -82,7 +82,8 @@ class CardService(ServiceBase):
             s.add(t.ModelCardVersion(card_id=card.id, version=1, content=body.content, lineage=lineage,
                                      status="Draft", created_by=actor.name))
             self._audit(s, actor, "card.create", "card", card.name,
-                        {"model": model.name, "version": 1, "lineage": lineage})
+                        {"model": model.name, "version": 1, "lineage": lineage,
+                         "project": self._project_names(s)[model.project_id]})
             s.flush()
             return self._view(s, card)
 
@@ -105,7 +106,8 @@ class CardService(ServiceBase):
                                      lineage=lineage, status="Draft", created_by=actor.name))
             self._audit(s, actor, "card.edit", "card", name,
                         {"version": card.latest_version, "previous_status": latest.status,
-                         "changes": len(c.diff(latest.content, body.content))})
+                         "changes": len(c.diff(latest.content, body.content)),
+                         "project": self._project_names(s)[model.project_id]})
             s.flush()
             return self._view(s, card)
 
@@ -133,7 +135,8 @@ class CardService(ServiceBase):
                 latest.reviewed_by, latest.reviewed_at, latest.review_comment = actor.name, now, body.comment
             card.updated_at = now
             self._audit(s, actor, f"card.{body.action}", "card", name,
-                        {"version": latest.version, "status": target, "comment": body.comment})
+                        {"version": latest.version, "status": target, "comment": body.comment,
+                         "project": self._project_names(s)[model.project_id]})
             s.flush()
             return self._view(s, card)
 

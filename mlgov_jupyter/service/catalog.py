@@ -51,7 +51,7 @@ class CatalogService(ServiceBase):
         s.add(p)
         s.flush()
         s.add(t.Membership(project_id=p.id, user=actor.name, designation="owner"))
-        self._audit(s, actor, "project.create", "project", name, {"description": description})
+        self._audit(s, actor, "project.create", "project", name, {"description": description, "project": name})
         s.flush()
         return p
 
@@ -67,7 +67,7 @@ class CatalogService(ServiceBase):
             else:
                 row.designation = body.designation
             self._audit(s, actor, "project.member.set", "project", project,
-                        {"user": body.user, "designation": body.designation})
+                        {"user": body.user, "designation": body.designation, "project": project})
             s.flush()
             return views.project(p, self._members(s, p.id))
 
@@ -218,7 +218,7 @@ class CatalogService(ServiceBase):
             blob = s.get(t.Blob, rev.content_hash) if rev.content_hash else None
             self._audit(s, actor, "asset.consume", "asset", name,
                         {"revision": rev.revision, "content_hash": rev.content_hash,
-                         "grant": grant.id if grant else None})
+                         "grant": grant.id if grant else None, "project": pname})
             meta = {"name": a.name, "kind": a.kind, "revision": rev.revision, "format": rev.format,
                     "content_hash": rev.content_hash, "location": rev.location,
                     "filename": rev.filename, "features": rev.features or None}
@@ -242,7 +242,7 @@ class CatalogService(ServiceBase):
             s.add(r)
             s.flush()
             self._audit(s, actor, "access.request", "request", r.id,
-                        {"asset": a.name, "reason": body.reason})
+                        {"asset": a.name, "reason": body.reason, "project": pname})
             return views.access_request(r, a, pname)
 
     def _mine_or_incoming(self, s: Session, actor: Actor, incoming: bool, names: dict, who, stmt):
@@ -282,7 +282,7 @@ class CatalogService(ServiceBase):
             now = datetime.now(timezone.utc)
             r.status = "accepted" if accept else "rejected"
             r.decided_by, r.decision_comment, r.decided_at = actor.name, body.comment, now
-            detail = {"asset": a.name, "requester": r.requester, "comment": body.comment}
+            detail = {"asset": a.name, "requester": r.requester, "comment": body.comment, "project": pname}
             self._audit(s, actor, "access.accept" if accept else "access.reject", "request", r.id, detail)
             if accept:
                 sub = t.Subscription(asset_id=a.id, subscriber=r.requester, request_id=r.id,
@@ -295,7 +295,7 @@ class CatalogService(ServiceBase):
                 s.add(g)
                 s.flush()
                 self._audit(s, actor, "grant.create", "grant", g.id,
-                            {"asset": a.name, "grantee": r.requester, "subscription": sub.id})
+                            {"asset": a.name, "grantee": r.requester, "subscription": sub.id, "project": pname})
             s.flush()
             return views.access_request(r, a, pname)
 
@@ -342,7 +342,7 @@ class CatalogService(ServiceBase):
                 g.status, g.ended_at = "revoked", now
             self._audit(s, actor, "subscription.revoke" if revoke else "subscription.cancel",
                         "subscription", sub.id, {"asset": a.name, "subscriber": sub.subscriber,
-                                                 "grant": g.id if g else None})
+                                                 "grant": g.id if g else None, "project": pname})
             s.flush()
             return views.subscription(sub, a, g)
 
@@ -351,7 +351,10 @@ class CatalogService(ServiceBase):
     def audit_events(self, actor: Actor, q: m.AuditQuery) -> dict:
         with self.store.transaction(write=False) as s:
             self._authorize(s, actor, authz.AUDIT_READ, Resource(type="audit", project=q.project))
-            rows = s.execute(select(t.AuditEvent).order_by(t.AuditEvent.id.desc()).limit(q.limit)).scalars()
+            stmt = select(t.AuditEvent)
+            if q.project:  # owners and stewards read their project's events; the whole log needs more
+                stmt = stmt.where(t.AuditEvent.project == q.project)
+            rows = s.execute(stmt.order_by(t.AuditEvent.id.desc()).limit(q.limit)).scalars()
             return {"events": [views.audit_event(e) for e in rows]}
 
     def audit_verify(self, actor: Actor) -> dict:
@@ -362,7 +365,8 @@ class CatalogService(ServiceBase):
                              .execution_options(yield_per=1000)).scalars()
             result = chain.verify(({"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action,
                                     "resource_type": e.resource_type, "resource_id": e.resource_id,
-                                    "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash}
+                                    "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash,
+                                    "project": e.project}
                                    for e in rows),
                                   head={"last_id": head.last_id, "last_hash": head.last_hash})
             return result.to_dict()

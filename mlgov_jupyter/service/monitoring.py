@@ -48,7 +48,7 @@ class MonitoringService(ServiceBase):
             s.flush()
             self._audit(s, actor, "monitor.execution", "model", name,
                         {"execution": row.id, "monitor_type": body.monitor_type, "status": row.status,
-                         "violations": row.violations})
+                         "violations": row.violations, "project": pname})
             return views.execution(row, model.name, with_report=False)
 
     def list_executions(self, actor: Actor, name: str, q: m.ExecutionQuery) -> dict:
@@ -87,7 +87,8 @@ class MonitoringService(ServiceBase):
                              comment=body.comment)
             s.add(ack)
             s.flush()
-            self._audit(s, actor, "alert.ack", "model", name, {"execution": latest.id, "comment": body.comment})
+            self._audit(s, actor, "alert.ack", "model", name,
+                        {"execution": latest.id, "comment": body.comment, "project": pname})
             return views.ack(ack)
 
     def dashboard(self, actor: Actor) -> dict:

@@ -178,7 +178,8 @@ class RoleService(ServiceBase):
                 if member.get("user") and member["user"] != actor.name:
                     s.add(t.Membership(project_id=p.id, user=member["user"],
                                        designation=member["designation"]))
-                    self._audit(s, actor, "project.member.set", "project", body.name, member)
+                    self._audit(s, actor, "project.member.set", "project", body.name,
+                                {**member, "project": body.name})
             self._bump_policy(s)
             s.flush()
             from .. import views

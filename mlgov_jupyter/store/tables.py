@@ -129,6 +129,7 @@ class AuditEvent(Base):
     resource_type: Mapped[str] = mapped_column(String(32))
     resource_id: Mapped[str] = mapped_column(String(256))
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON
+    project: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # = detail.project
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
