@@ -18,13 +18,13 @@ def server(tmp_path_factory):
 
 
 @pytest.mark.parametrize("user", ["root-token", "bob-token"])
-def test_no_input_makes_a_server_error(server, user):
+def test_no_input_makes_a_server_error(server, user, tmp_path):
     cli = Path(sys.executable).with_name("schemathesis")
     run = subprocess.run(
         [str(cli), "run", f"{server.url}api/mlgov/openapi.json", "--url", server.url.rstrip("/"),
          "-H", f"Authorization: token {user}", "--checks", "not_a_server_error",
          "--max-examples", "8", "--seed", "20261127", "--no-color"],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache stays out of the tree
     tail = run.stdout[-3000:]
     assert run.returncode == 0, tail
     assert " passed" in tail and "failed" not in tail.split("Test cases:")[-1].split("\n")[1], tail
