@@ -46,19 +46,24 @@ def seed(url: str, roles: int) -> None:
     svc.store.dispose()
 
 
-def time_calls(svc: GovernanceService, calls: int) -> dict:
+def time_calls(services: dict, calls: int) -> dict:
+    """Median µs per call for each service, the services interleaved call by call so that the
+    machine's load drifts the same way for both."""
     bob = Actor("bob")
-    out = {}
-    for name, call in (("get_asset", lambda: svc.get_asset(bob, "churn")),
-                       ("search", lambda: svc.search(bob, m.SearchQuery(q="churn"))),
-                       ("read_data (audited write)", lambda: svc.read_data(bob, "churn"))):
-        call()  # warm (the policy is built on first use)
-        samples = []
+    out = {label: {} for label in services}
+    for name, call in (("get_asset", lambda svc: svc.get_asset(bob, "churn")),
+                       ("search", lambda svc: svc.search(bob, m.SearchQuery(q="churn"))),
+                       ("read_data (audited write)", lambda svc: svc.read_data(bob, "churn"))):
+        samples = {label: [] for label in services}
+        for svc in services.values():
+            call(svc)  # warm (the policy is built on first use)
         for _ in range(calls):
-            t = time.perf_counter()
-            call()
-            samples.append(time.perf_counter() - t)
-        out[name] = statistics.median(samples) * 1e6
+            for label, svc in services.items():
+                t = time.perf_counter()
+                call(svc)
+                samples[label].append(time.perf_counter() - t)
+        for label in services:
+            out[label][name] = statistics.median(samples[label]) * 1e6
     return out
 
 
@@ -80,8 +85,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.sqlite"
         seed(url, args.roles)
-        fixed = time_calls(GovernanceService(store=Store(url), authorizer=DesignationAuthorizer()), args.calls)
-        stored = time_calls(GovernanceService(store=Store(url)), args.calls)
+        timed = time_calls({"fixed": GovernanceService(store=Store(url), authorizer=DesignationAuthorizer()),
+                            "stored": GovernanceService(store=Store(url))}, args.calls)
+        fixed, stored = timed["fixed"], timed["stored"]
     print(f"service calls, median of {args.calls} (SQLite, {args.roles} stored roles, bob holds one):")
     print(f"{'call':<28}{'designations µs':>18}{'stored roles µs':>18}{'overhead µs':>14}{'ratio':>8}")
     for name in fixed:

@@ -56,7 +56,7 @@ class ServiceBase:
         policy version in the store moves, so every server copy sees a change at once)."""
         if self.authorizer is not None:
             return self.authorizer
-        version = s.execute(select(t.PolicyState.version).where(t.PolicyState.id == 1)).scalar_one()
+        version = s.connection().exec_driver_sql("SELECT version FROM policy_state WHERE id = 1").scalar_one()
         if self._policy is None or self._policy[0] != version:
             from ..core.roles import Assignment, PolicyAuthorizer, Role
 
