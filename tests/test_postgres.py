@@ -47,6 +47,11 @@ def test_catalog_loop_and_audit_on_postgres(pg_url, monkeypatch):
     alice.publish(df, name="events", description="customer events", tags=["crm"])
     found = bob.search("customer", tag="crm")
     assert [a["name"] for a in found] == ["events"] and found.facets["tag"] == {"crm": 1}
+    alice.publish(pd.DataFrame({"monthly_spend": [1.0]}), name="spend", description="what customers spend")
+    assert [a["name"] for a in bob.search("customers event")] == ["events"]  # stemmed, all words
+    assert [a["name"] for a in bob.search("monthly spend")] == ["spend"]  # a column name
+    assert sorted(a["name"] for a in bob.search("cust")) == ["events", "spend"]  # prefixes
+    assert len(bob.search("nothing-like-this")) == 0
     with pytest.raises(Forbidden):
         bob.use("events")
     req = bob.subscribe("events", reason="analysis")

@@ -7,7 +7,7 @@ import binascii
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import Float, Integer, String, cast, select, text
+from sqlalchemy import Float, Integer, String, cast, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from .. import views
@@ -127,15 +127,18 @@ class CatalogService(ServiceBase):
         return rev
 
     def _index(self, s: Session, a: t.Asset, rev: t.AssetRevision) -> None:
+        """Keep the full-text index current: SQLite's FTS5 table, or (other databases) the
+        search_text column under PostgreSQL's GIN tsvector index."""
+        fields = {"id": a.id, "name": a.name.replace("_", " ").replace("-", " ") + " " + a.name,
+                  "description": a.description, "tags": " ".join(a.tags),
+                  "columns": " ".join(c["name"].replace("_", " ") + " " + c["name"] for c in rev.schema),
+                  "glossary": " ".join(a.glossary_terms)}
         if not self.store.is_sqlite:
+            a.search_text = " ".join(str(v) for k, v in fields.items() if k != "id")
             return
         s.execute(text("DELETE FROM asset_fts WHERE rowid = :id"), {"id": a.id})
         s.execute(text("INSERT INTO asset_fts (rowid, name, description, tags, columns, glossary) "
-                       "VALUES (:id, :name, :description, :tags, :columns, :glossary)"),
-                  {"id": a.id, "name": a.name.replace("_", " ").replace("-", " ") + " " + a.name,
-                   "description": a.description, "tags": " ".join(a.tags),
-                   "columns": " ".join(c["name"] for c in rev.schema),
-                   "glossary": " ".join(a.glossary_terms)})
+                       "VALUES (:id, :name, :description, :tags, :columns, :glossary)"), fields)
 
     def _revisions(self, s: Session, asset_id: int) -> list[t.AssetRevision]:
         return list(s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == asset_id)
@@ -155,11 +158,11 @@ class CatalogService(ServiceBase):
                     fts = (text("SELECT rowid AS id, rank AS rank FROM asset_fts WHERE asset_fts MATCH :q")
                            .bindparams(q=match).columns(id=Integer, rank=Float).subquery("fts"))
                     stmt, rank = stmt.join(fts, fts.c.id == t.Asset.id), fts.c.rank
-                else:
-                    for word in re.findall(r"\w+", q.q):
-                        like = f"%{word}%"
-                        stmt = stmt.where(t.Asset.name.ilike(like) | t.Asset.description.ilike(like)
-                                          | cast(t.Asset.tags, String).ilike(like))
+                else:  # PostgreSQL: the GIN index on to_tsvector('english', search_text)
+                    vector = func.to_tsvector(literal_column("'english'"), t.Asset.search_text)
+                    query = func.to_tsquery(literal_column("'english'"),
+                                            " & ".join(f"{w}:*" for w in re.findall(r"\w+", q.q)))
+                    stmt, rank = stmt.where(vector.op("@@")(query)), func.ts_rank(vector, query).desc()
             stmt = stmt.where(t.Asset.listed.is_(True))
             names = self._project_names(s)
             by_name = {v: k for k, v in names.items()}

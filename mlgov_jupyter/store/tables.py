@@ -46,6 +46,7 @@ class Asset(Base):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     glossary_terms: Mapped[list] = mapped_column(JSON, default=list)
     classification: Mapped[str] = mapped_column(String(16), index=True)
+    search_text: Mapped[str] = mapped_column(Text, default="")  # full-text source (PostgreSQL index)
     listed: Mapped[bool] = mapped_column(Boolean, default=True)
     latest_revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
