@@ -54,3 +54,32 @@ def test_checks_are_kept_per_model_and_shown_on_the_dashboard(clients):
         alice.execution("scorer", 999)
     with pytest.raises(Invalid):
         alice.record_execution("scorer", {"violations": "lots"})
+
+
+def test_alert_rule_counts_failing_checks_in_a_window(tmp_path):
+    """SageMaker's rule: InAlert when checks with violations among the last EvaluationPeriod
+    reach DatapointsToAlert; an acknowledgement belongs to the newest failing check."""
+    from mlgov_jupyter.core import models as m
+    from mlgov_jupyter.kernel.client import _content
+    from mlgov_jupyter.service import Actor, GovernanceService
+    from mlgov_jupyter.store.db import Store
+
+    svc = GovernanceService(store=Store(f"sqlite:///{tmp_path / 'rule.sqlite'}"),
+                            alert_evaluation_period=3, alert_datapoints=2)
+    alice = Actor("alice")
+    svc.publish(alice, m.Publish(name="scorer", kind="model", **_content(LogisticRegression().fit([[0], [1]], [0, 1]))))
+    bad, good = {"violations": [{"feature_name": "x"}]}, {"violations": []}
+
+    def state():
+        return svc.dashboard(alice)["models"][0]["alert"]
+
+    for report, expected in ((bad, "OK"), (good, "OK"), (bad, "InAlert"), (bad, "InAlert"),
+                             (good, "InAlert"), (good, "OK")):
+        svc.record_execution(alice, "scorer", m.ExecutionCreate(report=report))
+        assert state() == expected
+    svc.record_execution(alice, "scorer", m.ExecutionCreate(report=bad))
+    svc.record_execution(alice, "scorer", m.ExecutionCreate(report=bad))
+    ack = svc.acknowledge_alert(alice, "scorer", m.Decision(comment="on it"))
+    board = svc.dashboard(alice)
+    assert board["models"][0]["acknowledged"]["execution"] == ack["execution"] == 8
+    assert board["alert_rule"] == {"evaluation_period": 3, "datapoints_to_alert": 2}

@@ -6,7 +6,7 @@ import getpass
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, List, Type, Unicode
+from traitlets import Enum, Int, List, TraitError, Type, Unicode, validate
 
 from ..core.authz import Authorizer
 from ..service import GovernanceService
@@ -35,11 +35,25 @@ class MlgovApp(ExtensionApp):
     service_class = Type(GovernanceService, klass=GovernanceService, config=True,
                          help="The governance service facade")
 
+    alert_evaluation_period = Int(1, config=True, help="Alert rule: how many recent checks are looked at (1-100)")
+    alert_datapoints_to_alert = Int(1, config=True, help="Alert rule: how many of them with violations make "
+                                                         "a model InAlert (1-100, at most the period)")
+
+    @validate("alert_evaluation_period", "alert_datapoints_to_alert")
+    def _check_alert_rule(self, proposal):
+        if not 1 <= proposal["value"] <= 100:
+            raise TraitError(f"{proposal['trait'].name} must be between 1 and 100")
+        return proposal["value"]
+
     def initialize_settings(self):
         store = Store(self.db_url or None)
         authorizer = self.authorizer_class() if self.authorizer_class else None
+        if self.alert_datapoints_to_alert > self.alert_evaluation_period:
+            raise TraitError("alert_datapoints_to_alert cannot exceed alert_evaluation_period")
         service = self.service_class(store=store, authorizer=authorizer, unassigned=self.unassigned_users,
-                                     admin_users=frozenset(self.admin_users))
+                                     admin_users=frozenset(self.admin_users),
+                                     alert_evaluation_period=self.alert_evaluation_period,
+                                     alert_datapoints=self.alert_datapoints_to_alert)
         self.settings["mlgov_service"] = service
         self.settings["mlgov_owner"] = self.owner or getpass.getuser()
         # Kernels started by this server inherit these and talk to it over HTTP.

@@ -49,6 +49,10 @@ class ServiceBase:
     authorizer: Authorizer | None = None  # None: the stored roles decide (PolicyAuthorizer)
     admin_users: frozenset = frozenset()
     unassigned: str = "designations"  # or "deny": users without a role may do nothing
+    # SageMaker's alert rule: InAlert when checks with violations among the last
+    # `alert_evaluation_period` reach `alert_datapoints`.
+    alert_evaluation_period: int = 1
+    alert_datapoints: int = 1
     _policy: tuple | None = field(default=None, init=False, repr=False)
 
     def _authorizer(self, s: Session) -> Authorizer:

@@ -71,24 +71,33 @@ class MonitoringService(ServiceBase):
                 raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
             return views.execution(row, name, with_report=True)
 
+    def _alert(self, s, model_id: int) -> tuple[str, t.MonitoringExecution | None]:
+        """("InAlert", the newest check with violations) when the alert rule fires, else ("OK", None)."""
+        window = s.execute(select(t.MonitoringExecution)
+                           .where(t.MonitoringExecution.model_asset_id == model_id)
+                           .order_by(t.MonitoringExecution.id.desc())
+                           .limit(self.alert_evaluation_period)).scalars().all()
+        failing = [e for e in window if e.status != "Completed"]
+        if len(failing) >= self.alert_datapoints:
+            return "InAlert", failing[0]
+        return "OK", None
+
     def acknowledge_alert(self, actor: Actor, name: str, body: m.Decision) -> dict:
-        """Acknowledge a model's alert: its latest check, which found violations."""
+        """Acknowledge a model's alert: the newest check with violations that keeps it InAlert."""
         with self.store.transaction() as s:
             model, pname = self._model(s, name)
             self._authorize(s, actor, authz.ALERT_ACK, Resource(type="monitor", name=name, project=pname))
-            latest = s.execute(select(t.MonitoringExecution)
-                               .where(t.MonitoringExecution.model_asset_id == model.id)
-                               .order_by(t.MonitoringExecution.id.desc()).limit(1)).scalar_one_or_none()
-            if latest is None or latest.status == "Completed":
+            state, episode = self._alert(s, model.id)
+            if episode is None:
                 raise Conflict(f"model {name!r} is not in alert: nothing to acknowledge")
-            if s.execute(select(t.AlertAck.id).where(t.AlertAck.execution_id == latest.id)).first():
-                raise Conflict(f"the alert of model {name!r} (check #{latest.id}) is already acknowledged")
-            ack = t.AlertAck(model_asset_id=model.id, execution_id=latest.id, acknowledged_by=actor.name,
+            if s.execute(select(t.AlertAck.id).where(t.AlertAck.execution_id == episode.id)).first():
+                raise Conflict(f"the alert of model {name!r} (check #{episode.id}) is already acknowledged")
+            ack = t.AlertAck(model_asset_id=model.id, execution_id=episode.id, acknowledged_by=actor.name,
                              comment=body.comment)
             s.add(ack)
             s.flush()
             self._audit(s, actor, "alert.ack", "model", name,
-                        {"execution": latest.id, "comment": body.comment, "project": pname})
+                        {"execution": episode.id, "comment": body.comment, "project": pname})
             return views.ack(ack)
 
     def dashboard(self, actor: Actor) -> dict:
@@ -103,11 +112,12 @@ class MonitoringService(ServiceBase):
             counts = dict(s.execute(select(t.MonitoringExecution.model_asset_id, func.count())
                                     .group_by(t.MonitoringExecution.model_asset_id)).all())
             cards = {c.model_asset_id: c for c in s.execute(select(t.ModelCard)).scalars()}
-            acks = {a.execution_id: a for a in s.execute(select(t.AlertAck)
-                                                         .where(t.AlertAck.execution_id.in_(list(latest_ids.values())))).scalars()}
             out = []
             for a in models:
                 ex = s.get(t.MonitoringExecution, latest_ids[a.id]) if a.id in latest_ids else None
+                state, episode = self._alert(s, a.id) if ex is not None else ("OK", None)
+                ack = s.execute(select(t.AlertAck).where(t.AlertAck.execution_id == episode.id)
+                                ).scalar_one_or_none() if episode is not None else None
                 card = cards.get(a.id)
                 status = None
                 if card is not None:
@@ -118,6 +128,6 @@ class MonitoringService(ServiceBase):
                             "card": card.name if card else None, "card_status": status,
                             "executions": counts.get(a.id, 0),
                             "latest": views.execution(ex, a.name, with_report=False) if ex else None,
-                            "alert": "InAlert" if ex is not None and ex.status != "Completed" else "OK",
-                            "acknowledged": views.ack(acks[ex.id]) if ex is not None and ex.id in acks else None})
-            return {"models": out}
+                            "alert": state, "acknowledged": views.ack(ack) if ack else None})
+            return {"models": out, "alert_rule": {"evaluation_period": self.alert_evaluation_period,
+                                                  "datapoints_to_alert": self.alert_datapoints}}
