@@ -21,9 +21,21 @@ def open_lab(browser, base: str, token: str, pages: list, width: int = PANEL_WID
     page.goto(f"{base}lab?token={token}")
     tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlgov-sidebar"]')
     tab.wait_for()
-    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-        tab.click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # JupyterLab restores the last layout while starting; open the panel once that is done, and
+    # again if the restore closed it after our click.
+    page.locator("#jupyterlab-splash").wait_for(state="detached")
     panel = page.locator("#mlgov-sidebar")
+    for _ in range(5):
+        if panel.is_visible():
+            break
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        try:
+            panel.wait_for(state="visible", timeout=3_000)
+        except PlaywrightTimeout:
+            pass
     panel.wait_for(state="visible")
     page_token = page.evaluate(
         "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).token")
