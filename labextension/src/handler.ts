@@ -286,6 +286,12 @@ export namespace MlgovAPI {
     return post<IAssignment>('assignments', { role, ...who, projects });
   }
 
+  export function deleteRole(name: string): Promise<{ deleted: string }> {
+    return requestAPI<{ deleted: string }>(`roles/${enc(name)}`, {
+      method: 'DELETE'
+    });
+  }
+
   export function unassignRole(id: number): Promise<{ deleted: number }> {
     return requestAPI<{ deleted: number }>(`assignments/${id}`, {
       method: 'DELETE'

@@ -147,6 +147,21 @@ function RoleItem({
       <div className="jp-mlgov-cardTop">
         <span className="jp-mlgov-resultName">{role.name}</span>
         <Badge label={persona} tone="info" title={`Persona: ${role.persona}`} />
+        {role.assigned_to.length === 0 && (
+          <button
+            className="jp-mlgov-iconButton"
+            disabled={busy}
+            aria-label={`Delete role ${role.name}`}
+            title={`Delete role ${role.name} (it is assigned to nobody)`}
+            onClick={async () => {
+              if (await act(() => MlgovAPI.deleteRole(role.name))) {
+                onChanged();
+              }
+            }}
+          >
+            ×
+          </button>
+        )}
       </div>
       {role.description && (
         <div className="jp-mlgov-resultDesc">{role.description}</div>

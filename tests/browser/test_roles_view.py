@@ -95,6 +95,16 @@ def test_create_preview_save_and_assign_a_role(lab_server, browser, pages):
     assert saved["aws"]["tags"] == {"team": "risk-ml"}
     assert "query-athena" in saved["activities"] and "search-catalog" in saved["activities"]
 
+    # an assigned role has no delete button; an unassigned one can be deleted
+    expect(role.get_by_role("button", name=f"Delete role {ROLE}")).to_have_count(0)
+    from mlgov_jupyter.core.roles import Role
+
+    root.create_role(Role.from_persona("scratch", "auditor"))
+    panel.get_by_role("button", name="Refresh").click()
+    panel.get_by_role("button", name="Delete role scratch").click()
+    expect(panel.get_by_label("Role scratch", exact=True)).to_have_count(0)
+    assert "scratch" not in [r["name"] for r in root.roles()]
+
     dark_theme(page)
     shot(page, panel, "roles-4-dark")
     ctx.close()
