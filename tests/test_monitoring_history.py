@@ -82,4 +82,34 @@ def test_alert_rule_counts_failing_checks_in_a_window(tmp_path):
     ack = svc.acknowledge_alert(alice, "scorer", m.Decision(comment="on it"))
     board = svc.dashboard(alice)
     assert board["models"][0]["acknowledged"]["execution"] == ack["execution"] == 8
-    assert board["alert_rule"] == {"evaluation_period": 3, "datapoints_to_alert": 2}
+    assert board["alert_rule"] == {"evaluation_period": 3, "datapoints_to_alert": 2, "monitor_max_age_days": None}
+
+
+def test_approved_models_nobody_checks_are_unmonitored(tmp_path):
+    import sqlite3
+
+    from mlgov_jupyter.core import models as m
+    from mlgov_jupyter.kernel.client import _content
+    from mlgov_jupyter.service import Actor, GovernanceService
+    from mlgov_jupyter.store.db import Store
+
+    path = tmp_path / "stale.sqlite"
+    svc = GovernanceService(store=Store(f"sqlite:///{path}"), monitor_max_age_days=7)
+    alice, carol = Actor("alice"), Actor("carol")
+    svc.publish(alice, m.Publish(name="scorer", kind="model",
+                                 **_content(LogisticRegression().fit([[0], [1]], [0, 1]))))
+    svc.set_member(alice, "alice", m.MemberSet(user="carol", designation="steward"))
+
+    def state():
+        return svc.dashboard(alice)["models"][0]["alert"]
+
+    assert state() == "OK"  # no approved card: nothing promised yet
+    svc.create_card(alice, m.CardCreate(name="scorer-card", model="scorer", content={}))
+    svc.transition_card(alice, "scorer-card", m.CardTransition(action="submit"))
+    svc.transition_card(carol, "scorer-card", m.CardTransition(action="approve"))
+    assert state() == "Unmonitored"  # approved, never checked
+    svc.record_execution(alice, "scorer", m.ExecutionCreate(report={"violations": []}))
+    assert state() == "OK"
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE monitoring_executions SET created_at = '2026-01-01 00:00:00.000000'")
+    assert state() == "Unmonitored"  # the last check is too old

@@ -39,7 +39,7 @@ export function DashboardView({
     onError(null);
     setOpen(model);
   };
-  const alerts = models?.filter(m => m.alert === 'InAlert') ?? [];
+  const alerts = models?.filter(m => m.alert !== 'OK') ?? [];
   const entry = models?.find(m => m.model === open) ?? null;
 
   return (
@@ -167,11 +167,13 @@ function latestLine(e: IExecution | null): string {
 }
 
 function AlertBadge({ alert }: { alert: AlertState }): JSX.Element {
-  return alert === 'InAlert' ? (
-    <Badge label="InAlert" tone="error" title="The latest check found violations or drift" />
-  ) : (
-    <Badge label="OK" tone="ok" title="The latest check passed (or none yet)" />
-  );
+  if (alert === 'InAlert') {
+    return <Badge label="InAlert" tone="error" title="Recent checks found violations or drift" />;
+  }
+  if (alert === 'Unmonitored') {
+    return <Badge label="Unmonitored" tone="warn" title="An approved model with no recent check" />;
+  }
+  return <Badge label="OK" tone="ok" title="Recent checks passed (or none yet)" />;
 }
 
 function ExecutionStatus({ status }: { status: string }): JSX.Element {

@@ -212,7 +212,7 @@ export function cardActions(me: IWhoAmI | null, card: ICard): CardAction[] {
 
 // Monitoring
 
-export type AlertState = 'OK' | 'InAlert';
+export type AlertState = 'OK' | 'InAlert' | 'Unmonitored';
 
 export interface IExecution {
   id: number;

@@ -6,7 +6,7 @@ import getpass
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Int, List, TraitError, Type, Unicode, validate
+from traitlets import Enum, Float, Int, List, TraitError, Type, Unicode, validate
 
 from ..core.authz import Authorizer
 from ..service import GovernanceService
@@ -39,6 +39,10 @@ class MlgovApp(ExtensionApp):
     alert_datapoints_to_alert = Int(1, config=True, help="Alert rule: how many of them with violations make "
                                                          "a model InAlert (1-100, at most the period)")
 
+    monitor_max_age_days = Float(None, allow_none=True, config=True,
+                                 help="Flag models with an approved card and no check within this many "
+                                      "days as Unmonitored (default: off)")
+
     @validate("alert_evaluation_period", "alert_datapoints_to_alert")
     def _check_alert_rule(self, proposal):
         if not 1 <= proposal["value"] <= 100:
@@ -53,7 +57,8 @@ class MlgovApp(ExtensionApp):
         service = self.service_class(store=store, authorizer=authorizer, unassigned=self.unassigned_users,
                                      admin_users=frozenset(self.admin_users),
                                      alert_evaluation_period=self.alert_evaluation_period,
-                                     alert_datapoints=self.alert_datapoints_to_alert)
+                                     alert_datapoints=self.alert_datapoints_to_alert,
+                                     monitor_max_age_days=self.monitor_max_age_days)
         self.settings["mlgov_service"] = service
         self.settings["mlgov_owner"] = self.owner or getpass.getuser()
         # Kernels started by this server inherit these and talk to it over HTTP.

@@ -53,6 +53,9 @@ class ServiceBase:
     # `alert_evaluation_period` reach `alert_datapoints`.
     alert_evaluation_period: int = 1
     alert_datapoints: int = 1
+    # A model with an approved card whose last check is older than this (or that was never
+    # checked) is "Unmonitored". None: off.
+    monitor_max_age_days: float | None = None
     _policy: tuple | None = field(default=None, init=False, repr=False)
 
     def _authorizer(self, s: Session) -> Authorizer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -12,7 +13,7 @@ from ..core import models as m
 from ..core.authz import Resource
 from ..core.errors import Conflict, Invalid
 from ..store import tables as t
-from .base import Actor, ServiceBase
+from .base import Actor, ServiceBase, aware
 
 MAX_REPORT_CHARS = 5_000_000
 
@@ -124,10 +125,22 @@ class MonitoringService(ServiceBase):
                     status = s.execute(select(t.ModelCardVersion.status).where(
                         t.ModelCardVersion.card_id == card.id,
                         t.ModelCardVersion.version == card.latest_version)).scalar_one()
+                if state == "OK" and self._unmonitored(status, ex):
+                    state = "Unmonitored"
                 out.append({"model": a.name, "project": names[a.project_id], "owner": a.owner,
                             "card": card.name if card else None, "card_status": status,
                             "executions": counts.get(a.id, 0),
                             "latest": views.execution(ex, a.name, with_report=False) if ex else None,
                             "alert": state, "acknowledged": views.ack(ack) if ack else None})
             return {"models": out, "alert_rule": {"evaluation_period": self.alert_evaluation_period,
-                                                  "datapoints_to_alert": self.alert_datapoints}}
+                                                  "datapoints_to_alert": self.alert_datapoints,
+                                                  "monitor_max_age_days": self.monitor_max_age_days}}
+
+    def _unmonitored(self, card_status: str | None, latest: t.MonitoringExecution | None) -> bool:
+        """An approved model that nobody checks: never, or not within monitor_max_age_days."""
+        if self.monitor_max_age_days is None or card_status != "Approved":
+            return False
+        if latest is None:
+            return True
+        age = datetime.now(timezone.utc) - aware(latest.created_at)
+        return age > timedelta(days=self.monitor_max_age_days)
