@@ -3,6 +3,7 @@
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -119,6 +120,28 @@ def test_publish_model_and_feature_group(alice, bob):
     assert err[0] == "Forbidden"
 
 
+def _wait_until_ready(kc, timeout: float = 90) -> None:
+    """Ask for kernel_info until the reply AND an iopub message arrive: iopub is a ZMQ
+    subscription, so output sent before it connects would be lost."""
+    import queue
+
+    deadline = time.monotonic() + timeout
+    while True:
+        kc.kernel_info()
+        try:
+            kc.get_shell_msg(timeout=2)
+            kc.get_iopub_msg(timeout=2)
+            break
+        except queue.Empty:
+            if time.monotonic() > deadline:
+                raise
+    while True:  # drain the status messages of those requests
+        try:
+            kc.get_iopub_msg(timeout=0.5)
+        except queue.Empty:
+            return
+
+
 def test_kernels_started_by_the_server_know_its_url(server):
     import json
     import urllib.request
@@ -132,8 +155,7 @@ def test_kernels_started_by_the_server_know_its_url(server):
         kc = BlockingKernelClient()
         kc.load_connection_file(server.root / "runtime" / f"kernel-{kernel['id']}.json")
         kc.start_channels()
-        kc.kernel_info()
-        kc.get_shell_msg(timeout=60)  # the kernel answers once it is up
+        _wait_until_ready(kc)
         seen = []
         code = ("import os, mlgov_jupyter\n"
                 "print(os.environ['MLGOV_SERVER_URL'], 'MLGOV_TOKEN' in os.environ)\n"
