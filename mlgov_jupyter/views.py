@@ -33,11 +33,15 @@ def revision(r: t.AssetRevision) -> dict:
             "created_at": iso(r.created_at)}
 
 
-def asset_detail(a: t.Asset, project_name: str, revs: list[t.AssetRevision], access: str) -> dict:
+def asset_detail(a: t.Asset, project_name: str, revs: list[t.AssetRevision], access: str,
+                 reveal: bool = True) -> dict:
+    """``reveal``: the caller may read the data, so may see what holds its values (the column
+    summary's top values and ranges, the location); others see the discoverable metadata only."""
     latest = revs[-1]
     out = asset_summary(a, project_name, latest, access)
     out.update({"glossary_terms": list(a.glossary_terms or []), "schema": latest.schema or [],
-                "summary": latest.summary or {}, "location": latest.location,
+                "summary": (latest.summary or {}) if reveal else {},
+                "location": latest.location if reveal else None,
                 "content_hash": latest.content_hash, "format": latest.format,
                 "features": latest.features or None, "revisions": [revision(r) for r in revs]})
     return out

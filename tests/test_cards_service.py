@@ -20,7 +20,6 @@ from mlgov_jupyter.core.errors import Conflict, Forbidden, NotFound
 def users(tmp_path, monkeypatch):
     monkeypatch.setenv("MLGOV_DB_URL", f"sqlite:///{tmp_path / 'cards.sqlite'}")
     monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
-    monkeypatch.setenv("MLGOV_ADMINS", "root")
     alice, bob, carol = (mlgov_jupyter.connect(user=u) for u in ("alice", "bob", "carol"))
     alice.create_project("clinical")
     alice.add_member("clinical", "bob", "contributor")

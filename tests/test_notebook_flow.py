@@ -1,5 +1,6 @@
 """The catalog loop as people do it: two users, two real kernels, one real Jupyter server."""
 
+import getpass
 import sqlite3
 import subprocess
 import sys
@@ -123,7 +124,8 @@ def test_publish_model_and_feature_group(alice, bob):
 def _wait_until_ready(kc, timeout: float = 90) -> None:
     """Ask for kernel_info until the reply AND an iopub message arrive: iopub is a ZMQ
     subscription, so output sent before it connects would be lost."""
-    import queue
+    import getpass
+import queue
 
     deadline = time.monotonic() + timeout
     while True:
@@ -157,17 +159,28 @@ def test_kernels_started_by_the_server_know_its_url(server):
         kc.start_channels()
         _wait_until_ready(kc)
         seen = []
-        code = ("import os, mlgov_jupyter\n"
-                "print(os.environ['MLGOV_SERVER_URL'], 'MLGOV_TOKEN' in os.environ)\n"
-                "%load_ext mlgov_jupyter\n"
-                "%mlgov login carol-token\n"
-                "%mlgov whoami")
-        kc.execute_interactive(code, timeout=60, output_hook=lambda m: m["msg_type"] == "stream"
-                               and seen.append(m["content"]["text"]))
+
+        def run(code, stdin=None):
+            seen.clear()
+            reply = kc.execute_interactive(
+                code, timeout=60, allow_stdin=stdin is not None,
+                stdin_hook=(lambda m: kc.input(stdin)) if stdin is not None else None,
+                output_hook=lambda m: m["msg_type"] == "stream" and seen.append(m["content"]["text"]))
+            return "".join(seen), reply["content"]
+
+        out, _ = run("import os, mlgov_jupyter\n"
+                     "print(os.environ['MLGOV_SERVER_URL'], os.environ.get('MLGOV_TOKEN') == 'server-token')\n"
+                     "%load_ext mlgov_jupyter\n"
+                     "%mlgov whoami")
+        # only the owner runs kernels on a shared server: they act with the owner's token
+        assert f":{server.port}/ True" in out
+        assert out.splitlines()[-1].startswith(getpass.getuser()), out
+        # another user's token is typed at a prompt, never on the line (the history keeps lines)
+        out, reply = run("%mlgov login carol-token")
+        assert reply["status"] == "error" and "at the prompt" in reply["evalue"]
+        out, reply = run("%mlgov login\n%mlgov whoami", stdin="carol-token")
+        assert reply["status"] == "ok" and "logged in as carol" in out and "carol: " in out, out
         kc.stop_channels()
-        out = "".join(seen)
-        # a shared (token) server hands kernels its URL but never the owner's token
-        assert f":{server.port}/ False" in out and "logged in as carol" in out and "carol: " in out
     finally:
         req = urllib.request.Request(server.url + f"api/kernels/{kernel['id']}", method="DELETE",
                                      headers={"Authorization": "token server-token"})

@@ -20,12 +20,22 @@ TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "bui
 
 
 def connect(url: str | None = None, token: str | None = None, user: str | None = None) -> "Client":
+    """A client of the governance service.
+
+    Over HTTP (``url``, or ``$MLGOV_SERVER_URL`` as Jupyter servers hand it to their kernels) the
+    token decides who you are: ``token``, else ``$MLGOV_TOKEN``, else ``$JUPYTERHUB_API_TOKEN`` (on
+    JupyterHub, your own hub token). Without a server the service runs in this process on your
+    personal store (``$MLGOV_DB_URL`` or the Jupyter data dir): you own that store and are its admin;
+    ``user`` names who acts there (tests, scripts). Raises Invalid for ``user`` with a server.
+    """
     url = url or os.environ.get("MLGOV_SERVER_URL")
     if url:
-        return Client(HttpTransport(url, token or os.environ.get("MLGOV_TOKEN")))
-    name = user or os.environ.get("MLGOV_USER") or getpass.getuser()
-    admins = frozenset(filter(None, os.environ.get("MLGOV_ADMINS", "").split(",")))
-    return Client(LocalTransport(os.environ.get("MLGOV_DB_URL"), name, admins))
+        if user:
+            raise Invalid("user= is for the in-process store only: a server acts as the token's user")
+        token = token or os.environ.get("MLGOV_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN")
+        return Client(HttpTransport(url, token))
+    me = getpass.getuser()
+    return Client(LocalTransport(os.environ.get("MLGOV_DB_URL"), user or me, frozenset({me})))
 
 
 class Client(CardsClient, RolesClient):
@@ -146,6 +156,18 @@ class Client(CardsClient, RolesClient):
 
     def audit_verify(self) -> dict:
         return self._call("GET", "audit/verify")
+
+    def audit_checkpoint(self) -> dict:
+        """Sign a checkpoint of the audit chain now (admins): ``{"checkpoint", "message"}``."""
+        return self._call("POST", "audit/checkpoints", body={})
+
+    def audit_checkpoints(self, limit: int = 50) -> list[dict]:
+        """Signed checkpoints ``{"payload", "signature"}``, newest first (admins, auditors)."""
+        return self._call("GET", "audit/checkpoints", query={"limit": limit})["checkpoints"]
+
+    def audit_public_key(self) -> dict:
+        """``{"algorithm", "key_id", "public_key"}``: the PEM that verifies checkpoints."""
+        return self._call("GET", "audit/public-key")
 
 
 def _content(obj) -> dict:

@@ -1,4 +1,10 @@
-"""The jupyter-server extension: wires traitlets config into settings, nothing else."""
+"""The jupyter-server extension: wires traitlets config into settings, nothing else.
+
+Personal mode (default): the server hosts the governance service on its own store.
+Team mode (``service_url`` set, on a JupyterHub single-user server): the server holds no store;
+``/api/mlgov/*`` is forwarded to ``mlgov serve`` with this server's own hub token, and kernels
+call the service directly with the same token.
+"""
 
 from __future__ import annotations
 
@@ -6,74 +12,80 @@ import getpass
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Int, List, TraitError, Type, Unicode, validate
+from traitlets import Unicode, default
 
-from ..core.authz import Authorizer
-from ..service import GovernanceService
-from ..store.db import Store
-from .handlers import build_handlers
-from .identity import TokenIdentityProvider
+from .settings import GovernanceSettings
 
 
-class MlgovApp(ExtensionApp):
+class MlgovApp(ExtensionApp, GovernanceSettings):
     name = "mlgov_jupyter"
     load_other_extensions = True
 
-    db_url = Unicode("", config=True,
-                     help="SQLAlchemy URL of the governance store; default: a SQLite file in the "
-                          "Jupyter data dir. PostgreSQL: postgresql+psycopg://user:pw@host/db")
     owner = Unicode("", config=True,
                     help="On a single-user server (no hub, no token map): the user acting; "
                          "default: the operating-system user running the server")
-    admin_users = List(Unicode(), config=True, help="User names with global admin rights")
-    authorizer_class = Type(None, klass=Authorizer, allow_none=True, config=True,
-                            help="A fixed policy for every service call; default (None): the roles "
-                                 "stored by the role manager decide, through Cedar")
-    unassigned_users = Enum(["designations", "deny"], "designations", config=True,
-                            help="Users holding no role: act by their project designations, or "
-                                 "may do nothing until an admin assigns them a role")
-    service_class = Type(GovernanceService, klass=GovernanceService, config=True,
-                         help="The governance service facade")
+    service_url = Unicode(config=True,
+                          help="Team mode: the URL of the mlgov service, e.g. "
+                               "http://127.0.0.1:10101/services/mlgov/ (default: $MLGOV_SERVICE_URL). "
+                               "Empty: personal mode, the service runs in this server")
 
-    alert_evaluation_period = Int(1, config=True, help="Alert rule: how many recent checks are looked at (1-100)")
-    alert_datapoints_to_alert = Int(1, config=True, help="Alert rule: how many of them with violations make "
-                                                         "a model InAlert (1-100, at most the period)")
+    @default("service_url")
+    def _service_url_default(self):
+        return os.environ.get("MLGOV_SERVICE_URL", "")
 
-    monitor_max_age_days = Float(None, allow_none=True, config=True,
-                                 help="Flag models with an approved card and no check within this many "
-                                      "days as Unmonitored (default: off)")
-
-    @validate("alert_evaluation_period", "alert_datapoints_to_alert")
-    def _check_alert_rule(self, proposal):
-        if not 1 <= proposal["value"] <= 100:
-            raise TraitError(f"{proposal['trait'].name} must be between 1 and 100")
-        return proposal["value"]
+    _scheduler = None
 
     def initialize_settings(self):
-        store = Store(self.db_url or None)
-        authorizer = self.authorizer_class() if self.authorizer_class else None
-        if self.alert_datapoints_to_alert > self.alert_evaluation_period:
-            raise TraitError("alert_datapoints_to_alert cannot exceed alert_evaluation_period")
-        service = self.service_class(store=store, authorizer=authorizer, unassigned=self.unassigned_users,
-                                     admin_users=frozenset(self.admin_users),
-                                     alert_evaluation_period=self.alert_evaluation_period,
-                                     alert_datapoints=self.alert_datapoints_to_alert,
-                                     monitor_max_age_days=self.monitor_max_age_days)
+        if self.service_url:
+            self._team_mode()
+        else:
+            self._personal_mode()
+
+    def _team_mode(self):
+        token, owner = os.environ.get("JUPYTERHUB_API_TOKEN"), os.environ.get("JUPYTERHUB_USER")
+        if not (token and owner):
+            raise RuntimeError("mlgov team mode (service_url / $MLGOV_SERVICE_URL) runs on a JupyterHub "
+                               "single-user server: $JUPYTERHUB_API_TOKEN and $JUPYTERHUB_USER are not set")
+        url = self.service_url.rstrip("/") + "/"
+        self.settings["mlgov_forward"] = {"url": url, "token": token, "owner": owner}
+        # kernels inherit these and call the service themselves, with their user's own hub token
+        os.environ["MLGOV_SERVER_URL"] = url
+        os.environ.pop("MLGOV_TOKEN", None)
+        self.log.info("mlgov: team mode, forwarding to the governance service at %s as %s", url, owner)
+
+    def _personal_mode(self):
+        from .identity import SharedServerAuthorizer, TokenIdentityProvider
+
+        shared = isinstance(self.serverapp.identity_provider, TokenIdentityProvider)
+        if shared and not isinstance(self.serverapp.authorizer, SharedServerAuthorizer):
+            # several people on one server: only its owner may run code (fail closed)
+            raise RuntimeError("TokenIdentityProvider needs c.ServerApp.authorizer_class = "
+                               "'mlgov_jupyter.server.identity.SharedServerAuthorizer'")
+        service = self.build_service()
         self.settings["mlgov_service"] = service
         self.settings["mlgov_owner"] = self.owner or getpass.getuser()
-        # Kernels started by this server inherit these and talk to it over HTTP.
+        self._scheduler = self.start_jobs(service)
+        # Kernels started by this server inherit these and talk to it over HTTP. Only the owner
+        # runs kernels (on a shared server too), so they may act with the owner's token.
         os.environ["MLGOV_SERVER_URL"] = self.serverapp.connection_url
-        if isinstance(self.serverapp.identity_provider, TokenIdentityProvider):
-            # Several people share this server: the owner's token must reach no browser and no
-            # kernel. Browsers authenticate by their login cookie; kernels by the user's own token
-            # (%mlgov login TOKEN, or MLGOV_TOKEN in the kernel's environment).
+        token = getattr(self.serverapp.identity_provider, "token", "")
+        if token:
+            os.environ["MLGOV_TOKEN"] = token
+        if shared:
+            # ... but the owner's token must reach no other browser
             self.serverapp.web_app.settings.setdefault("page_config_data", {})["token"] = ""
-            os.environ.pop("MLGOV_TOKEN", None)
-        else:
-            token = getattr(self.serverapp.identity_provider, "token", "")
-            if token:
-                os.environ["MLGOV_TOKEN"] = token
-        self.log.info("mlgov: governance store at %s", store.engine.url.render_as_string())
+        self.log.info("mlgov: governance store at %s", service.store.engine.url.render_as_string())
 
     def initialize_handlers(self):
-        self.handlers.extend(build_handlers())
+        if self.service_url:
+            from .forwarder import forward_handlers
+
+            self.handlers.extend(forward_handlers())
+        else:
+            from .handlers import build_handlers
+
+            self.handlers.extend(build_handlers())
+
+    async def stop_extension(self):
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)

@@ -1,0 +1,99 @@
+"""The route table as tornado handlers, for any host: one class per path, errors mapped once.
+
+Both hosts serve the same table with the same service: the jupyter-server extension (personal
+mode, ``handlers.py``) and ``mlgov serve`` (team mode, ``hub_service.py``). A host supplies a base
+class with an ``actor`` property and a decorator for its authentication.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+from urllib.parse import quote
+
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from .. import api
+from ..core.errors import GovernanceError
+from ..service import Actor
+from .openapi import openapi_document
+
+
+class RouteMixin:
+    """Runs ``self.routes[method]`` on ``settings["mlgov_service"]`` as ``self.actor``."""
+
+    routes: dict = {}
+
+    @property
+    def service(self):
+        return self.settings["mlgov_service"]
+
+    @property
+    def actor(self) -> Actor:  # pragma: no cover - each host defines it
+        raise NotImplementedError
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = str(exc) if isinstance(exc, GovernanceError) else (self._reason or "error")
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
+
+    async def call_route(self, method: str, path_args: dict) -> None:
+        try:
+            route = self.routes[method]
+            query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+            body = api.parse_json(self.request.body) if method != "GET" else None
+            actor = self.actor
+            # The service is synchronous (database, rendering): run it off the event loop so one
+            # slow call (a PDF export, a large publish) does not stall every other request.
+            result = await IOLoop.current().run_in_executor(
+                None, api.run, route, self.service, actor, path_args, query, body)
+        except GovernanceError as exc:
+            self.set_status(exc.status)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": exc.message}))
+            return
+        self.set_status(route.status)
+        if route.binary:
+            meta, data = result
+            self.set_header("X-Mlgov-Meta", quote(json.dumps(meta)))
+            self.set_header("Content-Type", meta.get("media_type", "application/octet-stream"))
+            self.finish(data or b"")
+        else:
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(result))
+
+
+def route_handlers(base: type, guard: Callable, prefix: str = "") -> list[tuple[str, type]]:
+    """One concrete handler class per path of ``api.ROUTES`` (each with its own auth_resource),
+    plus the OpenAPI document. ``guard`` wraps every verb (the host's authentication); ``base``
+    has ``base_url`` (where the API is served, for the OpenAPI document)."""
+    by_path: dict[str, list[api.Route]] = {}
+    for route in api.ROUTES:
+        by_path.setdefault(route.path, []).append(route)
+    handlers = []
+    for path, routes in by_path.items():
+        attrs = {"auth_resource": f"mlgov:{routes[0].resource}", "routes": {r.method: r for r in routes}}
+        for route in routes:
+            attrs[route.method.lower()] = guard(_verb(route.method))
+        cls = type(f"{routes[0].resource.title()}Handler", (base,), attrs)
+        handlers.append((prefix + api.BASE + path, cls))
+
+    async def get_openapi(self):
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(openapi_document(self.base_url)))
+
+    openapi = type("OpenAPIHandler", (base,), {"auth_resource": "mlgov:openapi", "get": guard(get_openapi)})
+    handlers.append((prefix + api.BASE + "openapi.json", openapi))
+    return handlers
+
+
+def _verb(method: str):
+    async def handle(self, **path_args):
+        await self.call_route(method, path_args)
+
+    handle.__name__ = method.lower()
+    return handle

@@ -1,0 +1,99 @@
+"""The governance service's configuration, shared by the jupyter-server extension (personal mode)
+and by ``mlgov serve`` (team mode): the same traits build the same service.
+
+    c.MlgovApp.db_url = "postgresql+psycopg://mlgov:...@db/mlgov"   # personal server
+    c.MlgovServe.db_url = ...                                         # the team service
+    c.GovernanceSettings.admin_users = ["ops"]                        # either
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets import Enum, Float, Int, List, TraitError, Type, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from ..core.authz import Authorizer
+from ..service import GovernanceService
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (mode 0700) or tighten it: the store, key and data are the service's alone."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+class GovernanceSettings(LoggingConfigurable):
+    data_dir = Unicode(config=True,
+                       help="The service's private directory (mode 0700): the SQLite store, the audit "
+                            "signing key and checkpoints by default. Default: <Jupyter data dir>/mlgov")
+    db_url = Unicode("", config=True,
+                     help="SQLAlchemy URL of the governance store; default: a SQLite file in data_dir. "
+                          "PostgreSQL: postgresql+psycopg://user:pw@host/db")
+    admin_users = List(Unicode(), config=True,
+                       help="User names with global admin rights. Only this setting makes an admin.")
+    authorizer_class = Type(None, klass=Authorizer, allow_none=True, config=True,
+                            help="A fixed policy for every service call; default (None): the roles "
+                                 "stored by the role manager decide, through Cedar")
+    unassigned_users = Enum(["designations", "deny"], "designations", config=True,
+                            help="Users holding no role: act by their project designations, or "
+                                 "may do nothing until an admin assigns them a role")
+    service_class = Type(GovernanceService, klass=GovernanceService, config=True,
+                         help="The governance service facade")
+
+    alert_evaluation_period = Int(1, config=True, help="Alert rule: how many recent checks are looked at (1-100)")
+    alert_datapoints_to_alert = Int(1, config=True, help="Alert rule: how many of them with violations make "
+                                                         "a model InAlert (1-100, at most the period)")
+    monitor_max_age_days = Float(None, allow_none=True, config=True,
+                                 help="Flag models with an approved card and no check within this many "
+                                      "days as Unmonitored (default: off)")
+
+    audit_key_file = Unicode("", config=True,
+                             help="Ed25519 private key (PEM) that signs audit checkpoints; created on first "
+                                  "start if missing. Never in the database. Default: <data_dir>/audit-signing-key.pem")
+    audit_checkpoint_dir = Unicode("", config=True,
+                                   help="Append-only directory outside the database for signed checkpoint "
+                                        "files. Default: <data_dir>/audit-checkpoints")
+    audit_checkpoint_interval = Float(300.0, config=True,
+                                      help="Seconds between scheduled audit checkpoints (made only when the "
+                                           "chain has grown); 0 turns the schedule off")
+
+    @default("data_dir")
+    def _data_dir_default(self):
+        from jupyter_core.paths import jupyter_data_dir
+
+        return os.path.join(jupyter_data_dir(), "mlgov")
+
+    @validate("alert_evaluation_period", "alert_datapoints_to_alert")
+    def _check_alert_rule(self, proposal):
+        if not 1 <= proposal["value"] <= 100:
+            raise TraitError(f"{proposal['trait'].name} must be between 1 and 100")
+        return proposal["value"]
+
+    def build_service(self) -> GovernanceService:
+        """The service over its store, with its audit anchor. Raises TraitError on bad settings."""
+        from ..store.anchor import AuditAnchor
+        from ..store.db import Store
+
+        if self.alert_datapoints_to_alert > self.alert_evaluation_period:
+            raise TraitError("alert_datapoints_to_alert cannot exceed alert_evaluation_period")
+        folder = private_dir(Path(self.data_dir))
+        store = Store(self.db_url or f"sqlite:///{folder / 'mlgov.sqlite'}")
+        anchor = AuditAnchor(Path(self.audit_key_file or folder / "audit-signing-key.pem"),
+                             Path(self.audit_checkpoint_dir or folder / "audit-checkpoints"))
+        return self.service_class(store=store, authorizer=self.authorizer_class() if self.authorizer_class else None,
+                                  unassigned=self.unassigned_users, admin_users=frozenset(self.admin_users),
+                                  alert_evaluation_period=self.alert_evaluation_period,
+                                  alert_datapoints=self.alert_datapoints_to_alert,
+                                  monitor_max_age_days=self.monitor_max_age_days, anchor=anchor)
+
+    def start_jobs(self, service: GovernanceService):
+        """The service's scheduled jobs (audit checkpoints); returns the scheduler, or None if off."""
+        if self.audit_checkpoint_interval <= 0:
+            return None
+        from ..jobs import start_jobs
+
+        return start_jobs(service, self.audit_checkpoint_interval)
