@@ -23,6 +23,7 @@ def jp_server_config(db_file):
         "ServerApp": {
             "jpserver_extensions": {"mlgov_jupyter": True},
             "identity_provider_class": "mlgov_jupyter.server.identity.TokenIdentityProvider",
+            "authorizer_class": "mlgov_jupyter.server.identity.SharedServerAuthorizer",
             "allow_unauthenticated_access": False,
         },
         "TokenIdentityProvider": {"tokens": TOKENS, "user_groups": {"carol": ["auditors"]}},

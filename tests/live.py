@@ -30,6 +30,7 @@ class LiveServer:
             (root / d).mkdir(parents=True, exist_ok=True)
         (root / "config" / "jupyter_server_config.py").write_text(
             "c.ServerApp.identity_provider_class = 'mlgov_jupyter.server.identity.TokenIdentityProvider'\n"
+            "c.ServerApp.authorizer_class = 'mlgov_jupyter.server.identity.SharedServerAuthorizer'\n"
             f"c.TokenIdentityProvider.tokens = {TOKENS!r}\n"
             f"c.MlgovApp.db_url = 'sqlite:///{self.db}'\n"
             "c.MlgovApp.admin_users = ['root']\n"

@@ -40,6 +40,7 @@ def _config(tmp: Path) -> dict:
         "ServerApp": {
             "jpserver_extensions": {"mlgov_jupyter": True},
             "identity_provider_class": "mlgov_jupyter.server.identity.TokenIdentityProvider",
+            "authorizer_class": "mlgov_jupyter.server.identity.SharedServerAuthorizer",
             "allow_unauthenticated_access": False,
             "root_dir": str(tmp / "root"),
             "open_browser": False,
