@@ -1,0 +1,87 @@
+"""Fixtures for team-mode tests: a real JupyterHub with mlgov serve as a managed service, Unix users
+alice, bob, mallory and the service account mlgov (see harness.py). Needs root, useradd,
+JupyterHub and configurable-http-proxy; without them these tests skip (in CI they fail)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from .harness import Hub
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives JupyterLab in a real Chromium (Playwright)")
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """Override pytest-jupyter's autouse loop: the hub runs in subprocesses, and Playwright's sync
+    API (browser test) must keep its own loop."""
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup():
+    """Override pytest-jupyter's in-process server cleanup (there is none here)."""
+    yield
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _missing_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "team-mode hub tests need root (they create Unix users and spawn servers as them)"
+    for tool in ("useradd", "runuser"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed"
+    if not (Path(sys.executable).parent / "jupyterhub").exists():
+        return "jupyterhub is not installed in this environment (pip install -e '.[test]')"
+    if not shutil.which("configurable-http-proxy"):
+        return "configurable-http-proxy is not installed (npm install -g configurable-http-proxy)"
+    return None
+
+
+def _start(**kwargs) -> Hub:
+    reason = _missing_reason()
+    if reason:
+        if _in_ci():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return Hub(**kwargs).start()
+
+
+@pytest.fixture(scope="session")
+def hub():
+    """One hub for the whole session (SQLite store); the tests use unique names."""
+    hub = _start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_hub():
+    """A hub whose service stores in PostgreSQL ($MLGOV_TEST_PG_URL; its password goes only into
+    the service's own 0600 config file)."""
+    url = os.environ.get("MLGOV_TEST_PG_URL")
+    if not url:
+        pytest.skip("MLGOV_TEST_PG_URL is not set (CI sets it; see .ci/run)")
+    hub = _start(db_url=url)
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_hub(request):
+    """The session's SQLite hub, then a PostgreSQL one (when $MLGOV_TEST_PG_URL is set)."""
+    return request.getfixturevalue("hub" if request.param == "sqlite" else "pg_hub")
