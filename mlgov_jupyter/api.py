@@ -162,6 +162,14 @@ ROUTES: list[Route] = [
           action=az.AUDIT_READ, scoped=False),
     Route("verify", "GET", "audit/verify", "Verify the audit hash chain; names the first broken event",
           lambda svc, a, p, q, b: svc.audit_verify(a), action=az.AUDIT_VERIFY, scoped=False),
+    Route("checkpoints", "GET", "audit/checkpoints", "Signed checkpoints of the audit chain, newest first",
+          lambda svc, a, p, q, b: svc.list_checkpoints(a, q), query=m.CheckpointQuery,
+          action=az.AUDIT_READ, scoped=False),
+    Route("checkpoints", "POST", "audit/checkpoints", "Sign a checkpoint of the audit chain now (admins)",
+          lambda svc, a, p, q, b: svc.audit_checkpoint(a), body=m.Empty,
+          action=az.AUDIT_CHECKPOINT, scoped=False),
+    Route("public_key", "GET", "audit/public-key", "The Ed25519 public key that verifies audit checkpoints",
+          lambda svc, a, p, q, b: svc.audit_public_key(a)),
 ]
 
 IGNORED_QUERY = {"token", "_xsrf"}

@@ -122,6 +122,9 @@ def _calls(ids, spare):
         ("POST", "projects/from-profile", "projects/from-profile", {"name": "dave-lab", "profile": "sandbox"}),
         ("GET", "audit", "audit", None),
         ("GET", "audit/verify", "audit/verify", None),
+        ("GET", "audit/checkpoints", "audit/checkpoints", None),
+        ("POST", "audit/checkpoints", "audit/checkpoints", {}),
+        ("GET", "audit/public-key", "audit/public-key", None),
     ]
 
 

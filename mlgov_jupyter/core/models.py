@@ -92,6 +92,10 @@ class AuditQuery(Body):
     project: ProjectName | None = None
 
 
+class CheckpointQuery(Body):
+    limit: int = Field(50, ge=1, le=1000)
+
+
 class Empty(Body):
     pass
 

@@ -1,6 +1,7 @@
 """The one facade every adapter calls. Each operation takes the acting user, is authorized by
 the Authorizer, runs in one transaction and writes its audit event in that same transaction."""
 
+from .audit import AuditService
 from .base import Actor
 from .cards import CardService
 from .catalog import CatalogService
@@ -8,7 +9,7 @@ from .monitoring import MonitoringService
 from .roles import RoleService
 
 
-class GovernanceService(CatalogService, CardService, MonitoringService, RoleService):
+class GovernanceService(CatalogService, CardService, MonitoringService, RoleService, AuditService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core import audit as chain
 from ..core.authz import Authorizer, Principal, Resource
-from ..core.errors import Forbidden, NotFound
+from ..core.errors import Conflict, Forbidden, NotFound
 from ..store import tables as t
 from ..store.db import Store
+
+if TYPE_CHECKING:
+    from ..store.anchor import AuditAnchor
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class ServiceBase:
     # A model with an approved card whose last check is older than this (or that was never
     # checked) is "Unmonitored". None: off.
     monitor_max_age_days: float | None = None
+    # Signs audit checkpoints (service/audit.py); None: no checkpoints, verification by links only.
+    anchor: "AuditAnchor | None" = None
     _policy: tuple | None = field(default=None, init=False, repr=False)
 
     def _authorizer(self, s: Session) -> Authorizer:
@@ -103,9 +109,16 @@ class ServiceBase:
             raise Forbidden(decision.reason)
         return principal
 
+    def _audit_head(self, s: Session) -> t.AuditHead:
+        """The chain's head row, locked for this transaction; Conflict if someone deleted it."""
+        head = s.execute(select(t.AuditHead).where(t.AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+        if head is None:
+            raise Conflict(chain.HEAD_MISSING)
+        return head
+
     def _audit(self, s: Session, actor: Actor, action: str, resource_type: str,
                resource_id, detail: dict | None = None) -> None:
-        head = s.execute(select(t.AuditHead).where(t.AuditHead.id == 1).with_for_update()).scalar_one()
+        head = self._audit_head(s)
         event = {"id": head.last_id + 1, "ts": datetime.now(timezone.utc).isoformat(),
                  "actor": actor.name, "action": action, "resource_type": resource_type,
                  "resource_id": str(resource_id), "detail": chain.canonical(detail or {})}

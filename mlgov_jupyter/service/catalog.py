@@ -1,4 +1,4 @@
-"""Catalog operations: projects, publish, search, read, access requests, subscriptions, audit."""
+"""Catalog operations: projects, publish, search, read, access requests, subscriptions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy import Float, Integer, String, cast, func, literal_column, selec
 from sqlalchemy.orm import Session
 
 from .. import views
-from ..core import audit as chain
 from ..core import authz
 from ..core import models as m
 from ..core.authz import Resource
@@ -348,31 +347,6 @@ class CatalogService(ServiceBase):
                                                  "grant": g.id if g else None, "project": pname})
             s.flush()
             return views.subscription(sub, a, g)
-
-    # ---- audit ----------------------------------------------------------------------------
-
-    def audit_events(self, actor: Actor, q: m.AuditQuery) -> dict:
-        with self.store.transaction(write=False) as s:
-            self._authorize(s, actor, authz.AUDIT_READ, Resource(type="audit", project=q.project))
-            stmt = select(t.AuditEvent)
-            if q.project:  # owners and stewards read their project's events; the whole log needs more
-                stmt = stmt.where(t.AuditEvent.project == q.project)
-            rows = s.execute(stmt.order_by(t.AuditEvent.id.desc()).limit(q.limit)).scalars()
-            return {"events": [views.audit_event(e) for e in rows]}
-
-    def audit_verify(self, actor: Actor) -> dict:
-        with self.store.transaction(write=False) as s:
-            self._authorize(s, actor, authz.AUDIT_VERIFY, Resource(type="audit"))
-            head = s.get(t.AuditHead, 1)
-            rows = s.execute(select(t.AuditEvent).order_by(t.AuditEvent.id)
-                             .execution_options(yield_per=1000)).scalars()
-            result = chain.verify(({"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action,
-                                    "resource_type": e.resource_type, "resource_id": e.resource_id,
-                                    "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash,
-                                    "project": e.project}
-                                   for e in rows),
-                                  head={"last_id": head.last_id, "last_hash": head.last_hash})
-            return result.to_dict()
 
 
 # ---- helpers ------------------------------------------------------------------------------

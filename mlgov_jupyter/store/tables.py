@@ -144,6 +144,18 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """A signed checkpoint of the audit chain (format: core.audit). Not an audit event; its copy
+    outside the database is the anchor's checkpoint file of the same seq."""
+
+    __tablename__ = "audit_checkpoints"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_event: Mapped[int] = mapped_column(Integer)
+    last_event: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, the signed bytes
+    signature: Mapped[str] = mapped_column(String(128))  # base64 Ed25519
+
+
 class ModelCard(Base):
     """One card per model asset. Its versions are immutable; each carries its own status."""
 

@@ -1,0 +1,144 @@
+"""The audit anchor: the service's Ed25519 signing key and its write-once checkpoint directory.
+
+Both live outside the database, so whoever can rewrite the database cannot re-sign a rewritten
+audit chain (the scheme of CloudTrail's digest files; signatures per RFC 8032):
+
+- ``key_file``: the private key, PEM PKCS8, mode 0600 in a 0700 directory, made on first use.
+  ``<stem>.pub`` next to it holds the public key (PEM) to hand to verifiers.
+- ``checkpoint_dir``: one file per checkpoint, ``000042.json`` = ``{"payload": ..., "signature":
+  ...}`` (format in ``core.audit``), created with O_EXCL (never overwritten), mode 0444, in a
+  0700 directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..core import audit as chain
+from ..core.errors import Conflict, Invalid
+
+FILE_NAME = re.compile(r"^([0-9]{6,})\.json$")
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` with ``data``; FileExistsError if it exists (never overwrites)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load_public_key(pem: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM; Invalid if it is not one."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"not a PEM public key: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise Invalid("not an Ed25519 public key")
+    return key
+
+
+def checkpoint_file(seq: int) -> str:
+    return f"{seq:06d}.json"
+
+
+def read_checkpoint_dir(folder: Path) -> list[tuple[str, object]]:
+    """``[(file name, parsed document), ...]`` of every ``NNNNNN.json`` in ``folder``; a file that
+    is not JSON yields ``(name, None)`` (verification calls it malformed). Other names are skipped."""
+    out = []
+    for entry in sorted(folder.iterdir()):
+        if not FILE_NAME.match(entry.name):
+            continue
+        try:
+            out.append((entry.name, json.loads(entry.read_bytes())))
+        except (ValueError, UnicodeDecodeError):
+            out.append((entry.name, None))
+    return out
+
+
+class AuditAnchor:
+    """The signing key (created on first use if ``key_file`` is missing) and the checkpoint
+    directory (None: checkpoints are kept in the database only). Raises Invalid if ``key_file``
+    holds something other than an Ed25519 private key."""
+
+    def __init__(self, key_file: Path, checkpoint_dir: Path | None):
+        self.key_file = Path(key_file)
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self._key = self._load_or_create()
+        self.public_key: Ed25519PublicKey = self._key.public_key()
+        self.public_key_pem: str = self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        self.key_id: str = chain.key_id(self.public_key)
+        self._write_public()
+        if self.checkpoint_dir is not None:
+            _private_dir(self.checkpoint_dir)
+
+    @property
+    def public_key_file(self) -> Path:
+        return self.key_file.with_name(self.key_file.stem + ".pub")
+
+    def _load_or_create(self) -> Ed25519PrivateKey:
+        _private_dir(self.key_file.parent)
+        if not self.key_file.exists():
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            try:
+                _write_new(self.key_file, pem, 0o600)
+                return key
+            except FileExistsError:  # another service copy made it first: use theirs
+                pass
+        try:
+            key = serialization.load_pem_private_key(self.key_file.read_bytes(), password=None)
+        except (ValueError, TypeError) as exc:
+            raise Invalid(f"audit key file {self.key_file} is not a PEM private key: {exc}") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise Invalid(f"audit key file {self.key_file} is not an Ed25519 key")
+        return key
+
+    def _write_public(self) -> None:
+        path = self.public_key_file
+        if path.exists() and path.read_text() == self.public_key_pem:
+            return
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(self.public_key_pem)
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+
+    def sign(self, payload: dict) -> str:
+        """Base64 Ed25519 signature over ``core.audit.canonical(payload)``."""
+        return chain.sign(self._key, payload)
+
+    def write(self, payload: dict, signature: str) -> Path | None:
+        """Write checkpoint ``payload['seq']`` as a new read-only file; Conflict if that file
+        exists already (a checkpoint file is never replaced). None without a directory."""
+        if self.checkpoint_dir is None:
+            return None
+        path = self.checkpoint_dir / checkpoint_file(payload["seq"])
+        doc = json.dumps({"payload": payload, "signature": signature}, sort_keys=True, indent=1)
+        try:
+            _write_new(path, doc.encode() + b"\n", 0o444)
+        except FileExistsError:
+            raise Conflict(f"checkpoint file {path} exists already; it is never overwritten") from None
+        return path
+
+    def read(self) -> list[tuple[str, object]]:
+        """The checkpoint files (see ``read_checkpoint_dir``); [] without a directory."""
+        if self.checkpoint_dir is None or not self.checkpoint_dir.is_dir():
+            return []
+        return read_checkpoint_dir(self.checkpoint_dir)
