@@ -1,0 +1,117 @@
+"""Team mode in a browser: alice signs in through the hub's login form, her own JupyterLab opens at
+/user/alice/lab, and its ML Governance sidebar (forwarded by her server to ``mlgov serve`` with
+her token) shows bob's pending request; she approves it there, and bob's kernel can use the data.
+Screenshots: /tmp/mlgov-team-*.png."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+
+import pytest
+
+from .harness import kernel_ok
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 30_000
+SHOTS = "/tmp/mlgov-team-{}.png"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright (see tests/browser/conftest.py)."""
+    path = os.environ.get("MLGOV_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    if not os.path.isfile(path):
+        pytest.skip("Chromium not found (apt-get install -y chromium, or set MLGOV_CHROMIUM)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _log_in(browser, hub, user: str):
+    """A fresh browser context signed in to the hub as ``user`` by its login form, at their lab."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(f"{hub.url}hub/login?next=/user/{user}/lab")
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub.password)
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(f"/user/{user}/lab"))
+    return context, page
+
+
+def _open_sidebar(page):
+    """Open the ML Governance panel once JupyterLab has restored its layout (a restore can close it)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlgov-sidebar"]')
+    tab.wait_for()
+    page.locator("#jupyterlab-splash").wait_for(state="detached")
+    panel = page.locator("#mlgov-sidebar")
+    for _ in range(5):
+        if panel.is_visible():
+            break
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        try:
+            panel.wait_for(state="visible", timeout=3_000)
+        except PlaywrightTimeout:
+            pass
+    panel.wait_for(state="visible")
+    return panel
+
+
+def test_alice_approves_bobs_request_in_her_hub_lab(hub, browser):
+    from playwright.sync_api import expect
+
+    tag = uuid.uuid4().hex[:8]
+    project, asset = f"web-{tag}", f"web-churn-{tag}"
+    kernel_ok(hub, "alice", f"""
+import pandas as pd, mlgov_jupyter as mg
+c = mg.connect()
+c.create_project({project!r})
+c.publish(pd.DataFrame({{"x": [10, 20, 30]}}), name={asset!r}, project={project!r})
+""")
+    kernel_ok(hub, "bob", f"import mlgov_jupyter as mg; mg.connect().subscribe({asset!r}, reason='q3 dashboard {tag}')")
+
+    context, page = _log_in(browser, hub, "alice")
+    try:
+        panel = _open_sidebar(page)
+        expect(panel.locator(".jp-mlgov-user")).to_have_text("alice")
+        requests_tab = panel.get_by_role("tab", name=re.compile("Requests"))
+        requests_tab.click()
+        card = panel.get_by_label("Incoming requests", exact=True).locator(".jp-mlgov-card",
+                                                                           has_text=asset)
+        expect(card).to_have_count(1)
+        expect(card).to_contain_text(f"bob → {asset}")
+        expect(card).to_contain_text(f"q3 dashboard {tag}")
+        card.get_by_role("textbox").fill("approved in team mode")
+        page.screenshot(path=SHOTS.format("1-alice-pending"))
+        card.get_by_role("button", name="Approve").click()
+        expect(card).to_have_count(0)
+        page.screenshot(path=SHOTS.format("2-alice-approved"))
+    except Exception:
+        page.screenshot(path=SHOTS.format("failed"))
+        raise
+    finally:
+        context.close()
+
+    out = kernel_ok(hub, "bob", f"import mlgov_jupyter as mg; print(mg.connect().use({asset!r})['x'].tolist())")
+    assert out.strip() == "[10, 20, 30]"
+    out = kernel_ok(hub, "bob", f"""
+import mlgov_jupyter as mg
+print([(r["status"], r["decided_by"], r["decision_comment"]) for r in mg.connect().requests()
+       if r["asset"] == {asset!r}])
+""")
+    assert out.strip() == repr([("accepted", "alice", "approved in team mode")])
