@@ -7,7 +7,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install demo test test-fast bench bench-quick clean
+.PHONY: install demo team-demo test test-fast bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: install
 	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/python -m mlgov_jupyter.demo
 	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/jupyter lab --port $(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=$(DEMO_DIR) --LabApp.default_url=/lab/tree/demo.ipynb
+
+# Team mode on this machine (run as root): JupyterHub with mlgov serve as user mlgov, Unix users
+# alice, bob and mallory; prints the URL and the password; Ctrl-C stops it. TEAM_DB_URL: a PostgreSQL store.
+team-demo: install
+	$(BIN)/python -m mlgov_jupyter.team_demo $(if $(TEAM_DB_URL),--db-url '$(TEAM_DB_URL)',)
 
 test: install
 	$(BIN)/python -m pytest -q
