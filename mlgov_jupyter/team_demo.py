@@ -350,8 +350,11 @@ configure_mlgov(c, name={SERVICE_NAME!r}, port={self.service_port}, user={SERVIC
             f.write(self.config_text())
 
     def _launch(self) -> None:
-        env = {"PATH": f"{self.bin}:{Path(self.chp).parent}:/usr/local/bin:/usr/bin:/bin",
-               "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/root")}
+        # a clean environment: nothing of the caller's (a test store URL, say) reaches the hub,
+        # and so nothing reaches the service or users' servers but what the config gives them
+        path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env = {"PATH": f"{self.bin}:{Path(self.chp).parent}:{path}", "LANG": "C.UTF-8",
+               "HOME": os.environ.get("HOME", "/root")}
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen([str(self.bin / "jupyterhub"), "-f", "jupyterhub_config.py"],
                                      cwd=self.workdir, env=env, stdout=self._log_file,
@@ -377,19 +380,13 @@ configure_mlgov(c, name={SERVICE_NAME!r}, port={self.service_port}, user={SERVIC
         return True
 
     def stop(self) -> None:
-        """Stop users' servers, then the hub (which stops its service and proxy); kill whatever of
-        the hub's process tree is left after a bounded wait. Removes the temporary directories."""
+        """Stop the hub, which stops users' servers, its service and its proxy; kill whatever of the
+        hub's process tree is left after a bounded wait. Removes the temporary directories."""
         if self.proc is None:
             return
         tree = process_tree(self.proc.pid)
         if self.proc.poll() is None:
-            for name in self.users:
-                try:
-                    self.api("DELETE", f"users/{name}/server", timeout=10)
-                except Exception:  # noqa: BLE001 - the hub stops them too (cleanup_servers)
-                    pass
-            tree = process_tree(self.proc.pid)
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGTERM)  # cleanup_servers: the hub stops them all at once
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
