@@ -108,6 +108,9 @@ DENIED_TO_TOKEN_USERS = [
     ("POST", ("api", "shutdown"), ""),
     ("PUT", ("lab", "api", "settings", "@jupyterlab/shortcuts-extension:shortcuts"),
      json.dumps({"raw": "{}"})),
+    ("PUT", ("lab", "api", "settings", "@jupyterlab/apputils-extension:sanitizer"),
+     json.dumps({"raw": "{}"})),
+    ("GET", ("lab", "api", "workspaces"), None),
     ("PUT", ("lab", "api", "workspaces", "default"), json.dumps({"data": {}, "metadata": {"id": "default"}})),
     # harmless commands, so that a regression does not start a real pip install or build
     ("POST", ("lab", "api", "extensions"), json.dumps({"cmd": "no-such-command"})),
@@ -162,9 +165,14 @@ async def test_token_user_keeps_governance_and_lab_page(jp_fetch, jp_serverapp):
     assert resp.code == 200 and b"jupyter-config-data" in resp.body
     assert jp_serverapp.identity_provider.token.encode() not in resp.body
     for parts in [("api", "me"), ("api", "status"), ("lab", "api", "settings"),
+                  ("lab", "api", "settings", "@jupyterlab/shortcuts-extension:shortcuts"),
                   ("lab", "api", "translations"), ("api", "spec.yaml")]:
         resp = await fetch(jp_fetch, *parts, headers=BOB)
         assert resp.code == 200, (parts, resp.code)
+    # the theme is the one shared setting a token user may change
+    resp = await fetch(jp_fetch, "lab", "api", "settings", "@jupyterlab/apputils-extension:themes",
+                       method="PUT", body=json.dumps({"raw": '{"theme": "JupyterLab Dark"}'}), headers=BOB)
+    assert resp.code == 204, (resp.code, resp.body)
     me = json.loads((await fetch(jp_fetch, "api", "me", headers=BOB,
                                  params={"permissions": json.dumps({"kernels": ["execute", "read"],
                                                                     "mlgov:assets": ["write"]})})).body)
@@ -286,9 +294,12 @@ def test_policy_table():
                      "lab:plugins", "lab:workspaces", "mlgovx", "unknown:foo.Bar", ""]:
         for action in ["read", "write", "execute"]:
             assert not non_owner_may(action, resource), (action, resource)
-    for resource in ["lab", "api", "lab:settings", "lab:themes", "static", "page"]:
+    for resource in ["lab", "api", "lab:settings", "lab:themes", "static", "page",
+                     "lab:settings:@jupyterlab/shortcuts-extension:shortcuts"]:
         assert non_owner_may("read", resource)
         assert not non_owner_may("write", resource)
+    # the one shared write: lab's theme (the browser tests switch to dark as token users)
+    assert non_owner_may("write", "lab:settings:@jupyterlab/apputils-extension:themes")
 
 
 def test_every_handler_of_lab_and_the_server_has_a_named_resource(jp_serverapp):

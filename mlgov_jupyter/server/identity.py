@@ -12,8 +12,9 @@ governance store. So only the *owner* may run code or touch files: whoever authe
 server's own token (``ServerApp.token`` / ``IdentityProvider.token``; mlgov user name
 ``TokenIdentityProvider.owner``, default: the OS user). Everyone else (a token of ``tokens``) may
 use the governance API (``/api/mlgov/...``) and see JupyterLab's page read-only; kernels,
-kernelspecs, sessions, terminals, contents, files, nbconvert, events, LSP, server config and lab's
-settings/workspace/extension writes answer 403. A token in ``tokens`` never makes its user the
+kernelspecs, sessions, terminals, contents, files, nbconvert, events, LSP, server config, lab's
+workspaces and lab's settings/extension/build writes answer 403 (the one write left is lab's theme
+setting, shared by all users).  A token in ``tokens`` never makes its user the
 owner, even if it maps to the owner's name. For teams whose members run code, use JupyterHub (team
 mode), where each user's code runs under their own account.
 
@@ -61,7 +62,13 @@ READ_ONLY_RESOURCES = frozenset({
     "lab:announcements",  # news / update check
 })
 # Resources a non-owner may use with any method.
-OPEN_RESOURCES = frozenset({"login"})  # /login, /logout
+OPEN_RESOURCES = frozenset({
+    "login",  # /login, /logout
+    # JupyterLab's theme (light/dark, font sizes): shared by all users of the server, so a user's
+    # choice changes everyone's; harmless otherwise. Every other settings write is refused (a
+    # shortcut or a sanitizer setting is a way into the owner's browser session and kernels).
+    "lab:settings:@jupyterlab/apputils-extension:themes",
+})
 
 # Handlers that set no auth_resource (they call no authorizer), or whose auth_resource is too
 # coarse, by qualified class name. Looked up along the class's MRO.
@@ -112,6 +119,9 @@ def handler_resource(handler) -> str:
         return resource
     for cls in mro:
         name = HANDLER_RESOURCES.get(f"{cls.__module__}.{cls.__qualname__}")
+        if name == "lab:settings":
+            schema = (getattr(handler, "path_kwargs", None) or {}).get("schema_name")
+            return f"lab:settings:{schema}" if schema else name
         if name:
             return name
     return f"unknown:{own}"
@@ -128,6 +138,8 @@ def non_owner_may(action: str, resource: str) -> bool:
         return True
     if resource in OPEN_RESOURCES:
         return True
+    if resource.startswith("lab:settings:"):  # one plugin's settings: read as all settings
+        return action == "read"
     return action == "read" and resource in READ_ONLY_RESOURCES
 
 
