@@ -124,8 +124,7 @@ def test_publish_model_and_feature_group(alice, bob):
 def _wait_until_ready(kc, timeout: float = 90) -> None:
     """Ask for kernel_info until the reply AND an iopub message arrive: iopub is a ZMQ
     subscription, so output sent before it connects would be lost."""
-    import getpass
-import queue
+    import queue
 
     deadline = time.monotonic() + timeout
     while True:
