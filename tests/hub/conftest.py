@@ -85,3 +85,16 @@ def pg_hub():
 def store_hub(request):
     """The session's SQLite hub, then a PostgreSQL one (when $MLGOV_TEST_PG_URL is set)."""
     return request.getfixturevalue("hub" if request.param == "sqlite" else "pg_hub")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing hub test's report ends with the hub's log (hub, proxy, service, servers)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for name in ("store_hub", "hub", "pg_hub"):
+            hub = getattr(item, "funcargs", {}).get(name)
+            if isinstance(hub, Hub) and hub.workdir:
+                report.sections.append((f"JupyterHub log ({name})", hub.log_tail(120)))
+                break
