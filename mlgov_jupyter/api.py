@@ -167,7 +167,7 @@ ROUTES: list[Route] = [
           action=az.AUDIT_READ, scoped=False),
     Route("checkpoints", "POST", "audit/checkpoints", "Sign a checkpoint of the audit chain now (admins)",
           lambda svc, a, p, q, b: svc.audit_checkpoint(a), body=m.Empty,
-          action=az.AUDIT_CHECKPOINT, scoped=False),
+          action=az.ROLE_MANAGE, scoped=False),
     Route("public_key", "GET", "audit/public-key", "The Ed25519 public key that verifies audit checkpoints",
           lambda svc, a, p, q, b: svc.audit_public_key(a)),
 ]

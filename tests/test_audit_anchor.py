@@ -363,7 +363,7 @@ def test_service_checkpoints_and_their_routes(tmp_path):
     svc = service(url, anchor_for(tmp_path))
     try:
         grow(svc, 3)
-        with pytest.raises(Forbidden):
+        with pytest.raises(Forbidden, match="only administrators may sign audit checkpoints"):
             svc.audit_checkpoint(ALICE)
         made = svc.audit_checkpoint(ROOT)
         assert made["message"] == "checkpoint 1 signed events 1-3"

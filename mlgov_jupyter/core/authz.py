@@ -26,7 +26,6 @@ CATALOG_REVOKE = "catalog:revoke"
 CATALOG_CONSUME = "catalog:consume"
 AUDIT_READ = "audit:read"
 AUDIT_VERIFY = "audit:verify"
-AUDIT_CHECKPOINT = "audit:checkpoint"  # sign a checkpoint of the audit chain now: admins only
 # Added by the role manager (issue 5): cards, monitoring, alerts, roles.
 CARD_READ = "card:read"
 CARD_CREATE = "card:create"
