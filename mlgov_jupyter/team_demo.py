@@ -452,6 +452,15 @@ configure_mlgov(c, name={SERVICE_NAME!r}, port={self.service_port}, user={SERVIC
         wait_until(ready, timeout, f"{name}'s server", interval=0.5, log=self.log_tail)
         return f"{self.url}user/{name}/"
 
+    def start_servers(self, names=None, timeout: float = 120) -> None:
+        """Start several users' servers at once (all of ``self.users`` by default) and wait for them."""
+        for name in names or self.users:
+            response = self.api("POST", f"users/{name}/server")
+            if response.status_code not in (201, 202, 400):
+                raise HubError(f"cannot start {name}'s server: {response.status_code} {response.text}")
+        for name in names or self.users:
+            self.start_server(name, timeout)
+
     # kernels
     def _user_api(self, name: str, method: str, path: str, body=None, timeout: float = 60):
         import requests

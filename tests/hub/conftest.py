@@ -54,7 +54,13 @@ def _start(**kwargs) -> Hub:
         if _in_ci():
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    return Hub(**kwargs).start()
+    hub = Hub(**kwargs).start()
+    try:
+        hub.start_servers()  # alice's, bob's and mallory's at once
+    except BaseException:
+        hub.stop()
+        raise
+    return hub
 
 
 @pytest.fixture(scope="session")
