@@ -1,4 +1,5 @@
-"""``mlgov`` command line: administration outside a notebook (audit verification)."""
+"""``mlgov`` command line: the team service (``mlgov serve``) and administration outside a
+notebook (``mlgov audit-verify``)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,16 @@ class Unusable(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # a traitlets application: its own options and config file
+        from .server.serve import MlgovServe
+
+        MlgovServe.launch_instance(argv[1:])
+        return 0
     parser = argparse.ArgumentParser(prog="mlgov", description="mlgov-jupyter administration")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the governance service as a JupyterHub service (team mode); "
+                                 "mlgov serve --help-all for its options")
     verify = sub.add_parser("audit-verify", help="verify the audit trail read-only; exit 1 if broken, "
                                                  "2 if it cannot be read")
     verify.add_argument("--db-url", help="SQLAlchemy URL (default: the Jupyter data dir's SQLite file)")
@@ -99,7 +108,7 @@ def audit_verify(db_url: str | None, public_key: Path | None = None, checkpoints
             if "audit_events" not in tables:
                 raise Unusable("the database holds no mlgov store (no audit_events table)")
             columns = {c["name"] for c in inspect(conn).get_columns("audit_events")}
-            cols = EVENT_COLUMNS + (("project",) if "project" in columns else ())
+            cols = EVENT_COLUMNS + tuple(c for c in ("project", "signature") if c in columns)
             head = None
             if "audit_head" in tables:
                 row = conn.execute(text("SELECT last_id, last_hash FROM audit_head WHERE id = 1")).first()

@@ -152,18 +152,28 @@ def test_a_edit_with_recomputed_chain_names_the_event(anchored):
     assert code == 1 and "audit event 40 was altered" in out
 
 
-def test_b_forged_append_is_named_until_and_unless_signed(anchored):
-    """After the last checkpoint an appended event cannot be told from a genuine one: it is named
-    as not yet covered (link-checked only). A forged append that takes the place of signed events
-    (their checkpoint rows deleted too) is caught by the directory."""
+def test_b_forged_append_is_caught_before_any_checkpoint(anchored):
+    """The service signs each event as it writes it: an event appended without the key is named
+    at once (no checkpoint needed), a signature copied from another event does not fit, and the
+    next checkpoint refuses to sign the forgery. One that takes the place of signed events (their
+    checkpoint rows deleted too) is caught by the directory."""
     url, tmp = anchored
     forged = forged_append(url)
     code, out = cli(url, tmp)
-    assert code == 0 and f"events {forged}-{forged} not yet covered by a checkpoint" in out
+    assert code == 1 and out == (f"BROKEN: audit event {forged} is not signed by the service's key: "
+                                 "forged, or written by something that does not hold the key")
+    assert cli(url, tmp, key=False, checkpoints=False)[0] == 0  # the links alone cannot tell
+    tamper(url, f"UPDATE audit_events SET signature = (SELECT signature FROM audit_events WHERE id = 200)"
+                f" WHERE id = {forged}")
+    code, out = cli(url, tmp)
+    assert code == 1 and out == f"BROKEN: audit event {forged} has an invalid signature: forged or altered"
+    svc = service(url, anchor_for(tmp))
+    with pytest.raises(Conflict, match=f"audit event {forged} has an invalid signature"):
+        svc.checkpoint_now()
+    svc.store.dispose()
     tamper(url, "DELETE FROM audit_events WHERE id > 190", "DELETE FROM audit_checkpoints WHERE seq = 10",
            rehash_from=191)
     forged = forged_append(url)
-    assert forged == 191 and cli(url, tmp, checkpoints=False)[0] == 0  # the database alone agrees
     code, out = cli(url, tmp)
     assert code == 1 and out == ("BROKEN: audit event 191 was altered: its hash differs from the one "
                                  "signed in checkpoint 10")

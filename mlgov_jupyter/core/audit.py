@@ -208,6 +208,23 @@ def check_checkpoints(sources: Iterable[tuple[str, Mapping]], public_key) -> tup
     return payloads, None
 
 
+def event_statement(event_id: int, event_hash_hex: str) -> dict:
+    """What the service signs for each event when it writes it: ``{"event": id, "hash": hash}``."""
+    return {"event": event_id, "hash": event_hash_hex}
+
+
+def signature_problem(ev: Mapping, required: bool, public_key) -> str | None:
+    """Why an event's own signature fails (None: fine). Unsigned events are accepted only where
+    ``required`` is False: within the first checkpoint (events of a store older than signing)."""
+    sig = ev.get("signature")
+    if not sig:
+        return (f"audit event {ev['id']} is not signed by the service's key: forged, or written "
+                f"by something that does not hold the key") if required else None
+    if not signature_valid(public_key, event_statement(ev["id"], ev["hash"]), sig):
+        return f"audit event {ev['id']} has an invalid signature: forged or altered"
+    return None
+
+
 def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: Iterable[tuple[str, Mapping]],
                     public_key) -> Verification:
     """``verify`` plus the signed checkpoints: every event a checkpoint covers must carry the hash
@@ -221,6 +238,10 @@ def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: It
         for offset, h in enumerate(p["event_hashes"]):
             signed[p["first_event"] + offset] = (h, p["seq"])
     covered = payloads[-1]["last_event"] if payloads else 0
+    # every event after the first checkpoint must carry its own signature, and so must every
+    # event after a signed one (signing never stops); earlier ones are from before signing
+    signed_from = payloads[0]["last_event"] + 1 if payloads else None
+    seen_signed = False
     n = len(payloads)
     prev_hash, prev_id, checked = GENESIS, 0, 0
     for ev in events:
@@ -228,6 +249,11 @@ def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: It
         if result is None and ev["id"] in signed and signed[ev["id"]][0] != ev["hash"]:
             result = _fail(checked, ev["id"], f"audit event {ev['id']} was altered: its hash differs "
                                               f"from the one signed in checkpoint {signed[ev['id']][1]}")
+        if result is None:
+            required = seen_signed or (signed_from is not None and ev["id"] >= signed_from)
+            problem = signature_problem(ev, required, public_key)
+            result = _fail(checked, ev["id"], problem) if problem else None
+            seen_signed = seen_signed or bool(ev.get("signature"))
         if result is not None:
             return Verification(False, result.checked, result.first_broken, result.message,
                                 checkpoints=n, covered=covered)
@@ -246,5 +272,8 @@ def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: It
     if n:
         message += f", events 1-{covered} signed in {n} checkpoint{'s' if n > 1 else ''}"
     if prev_id > covered:
-        message += f"; events {covered + 1}-{prev_id} not yet covered by a checkpoint (link-checked only)"
+        how = " signed one by one," if n or seen_signed else ""
+        message += f"; events {covered + 1}-{prev_id}{how} not yet in a checkpoint"
+    if checked and not n and not seen_signed:
+        message += "; no event is signed and no checkpoint exists: this key vouches for none of them"
     return Verification(True, checked, None, message, checkpoints=n, covered=covered)

@@ -19,8 +19,13 @@ JOB_ID = "mlgov-audit-checkpoint"
 
 def run_checkpoint(service) -> dict | None:
     """One run: the new checkpoint document, or None (nothing new, or the run failed: logged)."""
+    from ..core.errors import GovernanceError
+
     try:
         doc = service.checkpoint_now()
+    except GovernanceError as exc:  # e.g. a chain that does not verify: never signed
+        log.error("audit checkpoint refused: %s", exc)
+        return None
     except Exception:  # noqa: BLE001 - a job must survive anything; the log says what happened
         log.exception("audit checkpoint failed")
         return None

@@ -70,7 +70,8 @@ class LocalTransport:
             key = self.db_url or ""
             if key not in _STORES:
                 _STORES[key] = Store(self.db_url)
-            self._service = GovernanceService(store=_STORES[key], admin_users=self.admins)
+            self._service = GovernanceService(store=_STORES[key], admin_users=self.admins,
+                                              anchor=_default_anchor() if not self.db_url else None)
         return self._service
 
     def request(self, method: str, path: str, query: dict | None = None, body: Any = None):
@@ -81,6 +82,19 @@ class LocalTransport:
         path = urllib.parse.unquote(path)
         _route, result = api.dispatch(self.service, Actor(self.user), method, path, query, body)
         return json.loads(json.dumps(result)) if isinstance(result, dict) else result
+
+
+def _default_anchor():
+    """The personal store's signing key, where the personal server keeps it (its default
+    ``audit_key_file`` and ``audit_checkpoint_dir``): events written in-process are signed too."""
+    from pathlib import Path
+
+    from jupyter_core.paths import jupyter_data_dir
+
+    from ..store.anchor import AuditAnchor
+
+    folder = Path(jupyter_data_dir()) / "mlgov"
+    return AuditAnchor(folder / "audit-signing-key.pem", folder / "audit-checkpoints")
 
 
 def _q(value) -> str:

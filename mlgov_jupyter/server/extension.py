@@ -89,3 +89,7 @@ class MlgovApp(ExtensionApp, GovernanceSettings):
     async def stop_extension(self):
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+        if "mlgov_service" in self.settings:
+            from ..jobs import run_checkpoint
+
+            run_checkpoint(self.settings["mlgov_service"])

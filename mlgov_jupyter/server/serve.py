@@ -105,6 +105,9 @@ class MlgovServe(Application, GovernanceSettings):
                         log_function=self._log_request)
         scheduler = self.start_jobs(service)
         asyncio.run(self._serve(app, scheduler))
+        from ..jobs import run_checkpoint
+
+        run_checkpoint(service)  # what was written since the last scheduled one
 
     async def _serve(self, app, scheduler):
         server = app.listen(self.port, self.ip, xheaders=True)

@@ -91,9 +91,11 @@ class GovernanceSettings(LoggingConfigurable):
                                   monitor_max_age_days=self.monitor_max_age_days, anchor=anchor)
 
     def start_jobs(self, service: GovernanceService):
-        """The service's scheduled jobs (audit checkpoints); returns the scheduler, or None if off."""
+        """A checkpoint now (it covers events written before this key signed each event: a store
+        from an older release), then the scheduled jobs. Returns the scheduler, or None if off."""
+        from ..jobs import run_checkpoint, start_jobs
+
+        run_checkpoint(service)
         if self.audit_checkpoint_interval <= 0:
             return None
-        from ..jobs import start_jobs
-
         return start_jobs(service, self.audit_checkpoint_interval)

@@ -35,7 +35,7 @@ def _doc(row: t.AuditCheckpoint) -> dict:
 def _event(e: t.AuditEvent) -> dict:
     return {"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action,
             "resource_type": e.resource_type, "resource_id": e.resource_id, "detail": e.detail,
-            "prev_hash": e.prev_hash, "hash": e.hash, "project": e.project}
+            "prev_hash": e.prev_hash, "hash": e.hash, "project": e.project, "signature": e.signature}
 
 
 class AuditService(ServiceBase):
@@ -134,6 +134,11 @@ class AuditService(ServiceBase):
                     or chain.event_hash(prev_hash, ev) != ev["hash"]:
                 raise Conflict(f"audit event {ev['id']} does not verify; no checkpoint signed "
                                f"(run mlgov audit-verify)")
+            # after the first checkpoint every event carries the service's own signature: a forged
+            # append is refused here instead of being signed into the next checkpoint
+            problem = chain.signature_problem(ev, prev is not None, self.anchor.public_key)
+            if problem:
+                raise Conflict(f"{problem}; no checkpoint signed (run mlgov audit-verify)")
             signed.append((ev["id"], ev["hash"]))
             prev_id, prev_hash = ev["id"], ev["hash"]
         if prev_id != head.last_id or prev_hash != head.last_hash:

@@ -124,7 +124,10 @@ class ServiceBase:
                  "resource_id": str(resource_id), "detail": chain.canonical(detail or {})}
         digest = chain.event_hash(head.last_hash, event)
         # the project (when the change has one) is part of the hashed detail, and a column to filter on
-        s.add(t.AuditEvent(**event, prev_hash=head.last_hash, hash=digest,
+        # signed at write time, so an event appended by someone without the key is caught even
+        # before the next checkpoint covers it
+        signature = self.anchor.sign(chain.event_statement(event["id"], digest)) if self.anchor else None
+        s.add(t.AuditEvent(**event, prev_hash=head.last_hash, hash=digest, signature=signature,
                            project=(detail or {}).get("project")))
         head.last_id, head.last_hash = event["id"], digest
 

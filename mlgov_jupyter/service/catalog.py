@@ -195,8 +195,10 @@ class CatalogService(ServiceBase):
             a = self._asset(s, name)
             pname = self._project_names(s)[a.project_id]
             principal = self._authorize(s, actor, authz.CATALOG_READ, self._asset_resource(a, pname))
-            return views.asset_detail(a, pname, self._revisions(s, a.id),
-                                      self._access(s, principal, a, pname))
+            access = self._access(s, principal, a, pname)
+            # values of the data (summary, location) only for those who may read it
+            reveal = access in ("owner", "granted") or pname in principal.designations
+            return views.asset_detail(a, pname, self._revisions(s, a.id), access, reveal)
 
     def read_data(self, actor: Actor, name: str, revision: int | None = None) -> tuple[dict, bytes | None]:
         """The content of an asset revision, only for its project or a grant holder. Audited."""

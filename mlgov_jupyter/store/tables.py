@@ -133,6 +133,8 @@ class AuditEvent(Base):
     project: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # = detail.project
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Ed25519 over {"event": id, "hash": hash} by the service's key at write time (core.audit)
+    signature: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class AuditHead(Base):

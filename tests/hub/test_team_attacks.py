@@ -1,0 +1,167 @@
+"""Team mode as a hostile user tries it: every bypass that worked on the old shared server, run
+from mallory's real kernel (Unix user mallory, her own single-user server under JupyterHub),
+fails. Each attempt prints one line "name: refused ..." or "name: ALLOWED ..."; the test asserts
+the verdict of every line, and a few lines that must be allowed keep the probe honest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+PROBE = r'''
+import json, os, sqlite3, glob, urllib.request, urllib.error, secrets
+import pandas as pd
+import mlgov_jupyter as mg
+results = {}
+
+def attempt(name, fn):
+    try:
+        value = fn()
+        results[name] = "ALLOWED " + repr(value)[:300]
+    except BaseException as exc:  # noqa: BLE001 - a probe records every outcome
+        results[name] = f"refused {type(exc).__name__}: {str(exc)[:200]}"
+
+T = __TARGETS__
+
+def read(path, n=64):
+    with open(path, "rb") as f:
+        return f.read(n)
+
+def http(url, headers=None, data=None, method=None):
+    req = urllib.request.Request(url, headers=headers or {}, data=data, method=method)
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(req, timeout=30) as resp:
+        return resp.status, resp.read()[:300]
+
+me = os.environ["JUPYTERHUB_API_TOKEN"]
+svc = os.environ["MLGOV_SERVER_URL"]
+
+# 1. the store, the data, the key, the service's config, the hub's secrets: not readable
+attempt("read store file", lambda: read(T["data_dir"] + "/mlgov.sqlite"))
+attempt("sqlite open store", lambda: sqlite3.connect(f"file:{T['data_dir']}/mlgov.sqlite?mode=ro", uri=True)
+        .execute("select count(*) from audit_events").fetchall())
+attempt("list data dir", lambda: os.listdir(T["data_dir"]))
+attempt("read signing key", lambda: read(T["data_dir"] + "/audit-signing-key.pem"))
+attempt("read service config", lambda: read(T["config_file"]))
+attempt("read hub cookie secret", lambda: read(T["hub_dir"] + "/jupyterhub_cookie_secret"))
+attempt("read hub database", lambda: read(T["hub_dir"] + "/jupyterhub.sqlite"))
+# 2. another user's token: environment, history, home
+attempt("alice server environ", lambda: read(f"/proc/{T['alice_pid']}/environ", 4096))
+attempt("alice home", lambda: os.listdir(T["alice_home"]))
+attempt("alice history", lambda: read(T["alice_home"] + "/.ipython/profile_default/history.sqlite"))
+attempt("service environ", lambda: read(f"/proc/{T['service_pid']}/environ", 4096))
+# 3. acting as someone else through any client path
+attempt("connect as alice", lambda: mg.connect(user="alice").whoami())
+attempt("forged token header", lambda: http(svc + "api/mlgov/whoami", {"Authorization": "token alice"}))
+attempt("no token", lambda: http(svc + "api/mlgov/whoami"))
+attempt("forwarded-user header", lambda: json.loads(http(svc + "api/mlgov/whoami",
+        {"Authorization": f"token {me}", "X-Forwarded-User": "alice", "X-Remote-User": "alice"})[1])["name"])
+from tornado.web import create_signed_value  # a cookie signed with a guessed secret
+forged = create_signed_value(secrets.token_bytes(32), T["cookie_name"], me).decode()
+attempt("forged service cookie", lambda: http(svc + "api/mlgov/whoami", {"Cookie": f"{T['cookie_name']}={forged}"}))
+attempt("alice's server forwarder", lambda: http(T["hub_url"] + "user/alice/api/mlgov/whoami",
+        {"Authorization": f"token {me}"}))
+attempt("alice's kernels", lambda: http(T["hub_url"] + "user/alice/api/kernels", {"Authorization": f"token {me}"}))
+attempt("in-process on the team store", lambda: (os.environ.pop("MLGOV_SERVER_URL"),
+        os.environ.__setitem__("MLGOV_DB_URL", f"sqlite:///{T['data_dir']}/mlgov.sqlite"),
+        mg.connect(user="alice").add_member("clinical", "mallory", "owner")))
+os.environ["MLGOV_SERVER_URL"] = svc
+os.environ.pop("MLGOV_DB_URL", None)
+# 4. becoming admin
+os.environ["MLGOV_ADMINS"] = "mallory"
+c = mg.connect()
+
+def admin_flag():
+    if not c.whoami()["is_admin"]:
+        raise PermissionError("not admin")
+    return True
+
+from mlgov_jupyter.core.roles import Role
+attempt("admin flag", admin_flag)
+attempt("whole audit log", lambda: c.audit(limit=5))
+attempt("create role", lambda: c._call("POST", "roles", body={"role": Role.from_persona("mallory-all", "admin").to_dict()}))
+attempt("add herself to clinical", lambda: c.add_member("clinical", "mallory", "owner"))
+# 5. the data she was not granted: no byte of it
+attempt("use pii", lambda: c.use(T["pii"]))
+attempt("data over REST", lambda: http(svc + f"api/mlgov/assets/{T['pii']}/data", {"Authorization": f"token {me}"}))
+
+def leaked_values():
+    text = json.dumps(c._call("GET", f"assets/{T['pii']}"))
+    found = [v for v in T["pii_values"] if v in text]
+    if not found:
+        raise PermissionError("no value of the data in the asset's metadata")
+    return found
+
+attempt("values in asset detail", leaked_values)
+# sanity: what mallory may do still works (the probe can tell allowed from refused)
+attempt("ok: whoami", lambda: c.whoami()["name"])
+attempt("ok: search finds pii", lambda: [a["name"] for a in c._call("GET", "assets", {"q": ""})["items"]])
+attempt("ok: own kernel's home", lambda: os.listdir(os.path.expanduser("~")) is not None)
+print("PROBE " + json.dumps(results))
+'''
+
+
+def _pid(user: str, needle: str) -> int:
+    out = subprocess.run(["pgrep", "-u", user, "-f", needle], capture_output=True, text=True).stdout.split()
+    assert out, f"no {needle} process of {user}"
+    return int(out[0])
+
+
+@pytest.fixture(scope="module")
+def probe(hub):
+    """alice owns a project with a pii dataset; mallory's kernel runs the probe; its verdicts."""
+    for user in ("alice", "mallory"):
+        hub.start_server(user)
+    out, err = hub.run_in_kernel("alice", (
+        "import pandas as pd, mlgov_jupyter as mg\n"
+        "c = mg.connect()\n"
+        "if 'clinical' not in [p['name'] for p in c.projects()]:\n"
+        "    c.create_project('clinical')\n"
+        "df = pd.DataFrame({'ssn': ['123-45-6789', '987-65-4321', '555-12-3456'],"
+        " 'diagnosis': ['zx-rare-flu', 'zx-rare-flu', 'zx-asthma'], 'age': [41, 52, 63]})\n"
+        "c.publish(df, name='patients-pii', project='clinical', classification='pii')\n"
+        "print('published', c.whoami()['name'])\n"))
+    assert err is None and "published alice" in out, (out, err, hub.log_tail())
+    targets = {
+        "data_dir": str(hub.data_dir), "config_file": str(hub.config_file), "hub_dir": str(hub.workdir),
+        "alice_pid": _pid("alice", "jupyterhub-singleuser"), "service_pid": _pid("mlgov", "serve"),
+        "alice_home": "/home/alice", "hub_url": hub.url, "cookie_name": "service-mlgov",
+        "pii": "patients-pii", "pii_values": ["123-45-6789", "zx-rare-flu", "zx-asthma"],
+    }
+    out, err = hub.run_in_kernel("mallory", PROBE.replace("__TARGETS__", repr(targets)), timeout=120)
+    assert err is None, (out, err)
+    line = next(x for x in out.splitlines() if x.startswith("PROBE "))
+    return json.loads(line[len("PROBE "):])
+
+
+MUST_REFUSE = ["read store file", "sqlite open store", "list data dir", "read signing key", "read service config",
+               "read hub cookie secret", "read hub database", "alice server environ", "alice home",
+               "alice history", "service environ", "connect as alice", "forged token header", "no token",
+               "forged service cookie", "alice's server forwarder", "alice's kernels",
+               "in-process on the team store", "admin flag", "whole audit log", "create role",
+               "add herself to clinical", "use pii", "data over REST", "values in asset detail"]
+
+
+@pytest.mark.parametrize("attack", MUST_REFUSE)
+def test_mallory_is_refused(probe, attack):
+    assert probe[attack].startswith("refused"), f"{attack}: {probe[attack]}"
+
+
+@pytest.mark.parametrize("attack", ["whole audit log", "create role", "add herself to clinical", "use pii"])
+def test_the_service_says_forbidden(probe, attack):
+    assert probe[attack].startswith("refused Forbidden"), f"{attack}: {probe[attack]}"
+
+
+def test_forwarded_user_headers_do_not_change_who_she_is(probe):
+    assert probe["forwarded-user header"] == "ALLOWED 'mallory'"
+
+
+def test_probe_can_tell_allowed_from_refused(probe):
+    assert probe["ok: whoami"] == "ALLOWED 'mallory'"
+    assert "patients-pii" in probe["ok: search finds pii"]  # discoverable, not readable
+    assert probe["ok: own kernel's home"].startswith("ALLOWED")
