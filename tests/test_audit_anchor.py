@@ -486,3 +486,25 @@ def test_job_survives_a_failing_run(tmp_path, caplog):
         scheduler.shutdown()
     with pytest.raises(ValueError):
         start_jobs(Failing(), 0)
+
+
+def test_in_process_client_signs_with_the_personal_key(tmp_path, monkeypatch):
+    """connect() without a server writes to the personal store and signs with the key the
+    personal server keeps beside it, so its events verify like the server's."""
+    import mlgov_jupyter
+    from mlgov_jupyter.kernel import transport
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    for var in ("MLGOV_SERVER_URL", "MLGOV_DB_URL", "MLGOV_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(transport, "_STORES", {})
+    client = mlgov_jupyter.connect()
+    client.create_project("signed-here")
+    folder = tmp_path / "data" / "mlgov"
+    db = sqlite3.connect(folder / "mlgov.sqlite")
+    (event_id, digest, signature), = db.execute("SELECT id, hash, signature FROM audit_events").fetchall()
+    db.close()
+    key = AuditAnchor(folder / "audit-signing-key.pem", None).public_key
+    assert chain.signature_valid(key, chain.event_statement(event_id, digest), signature)
+    assert client.whoami()["is_admin"]  # the person owns the personal store
+    transport._STORES[""].dispose()
