@@ -196,6 +196,8 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("request body is not valid JSON") from None
+    except RecursionError:
+        raise Invalid("request body is nested too deeply") from None
 
 
 def query_dict(pairs: dict) -> dict:

@@ -6,7 +6,8 @@
 adds ``mlgov serve`` as a managed hub service running as its own OS account, lets every hub user
 reach it with their own token (the ``user`` and ``server`` roles get
 ``access:services!service=mlgov``), and tells single-user servers where it is
-(``$MLGOV_SERVICE_URL``), so their sidebars forward to it and their kernels call it.
+(``$MLGOV_SERVICE_URL``), so their sidebars forward to it and their kernels call it. Users'
+kernels listen on IPC sockets in their own runtime directory instead of localhost TCP ports.
 """
 
 from __future__ import annotations
@@ -48,4 +49,7 @@ def configure_mlgov(c, *, name: str = "mlgov", port: int = 10101, user: str = "m
     c.JupyterHub.load_roles = roles
     url = f"http://127.0.0.1:{port}/services/{name}/"
     c.Spawner.environment.update({"MLGOV_SERVICE_URL": url})
+    # Kernels talk over IPC sockets in the user's private runtime dir: on TCP localhost any other
+    # user of the machine could subscribe to a kernel's output (iopub needs no key)
+    c.Spawner.args.append("--KernelManager.transport=ipc")
     return url

@@ -121,3 +121,37 @@ async def test_search_filters_facets_pages(api):
     assert page["total"] == 5 and page["facets"]["project"] == {"risk": 5}
     code, page, _ = await api("carol", "GET", "assets", q="zzz-nothing")
     assert page["total"] == 0
+
+
+async def test_values_of_the_data_only_for_those_who_may_read_it(api):
+    """The column summary (top values, ranges) and the location carry values of the data: an
+    outsider and a project viewer (who may not consume) see the discoverable metadata only; a
+    consumer and a grant holder see them."""
+    df = pd.DataFrame({"ssn": ["123-45-6789", "987-65-4321"], "age": [41, 63]})
+    assert (await api("alice", "POST", "projects", {"name": "clinic"}))[0] == 201
+    code, _, _ = await api("alice", "POST", "assets", publish_body(name="patients", df=df, project="clinic"))
+    assert code == 201
+    for user, designation in (("bob", "viewer"), ("carol", "consumer")):
+        assert (await api("alice", "POST", "projects/clinic/members",
+                          {"user": user, "designation": designation}))[0] == 200
+    for user, reveals in (("dave", False), ("bob", False), ("carol", True), ("alice", True)):
+        code, detail, _ = await api(user, "GET", "assets/patients")
+        assert code == 200 and [c["name"] for c in detail["schema"]] == ["ssn", "age"], user
+        assert detail["row_count"] == 2
+        text = repr(detail)
+        assert ("123-45-6789" in text and detail["summary"]) if reveals else \
+            ("123-45-6789" not in text and detail["summary"] == {} and detail["location"] is None), (user, detail)
+        data_code = (await api(user, "GET", "assets/patients/data"))[0]
+        assert (data_code == 200) == reveals, (user, data_code)
+
+
+async def test_a_default_publish_never_lands_in_a_project_someone_else_named_after_you(api):
+    """Squatting: dave creates a project named 'bob' and adds bob; bob's publish without a
+    project is refused (409) instead of landing where dave owns it, and dave reads nothing."""
+    assert (await api("dave", "POST", "projects", {"name": "bob"}))[0] == 201
+    assert (await api("dave", "POST", "projects/bob/members", {"user": "bob", "designation": "contributor"}))[0] == 200
+    code, err, _ = await api("bob", "POST", "assets", publish_body(name="salaries", project=None))
+    assert code == 409 and "created by dave" in err["message"], err
+    assert (await api("dave", "GET", "assets/salaries"))[0] == 404
+    code, asset, _ = await api("alice", "POST", "assets", publish_body(name="alices", project=None))
+    assert code == 201 and asset["project"] == "alice"  # her own default project still works

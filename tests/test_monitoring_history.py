@@ -33,8 +33,13 @@ def test_checks_are_kept_per_model_and_shown_on_the_dashboard(clients):
     alice.record_execution("scorer", calm.to_dict())
     history = alice.executions("scorer")
     assert [e["status"] for e in history] == ["Completed", "CompletedWithViolations"]
-    full = bob.execution("scorer", stored["id"])  # anyone may read monitoring results
+    full = alice.execution("scorer", stored["id"])
     assert full["report"]["drifted_columns"] == report.drifted_columns
+    # anyone sees the status and the summary; the report (its charts hold values of the data)
+    # only those who may read the model's data
+    seen = bob.execution("scorer", stored["id"])
+    assert seen["report"] is None and seen["summary"]["drifted_columns"] == report.drifted_columns
+    assert "'a'" not in repr(seen) and '"a"' not in repr(seen)
     board = bob.dashboard()
     assert board[0]["model"] == "scorer" and board[0]["executions"] == 2 and board[0]["alert"] == "OK"
 

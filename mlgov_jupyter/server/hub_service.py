@@ -59,6 +59,15 @@ def _hub_guard(func):
     return guarded
 
 
+class OAuthCallbackHandler(HubOAuthCallbackHandler):
+    """The hub's OAuth callback with this service's HubOAuth (which holds the PKCE state), not
+    a process-wide default instance."""
+
+    @property
+    def hub_auth(self) -> HubOAuth:
+        return self.settings["hub_auth"]
+
+
 class NotFoundHandler(HubRouteHandler):
     def prepare(self):
         raise web.HTTPError(404, f"{self.request.method} {self.request.path}: no such endpoint")
@@ -69,7 +78,7 @@ def build_app(service, hub_auth: HubOAuth, prefix: str, service_name: str, cooki
     """The tornado application of ``mlgov serve``: the route table under ``prefix``
     (e.g. ``/services/mlgov/``) and the OAuth callback."""
     handlers = route_handlers(HubRouteHandler, _hub_guard, prefix=prefix)
-    handlers.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
+    handlers.append((prefix + "oauth_callback", OAuthCallbackHandler))
     handlers.append((r".*", NotFoundHandler))
     return web.Application(handlers, mlgov_service=service, hub_auth=hub_auth, mlgov_prefix=prefix,
                            mlgov_service_name=service_name, cookie_secret=cookie_secret,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core import audit as chain
+from ..core import authz
 from ..core.authz import Authorizer, Principal, Resource
 from ..core.errors import Conflict, Forbidden, NotFound
 from ..store import tables as t
@@ -166,6 +167,20 @@ class ServiceBase:
             t.AccessRequest.asset_id == a.id, t.AccessRequest.requester == principal.name,
             t.AccessRequest.status == "pending")).first()
         return "pending" if pending else "none"
+
+    def _consume_resource(self, s: Session, a: t.Asset, project_name: str, user: str) -> Resource:
+        """The asset as the consume decision sees it: with the caller's active grant, if any."""
+        grant = self._active_grant(s, a.id, user)
+        return self._asset_resource(
+            a, project_name, granted=grant is not None,
+            granted_at=grant.created_at.isoformat() if grant else None,
+            grant_expires=grant.expires_at.isoformat() if grant and grant.expires_at else None)
+
+    def _may_read_data(self, s: Session, principal: Principal, a: t.Asset, project_name: str) -> bool:
+        """Whether the caller could read the asset's data now: only they may see what carries its
+        values (column summaries, locations, monitoring charts)."""
+        resource = self._consume_resource(s, a, project_name, principal.name)
+        return self._authorizer(s).decide(principal, authz.CATALOG_CONSUME, resource).allowed
 
     def _asset_resource(self, a: t.Asset, project_name: str, **attrs) -> Resource:
         return Resource(type="asset", name=a.name, project=project_name,

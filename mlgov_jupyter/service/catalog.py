@@ -84,6 +84,10 @@ class CatalogService(ServiceBase):
                     raise NotFound(f"no project named {project_name!r} (create it with "
                                    f"%mlgov projects --new {project_name})")
                 p = self._create_project(s, actor, project_name, f"{actor.name}'s own project")
+            elif body.project is None and p.created_by != actor.name:
+                # someone else took the name: a default publish must never land in their project
+                raise Conflict(f"the project named {actor.name!r} was created by {p.created_by}, not by "
+                               f"you: publish into one of your projects with --project")
             a = s.execute(select(t.Asset).where(t.Asset.name == body.name)).scalar_one_or_none()
             if a is not None and a.project_id != p.id:
                 raise Conflict(f"asset {body.name!r} already belongs to another project")
@@ -195,10 +199,8 @@ class CatalogService(ServiceBase):
             a = self._asset(s, name)
             pname = self._project_names(s)[a.project_id]
             principal = self._authorize(s, actor, authz.CATALOG_READ, self._asset_resource(a, pname))
-            access = self._access(s, principal, a, pname)
-            # values of the data (summary, location) only for those who may read it
-            reveal = access in ("owner", "granted") or pname in principal.designations
-            return views.asset_detail(a, pname, self._revisions(s, a.id), access, reveal)
+            return views.asset_detail(a, pname, self._revisions(s, a.id), self._access(s, principal, a, pname),
+                                      reveal=self._may_read_data(s, principal, a, pname))
 
     def read_data(self, actor: Actor, name: str, revision: int | None = None) -> tuple[dict, bytes | None]:
         """The content of an asset revision, only for its project or a grant holder. Audited."""
@@ -207,10 +209,7 @@ class CatalogService(ServiceBase):
             pname = self._project_names(s)[a.project_id]
             grant = self._active_grant(s, a.id, actor.name)
             try:
-                self._authorize(s, actor, authz.CATALOG_CONSUME, self._asset_resource(
-                    a, pname, granted=grant is not None,
-                    granted_at=grant.created_at.isoformat() if grant else None,
-                    grant_expires=grant.expires_at.isoformat() if grant and grant.expires_at else None))
+                self._authorize(s, actor, authz.CATALOG_CONSUME, self._consume_resource(s, a, pname, actor.name))
             except Forbidden as exc:
                 raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {name} "
                                 f"--reason \"why you need it\"") from None

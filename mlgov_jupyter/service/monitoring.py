@@ -64,13 +64,19 @@ class MonitoringService(ServiceBase):
     def get_execution(self, actor: Actor, name: str, execution_id: int) -> dict:
         with self.store.transaction(write=False) as s:
             model, pname = self._model(s, name)
-            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name, project=pname))
+            principal = self._authorize(s, actor, authz.MONITOR_READ,
+                                        Resource(type="monitor", name=name, project=pname))
             row = s.get(t.MonitoringExecution, execution_id)
             if row is None or row.model_asset_id != model.id:
                 from ..core.errors import NotFound
 
                 raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
-            return views.execution(row, name, with_report=True)
+            # the report's charts and statistics carry values of the monitored data: only for those
+            # who may read the model's data
+            out = views.execution(row, name, with_report=True)
+            if not self._may_read_data(s, principal, model, pname):
+                out["report"] = None
+            return out
 
     def _alert(self, s, model_id: int) -> tuple[str, t.MonitoringExecution | None]:
         """("InAlert", the newest check with violations) when the alert rule fires, else ("OK", None)."""

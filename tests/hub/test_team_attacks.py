@@ -165,3 +165,49 @@ def test_probe_can_tell_allowed_from_refused(probe):
     assert probe["ok: whoami"] == "ALLOWED 'mallory'"
     assert "patients-pii" in probe["ok: search finds pii"]  # discoverable, not readable
     assert probe["ok: own kernel's home"].startswith("ALLOWED")
+
+
+SUBSCRIBE = r'''
+import pwd, zmq
+uid = pwd.getpwnam("alice").pw_uid
+ports = []
+for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for f in (line.split() for line in open(path).read().splitlines()[1:]):
+        if f[3] == "0A" and int(f[7]) == uid:  # LISTEN sockets of alice's processes
+            ports.append(int(f[1].split(":")[-1], 16))
+ctx = zmq.Context.instance()
+socks = []
+for p in ports:
+    s = ctx.socket(zmq.SUB); s.setsockopt(zmq.SUBSCRIBE, b""); s.setsockopt(zmq.LINGER, 0)
+    s.connect(f"tcp://127.0.0.1:{p}"); socks.append(s)
+print("ports", sorted(ports))
+'''
+
+LISTEN = r'''
+import time
+poller = zmq.Poller()
+for s in socks:
+    poller.register(s, zmq.POLLIN)
+heard, deadline = [], time.time() + 4
+while time.time() < deadline:
+    for s, _ in poller.poll(200):
+        heard.append(b"".join(s.recv_multipart()))
+print("HEARD", any(b"alice-secret-7f3a" in m for m in heard), len(heard))
+'''
+
+
+def test_mallory_cannot_listen_to_alices_kernel(hub):
+    """With LocalProcessSpawner every user's kernel used to listen on localhost TCP, where any
+    user could subscribe to its iopub channel (no key needed) and read its output and inputs.
+    configure_mlgov puts kernels on IPC sockets in the user's private runtime directory."""
+    hub.start_server("alice")
+    hub.start_server("mallory")
+    out, err = hub.run_in_kernel("alice", "import json, os\nfrom ipykernel.connect import get_connection_info\n"
+                                          "print(json.loads(get_connection_info())['transport'])")
+    assert err is None and out.strip() == "ipc", (out, err)
+    out, err = hub.run_in_kernel("mallory", SUBSCRIBE)
+    assert err is None, (out, err)
+    out, err = hub.run_in_kernel("alice", "print('alice-secret-7f3a')")
+    assert err is None and "alice-secret-7f3a" in out
+    out, err = hub.run_in_kernel("mallory", LISTEN)
+    assert err is None and "HEARD False" in out, out

@@ -115,3 +115,25 @@ print([(r["status"], r["decided_by"], r["decision_comment"]) for r in mg.connect
        if r["asset"] == {asset!r}])
 """)
     assert out.strip() == repr([("accepted", "alice", "approved in team mode")])
+
+
+def test_a_browser_signs_in_to_the_service_with_hub_oauth(hub, browser):
+    """Opening the service itself in a browser: the hub's OAuth (with PKCE) signs alice in and
+    the service's own cookie identifies her; without a sign-in the API gives 403, never a 500."""
+    import json
+
+    context, page = _log_in(browser, hub, "alice")
+    try:
+        response = page.goto(f"{hub.url}services/mlgov/api/mlgov/whoami")
+        assert response.status == 200, (response.status, page.content()[:500])
+        assert json.loads(page.locator("body").inner_text())["name"] == "alice"
+        cookies = {c["name"] for c in context.cookies()}
+        assert "service-mlgov" in cookies or "__Host-service-mlgov" in cookies, cookies
+    finally:
+        context.close()
+    context = browser.new_context()
+    try:
+        response = context.request.get(f"{hub.url}services/mlgov/api/mlgov/whoami")
+        assert response.status == 403 and "sign in through JupyterHub" in response.json()["message"]
+    finally:
+        context.close()
