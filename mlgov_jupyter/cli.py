@@ -94,7 +94,7 @@ def audit_verify(db_url: str | None, public_key: Path | None = None, checkpoints
     from sqlalchemy.exc import DBAPIError
 
     from .core import audit as chain
-    from .store.anchor import read_checkpoint_dir
+    from .store.anchor import read_checkpoint_dir, read_heads
 
     if checkpoints is not None and public_key is None:
         raise Unusable("--checkpoints needs --public-key (a checkpoint is only as good as its signature)")
@@ -126,9 +126,11 @@ def audit_verify(db_url: str | None, public_key: Path | None = None, checkpoints
                 sources = [("database", _parse_row(p, s)) for p, s in rows]
             else:
                 note = " (this store predates checkpoints: no audit_checkpoints table)"
+            heads = []
             if checkpoints is not None:
                 sources += read_checkpoint_dir(checkpoints)
-            result = chain.verify_anchored(events, head, sources, key)
+                heads = read_heads(checkpoints)
+            result = chain.verify_anchored(events, head, sources, key, heads=heads)
             if note:
                 result = chain.Verification(result.ok, result.checked, result.first_broken,
                                             result.message + note, result.checkpoints, result.covered)

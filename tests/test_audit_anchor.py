@@ -221,6 +221,51 @@ def _rewrite_file(path, change):
     path.write_text(json.dumps(doc))
 
 
+def test_f_newest_events_removed_after_the_last_checkpoint_are_caught_by_the_head_log(anchored):
+    """Each committed write appends its new head, signed, to the directory's head log: deleting
+    the newest events (not yet in a checkpoint) with the head fixed is caught, and so is an edit."""
+    url, tmp = anchored
+    svc = service(url, anchor_for(tmp))
+    grow(svc, 10)  # events 201-210, signed one by one, in no checkpoint yet
+    svc.store.dispose()
+    assert cli(url, tmp)[0] == 0
+    tamper(url, "DELETE FROM audit_events WHERE id > 205", rehash_from=206)
+    code, out = cli(url, tmp)
+    assert code == 1 and out == ("BROKEN: events 206-210 were removed: the head log signed event 210 "
+                                 "but the store ends at event 205")
+    assert cli(url, tmp, checkpoints=False)[0] == 0  # the database alone cannot tell
+
+
+def test_g_a_rewrite_before_any_checkpoint_is_caught(tmp_path):
+    """A fresh store, no checkpoint yet: stripping every signature and rewriting the chain leaves
+    nothing the key vouches for (BROKEN even without the directory), and the head log names it."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    svc = service(url, anchor_for(tmp_path))
+    grow(svc, 9)
+    svc.store.dispose()
+    tamper(url, "UPDATE audit_events SET signature = NULL", "DELETE FROM audit_events WHERE id > 6",
+           "UPDATE audit_events SET actor = 'mallory' WHERE id = 4", rehash_from=4)
+    code, out = cli(url, tmp_path, checkpoints=False)
+    assert code == 1 and "none of the 6 events is signed" in out, out
+    code, out = cli(url, tmp_path)
+    assert code == 1 and out == "BROKEN: audit event 4 was altered: its hash differs from the one in the head log"
+
+
+def test_h_an_altered_head_log_line_is_named(anchored):
+    url, tmp = anchored
+    svc = service(url, anchor_for(tmp))
+    grow(svc, 2)
+    svc.store.dispose()
+    log_file = tmp / "checkpoints" / "heads.log"
+    lines = log_file.read_text().splitlines()
+    rec = json.loads(lines[-1])
+    rec["event"] += 50  # claim more events than there were, without the key
+    log_file.write_text("\n".join(lines[:-1] + [json.dumps(rec)]) + "\n")
+    code, out = cli(url, tmp)
+    assert code == 1 and out == (f"BROKEN: the head log's entry for event {rec['event']} has an invalid "
+                                 "signature: altered")
+
+
 def test_tampered_checkpoint_file_or_row_is_named(anchored):
     url, tmp = anchored
     path = tmp / "checkpoints" / "000003.json"
@@ -261,9 +306,13 @@ def test_missing_checkpoint_in_the_chain_is_named(anchored):
 def test_files_are_write_once_and_read_only(anchored):
     _url, tmp = anchored
     folder = tmp / "checkpoints"
-    assert sorted(p.name for p in folder.iterdir()) == [f"{i:06d}.json" for i in range(1, 11)]
+    # checkpoints are write-once; the head log since checkpoint 9 (heads-000010.log) and the one
+    # before are kept, older rotations are covered and gone
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:06d}.json" for i in range(1, 11)] + [
+        "heads-000009.log", "heads-000010.log"]
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
-    assert all(oct(p.stat().st_mode & 0o777) == "0o444" for p in folder.iterdir())
+    assert all(oct(p.stat().st_mode & 0o777) == "0o444" for p in folder.glob("*.json"))
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in folder.glob("heads*.log"))
     key = tmp / "keys" / "audit.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600" and oct(key.parent.stat().st_mode & 0o777) == "0o700"
     anchor = anchor_for(tmp)  # the same key is loaded again
@@ -326,8 +375,9 @@ def test_store_without_checkpoints_table_is_read_and_not_migrated(tmp_path):
         _old_events(conn, 3)
     engine.dispose()
     anchor_for(tmp_path)  # a key, as the verifier holds one
-    code, out = cli(url, tmp_path)
-    assert code == 0 and "3 events verified" in out and "predates checkpoints" in out
+    code, out = cli(url, tmp_path)  # a key vouches for none of an old store's events: said so
+    assert code == 1 and "none of the 3 events is signed" in out and "predates checkpoints" in out
+    assert cli(url, tmp_path, key=False, checkpoints=False) == (0, "OK: audit chain intact: 3 events verified")
     with sqlite3.connect(tmp_path / "old.sqlite") as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0005",)
 
@@ -434,7 +484,7 @@ def test_a_broken_chain_is_never_signed(tmp_path):
         tamper(url, "UPDATE audit_events SET actor = 'mallory' WHERE id = 2")
         with pytest.raises(Conflict, match="audit event 2 does not verify"):
             svc.checkpoint_now()
-        assert not list((tmp_path / "checkpoints").iterdir())
+        assert not list((tmp_path / "checkpoints").glob("*.json"))
     finally:
         svc.store.dispose()
 
@@ -457,13 +507,13 @@ def test_job_checkpoints_when_the_head_moves_and_only_then(tmp_path):
     scheduler = start_jobs(svc, 0.1)
     try:
         time.sleep(0.5)
-        assert not list(folder.iterdir())  # nothing to sign yet
+        assert not list(folder.glob("*.json"))  # nothing to sign yet
         grow(svc, 2)
-        assert _wait_for(lambda: len(list(folder.iterdir())) == 1)
+        assert _wait_for(lambda: len(list(folder.glob("*.json"))) == 1)
         time.sleep(0.5)  # several more runs: the head has not moved
-        assert len(list(folder.iterdir())) == 1
+        assert len(list(folder.glob("*.json"))) == 1
         grow(svc, 1)
-        assert _wait_for(lambda: len(list(folder.iterdir())) == 2)
+        assert _wait_for(lambda: len(list(folder.glob("*.json"))) == 2)
     finally:
         scheduler.shutdown()
         svc.store.dispose()

@@ -405,6 +405,12 @@ function ExecutionReport({
               : '')}
         {typeof report.n_current === 'number' && ` · ${report.n_current} rows`}
       </div>
+      {detail.report === null && (
+        <p className="jp-mlgov-empty" aria-label="Report withheld">
+          The full report holds values of the monitored data: it shows to those who may read
+          this model's data (request access in the Catalog).
+        </p>
+      )}
       {columns.length > 0 && (
         <table className="jp-mlgov-table jp-mlgov-compact" aria-label="Drift by column">
           <thead>
@@ -437,10 +443,12 @@ function ExecutionReport({
           </tbody>
         </table>
       )}
-      <h4 className="jp-mlgov-subhead">
-        Violations ({violations.length})
-      </h4>
-      {violations.length === 0 ? (
+      {detail.report !== null && (
+        <h4 className="jp-mlgov-subhead">
+          Violations ({violations.length})
+        </h4>
+      )}
+      {detail.report === null ? null : violations.length === 0 ? (
         <p className="jp-mlgov-empty">None.</p>
       ) : (
         <ul className="jp-mlgov-rows" aria-label="Violations">

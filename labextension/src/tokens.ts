@@ -248,6 +248,7 @@ export interface IViolation {
 }
 
 export interface IExecutionDetail extends IExecution {
+  /** null: withheld, its charts and statistics hold values of the data the caller may not read */
   report: {
     columns?: IDriftColumn[];
     violations?: IViolation[];
@@ -256,7 +257,7 @@ export interface IExecutionDetail extends IExecution {
     n_current?: number;
     n_reference?: number;
     [key: string]: unknown;
-  };
+  } | null;
 }
 
 export interface IDashboardModel {

@@ -225,8 +225,20 @@ def signature_problem(ev: Mapping, required: bool, public_key) -> str | None:
     return None
 
 
+def _head_log(heads: Iterable[Mapping], covered: int, public_key) -> tuple[dict, str | None]:
+    """The head log's signed heads after ``covered`` as ``{event id: hash}``, or a problem."""
+    signed = {}
+    for rec in heads:
+        if rec["event"] <= covered:
+            continue  # a checkpoint covers it
+        if not signature_valid(public_key, event_statement(rec["event"], rec["hash"]), rec["signature"]):
+            return {}, f"the head log's entry for event {rec['event']} has an invalid signature: altered"
+        signed[rec["event"]] = rec["hash"]
+    return signed, None
+
+
 def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: Iterable[tuple[str, Mapping]],
-                    public_key) -> Verification:
+                    public_key, heads: Iterable[Mapping] = ()) -> Verification:
     """``verify`` plus the signed checkpoints: every event a checkpoint covers must carry the hash
     it signed, and the store must reach the last signed event. Events after the last checkpoint
     are link-checked only (reported in ``uncovered``). ``head`` None: the head row is missing."""
@@ -238,6 +250,9 @@ def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: It
         for offset, h in enumerate(p["event_hashes"]):
             signed[p["first_event"] + offset] = (h, p["seq"])
     covered = payloads[-1]["last_event"] if payloads else 0
+    logged, problem = _head_log(heads, covered, public_key)
+    if problem:
+        return _fail(0, None, problem, checkpoints=len(payloads), covered=covered)
     # every event after the first checkpoint must carry its own signature, and so must every
     # event after a signed one (signing never stops); earlier ones are from before signing
     signed_from = payloads[0]["last_event"] + 1 if payloads else None
@@ -249,6 +264,9 @@ def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: It
         if result is None and ev["id"] in signed and signed[ev["id"]][0] != ev["hash"]:
             result = _fail(checked, ev["id"], f"audit event {ev['id']} was altered: its hash differs "
                                               f"from the one signed in checkpoint {signed[ev['id']][1]}")
+        if result is None and logged.get(ev["id"], ev["hash"]) != ev["hash"]:
+            result = _fail(checked, ev["id"], f"audit event {ev['id']} was altered: its hash differs "
+                                              f"from the one in the head log")
         if result is None:
             required = seen_signed or (signed_from is not None and ev["id"] >= signed_from)
             problem = signature_problem(ev, required, public_key)
@@ -264,6 +282,11 @@ def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: It
         return _fail(checked, prev_id + 1, f"events {prev_id + 1}-{covered} were removed: checkpoint "
                                            f"{last['seq']} signed event {covered} but the store {ends}",
                      checkpoints=n, covered=covered)
+    last_logged = max(logged, default=0)
+    if prev_id < last_logged:
+        return _fail(checked, prev_id + 1, f"events {prev_id + 1}-{last_logged} were removed: the head "
+                                           f"log signed event {last_logged} but the store ends at event {prev_id}",
+                     checkpoints=n, covered=covered)
     if head is None:
         return _fail(checked, None, HEAD_MISSING, checkpoints=n, covered=covered)
     if (head["last_id"], head["last_hash"]) != (prev_id, prev_hash):
@@ -275,5 +298,8 @@ def verify_anchored(events: Iterable[Mapping], head: Mapping | None, sources: It
         how = " signed one by one," if n or seen_signed else ""
         message += f"; events {covered + 1}-{prev_id}{how} not yet in a checkpoint"
     if checked and not n and not seen_signed:
-        message += "; no event is signed and no checkpoint exists: this key vouches for none of them"
+        # a store never served with this key, or one rewritten without it: nothing is vouched for
+        return _fail(checked, 1, f"none of the {checked} events is signed and no checkpoint exists: "
+                                 "this key vouches for none of them (a store never served with this key, "
+                                 "or rewritten without it)", checkpoints=0, covered=0)
     return Verification(True, checked, None, message, checkpoints=n, covered=covered)

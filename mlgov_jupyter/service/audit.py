@@ -66,7 +66,8 @@ class AuditService(ServiceBase):
             sources = [("database", _doc(r)) for r in
                        s.execute(select(t.AuditCheckpoint).order_by(t.AuditCheckpoint.seq)).scalars()]
             sources += self.anchor.read()
-            return chain.verify_anchored(events, head, sources, self.anchor.public_key).to_dict()
+            return chain.verify_anchored(events, head, sources, self.anchor.public_key,
+                                         heads=self.anchor.heads()).to_dict()
 
     # ---- checkpoints ------------------------------------------------------------------------
 
@@ -97,6 +98,7 @@ class AuditService(ServiceBase):
             doc = self._sign_checkpoint(s)
         if doc is not None:
             self.anchor.write(doc["payload"], doc["signature"])
+            self.anchor.rotate_heads(doc["payload"]["seq"])
         return doc
 
     def list_checkpoints(self, actor: Actor, q: m.CheckpointQuery) -> dict:

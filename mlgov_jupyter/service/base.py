@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,8 @@ from ..core.authz import Authorizer, Principal, Resource
 from ..core.errors import Conflict, Forbidden, NotFound
 from ..store import tables as t
 from ..store.db import Store
+
+log = logging.getLogger("mlgov.audit")
 
 if TYPE_CHECKING:
     from ..store.anchor import AuditAnchor
@@ -131,6 +135,19 @@ class ServiceBase:
         s.add(t.AuditEvent(**event, prev_hash=head.last_hash, hash=digest, signature=signature,
                            project=(detail or {}).get("project")))
         head.last_id, head.last_hash = event["id"], digest
+        if self.anchor is not None:  # the new head goes to the anchor's head log once committed
+            if "mlgov_head" not in s.info:
+                sa_event.listen(s, "after_commit", self._append_head)
+            s.info["mlgov_head"] = (event["id"], digest, signature)
+
+    def _append_head(self, s: Session) -> None:
+        head = s.info.pop("mlgov_head", None)
+        if head is None:
+            return
+        try:
+            self.anchor.append_head(*head)
+        except OSError:  # the change is committed; the next checkpoint covers it
+            log.exception("could not append the audit head to the anchor's head log")
 
     def _project(self, s: Session, name: str) -> t.Project:
         p = s.execute(select(t.Project).where(t.Project.name == name)).scalar_one_or_none()

@@ -24,6 +24,8 @@ from ..core import audit as chain
 from ..core.errors import Conflict, Invalid
 
 FILE_NAME = re.compile(r"^([0-9]{6,})\.json$")
+HEADS = "heads.log"  # the head after each write, appended; rotated to heads-NNNNNN.log at checkpoint N
+HEADS_NAME = re.compile(r"^heads(-[0-9]{6,})?\.log$")
 
 
 def _private_dir(path: Path) -> None:
@@ -55,6 +57,24 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
 
 def checkpoint_file(seq: int) -> str:
     return f"{seq:06d}.json"
+
+
+def read_heads(folder: Path) -> list[dict]:
+    """Every line of ``heads*.log`` in ``folder``: ``{"event", "hash", "signature"}``; a line that
+    is not one (a write cut short by a crash) is skipped."""
+    out = []
+    for entry in sorted(folder.iterdir()):
+        if not HEADS_NAME.match(entry.name):
+            continue
+        for line in entry.read_bytes().splitlines():
+            try:
+                rec = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(rec, dict) and type(rec.get("event")) is int and isinstance(rec.get("hash"), str) \
+                    and isinstance(rec.get("signature"), str):
+                out.append(rec)
+    return out
 
 
 def read_checkpoint_dir(folder: Path) -> list[tuple[str, object]]:
@@ -136,6 +156,39 @@ class AuditAnchor:
         except FileExistsError:
             raise Conflict(f"checkpoint file {path} exists already; it is never overwritten") from None
         return path
+
+    def append_head(self, event_id: int, event_hash: str, signature: str) -> None:
+        """Append the chain's new head (its event's own signed statement) to ``heads.log``, after
+        the write committed: whoever deletes the newest events from the database cannot delete
+        them here, so a truncation after the last checkpoint is caught too."""
+        if self.checkpoint_dir is None:
+            return
+        line = json.dumps({"event": event_id, "hash": event_hash, "signature": signature},
+                          sort_keys=True, separators=(",", ":")) + "\n"
+        fd = os.open(self.checkpoint_dir / HEADS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def rotate_heads(self, seq: int) -> None:
+        """At checkpoint ``seq``: ``heads.log`` becomes ``heads-<seq>.log``; rotations two or more
+        checkpoints old are removed (every event they name is covered by a checkpoint by then)."""
+        if self.checkpoint_dir is None:
+            return
+        current = self.checkpoint_dir / HEADS
+        if current.exists():
+            os.replace(current, self.checkpoint_dir / f"heads-{seq:06d}.log")
+        for entry in self.checkpoint_dir.iterdir():
+            found = HEADS_NAME.match(entry.name)
+            if found and found.group(1) and int(found.group(1)[1:]) < seq - 1:
+                entry.unlink(missing_ok=True)
+
+    def heads(self) -> list[dict]:
+        """The head log's lines (see ``read_heads``); [] without a directory."""
+        if self.checkpoint_dir is None or not self.checkpoint_dir.is_dir():
+            return []
+        return read_heads(self.checkpoint_dir)
 
     def read(self) -> list[tuple[str, object]]:
         """The checkpoint files (see ``read_checkpoint_dir``); [] without a directory."""

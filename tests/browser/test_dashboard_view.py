@@ -78,7 +78,8 @@ def test_dashboard_alerts_and_history(lab_server, browser, pages):
     assert colors["red"] == colors["err"] and colors["green"] == colors["ok"], colors
     shot(page, panel, "dashboard-1-models")
 
-    # the model in alert: its history (newest first) and the latest report
+    # the model in alert: its history (newest first); the report itself holds values of the data,
+    # so bob (no member of ops) sees that it is withheld
     alerts.get_by_role("button", name="fraud-model").click()
     history = panel.get_by_label("History", exact=True).locator("tbody tr")
     expect(history).to_have_count(2)
@@ -86,18 +87,9 @@ def test_dashboard_alerts_and_history(lab_server, browser, pages):
     expect(history.first).to_contain_text("age")
     expect(history.nth(1)).to_contain_text("Completed")
     report = panel.locator("section[aria-label^='Check ']")
-    drift = report.get_by_label("Drift by column", exact=True)
-    age = drift.locator("tr", has_text="age")
-    expect(age).to_contain_text("ks")
-    expect(age).to_contain_text("yes")
-    expect(drift.locator("tr", has_text="income")).to_contain_text("no")
-    expect(report.get_by_label("Violations", exact=True)).to_contain_text("baseline_drift_check")
-    shot(page, panel, "dashboard-2-history")
-
-    # the older, clean check
-    history.nth(1).get_by_role("button").click()
-    expect(report.get_by_label("Drift by column", exact=True).locator(".jp-mlgov-tone-error")).to_have_count(0)
-    expect(report).to_contain_text("Violations (0)")
+    expect(report.get_by_label("Report withheld")).to_contain_text("may read this model's data")
+    expect(report.get_by_label("Drift by column", exact=True)).to_have_count(0)
+    shot(page, panel, "dashboard-2-withheld")
 
     # bob may not acknowledge (not a member of ops): the server's refusal shows as one line
     panel.get_by_label("Acknowledgement comment").fill("looking")
@@ -111,10 +103,23 @@ def test_dashboard_alerts_and_history(lab_server, browser, pages):
     shot(page, panel, "dashboard-3-dark")
     ctx.close()
 
-    # alice (owner of ops) acknowledges the alert with a comment
+    # alice (owner of ops) reads the latest report and the older, clean one, and acknowledges
     ctx, page, panel = open_lab(browser, lab_server, "alice-token", pages)
     tab(panel, "Dashboard").click()
     panel.get_by_label("Alerts", exact=True).get_by_role("button", name="fraud-model").click()
+    report = panel.locator("section[aria-label^='Check ']")
+    drift = report.get_by_label("Drift by column", exact=True)
+    age = drift.locator("tr", has_text="age")
+    expect(age).to_contain_text("ks")
+    expect(age).to_contain_text("yes")
+    expect(drift.locator("tr", has_text="income")).to_contain_text("no")
+    expect(report.get_by_label("Violations", exact=True)).to_contain_text("baseline_drift_check")
+    shot(page, panel, "dashboard-2-history")
+    history = panel.get_by_label("History", exact=True).locator("tbody tr")
+    history.nth(1).get_by_role("button").click()
+    expect(report.get_by_label("Drift by column", exact=True).locator(".jp-mlgov-tone-error")).to_have_count(0)
+    expect(report).to_contain_text("Violations (0)")
+    history.first.get_by_role("button").click()
     panel.get_by_label("Acknowledgement comment").fill("retraining on May data")
     panel.get_by_role("button", name="Acknowledge").click()
     expect(panel.locator(".jp-mlgov-ack")).to_contain_text("Acknowledged by alice")
