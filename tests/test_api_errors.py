@@ -167,3 +167,23 @@ async def test_over_long_documents_are_400(api):
     assert code == 400 and len(body["message"]) < 300
     code, body, _ = await api("root", "POST", "models/x/executions", {"report": {"note": "y" * 6_000_000}})
     assert code == 400 and "larger than" in body["message"]
+
+
+async def test_a_parquet_bomb_is_refused_before_it_is_read(api, monkeypatch):
+    """A small Parquet file of zeros decodes to many times its size: refused with a 400 from its
+    metadata, before the service reads it into memory (limit lowered here to keep the test small)."""
+    import pandas as pd
+
+    from mlgov_jupyter.core import catalog
+
+    monkeypatch.setattr(catalog, "MAX_UNCOMPRESSED_BYTES", 8 << 20)
+    zeros = pd.DataFrame({"z": [0] * 2_000_000})  # 16 MB in memory, a few kB as Parquet
+    code, err, _ = await api("alice", "POST", "assets", publish_body(name="bomb", df=zeros, project=None))
+    assert code == 400 and "decompresses to" in err["message"], err
+    code, ok, _ = await api("alice", "POST", "assets", publish_body(name="fine", df=zeros[:1000], project=None))
+    assert code == 201, ok
+
+
+async def test_deeply_nested_json_is_a_400(api):
+    code, err, _ = await api("alice", "POST", "projects", raw="[" * 100_000 + "]" * 100_000)
+    assert code == 400 and err["message"] == "request body is nested too deeply", err

@@ -13,6 +13,22 @@ def content_hash(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+MAX_UNCOMPRESSED_BYTES = 1 << 30  # what one publish may decompress to in the service's memory
+
+
+def _decoded_size(parquet) -> int:
+    """A lower bound of the bytes a Parquet file takes in memory once read: rows x the width of
+    each fixed-width column (8 bytes of offsets for the others), plus the encoded data."""
+    meta, rows = parquet.metadata, parquet.metadata.num_rows
+    width = 0
+    for field in parquet.schema_arrow:
+        try:
+            width += max(field.type.bit_width // 8, 1)
+        except ValueError:  # variable width: at least its offsets
+            width += 8
+    return rows * width + sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+
+
 def describe_parquet(data: bytes) -> tuple[list, dict, int]:
     """Schema, per-column summary and row count of Parquet bytes; Invalid if not Parquet."""
     import pyarrow as pa
@@ -20,6 +36,11 @@ def describe_parquet(data: bytes) -> tuple[list, dict, int]:
     import pyarrow.parquet as pq
 
     try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        size = _decoded_size(parquet)
+        if size > MAX_UNCOMPRESSED_BYTES:  # a few MB of zeros can decompress to gigabytes
+            raise Invalid(f"the Parquet content decompresses to {size / 2**30:.1f} GiB; at most "
+                          f"{MAX_UNCOMPRESSED_BYTES / 2**30:.0f} GiB may be published this way")
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowInvalid, OSError) as exc:
         raise Invalid(f"content is not a readable Parquet file: {exc}") from None
