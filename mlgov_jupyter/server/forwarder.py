@@ -61,24 +61,11 @@ class ForwardHandler(APIHandler):
         self.finish(response.body or b"")
 
     @web.authenticated
-    @authorized
+    @authorized  # the action (read or write) follows the request's method
     async def get(self, path):
         await self._forward(path)
 
-    @web.authenticated
-    @authorized
-    async def post(self, path):
-        await self._forward(path)
-
-    @web.authenticated
-    @authorized
-    async def put(self, path):
-        await self._forward(path)
-
-    @web.authenticated
-    @authorized
-    async def delete(self, path):
-        await self._forward(path)
+    post = put = delete = get
 
 
 def forward_handlers() -> list[tuple[str, type]]:

@@ -12,17 +12,12 @@ TIMEOUT_MS = 15_000
 PANEL_WIDTH = 460
 
 
-def open_lab(browser, base: str, token: str, pages: list, width: int = PANEL_WIDTH):
-    """A new browser context logged in by ``token``, with the panel open; (context, page, panel)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    pages.append(page)
-    page.goto(f"{base}lab?token={token}")
-    tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlgov-sidebar"]')
-    tab.wait_for()
+def open_panel(page):
+    """Open the ML Governance panel of a loaded JupyterLab page; the panel's locator."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlgov-sidebar"]')
+    tab.wait_for()
     # JupyterLab restores the last layout while starting; open the panel once that is done, and
     # again if the restore closed it after our click.
     page.locator("#jupyterlab-splash").wait_for(state="detached")
@@ -37,6 +32,17 @@ def open_lab(browser, base: str, token: str, pages: list, width: int = PANEL_WID
         except PlaywrightTimeout:
             pass
     panel.wait_for(state="visible")
+    return panel
+
+
+def open_lab(browser, base: str, token: str, pages: list, width: int = PANEL_WIDTH):
+    """A new browser context logged in by ``token``, with the panel open; (context, page, panel)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    pages.append(page)
+    page.goto(f"{base}lab?token={token}")
+    panel = open_panel(page)
     page_token = page.evaluate(
         "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).token")
     assert page_token != SERVER_TOKEN, "the browser must act as the user of " + token

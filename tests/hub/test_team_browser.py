@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from browser.ui import open_panel
 from .harness import kernel_ok
 
 pytestmark = pytest.mark.browser
@@ -51,27 +52,6 @@ def _log_in(browser, hub, user: str):
     return context, page
 
 
-def _open_sidebar(page):
-    """Open the ML Governance panel once JupyterLab has restored its layout (a restore can close it)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlgov-sidebar"]')
-    tab.wait_for()
-    page.locator("#jupyterlab-splash").wait_for(state="detached")
-    panel = page.locator("#mlgov-sidebar")
-    for _ in range(5):
-        if panel.is_visible():
-            break
-        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-            tab.click()
-        try:
-            panel.wait_for(state="visible", timeout=3_000)
-        except PlaywrightTimeout:
-            pass
-    panel.wait_for(state="visible")
-    return panel
-
-
 def test_alice_approves_bobs_request_in_her_hub_lab(hub, browser):
     from playwright.sync_api import expect
 
@@ -87,7 +67,7 @@ c.publish(pd.DataFrame({{"x": [10, 20, 30]}}), name={asset!r}, project={project!
 
     context, page = _log_in(browser, hub, "alice")
     try:
-        panel = _open_sidebar(page)
+        panel = open_panel(page)
         expect(panel.locator(".jp-mlgov-user")).to_have_text("alice")
         requests_tab = panel.get_by_role("tab", name=re.compile("Requests"))
         requests_tab.click()
