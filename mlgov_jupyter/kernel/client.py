@@ -16,7 +16,9 @@ from .cards_client import CardsClient
 from .roles_client import RolesClient
 from .transport import HttpTransport, LocalTransport
 
-TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "builtins.", "collections.")
+# Beyond skops' own defaults, a model may hold *classes* (never functions: exec, eval, getattr,
+# np.full_like ... would run the publisher's code in the reader's kernel) from these libraries.
+CLASS_LIBRARIES = ("sklearn", "numpy", "scipy", "xgboost", "lightgbm")
 
 
 def connect(url: str | None = None, token: str | None = None, user: str | None = None) -> "Client":
@@ -197,6 +199,21 @@ def _content(obj) -> dict:
                   f"model, a file path or a URI")
 
 
+def _library_class(name: str) -> bool:
+    """Whether ``name`` (``module.attr``, as skops reports it) is a class of a trusted library.
+    Only those libraries' modules are imported to find out (importing another module runs it)."""
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    if module.split(".")[0] not in CLASS_LIBRARIES or not attr:
+        return False
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(obj, type)
+
+
 def _load(meta: dict, data: bytes | None, trusted: list[str] | None):
     fmt = meta["format"]
     if fmt == "parquet":
@@ -207,10 +224,11 @@ def _load(meta: dict, data: bytes | None, trusted: list[str] | None):
         import skops.io as sio
 
         types = sio.get_untrusted_types(data=data)
-        extra = [t for t in types if not t.startswith(TRUSTED_MODULES) and t not in (trusted or [])]
+        extra = [t for t in types if t not in (trusted or []) and not _library_class(t)]
         if extra:
-            raise Invalid(f"model {meta['name']!r} contains types not trusted by default: "
-                          f"{', '.join(extra)}; pass trusted=[...] to load it")
+            raise Invalid(f"model {meta['name']!r} holds what is not trusted by default (functions "
+                          f"run code when loaded): {', '.join(extra)}; if you trust its publisher, "
+                          f"pass trusted=[...] naming them")
         return sio.loads(data, trusted=types)
     if fmt == "uri":
         return meta["location"]
