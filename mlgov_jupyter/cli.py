@@ -67,12 +67,29 @@ def read_only_engine(url: str):
             if not path or path == ":memory:" or not Path(path).is_file():
                 raise Unusable(f"no SQLite database file at {path!r}")
             uri = Path(path).resolve().as_uri().replace("file://", "file:", 1)
-            return create_engine(f"sqlite:///{uri}?mode=ro&uri=true")
+            return _snapshot_reads(create_engine(f"sqlite:///{uri}?mode=ro&uri=true"))
         if parsed.get_backend_name() == "postgresql":
-            return create_engine(parsed, connect_args={"options": "-c default_transaction_read_only=on"})
+            # one snapshot for head, events and checkpoints: a write meanwhile changes nothing seen
+            return create_engine(parsed, isolation_level="REPEATABLE READ",
+                                 connect_args={"options": "-c default_transaction_read_only=on"})
         return create_engine(parsed)  # other dialects: opened as given
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise Unusable(f"not a usable database URL: {str(exc).splitlines()[0]}") from None
+
+
+def _snapshot_reads(engine):
+    """SQLite: a real BEGIN, so that every read of one verification sees one snapshot."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 def _load_key(path: Path):
@@ -101,9 +118,12 @@ def audit_verify(db_url: str | None, public_key: Path | None = None, checkpoints
     if checkpoints is not None and not checkpoints.is_dir():
         raise Unusable(f"no checkpoint directory at {checkpoints}")
     key = _load_key(public_key) if public_key is not None else None
+    # the directory first: what it holds was written after its events committed (see below)
+    files = read_checkpoint_dir(checkpoints) if checkpoints is not None else []
+    heads = read_heads(checkpoints) if checkpoints is not None else []
     engine = read_only_engine(db_url or _default_url())
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn, conn.begin():
             tables = set(inspect(conn).get_table_names())
             if "audit_events" not in tables:
                 raise Unusable("the database holds no mlgov store (no audit_events table)")
@@ -126,11 +146,7 @@ def audit_verify(db_url: str | None, public_key: Path | None = None, checkpoints
                 sources = [("database", _parse_row(p, s)) for p, s in rows]
             else:
                 note = " (this store predates checkpoints: no audit_checkpoints table)"
-            heads = []
-            if checkpoints is not None:
-                sources += read_checkpoint_dir(checkpoints)
-                heads = read_heads(checkpoints)
-            result = chain.verify_anchored(events, head, sources, key, heads=heads)
+            result = chain.verify_anchored(events, head, sources + files, key, heads=heads)
             if note:
                 result = chain.Verification(result.ok, result.checked, result.first_broken,
                                             result.message + note, result.checkpoints, result.covered)

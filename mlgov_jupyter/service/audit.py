@@ -52,7 +52,14 @@ class AuditService(ServiceBase):
     def audit_verify(self, actor: Actor) -> dict:
         """``{"ok", "checked", "first_broken", "message"}``; with an anchor also ``checkpoints``
         and ``covered`` (checked against the database's and the directory's checkpoints)."""
+        # What lives outside the database is read first: every line and file there was written
+        # after its event committed, so the database snapshot taken next holds all of them (read
+        # the other way round, a write in between would look like a removed event).
+        files = self.anchor.read() if self.anchor else []
+        heads = self.anchor.heads() if self.anchor else []
         with self.store.transaction(write=False) as s:
+            if not self.store.is_sqlite:  # one snapshot for head, events and checkpoint rows
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             self._authorize(s, actor, authz.AUDIT_VERIFY, Resource(type="audit"))
             head = s.get(t.AuditHead, 1)
             head = {"last_id": head.last_id, "last_hash": head.last_hash} if head else None
@@ -65,9 +72,8 @@ class AuditService(ServiceBase):
                 return chain.verify(events, head=head).to_dict()
             sources = [("database", _doc(r)) for r in
                        s.execute(select(t.AuditCheckpoint).order_by(t.AuditCheckpoint.seq)).scalars()]
-            sources += self.anchor.read()
-            return chain.verify_anchored(events, head, sources, self.anchor.public_key,
-                                         heads=self.anchor.heads()).to_dict()
+            return chain.verify_anchored(events, head, sources + files, self.anchor.public_key,
+                                         heads=heads).to_dict()
 
     # ---- checkpoints ------------------------------------------------------------------------
 
