@@ -29,7 +29,7 @@ demo: install
 # Team mode on this machine (run as root): JupyterHub with mlgov serve as user mlgov, Unix users
 # alice, bob and mallory; prints the URL and the password; Ctrl-C stops it. TEAM_DB_URL: a PostgreSQL store.
 team-demo: install
-	$(BIN)/python -m mlgov_jupyter.team_demo $(if $(TEAM_DB_URL),--db-url '$(TEAM_DB_URL)',)
+	MLGOV_TEAM_DB_URL='$(TEAM_DB_URL)' $(BIN)/python -m mlgov_jupyter.team_demo
 
 test: install
 	$(BIN)/python -m pytest -q

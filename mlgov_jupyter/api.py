@@ -19,6 +19,7 @@ from .core.errors import Invalid, NotFound
 
 BASE = "api/mlgov/"
 ID = r"(?P<id>[0-9]{1,18})"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
 NAME = r"(?P<name>[^/]{1,256})"
 
 
@@ -38,7 +39,10 @@ class Route:
 
 
 def _int(args: dict, key: str = "id") -> int:
-    return int(args[key])
+    value = int(args[key])
+    if value > MAX_ID:
+        raise NotFound(f"no record with id {value}")
+    return value
 
 
 ROUTES: list[Route] = [
@@ -189,11 +193,33 @@ def parse(model: type | None, data: Any, where: str):
         raise Invalid(f"{where} field {loc!r}: {err['msg']}") from None
 
 
+def _no_constant(name: str):
+    raise Invalid(f"request body: {name} is not a number JSON allows")
+
+
+def _no_nul(value) -> None:
+    """NUL characters are refused: PostgreSQL cannot store them in text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise Invalid("request body holds a NUL character")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def parse_json(raw: bytes) -> Any:
+    """The request body; Invalid for malformed JSON, NaN/Infinity, NUL characters, deep nesting."""
     if not raw:
         return {}
     try:
-        return json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant)
+        _no_nul(value)
+        return value
     except (ValueError, UnicodeDecodeError):
         raise Invalid("request body is not valid JSON") from None
     except RecursionError:

@@ -536,12 +536,9 @@ async def _execute(url: str, token: str, user: str, code: str) -> tuple[str, str
 
 def main() -> None:
     """``make team-demo``: a hub with alice, bob and mallory, mlgov serve as mlgov; Ctrl-C stops it."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db-url", default="", help="the service's store (default: SQLite in its data dir)")
-    args = parser.parse_args()
-    hub = Hub(db_url=args.db_url)
+    # the store URL (with its password) comes from the environment, never the command line,
+    # which every user of the machine can read in ps
+    hub = Hub(db_url=os.environ.pop("MLGOV_TEAM_DB_URL", ""))
     print("starting JupyterHub with mlgov serve (team mode)...", flush=True)
     try:
         hub.start()

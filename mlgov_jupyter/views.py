@@ -27,8 +27,8 @@ def asset_summary(a: t.Asset, project_name: str, rev: t.AssetRevision, access: s
             "updated_at": iso(a.updated_at), "row_count": rev.row_count, "access": access}
 
 
-def revision(r: t.AssetRevision) -> dict:
-    return {"revision": r.revision, "format": r.format, "content_hash": r.content_hash,
+def revision(r: t.AssetRevision, reveal: bool = True) -> dict:
+    return {"revision": r.revision, "format": r.format, "content_hash": r.content_hash if reveal else None,
             "row_count": r.row_count, "size_bytes": r.size_bytes, "created_by": r.created_by,
             "created_at": iso(r.created_at)}
 
@@ -36,14 +36,15 @@ def revision(r: t.AssetRevision) -> dict:
 def asset_detail(a: t.Asset, project_name: str, revs: list[t.AssetRevision], access: str,
                  reveal: bool = True) -> dict:
     """``reveal``: the caller may read the data, so may see what holds its values (the column
-    summary's top values and ranges, the location); others see the discoverable metadata only."""
+    summary's top values and ranges, the location, the content hash, which would confirm a
+    guess of the data); others see the discoverable metadata only."""
     latest = revs[-1]
     out = asset_summary(a, project_name, latest, access)
     out.update({"glossary_terms": list(a.glossary_terms or []), "schema": latest.schema or [],
                 "summary": (latest.summary or {}) if reveal else {},
                 "location": latest.location if reveal else None,
-                "content_hash": latest.content_hash, "format": latest.format,
-                "features": latest.features or None, "revisions": [revision(r) for r in revs]})
+                "content_hash": latest.content_hash if reveal else None, "format": latest.format,
+                "features": latest.features or None, "revisions": [revision(r, reveal) for r in revs]})
     return out
 
 

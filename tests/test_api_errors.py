@@ -187,3 +187,30 @@ async def test_a_parquet_bomb_is_refused_before_it_is_read(api, monkeypatch):
 async def test_deeply_nested_json_is_a_400(api):
     code, err, _ = await api("alice", "POST", "projects", raw="[" * 100_000 + "]" * 100_000)
     assert code == 400 and err["message"] == "request body is nested too deeply", err
+
+
+@pytest.mark.parametrize("raw, message", [
+    ('{"report": {"n_current": NaN}}', "NaN is not a number JSON allows"),
+    ('{"report": {"violations_by_type": {"x": Infinity}}}', "Infinity is not a number JSON allows"),
+    ('{"report": {"drifted_columns": 5}}', "report.drifted_columns must be a list of column names"),
+    ('{"report": {"violations_by_type": {"x": "many"}}}', "report.violations_by_type must map"),
+    ('{"report": {"n_current": "all"}}', "report.n_current must be a whole number"),
+])
+async def test_a_check_that_would_break_everyones_dashboard_is_refused(api, raw, message):
+    from sklearn.linear_model import LogisticRegression
+
+    from mlgov_jupyter.kernel.client import _content
+
+    body = {"name": "m", "project": None, "kind": "model", **_content(LogisticRegression().fit([[0], [1]], [0, 1]))}
+    assert (await api("alice", "POST", "assets", body))[0] == 201
+    code, err, _ = await api("alice", "POST", "models/m/executions", raw=raw)
+    assert code == 400 and message in err["message"], err
+    code, board, _ = await api("bob", "GET", "dashboard")
+    assert code == 200 and board["models"][0]["executions"] == 0
+
+
+async def test_ids_beyond_the_store_and_nul_characters(api):
+    code, err, _ = await api("alice", "POST", f"requests/{2**31}/approve", {"comment": ""})
+    assert code == 404, err
+    code, err, _ = await api("alice", "POST", "projects", {"name": "n", "description": "a\x00b"})
+    assert code == 400 and "NUL" in err["message"], err

@@ -140,7 +140,9 @@ async def test_values_of_the_data_only_for_those_who_may_read_it(api):
         assert detail["row_count"] == 2
         text = repr(detail)
         assert ("123-45-6789" in text and detail["summary"]) if reveals else \
-            ("123-45-6789" not in text and detail["summary"] == {} and detail["location"] is None), (user, detail)
+            ("123-45-6789" not in text and detail["summary"] == {} and detail["location"] is None
+             and detail["content_hash"] is None and not any(r["content_hash"] for r in detail["revisions"])), \
+            (user, detail)
         data_code = (await api(user, "GET", "assets/patients/data"))[0]
         assert (data_code == 200) == reveals, (user, data_code)
 

@@ -47,6 +47,7 @@ def test_catalog_loop_and_audit_on_postgres(pg_url, monkeypatch):
     alice.publish(df, name="events", description="customer events", tags=["crm"])
     found = bob.search("customer", tag="crm")
     assert [a["name"] for a in found] == ["events"] and found.facets["tag"] == {"crm": 1}
+    assert len(bob.search("", tag="%")) == 0 and len(bob.search("", tag="cr_")) == 0  # exact, no wildcards
     alice.publish(pd.DataFrame({"monthly_spend": [1.0]}), name="spend", description="what customers spend")
     assert [a["name"] for a in bob.search("customers event")] == ["events"]  # stemmed, all words
     assert [a["name"] for a in bob.search("monthly spend")] == ["spend"]  # a column name

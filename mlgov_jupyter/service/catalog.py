@@ -400,7 +400,9 @@ def _has_tag(is_sqlite: bool, tag: str):
     if is_sqlite:
         return text("EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE json_each.value = :tag)"
                     ).bindparams(tag=tag)
-    return cast(t.Asset.tags, String).like(f'%"{tag}"%')
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    return cast(t.Asset.tags, JSONB).contains([tag])  # exact, no LIKE wildcards
 
 
 def _facets(rows, names: dict[int, str]) -> dict:

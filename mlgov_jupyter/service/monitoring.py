@@ -18,6 +18,22 @@ from .base import Actor, ServiceBase, aware
 MAX_REPORT_CHARS = 5_000_000
 
 
+def _summary(report: dict) -> dict:
+    """What the dashboard shows of a check: drifted column names (at most 100), violation counts
+    by check type (at most 50 types), rows checked. Invalid if the report's fields are not so."""
+    drifted = report.get("drifted_columns") or []
+    by_type = report.get("violations_by_type") or {}
+    n_current = report.get("n_current")
+    if not isinstance(drifted, list) or not all(isinstance(c, str) and len(c) <= 256 for c in drifted):
+        raise Invalid("report.drifted_columns must be a list of column names")
+    if not isinstance(by_type, dict) or len(by_type) > 50 or not all(
+            isinstance(k, str) and len(k) <= 64 and type(v) is int for k, v in by_type.items()):
+        raise Invalid("report.violations_by_type must map up to 50 check types to counts")
+    if n_current is not None and type(n_current) is not int:
+        raise Invalid("report.n_current must be a whole number of rows")
+    return {"drifted_columns": drifted[:100], "violations_by_type": by_type, "n_current": n_current}
+
+
 class MonitoringService(ServiceBase):
     def _model(self, s, name: str) -> tuple[t.Asset, str]:
         model = self._asset(s, name)
@@ -26,6 +42,8 @@ class MonitoringService(ServiceBase):
         return model, self._project_names(s)[model.project_id]
 
     def record_execution(self, actor: Actor, name: str, body: m.ExecutionCreate) -> dict:
+        """Store a check of model ``name``; its summary (shown on everyone's dashboard) is checked
+        and bounded here. Invalid for a malformed report."""
         report = body.report
         if len(json.dumps(report)) > MAX_REPORT_CHARS:
             raise Invalid(f"the report is larger than {MAX_REPORT_CHARS} characters")
@@ -42,9 +60,7 @@ class MonitoringService(ServiceBase):
                 model_asset_id=model.id, monitor_type=body.monitor_type,
                 status="CompletedWithViolations" if violations or drift else "Completed",
                 violations=len(violations), dataset_drift=drift, report=report, created_by=actor.name,
-                summary={"drifted_columns": list(report.get("drifted_columns") or [])[:100],
-                         "violations_by_type": report.get("violations_by_type") or {},
-                         "n_current": report.get("n_current")})
+                summary=_summary(report))
             s.add(row)
             s.flush()
             self._audit(s, actor, "monitor.execution", "model", name,
