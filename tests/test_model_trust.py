@@ -29,14 +29,56 @@ def pair(tmp_path, monkeypatch):
     return mallory, alice
 
 
-def test_a_model_holding_exec_is_refused_and_names_it(pair, tmp_path):
-    mallory, alice = pair
-    marker = tmp_path / "ran"
+def _evil(marker):
     payload = f"open({str(marker)!r}, 'w').write('x')"
-    evil = Pipeline([("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": payload, "dtype": object})),
+    return Pipeline([("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": payload, "dtype": object})),
                      ("flat", FunctionTransformer(np.ravel)), ("first", FunctionTransformer(builtins.min)),
                      ("run", FunctionTransformer(builtins.exec))])
-    mallory.publish(evil, name="churn-scorer", project="shop")
+
+
+def test_the_service_refuses_to_publish_a_model_holding_exec(pair, tmp_path):
+    mallory, alice = pair
+    with pytest.raises(Invalid) as err:
+        mallory.publish(_evil(tmp_path / "ran"), name="churn-scorer", project="shop")
+    assert "builtins.exec" in str(err.value) and "numpy.full_like" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert alice.search("churn") == []
+    # the owner can still publish the bytes, as a file nobody's use() loads as a model
+    import skops.io as sio
+
+    path = tmp_path / "evil.skops"
+    path.write_bytes(sio.dumps(_evil(tmp_path / "ran")))
+    mallory.publish(str(path), name="churn-scorer-file", project="shop")
+    assert isinstance(alice.use("churn-scorer-file"), bytes)
+    assert not (tmp_path / "ran").exists()
+
+
+async def test_publish_refusal_over_rest(api):
+    import base64
+
+    import skops.io as sio
+
+    evil = base64.b64encode(sio.dumps(FunctionTransformer(builtins.exec))).decode()
+    code, body, _ = await api("alice", "POST", "assets", {"name": "m", "kind": "model", "format": "skops",
+                                                          "content_b64": evil})
+    assert code == 400 and "builtins.exec" in body["message"], body
+    code, body, _ = await api("alice", "POST", "assets", {"name": "m", "kind": "model", "format": "skops",
+                                                          "content_b64": base64.b64encode(b"junk").decode()})
+    assert code == 400, body
+    code, body, _ = await api("alice", "POST", "assets", {"name": "m", "kind": "model", "format": "file",
+                                                          "content_b64": evil})
+    assert code == 201, body
+
+
+def test_a_model_holding_exec_is_refused_and_names_it(pair, tmp_path, monkeypatch):
+    mallory, alice = pair
+    marker = tmp_path / "ran"
+    # bytes stored before the publish check existed: the reader's own check still holds
+    from mlgov_jupyter.service import catalog
+
+    monkeypatch.setattr(catalog, "_check_skops", lambda data: None)
+    mallory.publish(_evil(marker), name="churn-scorer", project="shop")
+    monkeypatch.undo()
     with pytest.raises(Invalid) as err:
         alice.use("churn-scorer")
     assert "builtins.exec" in str(err.value) and "numpy.full_like" in str(err.value)

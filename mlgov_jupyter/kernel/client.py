@@ -16,9 +16,8 @@ from .cards_client import CardsClient
 from .roles_client import RolesClient
 from .transport import HttpTransport, LocalTransport
 
-# Beyond skops' own defaults, a model may hold *classes* (never functions: exec, eval, getattr,
-# np.full_like ... would run the publisher's code in the reader's kernel) from these libraries.
-CLASS_LIBRARIES = ("sklearn", "numpy", "scipy", "xgboost", "lightgbm")
+from ..core.model_trust import CLASS_LIBRARIES  # noqa: F401  (the reviewed list lives in core)
+from ..core.model_trust import library_class as _library_class  # noqa: F401
 
 
 def connect(url: str | None = None, token: str | None = None, user: str | None = None) -> "Client":
@@ -68,15 +67,23 @@ class Client(CardsClient, RolesClient):
         return self._call("POST", f"projects/{quote(project, safe='')}/members",
                           body={"user": user, "designation": designation})
 
+    def remove_member(self, project: str, user: str) -> dict:
+        """Take ``user`` out of ``project`` (a project keeps at least one owner)."""
+        return self._call("DELETE", f"projects/{quote(project, safe='')}/members/{quote(user, safe='')}")
+
     # catalog
     def publish(self, obj, name: str, kind: str | None = None, project: str | None = None,
-                description: str = "", tags=(), glossary_terms=(), classification: str = "internal",
+                description: str | None = None, tags=None, glossary_terms=None,
+                classification: str | None = None,
                 record_id: str | None = None, event_time: str | None = None,
                 feature_descriptions: dict | None = None) -> dict:
         """Publish a DataFrame, a scikit-learn model, a file path or a URI. A feature group is a
-        DataFrame with record_id and event_time columns."""
-        body = {"name": name, "project": project, "description": description, "tags": list(tags),
-                "glossary_terms": list(glossary_terms), "classification": classification}
+        DataFrame with record_id and event_time columns. Metadata not given (None) keeps what the
+        asset has (a new asset: no description, tags or terms, classification ``internal``)."""
+        body = {"name": name, "project": project, "description": description,
+                "tags": None if tags is None else list(tags),
+                "glossary_terms": None if glossary_terms is None else list(glossary_terms),
+                "classification": classification}
         body.update(_content(obj))
         body["kind"] = kind or ("feature_group" if record_id else
                                 "model" if body["format"] == "skops" else "dataset")
@@ -197,21 +204,6 @@ def _content(obj) -> dict:
         return {"format": "skops", "content_b64": base64.b64encode(sio.dumps(obj)).decode()}
     raise Invalid(f"cannot publish a {type(obj).__name__}: give a DataFrame, a scikit-learn "
                   f"model, a file path or a URI")
-
-
-def _library_class(name: str) -> bool:
-    """Whether ``name`` (``module.attr``, as skops reports it) is a class of a trusted library.
-    Only those libraries' modules are imported to find out (importing another module runs it)."""
-    import importlib
-
-    module, _, attr = name.rpartition(".")
-    if module.split(".")[0] not in CLASS_LIBRARIES or not attr:
-        return False
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return False
-    return isinstance(obj, type)
 
 
 def _load(meta: dict, data: bytes | None, trusted: list[str] | None):

@@ -16,6 +16,8 @@ from ..core import models as m
 from ..core.authz import Resource
 from ..core.catalog import content_hash, describe_parquet
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.roles.catalog import CLASSIFICATION_RANK
+from ..core.model_trust import untrusted_types
 from ..store import tables as t
 from .base import Actor, ServiceBase
 
@@ -64,16 +66,43 @@ class CatalogService(ServiceBase):
             if row is None:
                 s.add(t.Membership(project_id=p.id, user=body.user, designation=body.designation))
             else:
+                if body.designation != "owner":
+                    self._keep_an_owner(s, p, row, f"make {body.user} {body.designation}")
                 row.designation = body.designation
             self._audit(s, actor, "project.member.set", "project", project,
                         {"user": body.user, "designation": body.designation, "project": project})
             s.flush()
             return views.project(p, self._members(s, p.id))
 
+    def remove_member(self, actor: Actor, project: str, user: str) -> dict:
+        with self.store.transaction() as s:
+            p = self._project(s, project)
+            self._authorize(s, actor, authz.PROJECT_MANAGE, Resource(type="project", name=project,
+                                                                     project=project))
+            row = s.execute(select(t.Membership).where(t.Membership.project_id == p.id,
+                                                       t.Membership.user == user)).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"{user} is not a member of project {project}")
+            self._keep_an_owner(s, p, row, f"remove {user}")
+            self._audit(s, actor, "project.member.remove", "project", project,
+                        {"user": user, "designation": row.designation, "project": project})
+            s.delete(row)
+            s.flush()
+            return views.project(p, self._members(s, p.id))
+
+    def _keep_an_owner(self, s: Session, p: t.Project, row: t.Membership, what: str) -> None:
+        """Conflict when ``row`` is the project's last owner: a project always keeps one."""
+        if row.designation == "owner" and not any(
+                m.designation == "owner" and m.id != row.id for m in self._members(s, p.id)):
+            raise Conflict(f"cannot {what}: {row.user} is the last owner of project {p.name}; "
+                           f"make someone else owner first")
+
     # ---- publish ------------------------------------------------------------------------------
 
     def publish(self, actor: Actor, body: m.Publish) -> dict:
         data = _decode(body)
+        if body.format == "skops":
+            _check_skops(data)
         if body.kind == "feature_group" and body.features is None:
             raise Invalid("a feature group needs features: record_id and event_time columns")
         with self.store.transaction() as s:
@@ -93,10 +122,19 @@ class CatalogService(ServiceBase):
                 raise Conflict(f"asset {body.name!r} already belongs to another project")
             if a is not None and a.kind != body.kind:
                 raise Conflict(f"asset {body.name!r} is a {a.kind}, not a {body.kind}")
-            self._authorize(s, actor, authz.CATALOG_PUBLISH,
-                            Resource(type="asset", name=body.name, project=p.name,
-                                     classification=body.classification))
+            # a new revision keeps the asset's metadata unless the body gives it
+            old_class = a.classification if a is not None else None
+            classification = body.classification or old_class or "internal"
+            principal = self._authorize(s, actor, authz.CATALOG_PUBLISH,
+                                        Resource(type="asset", name=body.name, project=p.name,
+                                                 classification=classification))
+            if old_class and CLASSIFICATION_RANK[classification] < CLASSIFICATION_RANK[old_class] \
+                    and not principal.is_admin and principal.designations.get(p.name) not in ("owner", "steward"):
+                raise Forbidden(f"{actor.name} may not lower the classification of {body.name!r} from "
+                                f"{old_class} to {classification}: only owners and stewards of project "
+                                f"{p.name} may")
             rev = self._revision(s, actor, body, data)
+            rev.classification = classification
             if body.kind == "feature_group":
                 _check_features(body.features, rev.schema)
             now = datetime.now(timezone.utc)
@@ -104,13 +142,23 @@ class CatalogService(ServiceBase):
                 a = t.Asset(name=body.name, kind=body.kind, project_id=p.id, owner=actor.name,
                             created_at=now, latest_revision=0)
                 s.add(a)
-            a.description, a.tags = body.description, list(dict.fromkeys(body.tags))
-            a.glossary_terms, a.classification = list(dict.fromkeys(body.glossary_terms)), body.classification
+                a.description, a.tags, a.glossary_terms = "", [], []
+            if body.description is not None:
+                a.description = body.description
+            if body.tags is not None:
+                a.tags = list(dict.fromkeys(body.tags))
+            if body.glossary_terms is not None:
+                a.glossary_terms = list(dict.fromkeys(body.glossary_terms))
+            a.classification = classification
             a.latest_revision, a.updated_at = a.latest_revision + 1, now
             s.flush()
             rev.asset_id, rev.revision = a.id, a.latest_revision
             s.add(rev)
             self._index(s, a, rev)
+            if old_class and old_class != classification:
+                self._audit(s, actor, "asset.classify", "asset", a.name,
+                            {"old": old_class, "new": classification, "revision": rev.revision,
+                             "project": p.name})
             self._audit(s, actor, "asset.publish", "asset", a.name,
                         {"revision": rev.revision, "kind": a.kind, "project": p.name,
                          "content_hash": rev.content_hash, "classification": a.classification})
@@ -218,6 +266,11 @@ class CatalogService(ServiceBase):
             rev = next((r for r in revs if r.revision == number), None)
             if rev is None:
                 raise NotFound(f"asset {name!r} has no revision {number} (latest is {a.latest_revision})")
+            if rev.classification and rev.classification != a.classification \
+                    and CLASSIFICATION_RANK[rev.classification] > CLASSIFICATION_RANK[a.classification]:
+                # an old revision keeps what it was published under: the higher of the two applies
+                self._authorize(s, actor, authz.CATALOG_CONSUME, self._consume_resource(
+                    s, a, pname, actor.name, classification=rev.classification))
             blob = s.get(t.Blob, rev.content_hash) if rev.content_hash else None
             self._audit(s, actor, "asset.consume", "asset", name,
                         {"revision": rev.revision, "content_hash": rev.content_hash,
@@ -241,7 +294,8 @@ class CatalogService(ServiceBase):
                 raise Conflict(f"you already hold a grant on {a.name!r}")
             if access == "pending":
                 raise Conflict(f"you already have a pending request for {a.name!r}")
-            r = t.AccessRequest(asset_id=a.id, requester=actor.name, reason=body.reason)
+            r = t.AccessRequest(asset_id=a.id, requester=actor.name, reason=body.reason,
+                                requester_groups=list(actor.groups))
             s.add(r)
             s.flush()
             self._audit(s, actor, "access.request", "request", r.id,
@@ -294,7 +348,7 @@ class CatalogService(ServiceBase):
                 s.flush()
                 g = t.Grant(subscription_id=sub.id, asset_id=a.id, grantee=r.requester,
                             status="active", created_at=now,
-                            expires_at=self._grant_expiry(s, r.requester, pname, now))
+                            expires_at=self._grant_expiry(s, r, pname, now))
                 s.add(g)
                 s.flush()
                 self._audit(s, actor, "grant.create", "grant", g.id,
@@ -302,14 +356,15 @@ class CatalogService(ServiceBase):
             s.flush()
             return views.access_request(r, a, pname)
 
-    def _grant_expiry(self, s: Session, grantee: str, project: str, now: datetime):
-        """Time-boxed grants: the strictest max_grant_days of the grantee's roles."""
+    def _grant_expiry(self, s: Session, r: t.AccessRequest, project: str, now: datetime):
+        """Time-boxed grants: the strictest max_grant_days of the requester's roles, their group
+        roles included (groups as the identity provider said when they asked)."""
         az = self._authorizer(s)
         if not hasattr(az, "roles_of"):
             return None
         from ..core.roles import grant_expiry
 
-        principal = self._principal(s, Actor(grantee))
+        principal = self._principal(s, Actor(r.requester, groups=tuple(r.requester_groups or ())))
         return grant_expiry([az.roles[n] for n in az.roles_of(principal, project)], now)
 
     def list_subscriptions(self, actor: Actor, q: m.SubscriptionQuery) -> dict:
@@ -379,6 +434,18 @@ def _decode(body: m.Publish) -> bytes | None:
         return base64.b64decode(body.content_b64, validate=True)
     except (binascii.Error, ValueError):
         raise Invalid("content_b64 is not valid base64") from None
+
+
+def _check_skops(data: bytes) -> None:
+    """A skops model may hold only what readers load unnamed (core.model_trust): anything else
+    would run its publisher's code in a reader's kernel. The bytes can still be a ``file``."""
+    try:
+        extra = untrusted_types(data)
+    except ValueError as exc:
+        raise Invalid(f"the skops content cannot be read: {exc}") from None
+    if extra:
+        raise Invalid(f"the model holds types that are not on the reviewed list (functions run code "
+                      f"when loaded): {', '.join(extra)}; publish the bytes as a file instead")
 
 
 def _check_features(features: m.FeatureDefinitions, schema: list) -> None:
