@@ -30,4 +30,16 @@ class Conflict(GovernanceError):
     status = 409
 
 
-BY_STATUS = {cls.status: cls for cls in (Invalid, Forbidden, NotFound, Conflict)}
+class TooLarge(Invalid):
+    """A request or a piece of work beyond a configured limit (body size, rows, export size)."""
+
+    status = 413
+
+
+class Unavailable(GovernanceError):
+    """The service cannot do it now (store not writable, an export that ran out of time)."""
+
+    status = 503
+
+
+BY_STATUS = {cls.status: cls for cls in (Invalid, Forbidden, NotFound, Conflict, TooLarge, Unavailable)}

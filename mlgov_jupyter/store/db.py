@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..core.errors import Conflict
+from ..core.errors import Conflict, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,6 +39,27 @@ def _sqlite_setup(engine: Engine) -> None:
         # Writers take the lock up front: no deadlock when two writers upgrade from read.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("mlgov_write")
                              else "BEGIN")
+
+
+# What the drivers say when the disk is full or the store is read-only (SQLite messages; the
+# PostgreSQL SQLSTATEs 53100 disk_full and 25006 read_only_sql_transaction, also 53xxx resources).
+_UNWRITABLE = (("database or disk is full", "disk is full"),
+               ("readonly database", "the database is read-only"),
+               ("unable to open database file", "the database file cannot be opened"),
+               ("disk i/o error", "disk I/O error"))
+_UNWRITABLE_SQLSTATE = {"53100": "disk full", "25006": "the database is read-only",
+                        "53200": "out of memory", "53000": "insufficient resources"}
+
+
+def unwritable_reason(exc: OperationalError) -> str | None:
+    """The short reason if ``exc`` means the store cannot be written (disk full, read-only);
+    None for any other operational error (those stay bugs: a 500)."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state in _UNWRITABLE_SQLSTATE:
+        return _UNWRITABLE_SQLSTATE[state]
+    text = str(orig if orig is not None else exc).lower()
+    return next((reason for needle, reason in _UNWRITABLE if needle in text), None)
 
 
 class Store:
@@ -78,6 +99,11 @@ class Store:
         except IntegrityError:
             # two writers raced for the same unique name (possible on PostgreSQL): nothing was kept
             raise Conflict("the change collided with another one made at the same time; try again") from None
+        except OperationalError as exc:
+            reason = unwritable_reason(exc)
+            if reason is None:
+                raise
+            raise Unavailable(f"the governance store cannot be written: {reason}") from None
         finally:
             session.close()
 
