@@ -49,8 +49,10 @@ class RouteMixin:
             actor = self.actor
             # The service is synchronous (database, rendering): run it off the event loop so one
             # slow call (a PDF export, a large publish) does not stall every other request.
+            # Exports (PDF renders) have their own small pool: they never occupy this one.
+            pool = self.service.export_executor if route.resource == "export" else None
             result = await IOLoop.current().run_in_executor(
-                None, api.run, route, self.service, actor, path_args, query, body)
+                pool, api.run, route, self.service, actor, path_args, query, body)
         except GovernanceError as exc:
             self.set_status(exc.status)
             self.set_header("Content-Type", "application/json")

@@ -16,6 +16,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..core.authz import Authorizer
 from ..service import GovernanceService
+from ..service.base import Limits
 
 
 def private_dir(path: Path) -> Path:
@@ -61,6 +62,29 @@ class GovernanceSettings(LoggingConfigurable):
                                       help="Seconds between scheduled audit checkpoints (made only when the "
                                            "chain has grown); 0 turns the schedule off")
 
+    max_body_bytes = Int(256 * 1024 * 1024, config=True,
+                         help="Largest request body (bytes) the REST API accepts; larger ones are "
+                              "a 413 with a one-line message")
+    publish_max_rows = Int(Limits.publish_max_rows, config=True,
+                           help="Most rows a published Parquet file may hold (413 beyond)")
+    export_max_chars = Int(Limits.export_max_chars, config=True,
+                           help="Most characters of card content a PDF export renders (400 beyond)")
+    export_max_rows = Int(Limits.export_max_rows, config=True,
+                          help="Most table rows (metrics, hyperparameters, details) a PDF export renders")
+    export_max_charts = Int(Limits.export_max_charts, config=True,
+                            help="Most charts a PDF export renders")
+    export_timeout = Float(Limits.export_timeout, config=True,
+                           help="Seconds a PDF export may take in its worker process before it is "
+                                "stopped (503)")
+    export_workers = Int(Limits.export_workers, config=True,
+                         help="PDF exports rendered at a time, each in its own process, on threads "
+                              "apart from those that serve other calls")
+
+    def limits(self) -> Limits:
+        return Limits(publish_max_rows=self.publish_max_rows, export_max_chars=self.export_max_chars,
+                      export_max_rows=self.export_max_rows, export_max_charts=self.export_max_charts,
+                      export_timeout=self.export_timeout, export_workers=self.export_workers)
+
     @default("data_dir")
     def _data_dir_default(self):
         from jupyter_core.paths import jupyter_data_dir
@@ -88,7 +112,8 @@ class GovernanceSettings(LoggingConfigurable):
                                   unassigned=self.unassigned_users, admin_users=frozenset(self.admin_users),
                                   alert_evaluation_period=self.alert_evaluation_period,
                                   alert_datapoints=self.alert_datapoints_to_alert,
-                                  monitor_max_age_days=self.monitor_max_age_days, anchor=anchor)
+                                  monitor_max_age_days=self.monitor_max_age_days, anchor=anchor,
+                                  limits=self.limits())
 
     def start_jobs(self, service: GovernanceService):
         """A checkpoint now (it covers events written before this key signed each event: a store

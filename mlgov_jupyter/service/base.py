@@ -52,6 +52,19 @@ def default_role():
                              description="users without an assigned role: project designations decide")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on the work one request may cause (GovernanceSettings sets them from config)."""
+
+    publish_max_rows: int = 50_000_000  # rows of one Parquet publish
+    export_max_chars: int = 100_000  # characters of card content rendered as PDF
+    export_max_rows: int = 1_000  # table rows of one card rendered as PDF
+    export_max_charts: int = 40  # charts of one card rendered as PDF
+    export_timeout: float = 60.0  # seconds a PDF render may take in its worker process
+    export_workers: int = 2  # PDF renders at a time (each in its own process)
+    export_cache_entries: int = 64  # rendered PDFs kept, per card version
+
+
 @dataclass
 class ServiceBase:
     store: Store
@@ -67,6 +80,7 @@ class ServiceBase:
     monitor_max_age_days: float | None = None
     # Signs audit checkpoints (service/audit.py); None: no checkpoints, verification by links only.
     anchor: "AuditAnchor | None" = None
+    limits: Limits = field(default_factory=Limits)
     _policy: tuple | None = field(default=None, init=False, repr=False)
 
     def _authorizer(self, s: Session) -> Authorizer:

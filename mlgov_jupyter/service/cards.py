@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -12,7 +19,7 @@ from ..core import authz
 from ..core import cards as c
 from ..core import models as m
 from ..core.authz import Resource
-from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from ..store import tables as t
 from .base import Actor, ServiceBase
 
@@ -168,7 +175,7 @@ class CardService(ServiceBase):
         if q.format == "html":
             data = c.render_html(card).encode()
         elif q.format == "pdf":
-            data = c.render_pdf(card)
+            data = self._pdf(card)
         elif q.format == "json":
             data = c.export_sagemaker_json(card["content"]).encode()
         else:
@@ -177,3 +184,50 @@ class CardService(ServiceBase):
         meta = {"name": name, "version": card["version"], "format": q.format,
                 "media_type": EXPORT_TYPES[q.format], "filename": f"{name}-v{card['version']}.{ext}"}
         return meta, data
+
+    @property
+    def export_executor(self) -> ThreadPoolExecutor:
+        """The threads that serve exports (hosts run export routes here, not in the pool that
+        serves every other call): as many as PDF renders may run at a time."""
+        with _EXPORT_LOCK:
+            pool = getattr(self, "_export_pool", None)
+            if pool is None:
+                pool = self._export_pool = ThreadPoolExecutor(
+                    max_workers=max(1, self.limits.export_workers), thread_name_prefix="mlgov-export")
+            return pool
+
+    def _pdf(self, card: dict) -> bytes:
+        """The PDF of a card version: bounded in size, rendered in a worker process with a timeout,
+        and kept per version (versions are immutable; the key is what is rendered)."""
+        limits, name = self.limits, card["name"]
+        size = c.render_size(card)
+        for key, limit, what in (("chars", limits.export_max_chars, "characters of content"),
+                                 ("rows", limits.export_max_rows, "table rows"),
+                                 ("charts", limits.export_max_charts, "charts")):
+            if size[key] > limit:
+                raise Invalid(f"model card {name!r} version {card['version']} has {size[key]} {what}; "
+                              f"a PDF export renders at most {limit} (export it as HTML, JSON or Markdown)")
+        key = (name, card["version"], "pdf", hashlib.sha256(c.render_html(card).encode()).hexdigest())
+        with _EXPORT_LOCK:
+            cache = self.__dict__.setdefault("_pdf_cache", OrderedDict())
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        try:
+            done = subprocess.run([sys.executable, "-m", "mlgov_jupyter.core.cards.pdf_worker"],
+                                  input=json.dumps(card, default=str).encode(), capture_output=True,
+                                  timeout=limits.export_timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise Unavailable(f"exporting model card {name!r} version {card['version']} as PDF took longer "
+                              f"than {limits.export_timeout:g} s and was stopped; try HTML") from None
+        if done.returncode != 0 or not done.stdout.startswith(b"%PDF"):
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise Unavailable(f"exporting model card {name!r} as PDF failed: {tail[0][:200]}")
+        with _EXPORT_LOCK:
+            cache[key] = done.stdout
+            while len(cache) > max(0, limits.export_cache_entries):
+                cache.popitem(last=False)
+        return done.stdout
+
+
+_EXPORT_LOCK = threading.Lock()

@@ -28,5 +28,5 @@ from .formats import (  # noqa: F401
     sagemaker_create_request,
     to_markdown,
 )
-from .render import render_fragment, render_html, render_pdf, svg_chart  # noqa: F401
+from .render import render_fragment, render_html, render_pdf, render_size, svg_chart  # noqa: F401
 from .display import CARD_MIME, card_mimebundle, card_payload, cards_in_notebook  # noqa: F401

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-__all__ = ["render_html", "render_fragment", "render_pdf", "svg_chart", "CARD_CSS"]
+__all__ = ["render_html", "render_fragment", "render_pdf", "render_size", "svg_chart", "CARD_CSS"]
 
 
 def esc(value: Any) -> str:
@@ -448,3 +448,26 @@ def render_pdf(card: Mapping | Sequence[Mapping]) -> bytes:
     fetcher = fetcher_cls(allowed_protocols=("data",)) if fetcher_cls else _no_fetch
     doc = weasyprint.HTML(string=render_html(card), url_fetcher=fetcher, base_url=None)
     return doc.write_pdf()
+
+
+def render_size(card: Mapping) -> dict:
+    """What rendering ``card`` lays out: content characters, table rows and charts (the work of a
+    PDF grows with these; :mod:`mlgov_jupyter.service.cards` bounds them)."""
+    import json
+
+    content = card.get("content") or {}
+    job = content.get("training_details", {}).get("training_job_details", {})
+    rows = len(_lineage(card.get("lineage"))) + len(job.get("training_datasets", []))
+    rows += sum(len(job.get(k, [])) for k in ("training_metrics", "user_provided_training_metrics",
+                                              "hyper_parameters", "user_provided_hyper_parameters"))
+    rows += len(content.get("additional_information", {}).get("custom_details", {}) or {})
+    charts = 0
+    for ev in content.get("evaluation_details", []):
+        rows += len(ev.get("metadata") or {})
+        for group in ev.get("metric_groups", []):
+            for metric in group.get("metric_data", []):
+                if metric.get("type") in ("matrix", "linear_graph", "bar_chart"):
+                    charts += 1
+                else:
+                    rows += 1
+    return {"chars": len(json.dumps(content, ensure_ascii=False)), "rows": rows, "charts": charts}
