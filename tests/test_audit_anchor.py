@@ -426,13 +426,13 @@ def test_service_checkpoints_and_their_routes(tmp_path):
         with pytest.raises(Forbidden, match="only administrators may sign audit checkpoints"):
             svc.audit_checkpoint(ALICE)
         made = svc.audit_checkpoint(ROOT)
-        assert made["message"] == "checkpoint 1 signed events 1-3"
+        assert made["message"] == "checkpoint 1 signed events 1-4"  # 3 and alice's refusal
         assert made["checkpoint"]["payload"]["event_hashes"][-1] == made["checkpoint"]["payload"]["head_hash"]
         assert svc.audit_checkpoint(ROOT) == {"checkpoint": None, "message": "head has not moved"}
         root, alice = (LocalTransport(url, "root", frozenset({"root"})), LocalTransport(url, "alice"))
         root._service = alice._service = svc
         grow(svc, 1)
-        assert Client(root).audit_checkpoint()["message"] == "checkpoint 2 signed events 4-4"
+        assert Client(root).audit_checkpoint()["message"] == "checkpoint 2 signed events 5-5"
         listed = Client(root).audit_checkpoints()
         assert [d["payload"]["seq"] for d in listed] == [2, 1]
         assert listed[0]["payload"]["prev_checkpoint"] == chain.payload_digest(listed[1]["payload"])
@@ -443,7 +443,7 @@ def test_service_checkpoints_and_their_routes(tmp_path):
         with pytest.raises(Forbidden):
             Client(alice).audit_checkpoint()
         result = svc.audit_verify(ALICE)
-        assert result["ok"] and result["checkpoints"] == 2 and result["covered"] == 4
+        assert result["ok"] and result["checkpoints"] == 2 and result["covered"] == 5
     finally:
         svc.store.dispose()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -50,6 +52,38 @@ def default_role():
     return Role.from_persona(DEFAULT_ROLE, "custom",
                              add=[a.id for a in activities() if a.membership and a.actions],
                              description="users without an assigned role: project designations decide")
+
+
+class DenialLimiter:
+    """At most one denial event per (actor, action, resource) per ``window`` seconds and at most
+    ``per_actor`` per actor per window; the refusals held back are counted into the next event."""
+
+    def __init__(self, window: float = 60.0, per_actor: int = 30, max_keys: int = 10_000):
+        self.window, self.per_actor, self.max_keys = window, per_actor, max_keys
+        self._keys: dict = {}  # key -> [window start, suppressed]
+        self._lock = threading.Lock()
+
+    def admit(self, user: str, action: str, resource: Resource, now: float | None = None) -> int | None:
+        """None: hold this one back; else write it, with the count held back before it."""
+        now = time.monotonic() if now is None else now
+        key = (user, action, resource.type, resource.name, resource.project)
+        with self._lock:
+            if len(self._keys) > self.max_keys:
+                self._keys = {k: v for k, v in self._keys.items() if now - v[0] < self.window or v[1]}
+            entry = self._keys.get(key)
+            if entry is not None and now - entry[0] < self.window:
+                entry[1] += 1
+                return None
+            mine = self._keys.get((user, "*"))
+            if mine is None or now - mine[0] >= self.window:
+                mine = self._keys[(user, "*")] = [now, mine[1] if mine else 0, 0]
+            if mine[2] >= self.per_actor:
+                mine[1] += 1
+                return None
+            held = (entry[1] if entry else 0) + mine[1]
+            mine[1], mine[2] = 0, mine[2] + 1
+            self._keys[key] = [now, 0]
+            return held
 
 
 @dataclass(frozen=True)
@@ -125,8 +159,40 @@ class ServiceBase:
         principal = self._principal(s, actor)
         decision = self._authorizer(s).decide(principal, action, resource)
         if not decision.allowed:
+            self._note_denial(s, actor, action, resource, decision.reason)
             raise Forbidden(decision.reason)
         return principal
+
+    # ---- denials: audited in their own transaction, at most once per minute per key ------------
+
+    def _note_denial(self, s: Session, actor: Actor, action: str, resource: Resource, reason: str) -> None:
+        """Remember a refusal; it is written once this transaction has rolled back (the refused
+        operation keeps nothing), by ``_write_denials``."""
+        if "mlgov_denials" not in s.info:
+            s.info["mlgov_denials"] = []
+            sa_event.listen(s, "after_rollback", self._write_denials)
+        s.info["mlgov_denials"].append((actor, action, resource, reason))
+
+    def _write_denials(self, s: Session) -> None:
+        for actor, action, resource, reason in s.info.pop("mlgov_denials", []):
+            suppressed = self._denial_limiter().admit(actor.name, action, resource)
+            if suppressed is None:
+                continue
+            detail = {"action": action, "reason": reason, "project": resource.project}
+            if suppressed:
+                detail["suppressed"] = suppressed
+            try:
+                with self.store.transaction() as own:
+                    self._audit(own, actor, "access.denied", resource.type or "-",
+                                resource.name or resource.project or "-", detail)
+            except Exception:  # a refusal is still a refusal when its trace cannot be written
+                log.exception("could not audit a denial of %s to %s", action, actor.name)
+
+    def _denial_limiter(self) -> "DenialLimiter":
+        limiter = self.__dict__.get("_denials")
+        if limiter is None:
+            limiter = self.__dict__["_denials"] = DenialLimiter()
+        return limiter
 
     def _audit_head(self, s: Session) -> t.AuditHead:
         """The chain's head row, locked for this transaction; Conflict if someone deleted it."""
@@ -199,11 +265,13 @@ class ServiceBase:
             t.AccessRequest.status == "pending")).first()
         return "pending" if pending else "none"
 
-    def _consume_resource(self, s: Session, a: t.Asset, project_name: str, user: str) -> Resource:
-        """The asset as the consume decision sees it: with the caller's active grant, if any."""
+    def _consume_resource(self, s: Session, a: t.Asset, project_name: str, user: str,
+                          classification: str | None = None) -> Resource:
+        """The asset as the consume decision sees it: with the caller's active grant, if any
+        (``classification``: of the revision read, when it is higher than the asset's now)."""
         grant = self._active_grant(s, a.id, user)
         return self._asset_resource(
-            a, project_name, granted=grant is not None,
+            a, project_name, classification=classification, granted=grant is not None,
             granted_at=grant.created_at.isoformat() if grant else None,
             grant_expires=grant.expires_at.isoformat() if grant and grant.expires_at else None)
 
@@ -213,9 +281,10 @@ class ServiceBase:
         resource = self._consume_resource(s, a, project_name, principal.name)
         return self._authorizer(s).decide(principal, authz.CATALOG_CONSUME, resource).allowed
 
-    def _asset_resource(self, a: t.Asset, project_name: str, **attrs) -> Resource:
+    def _asset_resource(self, a: t.Asset, project_name: str, classification: str | None = None,
+                        **attrs) -> Resource:
         return Resource(type="asset", name=a.name, project=project_name,
-                        classification=a.classification, owner=a.owner, attrs=attrs)
+                        classification=classification or a.classification, owner=a.owner, attrs=attrs)
 
     def _project_names(self, s: Session) -> dict[int, str]:
         return dict(s.execute(select(t.Project.id, t.Project.name)).all())
