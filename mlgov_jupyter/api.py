@@ -21,6 +21,7 @@ BASE = "api/mlgov/"
 ID = r"(?P<id>[0-9]{1,18})"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
 NAME = r"(?P<name>[^/]{1,256})"
+USER = r"(?P<user>[^/]{1,256})"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ ROUTES: list[Route] = [
           action=az.PROJECT_CREATE, scoped=False),
     Route("members", "POST", f"projects/{NAME}/members", "Add a member or change a designation",
           lambda svc, a, p, q, b: svc.set_member(a, p["name"], b), body=m.MemberSet,
+          action=az.PROJECT_MANAGE),
+    Route("member", "DELETE", f"projects/{NAME}/members/{USER}",
+          "Remove a member (a project keeps at least one owner)",
+          lambda svc, a, p, q, b: svc.remove_member(a, p["name"], p["user"]),
           action=az.PROJECT_MANAGE),
     Route("assets", "GET", "assets", "Search the catalog (full text, filters, facets, pages)",
           lambda svc, a, p, q, b: svc.search(a, q), query=m.SearchQuery,

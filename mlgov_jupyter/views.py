@@ -28,7 +28,8 @@ def asset_summary(a: t.Asset, project_name: str, rev: t.AssetRevision, access: s
 
 
 def revision(r: t.AssetRevision, reveal: bool = True) -> dict:
-    return {"revision": r.revision, "format": r.format, "content_hash": r.content_hash if reveal else None,
+    return {"revision": r.revision, "format": r.format, "classification": r.classification,
+            "content_hash": r.content_hash if reveal else None,
             "row_count": r.row_count, "size_bytes": r.size_bytes, "created_by": r.created_by,
             "created_at": iso(r.created_at)}
 

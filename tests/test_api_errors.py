@@ -11,7 +11,8 @@ from mlgov_jupyter.server.openapi import openapi_document
 from helpers import publish_body
 
 
-def _concrete(path: str, name="churn", ident="1") -> str:
+def _concrete(path: str, name="churn", ident="1", user="nobody") -> str:
+    path = re.sub(r"\(\?P<user>[^)]*\)", user, path)
     return re.sub(r"\(\?P<id>[^)]*\)", ident, re.sub(r"\(\?P<name>[^)]*\)", name, path))
 
 

@@ -50,6 +50,7 @@ async def _seed(api, persona, designation):
     ok(await api("root", "POST", "roles", _role("spare2")))
     spare = (await api("root", "POST", "assignments", {"role": "spare", "user": "erin"}))[1]["id"]
     ok(await api("alice", "POST", "projects", {"name": "risk"}))
+    ok(await api("alice", "POST", "projects/risk/members", {"user": "gus", "designation": "viewer"}))
     if designation:
         ok(await api("alice", "POST", "projects/risk/members", {"user": "dave", "designation": designation}))
     ok(await api("alice", "POST", "assets", publish_body("churn", project="risk")))
@@ -83,6 +84,8 @@ def _calls(ids, spare):
         ("POST", "projects", "projects", {"name": "dave-proj"}),
         ("POST", "projects/(?P<name>[^/]{1,256})/members", "projects/risk/members",
          {"user": "erin", "designation": "viewer"}),
+        ("DELETE", "projects/(?P<name>[^/]{1,256})/members/(?P<user>[^/]{1,256})",
+         "projects/risk/members/gus", None),
         ("GET", "assets", "assets", None),
         ("POST", "assets", "assets", publish_body("dave-data", project="risk")),
         ("GET", "assets/(?P<name>[^/]{1,256})", "assets/churn", None),

@@ -43,10 +43,11 @@ class Publish(Body):
     name: Name
     kind: Kind = "dataset"
     project: ProjectName | None = None
-    description: Text = ""
-    tags: list[Tag] = Field(default_factory=list, max_length=50)
-    glossary_terms: list[Tag] = Field(default_factory=list, max_length=50)
-    classification: Classification = "internal"
+    # None (not given): a new asset gets "", [], [], "internal"; a new revision keeps what the asset has
+    description: Text | None = None
+    tags: list[Tag] | None = Field(None, max_length=50)
+    glossary_terms: list[Tag] | None = Field(None, max_length=50)
+    classification: Classification | None = None
     format: Literal["parquet", "skops", "file", "uri"] = "parquet"
     content_b64: Annotated[str, StringConstraints(max_length=2_000_000_000)] | None = None
     location: Text | None = None

@@ -68,6 +68,8 @@ class AssetRevision(Base):
     row_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     size_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     features: Mapped[dict] = mapped_column(JSON, default=dict)
+    # what the revision was published under (NULL: before migration 0010 filled it)
+    classification: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -88,6 +90,9 @@ class AccessRequest(Base):
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
     requester: Mapped[str] = mapped_column(String(128), index=True)
     reason: Mapped[str] = mapped_column(Text)
+    # the requester's groups as the identity provider said at request time: group roles' guardrails
+    # (max_grant_days) apply to the grant made on approval
+    requester_groups: Mapped[list | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)

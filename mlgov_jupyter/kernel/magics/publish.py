@@ -10,11 +10,11 @@ class Publish(Subcommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--kind", choices=("dataset", "model", "feature_group"))
         parser.add_argument("--project")
-        parser.add_argument("--description", default="")
-        parser.add_argument("--tags", default="", help="comma separated")
-        parser.add_argument("--glossary", default="", help="comma separated glossary terms")
-        parser.add_argument("--classification", default="internal",
-                            choices=("public", "internal", "confidential", "pii"))
+        # not given: a new revision keeps the asset's (a new asset: none, and internal)
+        parser.add_argument("--description")
+        parser.add_argument("--tags", help="comma separated")
+        parser.add_argument("--glossary", help="comma separated glossary terms")
+        parser.add_argument("--classification", choices=("public", "internal", "confidential", "pii"))
         parser.add_argument("--record-id")
         parser.add_argument("--event-time")
 
@@ -32,5 +32,5 @@ class Publish(Subcommand):
         return None
 
 
-def _split(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+def _split(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
