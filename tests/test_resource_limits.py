@@ -101,3 +101,36 @@ async def test_a_pdf_export_that_runs_out_of_time_is_stopped_with_a_503(api, ser
     assert status == 503
     assert body["message"] == ("exporting model card 'scorer-card' version 1 as PDF took longer than "
                                "0.05 s and was stopped; try HTML")
+
+
+async def test_a_body_over_max_body_bytes_is_a_413_with_one_line(api, service):
+    service.limits = dataclasses.replace(service.limits, max_body_bytes=4096)
+    status, body, _ = await api("alice", "POST", "projects", raw='{"name": "' + "x" * 5000 + '"}')
+    assert status == 413
+    assert body["message"] == "the request body is 5012 bytes; the mlgov server accepts at most 4096 bytes (max_body_bytes)"
+    assert (await api("alice", "POST", "projects", {"name": "small"}))[0] == 201
+
+
+async def test_the_client_reports_a_413_as_a_one_line_error(api, service, jp_http_port, jp_base_url):
+    from mlgov_jupyter.core.errors import Invalid, TooLarge
+    from mlgov_jupyter.kernel.transport import HttpTransport
+
+    service.limits = dataclasses.replace(service.limits, max_body_bytes=4096)
+    client = HttpTransport(f"http://localhost:{jp_http_port}{jp_base_url}", "alice-token")
+    with pytest.raises(TooLarge) as err:
+        await asyncio.to_thread(client.request, "POST", "projects", body={"name": "x" * 5000})
+    assert isinstance(err.value, Invalid)
+    assert str(err.value).endswith("accepts at most 4096 bytes (max_body_bytes)")
+
+
+async def test_a_parquet_publish_over_publish_max_rows_is_a_413(api, service):
+    import pandas as pd
+
+    ok(await api("alice", "POST", "projects", {"name": "risk"}))
+    service.limits = dataclasses.replace(service.limits, publish_max_rows=10)
+    status, body, _ = await api("alice", "POST", "assets",
+                                publish_body("many", df=pd.DataFrame({"a": range(11)}), project="risk"))
+    assert status == 413
+    assert body["message"] == ("the Parquet content holds 11 rows; at most 10 may be published at once "
+                               "(publish_max_rows)")
+    ok(await api("alice", "POST", "assets", publish_body("few", df=pd.DataFrame({"a": range(10)}), project="risk")))

@@ -6,7 +6,7 @@ import hashlib
 import io
 import math
 
-from .errors import Invalid
+from .errors import Invalid, TooLarge
 
 
 def content_hash(data: bytes) -> str:
@@ -29,14 +29,18 @@ def _decoded_size(parquet) -> int:
     return rows * width + sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
-def describe_parquet(data: bytes) -> tuple[list, dict, int]:
-    """Schema, per-column summary and row count of Parquet bytes; Invalid if not Parquet."""
+def describe_parquet(data: bytes, max_rows: int | None = None) -> tuple[list, dict, int]:
+    """Schema, per-column summary and row count of Parquet bytes; Invalid if not Parquet,
+    TooLarge (before reading) if it holds more than ``max_rows`` rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
+        if max_rows is not None and parquet.metadata.num_rows > max_rows:
+            raise TooLarge(f"the Parquet content holds {parquet.metadata.num_rows} rows; at most {max_rows} "
+                           "may be published at once (publish_max_rows)")
         size = _decoded_size(parquet)
         if size > MAX_UNCOMPRESSED_BYTES:  # a few MB of zeros can decompress to gigabytes
             raise Invalid(f"the Parquet content decompresses to {size / 2**30:.1f} GiB; at most "

@@ -6,13 +6,14 @@ one-line message, so notebooks see the same thing with or without a server.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
-from ..core.errors import BY_STATUS, GovernanceError
+from ..core.errors import BY_STATUS, GovernanceError, TooLarge
 
 BASE = "api/mlgov/"  # = api.BASE; the HTTP client does not import the API contract (pydantic)
 
@@ -41,7 +42,18 @@ class HttpTransport:
         except urllib.error.HTTPError as exc:
             raise _error(exc) from None
         except urllib.error.URLError as exc:
+            if data is not None and len(data) > 2**20 and isinstance(exc.reason, (ConnectionError, OSError)):
+                # a server drops a body over its transport cap before it can answer 413
+                raise TooLarge(f"the mlgov server at {self.url} closed the connection while receiving "
+                               f"{len(data) / 2**20:.0f} MiB: the request is larger than it accepts "
+                               f"(max_body_bytes)") from None
             raise GovernanceError(f"cannot reach the mlgov server at {self.url}: {exc.reason}") from None
+        except (ConnectionError, http.client.HTTPException) as exc:
+            if data is not None and len(data) > 2**20:
+                raise TooLarge(f"the mlgov server at {self.url} closed the connection while receiving "
+                               f"{len(data) / 2**20:.0f} MiB: the request is larger than it accepts "
+                               f"(max_body_bytes)") from None
+            raise GovernanceError(f"the mlgov server at {self.url} closed the connection: {exc}") from None
         if meta is not None:
             return json.loads(urllib.parse.unquote(meta)), payload
         return json.loads(payload)

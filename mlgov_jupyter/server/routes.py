@@ -15,7 +15,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from .. import api
-from ..core.errors import GovernanceError
+from ..core.errors import GovernanceError, TooLarge
 from ..service import Actor
 from .openapi import openapi_document
 
@@ -41,10 +41,24 @@ class RouteMixin:
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))
 
+    def _check_body_size(self) -> None:
+        """TooLarge (413) for a body over ``max_body_bytes``, by its Content-Length before it is
+        parsed (the hosts' own tornado caps sit above it, so this one-line answer is what users see)."""
+        limit = self.service.limits.max_body_bytes
+        try:
+            length = int(self.request.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        length = max(length, len(self.request.body or b""))
+        if length > limit:
+            raise TooLarge(f"the request body is {_mib(length)}; the mlgov server accepts at most "
+                           f"{_mib(limit)} (max_body_bytes)")
+
     async def call_route(self, method: str, path_args: dict) -> None:
         try:
             route = self.routes[method]
             query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+            self._check_body_size()
             body = api.parse_json(self.request.body) if method != "GET" else None
             actor = self.actor
             # The service is synchronous (database, rendering): run it off the event loop so one
@@ -91,6 +105,10 @@ def route_handlers(base: type, guard: Callable, prefix: str = "") -> list[tuple[
     openapi = type("OpenAPIHandler", (base,), {"auth_resource": "mlgov:openapi", "get": guard(get_openapi)})
     handlers.append((prefix + api.BASE + "openapi.json", openapi))
     return handlers
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 def _verb(method: str):

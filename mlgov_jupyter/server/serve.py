@@ -110,7 +110,10 @@ class MlgovServe(Application, GovernanceSettings):
         run_checkpoint(service)  # what was written since the last scheduled one
 
     async def _serve(self, app, scheduler):
-        server = app.listen(self.port, self.ip, xheaders=True)
+        # tornado's own cap (which drops the connection) sits above max_body_bytes, which the
+        # route handlers answer with a one-line 413; like jupyter-server's default, at least 512 MiB
+        server = app.listen(self.port, self.ip, xheaders=True,
+                            max_body_size=max(512 * 2**20, self.max_body_bytes + 64 * 2**20))
         self.log.info("mlgov serve: %s at http://%s:%d%s", self.service_name, self.ip, self.port, self.prefix)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -62,7 +62,7 @@ class GovernanceSettings(LoggingConfigurable):
                                       help="Seconds between scheduled audit checkpoints (made only when the "
                                            "chain has grown); 0 turns the schedule off")
 
-    max_body_bytes = Int(256 * 1024 * 1024, config=True,
+    max_body_bytes = Int(Limits.max_body_bytes, config=True,
                          help="Largest request body (bytes) the REST API accepts; larger ones are "
                               "a 413 with a one-line message")
     publish_max_rows = Int(Limits.publish_max_rows, config=True,
@@ -81,7 +81,8 @@ class GovernanceSettings(LoggingConfigurable):
                               "apart from those that serve other calls")
 
     def limits(self) -> Limits:
-        return Limits(publish_max_rows=self.publish_max_rows, export_max_chars=self.export_max_chars,
+        return Limits(publish_max_rows=self.publish_max_rows, max_body_bytes=self.max_body_bytes,
+                      export_max_chars=self.export_max_chars,
                       export_max_rows=self.export_max_rows, export_max_charts=self.export_max_charts,
                       export_timeout=self.export_timeout, export_workers=self.export_workers)
 

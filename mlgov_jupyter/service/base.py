@@ -90,7 +90,8 @@ class DenialLimiter:
 class Limits:
     """Bounds on the work one request may cause (GovernanceSettings sets them from config)."""
 
-    publish_max_rows: int = 50_000_000  # rows of one Parquet publish
+    publish_max_rows: int = 5_000_000  # rows of one Parquet publish
+    max_body_bytes: int = 256 * 1024 * 1024  # bytes of one request body (the HTTP hosts check it)
     export_max_chars: int = 100_000  # characters of card content rendered as PDF
     export_max_rows: int = 1_000  # table rows of one card rendered as PDF
     export_max_charts: int = 40  # charts of one card rendered as PDF

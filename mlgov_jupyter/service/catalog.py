@@ -173,7 +173,7 @@ class CatalogService(ServiceBase):
         if data is not None:
             rev.content_hash, rev.size_bytes = content_hash(data), len(data)
             if body.format == "parquet":
-                rev.schema, rev.summary, rev.row_count = describe_parquet(data)
+                rev.schema, rev.summary, rev.row_count = describe_parquet(data, self.limits.publish_max_rows)
             _put_blob(s, rev.content_hash, data)
         return rev
 
