@@ -44,3 +44,19 @@ def test_the_limiter_counts_what_it_held_back_into_the_next_event():
     got = [lim.admit("eve", "catalog:read", Resource(type="asset", name=f"a{i}"), now=100) for i in range(50)]
     assert got[:3] == [0, 0, 0] and set(got[3:]) == {None}
     assert lim.admit("eve", "catalog:read", Resource(type="asset", name="b"), now=161) == 47
+
+
+async def test_refusals_about_a_request_or_subscription_do_not_name_its_project(api):
+    assert (await api("alice", "POST", "projects", {"name": "secret-merger"}))[0] == 201
+    assert (await api("alice", "POST", "assets", publish_body("deal", project="secret-merger")))[0] == 201
+    req = (await api("carol", "POST", "requests", {"asset": "deal", "reason": "audit"}))[1]
+    for verb in ("approve", "reject"):
+        code, body, _ = await api("dave", "POST", f"requests/{req['id']}/{verb}", {})
+        assert code in (403, 404) and "secret-merger" not in body["message"], body
+        assert "deal" not in body["message"], body
+    assert (await api("alice", "POST", f"requests/{req['id']}/approve", {}))[0] == 200
+    sub = (await api("carol", "GET", "subscriptions"))[1]["subscriptions"][0]
+    for verb in ("revoke", "cancel"):
+        code, body, _ = await api("dave", "POST", f"subscriptions/{sub['id']}/{verb}", {})
+        assert code in (403, 404) and "secret-merger" not in body["message"], body
+        assert "deal" not in body["message"] and "carol" not in body["message"], body

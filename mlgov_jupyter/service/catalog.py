@@ -330,8 +330,13 @@ class CatalogService(ServiceBase):
                 raise NotFound(f"no access request {request_id}")
             a = s.get(t.Asset, r.asset_id)
             pname = self._project_names(s)[a.project_id]
-            self._authorize(s, actor, authz.CATALOG_DECIDE,
-                            self._asset_resource(a, pname, requester=r.requester))
+            try:
+                self._authorize(s, actor, authz.CATALOG_DECIDE,
+                                self._asset_resource(a, pname, requester=r.requester))
+            except Forbidden:
+                if not self._may_know(s, actor, pname, r.requester):  # the reason names the project
+                    raise Forbidden(f"you may not decide access request {request_id}") from None
+                raise
             if r.requester == actor.name:
                 raise Forbidden("you may not decide your own access request (separation of duties)")
             if r.status != "pending":
@@ -355,6 +360,12 @@ class CatalogService(ServiceBase):
                             {"asset": a.name, "grantee": r.requester, "subscription": sub.id, "project": pname})
             s.flush()
             return views.access_request(r, a, pname)
+
+    def _may_know(self, s: Session, actor: Actor, project: str, *people: str) -> bool:
+        """Whether a refusal may name the project behind a request or subscription: to its
+        members, the people it concerns and administrators, not to someone probing ids."""
+        p = self._principal(s, actor)
+        return p.is_admin or project in p.designations or actor.name in people
 
     def _grant_expiry(self, s: Session, r: t.AccessRequest, project: str, now: datetime):
         """Time-boxed grants: the strictest max_grant_days of the requester's roles, their group
@@ -387,9 +398,14 @@ class CatalogService(ServiceBase):
             a = s.get(t.Asset, sub.asset_id)
             pname = self._project_names(s)[a.project_id]
             if revoke:
-                self._authorize(s, actor, authz.CATALOG_REVOKE, self._asset_resource(a, pname))
+                try:
+                    self._authorize(s, actor, authz.CATALOG_REVOKE, self._asset_resource(a, pname))
+                except Forbidden:
+                    if not self._may_know(s, actor, pname, sub.subscriber):
+                        raise Forbidden(f"you may not revoke subscription {subscription_id}") from None
+                    raise
             elif sub.subscriber != actor.name:
-                raise Forbidden(f"only {sub.subscriber} may cancel subscription {subscription_id}; "
+                raise Forbidden(f"only its subscriber may cancel subscription {subscription_id}; "
                                 f"owners revoke instead")
             if sub.status != "approved":
                 raise Conflict(f"subscription {subscription_id} is already {sub.status}")
