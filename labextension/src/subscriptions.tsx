@@ -63,7 +63,11 @@ export function SubscriptionsSection({
               </span>
               <span className="jp-mlgov-resultMeta">
                 {sub.status}
-                {sub.grant_status ? ` · grant ${sub.grant_status}` : ''} ·{' '}
+                {sub.grant_status ? ` · grant ${sub.grant_status}` : ''}
+                {sub.grant_status === 'active' && sub.grant_expires_at
+                  ? ` until ${new Date(sub.grant_expires_at).toLocaleDateString()}`
+                  : ''}{' '}
+                ·{' '}
                 <TimeAgo iso={sub.ended_at ?? sub.created_at} />
               </span>
             </span>

@@ -123,6 +123,7 @@ export interface ISubscription {
   status: SubscriptionStatus;
   created_at: string;
   grant_status: string | null;
+  grant_expires_at?: string | null;
   ended_by?: string | null;
   ended_at?: string | null;
 }
