@@ -1,5 +1,7 @@
 """Monitoring checks stored as a model's history, and the dashboard over all models."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,3 +120,59 @@ def test_approved_models_nobody_checks_are_unmonitored(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute("UPDATE monitoring_executions SET created_at = '2026-01-01 00:00:00.000000'")
     assert state() == "Unmonitored"  # the last check is too old
+
+
+async def test_executions_are_deleted_by_owners_and_stewards_and_audited(api):
+    ok = lambda r: r[0] in (200, 201) or pytest.fail(str(r[1]))  # noqa: E731
+    from tests_models import model_b64
+
+    ok(await api("alice", "POST", "projects", {"name": "risk"}))
+    ok(await api("alice", "POST", "projects/risk/members", {"user": "bob", "designation": "contributor"}))
+    ok(await api("alice", "POST", "projects/risk/members", {"user": "carol", "designation": "steward"}))
+    ok(await api("alice", "POST", "assets", {"name": "scorer", "kind": "model", "project": "risk",
+                                             "format": "skops", "content_b64": model_b64()}))
+    first = (await api("bob", "POST", "models/scorer/executions", {"report": {"violations": [{"x": 1}]}}))[1]
+    second = (await api("bob", "POST", "models/scorer/executions", {"report": {"violations": []}}))[1]
+    status, body, _ = await api("bob", "DELETE", f"models/scorer/executions/{first['id']}")
+    assert status == 403 and body["message"] == \
+        "only owners and stewards of project 'risk' delete its monitoring executions"
+    assert (await api("carol", "DELETE", f"models/scorer/executions/{first['id']}")) [:2] == \
+        (200, {"model": "scorer", "deleted": first["id"]})
+    assert (await api("alice", "DELETE", f"models/scorer/executions/{first['id']}"))[0] == 404
+    ok(await api("alice", "DELETE", f"models/scorer/executions/{second['id']}"))
+    assert (await api("alice", "GET", "models/scorer/executions"))[1]["executions"] == []
+    events = (await api("alice", "GET", "audit", project="risk"))[1]["events"]
+    deletes = [e for e in events if e["action"] == "monitor.execution.delete"]
+    assert sorted((e["actor"], json.loads(e["detail"])["execution"]) for e in deletes) == \
+        sorted([("carol", first["id"]), ("alice", second["id"])])
+
+
+async def test_a_stored_row_that_cannot_be_shown_does_not_take_the_dashboard_down(api, jp_serverapp):
+    ok = lambda r: r[0] in (200, 201) or pytest.fail(str(r[1]))  # noqa: E731
+    from tests_models import model_b64
+
+    def strict(raw):
+        return json.loads(raw, parse_constant=lambda c: pytest.fail(f"{c} in a response"))
+
+    ok(await api("alice", "POST", "projects", {"name": "risk"}))
+    for name in ("scorer", "ranker"):
+        ok(await api("alice", "POST", "assets", {"name": name, "kind": "model", "project": "risk",
+                                                 "format": "skops", "content_b64": model_b64()}))
+    nan = (await api("alice", "POST", "models/scorer/executions", {"report": {"violations": []}}))[1]["id"]
+    garbage = (await api("alice", "POST", "models/ranker/executions", {"report": {"violations": []}}))[1]["id"]
+    store = jp_serverapp.web_app.settings["mlgov_service"].store
+    with store.engine.begin() as conn:  # rows as an older release (or a broken disk) left them
+        conn.exec_driver_sql("UPDATE monitoring_executions SET summary = '{\"n_current\": NaN}', "
+                             "report = '{\"x\": NaN}' WHERE id = ?", (nan,))
+        conn.exec_driver_sql("UPDATE monitoring_executions SET summary = '{not json', report = '[' "
+                             "WHERE id = ?", (garbage,))
+    status, _, resp = await api("bob", "GET", "dashboard")
+    assert status == 200
+    models = {m["model"]: m for m in strict(resp.body)["models"]}
+    assert models["scorer"]["latest"]["unreadable"] and models["ranker"]["latest"]["summary"] is None
+    for name, ex in (("scorer", nan), ("ranker", garbage)):
+        status, _, resp = await api("alice", "GET", f"models/{name}/executions")
+        assert status == 200 and strict(resp.body)["executions"][0]["unreadable"] is True
+        status, _, resp = await api("alice", "GET", f"models/{name}/executions/{ex}")
+        assert status == 200 and strict(resp.body)["report"] is None
+        ok(await api("alice", "DELETE", f"models/{name}/executions/{ex}"))

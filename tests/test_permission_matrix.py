@@ -111,6 +111,8 @@ def _calls(ids, spare):
         ("GET", "models/(?P<name>[^/]{1,256})/executions/(?P<id>[0-9]{1,18})",
          "models/scorer/executions/1", None),
         ("POST", "models/(?P<name>[^/]{1,256})/alerts/ack", "models/scorer/alerts/ack", {"comment": "seen"}),
+        ("DELETE", "models/(?P<name>[^/]{1,256})/executions/(?P<id>[0-9]{1,18})",
+         "models/scorer/executions/1", None),
         ("GET", "dashboard", "dashboard", None),
         ("GET", "roles/catalog", "roles/catalog", None),
         ("POST", "roles/preview", "roles/preview", {"role": role}),
@@ -137,6 +139,8 @@ def _expected(persona, designation, route) -> bool:
     if route.action is None:
         return True
     allowed = role_allows(persona, route.action, designation if route.scoped else None)
+    if route.resource == "execution" and route.method == "DELETE":  # owners and stewards only
+        allowed = allowed and designation in ("owner", "steward")
     if route.resource == "profiles":  # a profile also creates the project
         allowed = allowed and role_allows(persona, "project:create", None)
     return allowed

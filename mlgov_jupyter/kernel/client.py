@@ -152,6 +152,10 @@ class Client(CardsClient, RolesClient):
     def execution(self, model: str, execution_id: int) -> dict:
         return self._call("GET", f"models/{quote(model, safe='')}/executions/{int(execution_id)}")
 
+    def delete_execution(self, model: str, execution_id: int) -> dict:
+        """Delete one check of ``model`` (owners and stewards of its project; audited)."""
+        return self._call("DELETE", f"models/{quote(model, safe='')}/executions/{int(execution_id)}")
+
     def acknowledge_alert(self, model: str, comment: str = "") -> dict:
         return self._call("POST", f"models/{quote(model, safe='')}/alerts/ack", body={"comment": comment})
 

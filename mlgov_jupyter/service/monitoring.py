@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import defer
 
 from .. import views
 from ..core import authz
 from ..core import models as m
 from ..core.authz import Resource
-from ..core.errors import Conflict, Invalid
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from .base import Actor, ServiceBase, aware
 
@@ -32,6 +33,24 @@ def _summary(report: dict) -> dict:
     if n_current is not None and type(n_current) is not int:
         raise Invalid("report.n_current must be a whole number of rows")
     return {"drifted_columns": drifted[:100], "violations_by_type": by_type, "n_current": n_current}
+
+
+# Lists and the dashboard never load the full report; the summary loads when it is shown.
+_LIGHT = (defer(t.MonitoringExecution.report), defer(t.MonitoringExecution.summary))
+
+
+def _shown(row: t.MonitoringExecution, model_name: str) -> dict:
+    """An execution as lists and the dashboard show it. A row whose stored summary cannot be
+    read or shown as strict JSON (e.g. NaN stored before it was refused) is shown without it,
+    marked ``unreadable``, so one broken row never takes a whole view down."""
+    try:
+        out = views.execution(row, model_name, with_report=False)
+        json.dumps(out, allow_nan=False)
+        return out
+    except (ValueError, TypeError):
+        return {"id": row.id, "model": model_name, "monitor_type": row.monitor_type, "status": row.status,
+                "violations": row.violations, "dataset_drift": row.dataset_drift, "summary": None,
+                "unreadable": True, "created_by": row.created_by, "created_at": views.iso(row.created_at)}
 
 
 class MonitoringService(ServiceBase):
@@ -72,31 +91,58 @@ class MonitoringService(ServiceBase):
         with self.store.transaction(write=False) as s:
             model, pname = self._model(s, name)
             self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name, project=pname))
-            rows = s.execute(select(t.MonitoringExecution)
+            rows = s.execute(select(t.MonitoringExecution).options(*_LIGHT)
                              .where(t.MonitoringExecution.model_asset_id == model.id)
                              .order_by(t.MonitoringExecution.id.desc()).limit(q.limit)).scalars()
-            return {"model": name, "executions": [views.execution(r, name, with_report=False) for r in rows]}
+            return {"model": name, "executions": [_shown(r, name) for r in rows]}
 
     def get_execution(self, actor: Actor, name: str, execution_id: int) -> dict:
         with self.store.transaction(write=False) as s:
             model, pname = self._model(s, name)
             principal = self._authorize(s, actor, authz.MONITOR_READ,
                                         Resource(type="monitor", name=name, project=pname))
-            row = s.get(t.MonitoringExecution, execution_id)
+            row = s.execute(select(t.MonitoringExecution).options(*_LIGHT)
+                            .where(t.MonitoringExecution.id == execution_id)).scalar_one_or_none()
             if row is None or row.model_asset_id != model.id:
-                from ..core.errors import NotFound
-
                 raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
             # the report's charts and statistics carry values of the monitored data: only for those
             # who may read the model's data
-            out = views.execution(row, name, with_report=True)
-            if not self._may_read_data(s, principal, model, pname):
+            out = _shown(row, name)
+            if self._may_read_data(s, principal, model, pname):
+                try:
+                    out["report"] = row.report
+                    json.dumps(out["report"], allow_nan=False)
+                except (ValueError, TypeError):
+                    out["report"], out["unreadable"] = None, True
+            else:
                 out["report"] = None
             return out
 
+    def delete_execution(self, actor: Actor, name: str, execution_id: int) -> dict:
+        """Delete one check of model ``name`` (with its acknowledgement): for the owners and
+        stewards of the model's project, audited."""
+        with self.store.transaction() as s:
+            model, pname = self._model(s, name)
+            principal = self._authorize(s, actor, authz.MONITOR_MANAGE,
+                                        Resource(type="monitor", name=name, project=pname,
+                                                 classification=model.classification))
+            if not principal.is_admin and principal.designations.get(pname) not in ("owner", "steward"):
+                raise Forbidden(f"only owners and stewards of project {pname!r} delete its monitoring executions")
+            row = s.execute(select(t.MonitoringExecution).options(*_LIGHT)
+                            .where(t.MonitoringExecution.id == execution_id,
+                                   t.MonitoringExecution.model_asset_id == model.id)).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
+            s.execute(delete(t.AlertAck).where(t.AlertAck.execution_id == row.id))
+            self._audit(s, actor, "monitor.execution.delete", "model", name,
+                        {"execution": row.id, "monitor_type": row.monitor_type, "status": row.status,
+                         "created_by": row.created_by, "project": pname})
+            s.delete(row)
+            return {"model": name, "deleted": execution_id}
+
     def _alert(self, s, model_id: int) -> tuple[str, t.MonitoringExecution | None]:
         """("InAlert", the newest check with violations) when the alert rule fires, else ("OK", None)."""
-        window = s.execute(select(t.MonitoringExecution)
+        window = s.execute(select(t.MonitoringExecution).options(*_LIGHT)
                            .where(t.MonitoringExecution.model_asset_id == model_id)
                            .order_by(t.MonitoringExecution.id.desc())
                            .limit(self.alert_evaluation_period)).scalars().all()
@@ -137,7 +183,8 @@ class MonitoringService(ServiceBase):
             cards = {c.model_asset_id: c for c in s.execute(select(t.ModelCard)).scalars()}
             out = []
             for a in models:
-                ex = s.get(t.MonitoringExecution, latest_ids[a.id]) if a.id in latest_ids else None
+                ex = s.execute(select(t.MonitoringExecution).options(*_LIGHT).where(
+                    t.MonitoringExecution.id == latest_ids[a.id])).scalar_one() if a.id in latest_ids else None
                 state, episode = self._alert(s, a.id) if ex is not None else ("OK", None)
                 ack = s.execute(select(t.AlertAck).where(t.AlertAck.execution_id == episode.id)
                                 ).scalar_one_or_none() if episode is not None else None
@@ -152,7 +199,7 @@ class MonitoringService(ServiceBase):
                 out.append({"model": a.name, "project": names[a.project_id], "owner": a.owner,
                             "card": card.name if card else None, "card_status": status,
                             "executions": counts.get(a.id, 0),
-                            "latest": views.execution(ex, a.name, with_report=False) if ex else None,
+                            "latest": _shown(ex, a.name) if ex else None,
                             "alert": state, "acknowledged": views.ack(ack) if ack else None})
             return {"models": out, "alert_rule": {"evaluation_period": self.alert_evaluation_period,
                                                   "datapoints_to_alert": self.alert_datapoints,
