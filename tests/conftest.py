@@ -43,7 +43,7 @@ def api(jp_fetch):
             kwargs["body"] = raw if raw is not None else json.dumps(body or {})
         resp = await jp_fetch("api", "mlgov", *path.split("/"), **kwargs)
         ctype = resp.headers.get("Content-Type", "")
-        payload = json.loads(resp.body) if "json" in ctype and resp.body else resp.body
+        payload = json.loads(resp.body) if "json" in ctype and "ndjson" not in ctype and resp.body else resp.body
         return resp.code, payload, resp
 
     return call

@@ -85,6 +85,11 @@ async def test_bad_queries_are_400(api):
         assert code == 400, (params, body)
     code, body, _ = await api("alice", "GET", "requests", incoming="maybe")
     assert code == 400
+    for route in ("audit", "audit/export"):
+        for params in ({"before": "-1"}, {"after": str(2**40)}, {"since": "yesterday"},
+                       {"actor": "x" * 300}, {"limit": "0"}, {"format": "csv"}):
+            code, body, _ = await api("root", "GET", route, **params)
+            assert code == 400, (route, params, body)
     code, body, _ = await api("alice", "POST", "requests", {"asset": "churn", "reason": "   "})
     assert code == 400
 

@@ -3,6 +3,8 @@ exports as JSON Lines."""
 
 import json
 
+import pytest
+
 from mlgov_jupyter.core.authz import Resource
 from mlgov_jupyter.service.base import DenialLimiter
 
@@ -60,3 +62,75 @@ async def test_refusals_about_a_request_or_subscription_do_not_name_its_project(
         code, body, _ = await api("dave", "POST", f"subscriptions/{sub['id']}/{verb}", {})
         assert code in (403, 404) and "secret-merger" not in body["message"], body
         assert "deal" not in body["message"] and "carol" not in body["message"], body
+
+
+async def test_the_log_pages_back_filters_and_exports_json_lines(api):
+    assert (await api("alice", "POST", "projects", {"name": "risk"}))[0] == 201
+    for i in range(7):
+        assert (await api("alice", "POST", "assets", publish_body(f"d{i}", project="risk")))[0] == 201
+    assert (await api("bob", "POST", "projects", {"name": "lab"}))[0] == 201
+    everything = await _events(api)
+    assert len(everything) == 9
+    # page back through all of it, three at a time
+    seen, before = [], None
+    while True:
+        code, page, _ = await api("root", "GET", "audit", limit=3, before=before)
+        assert code == 200, page
+        seen += [e["id"] for e in page["events"]]
+        before = page["next_before"]
+        if before is None:
+            break
+    assert seen == [e["id"] for e in everything] == list(range(9, 0, -1))
+    # filters
+    got = await _events(api, actor="bob")
+    assert [(e["actor"], e["action"]) for e in got] == [("bob", "project.create")]
+    got = await _events(api, action="asset.publish", resource_type="asset", resource_id="d3")
+    assert [e["resource_id"] for e in got] == ["d3"]
+    assert await _events(api, after=7) == everything[:2]
+    first_ts = everything[-1]["ts"]
+    assert len(await _events(api, since=first_ts)) == 9
+    assert await _events(api, until=first_ts) == []
+    assert await _events(api, since="2999-01-01T00:00:00") == []
+    # export: JSON Lines, oldest first, hashes and signatures included; a project's owner gets hers
+    code, raw, resp = await api("alice", "GET", "audit/export", project="risk")
+    assert code == 200 and resp.headers["Content-Type"].startswith("application/x-ndjson")
+    lines = [json.loads(x) for x in raw.decode().splitlines()]
+    assert [e["id"] for e in lines] == list(range(1, 9))
+    assert all(e["project"] == "risk" and e["hash"] and "prev_hash" in e for e in lines)
+    code, raw, _ = await api("root", "GET", "audit/export", after=5, limit=2)
+    assert [json.loads(x)["id"] for x in raw.decode().splitlines()] == [6, 7]
+    code, body, _ = await api("bob", "GET", "audit/export", project="risk")
+    assert code == 403
+
+
+def test_client_and_magic_page_filter_and_export(tmp_path, monkeypatch, capsys):
+    import mlgov_jupyter
+    from IPython.core.error import UsageError
+
+    monkeypatch.setenv("MLGOV_DB_URL", f"sqlite:///{tmp_path / 'a.sqlite'}")
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    me = mlgov_jupyter.connect()
+    me.create_project("risk")
+    for i in range(5):
+        me.create_project(f"p{i}")
+    assert [e["resource_id"] for e in me.audit(limit=2, before=4)] == ["p1", "p0"]
+    assert [e["resource_id"] for e in me.audit(action="project.create", resource_id="risk")] == ["risk"]
+    out = tmp_path / "audit.jsonl"
+    assert me.audit_export(out, limit=2) == 6  # pages of two, all of them
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+    try:
+        me.audit(bogus=1)
+    except Exception as exc:
+        assert "bogus" in str(exc)
+    from mlgov_jupyter.kernel.magics.audit import Audit
+    from mlgov_jupyter.kernel.magics.base import Context
+
+    cmd, ctx = Audit(), Context(shell=None, client_factory=lambda: me)
+    cmd.run(cmd.parse("log --resource project:p2"), ctx)
+    assert "project:p2" in capsys.readouterr().out
+    cmd.run(cmd.parse("log --limit 2"), ctx)
+    assert "--before 5" in capsys.readouterr().out
+    assert cmd.run(cmd.parse(f"log --export {tmp_path / 'x.jsonl'} --action project.create"), ctx) == 6
+    assert "wrote 6 events" in capsys.readouterr().out
+    with pytest.raises(UsageError):
+        cmd.parse("log --before notanumber")

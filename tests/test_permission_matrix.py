@@ -126,6 +126,7 @@ def _calls(ids, spare):
         ("DELETE", "roles/(?P<name>[^/]{1,256})", "roles/spare2", None),
         ("POST", "projects/from-profile", "projects/from-profile", {"name": "dave-lab", "profile": "sandbox"}),
         ("GET", "audit", "audit", None),
+        ("GET", "audit/export", "audit/export", None),
         ("GET", "audit/verify", "audit/verify", None),
         ("GET", "audit/checkpoints", "audit/checkpoints", None),
         ("POST", "audit/checkpoints", "audit/checkpoints", {}),

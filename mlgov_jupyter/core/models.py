@@ -3,6 +3,7 @@ wrong types and over-long strings are 400s). Responses are the plain dicts the s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -88,9 +89,27 @@ class DataQuery(Body):
     revision: int | None = Field(None, ge=1)
 
 
+EventId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class AuditQuery(Body):
+    """Newest first; page back with ``before`` (the previous page's ``next_before``)."""
     limit: int = Field(50, ge=1, le=1000)
     project: ProjectName | None = None
+    before: EventId | None = None  # events with a smaller id
+    after: EventId | None = None  # events with a greater id
+    actor: Short | None = None
+    action: Short | None = None
+    resource_type: Short | None = None
+    resource_id: Short | None = None
+    since: datetime | None = None  # events at or after (ISO 8601; no zone: UTC)
+    until: datetime | None = None  # events before
+
+
+class AuditExportQuery(AuditQuery):
+    """The same filters, oldest first, as JSON Lines; continue with ``after`` (``next_after``)."""
+    limit: int = Field(10_000, ge=1, le=100_000)
 
 
 class CheckpointQuery(Body):

@@ -163,9 +163,29 @@ class Client(CardsClient, RolesClient):
         return self._call("GET", "dashboard")["models"]
 
     # audit
-    def audit(self, limit: int = 50, project: str | None = None) -> list[dict]:
-        """Recent audit events: of one project (its owners and stewards), or all (admins, auditors)."""
-        return self._call("GET", "audit", query={"limit": limit, "project": project})["events"]
+    def audit(self, limit: int = 50, project: str | None = None, **filters) -> list[dict]:
+        """Audit events newest first: of one project (its owners and stewards), or all (admins,
+        auditors). Filters: ``actor``, ``action``, ``resource_type``, ``resource_id``, ``since``,
+        ``until`` (ISO 8601, UTC if no zone), ``before``/``after`` (event ids: page with
+        ``before=`` the oldest id of the previous page)."""
+        return self._call("GET", "audit", query=_audit_query(limit=limit, project=project, **filters))["events"]
+
+    def audit_export(self, path: str | Path | None = None, project: str | None = None, **filters) -> bytes | int:
+        """Every matching event, oldest first, as JSON Lines (with hashes and signatures): the
+        bytes, or with ``path`` written to that file and the number of events returned."""
+        query, chunks, count = _audit_query(project=project, **filters), [], 0
+        while True:
+            meta, data = self._call("GET", "audit/export", query=query)
+            chunks.append(data or b"")
+            count += meta.get("count", 0)
+            if not meta.get("next_after"):
+                break
+            query["after"] = meta["next_after"]
+        out = b"".join(chunks)
+        if path is None:
+            return out
+        Path(path).write_bytes(out)
+        return count
 
     def audit_verify(self) -> dict:
         return self._call("GET", "audit/verify")
@@ -181,6 +201,16 @@ class Client(CardsClient, RolesClient):
     def audit_public_key(self) -> dict:
         """``{"algorithm", "key_id", "public_key"}``: the PEM that verifies checkpoints."""
         return self._call("GET", "audit/public-key")
+
+
+def _audit_query(**filters) -> dict:
+    allowed = {"limit", "project", "before", "after", "actor", "action", "resource_type",
+               "resource_id", "since", "until"}
+    unknown = sorted(set(filters) - allowed)
+    if unknown:
+        raise Invalid(f"unknown audit filter: {', '.join(unknown)} (one of {', '.join(sorted(allowed))})")
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+            for k, v in filters.items() if v is not None}
 
 
 def _content(obj) -> dict:
