@@ -151,8 +151,15 @@ class CardService(ServiceBase):
         with self.store.transaction(write=False) as s:
             card = self._card(s, name)
             model = s.get(t.Asset, card.model_asset_id)
-            self._authorize(s, actor, authz.CARD_READ, self._card_resource(s, card, model))
-            return self._view(s, card, version)
+            principal = self._authorize(s, actor, authz.CARD_READ, self._card_resource(s, card, model))
+            view = self._view(s, card, version)
+            # evaluation details (observations, per-class charts, metadata) can carry values of the
+            # evaluation data: only for those who may read the model's data (diff, exports too)
+            if view.get("content", {}).get("evaluation_details") and not self._may_read_data(
+                    s, principal, model, self._project_names(s)[model.project_id]):
+                view["content"] = {k: v for k, v in view["content"].items() if k != "evaluation_details"}
+                view["withheld"] = ["evaluation_details"]
+            return view
 
     def list_cards(self, actor: Actor) -> dict:
         with self.store.transaction(write=False) as s:
