@@ -3,12 +3,17 @@ publisher's code in the reader's kernel, so only skops' defaults and classes of 
 load without the reader naming the rest in trusted=[...]."""
 
 import builtins
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -91,9 +96,69 @@ def test_a_model_holding_exec_is_refused_and_names_it(pair, tmp_path, monkeypatc
 
 def test_ordinary_models_load_without_naming_anything(pair):
     mallory, alice = pair
+    warnings.filterwarnings("ignore", category=UserWarning)  # tiny data: convergence warnings
     models = {"lr": LogisticRegression().fit(X, Y), "rf": RandomForestClassifier(n_estimators=3).fit(X, Y),
-              "log": make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(X, Y)}
+              "log": make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(X, Y),
+              "knn": KNeighborsClassifier(n_neighbors=2).fit(X, Y),
+              "hgb": HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=1).fit(X, Y),
+              "mlp": MLPClassifier(max_iter=5).fit(X, Y),
+              "cal": CalibratedClassifierCV(LogisticRegression(), cv=2).fit(X, Y),
+              "imp": make_pipeline(SimpleImputer(), LogisticRegression()).fit(X, Y)}
     for name, model in models.items():
         mallory.publish(model, name=name, project="shop")
         loaded = alice.use(name)
         assert (loaded.predict(X) == model.predict(X)).all(), name
+
+
+def _gadget(module: str, cls: str, args: list) -> bytes:
+    """A fitted LogisticRegression whose skops schema gains one node that constructs
+    ``module.cls(*args)`` when loaded (skops' ConstructorFromReduceNode)."""
+    import io
+    import json
+    import zipfile
+
+    import skops.io as sio
+
+    files = {}
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(LogisticRegression().fit(X, Y)))) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(files["schema.json"])
+    text = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode", "is_json": True}
+    schema["content"]["content"]["x_gadget"] = {
+        "__class__": cls, "__module__": module, "__loader__": "ConstructorFromReduceNode",
+        "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                    "content": [{**text, "content": json.dumps(a)} for a in args]}}
+    schema["content"]["key_types"]["content"].append(
+        {"__class__": "str", "__module__": "builtins", "__loader__": "TypeNode"})
+    files["schema.json"] = json.dumps(schema).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("module, cls", [
+    ("numpy.distutils.fcompiler.gnu", "Popen"),  # subprocess.Popen, re-exported by a numpy module
+    ("sklearn.datasets._base", "Path"),
+    ("numpy.f2py.__main__", "X"),  # importing this module runs f2py's main() (it killed the server)
+])
+def test_re_exported_classes_and_running_modules_are_neither_trusted_nor_imported(pair, tmp_path, module, cls):
+    import base64
+    import sys
+
+    from mlgov_jupyter.core.model_trust import untrusted_types
+    from mlgov_jupyter.kernel.client import _load
+
+    marker = tmp_path / "ran"
+    data = _gadget(module, cls, [["sh", "-c", f"touch {marker}"]])
+    before = set(sys.modules)
+    assert untrusted_types(data) == [f"{module}.{cls}"]
+    assert module not in set(sys.modules) - before  # decided without importing it
+    mallory, alice = pair
+    with pytest.raises(Invalid, match=f"{module}.{cls}"):  # refused at publish
+        mallory._call("POST", "assets", body={"name": "credit-model", "project": "shop", "kind": "model",
+                                              "format": "skops", "content_b64": base64.b64encode(data).decode()})
+    with pytest.raises(Invalid, match=f"{module}.{cls}"):  # and at load, for bytes stored before
+        _load({"name": "credit-model", "format": "skops"}, data, None)
+    assert not marker.exists()

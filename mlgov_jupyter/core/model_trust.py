@@ -3,28 +3,36 @@ shared by the service (refuses such a model at publish) and the client (refuses 
 
 from __future__ import annotations
 
-import importlib
-
-# Beyond skops' own defaults, a model may hold *classes* (never functions: exec, eval, getattr,
-# np.full_like ... would run the publisher's code in the reader's kernel) from these libraries.
-CLASS_LIBRARIES = ("sklearn", "numpy", "scipy", "xgboost", "lightgbm")
+# Beyond skops' own defaults (which already cover scikit-learn's estimators and numpy's ufuncs),
+# these exact types load without being named: the helper objects of common scikit-learn models,
+# reviewed one by one (found with skops.io.get_untrusted_types on fitted models). Nothing is
+# trusted by module prefix and nothing is imported to decide: a name such as
+# numpy.distutils.fcompiler.gnu.Popen is subprocess.Popen re-exported, and importing a module
+# chosen by a publisher (numpy.f2py.__main__) runs it.
+REVIEWED_TYPES = frozenset({
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.metrics._dist_metrics.ManhattanDistance64",
+    "sklearn.metrics._dist_metrics.ChebyshevDistance64",
+    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+})
 
 
 def library_class(name: str) -> bool:
-    """Whether ``name`` (``module.attr``, as skops reports it) is a class of a trusted library.
-    Only those libraries' modules are imported to find out (importing another module runs it)."""
-    module, _, attr = name.rpartition(".")
-    if module.split(".")[0] not in CLASS_LIBRARIES or not attr:
-        return False
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return False
-    return isinstance(obj, type)
+    """Whether ``name`` (``module.attr``, as skops reports it) is on the reviewed list."""
+    return name in REVIEWED_TYPES
 
 
 def untrusted_types(data: bytes, trusted: list[str] | None = None) -> list[str]:
-    """The types in a skops file beyond skops' defaults, the library classes and ``trusted``;
+    """The types in a skops file beyond skops' defaults, the reviewed list and ``trusted``;
     read from its schema without loading it. ValueError if the bytes are no skops file."""
     import skops.io as sio
 

@@ -16,7 +16,6 @@ from .cards_client import CardsClient
 from .roles_client import RolesClient
 from .transport import HttpTransport, LocalTransport
 
-from ..core.model_trust import CLASS_LIBRARIES  # noqa: F401  (the reviewed list lives in core)
 from ..core.model_trust import library_class as _library_class  # noqa: F401
 
 
