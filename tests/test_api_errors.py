@@ -185,7 +185,11 @@ async def test_a_parquet_bomb_is_refused_before_it_is_read(api, monkeypatch):
     monkeypatch.setattr(catalog, "MAX_UNCOMPRESSED_BYTES", 8 << 20)
     zeros = pd.DataFrame({"z": [0] * 2_000_000})  # 16 MB in memory, a few kB as Parquet
     code, err, _ = await api("alice", "POST", "assets", publish_body(name="bomb", df=zeros, project=None))
-    assert code == 400 and "decompresses to" in err["message"], err
+    assert code == 413 and "decompresses to" in err["message"], err
+    # one long string repeated: the metadata counts 8 bytes a row, the decoded batches tell
+    strings = pd.DataFrame({"s": ["x" * 1500] * 20_000})  # 30 MB decoded, a few kB as Parquet
+    code, err, _ = await api("alice", "POST", "assets", publish_body(name="bomb2", df=strings, project=None))
+    assert code == 413 and "decompresses to" in err["message"], err
     code, ok, _ = await api("alice", "POST", "assets", publish_body(name="fine", df=zeros[:1000], project=None))
     assert code == 201, ok
 

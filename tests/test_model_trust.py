@@ -1,5 +1,5 @@
 """use() of a catalog model: a model holding functions (exec, np.full_like ...) would run its
-publisher's code in the reader's kernel, so only skops' defaults and classes of the ML libraries
+publisher's code in the reader's kernel, so only skops' defaults and a reviewed list of exact types
 load without the reader naming the rest in trusted=[...]."""
 
 import builtins

@@ -130,3 +130,23 @@ async def test_every_get_route_as_an_outsider_shows_no_value_of_the_data(api):
     code, body, _ = await api("dave", "GET", "cards/scorer-card")
     if code == 200:
         assert body["content"]["model_overview"]["model_description"] == "scores patients"
+
+
+async def test_a_grant_on_the_model_alone_shows_no_value_of_its_lineage_data(api):
+    """bob is granted the model, not the pii dataset it was evaluated on: the card's evaluation
+    and the monitoring report stay withheld from him; granted the dataset too, he sees them."""
+    execution_id = await _seed(api)
+    assert (await api("alice", "PUT", "cards/scorer-card", {
+        "content": CARD, "lineage": {"training": [], "evaluation": ["patients"]}}))[0] == 200
+    for asset in ("scorer", "patients"):
+        req = (await api("bob", "POST", "requests", {"asset": asset, "reason": "review"}))[1]
+        assert (await api("alice", "POST", f"requests/{req['id']}/approve", {}))[0] == 200
+        code, card, _ = await api("bob", "GET", "cards/scorer-card")
+        code2, report, _ = await api("bob", "GET", f"models/scorer/executions/{execution_id}")
+        code3, export, _ = await api("bob", "GET", "cards/scorer-card/export", format="json")
+        assert (code, code2, code3) == (200, 200, 200)
+        seen = [s for s in SECRETS if s in _text(card) + _text(report) + _text(export)]
+        if asset == "scorer":  # the model alone
+            assert seen == [] and card.get("withheld") == ["evaluation_details"] and report["report"] is None
+        else:  # the model and its evaluation data
+            assert NAME in seen and DIAGNOSIS in seen and report["report"] is not None

@@ -41,10 +41,16 @@ def describe_parquet(data: bytes, max_rows: int | None = None) -> tuple[list, di
         if max_rows is not None and parquet.metadata.num_rows > max_rows:
             raise TooLarge(f"the Parquet content holds {parquet.metadata.num_rows} rows; at most {max_rows} "
                            "may be published at once (publish_max_rows)")
+        # a few MB of zeros or of one repeated string can decode to gigabytes: the metadata's lower
+        # bound first, then the real size, one batch at a time, before the whole table is read
         size = _decoded_size(parquet)
-        if size > MAX_UNCOMPRESSED_BYTES:  # a few MB of zeros can decompress to gigabytes
-            raise Invalid(f"the Parquet content decompresses to {size / 2**30:.1f} GiB; at most "
-                          f"{MAX_UNCOMPRESSED_BYTES / 2**30:.0f} GiB may be published this way")
+        for batch in ([] if size > MAX_UNCOMPRESSED_BYTES else parquet.iter_batches(batch_size=65_536)):
+            size += batch.nbytes
+            if size > MAX_UNCOMPRESSED_BYTES:
+                break
+        if size > MAX_UNCOMPRESSED_BYTES:
+            raise TooLarge(f"the Parquet content decompresses to more than {MAX_UNCOMPRESSED_BYTES / 2**30:.0f} "
+                           "GiB, more than may be published this way")
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowInvalid, OSError) as exc:
         raise Invalid(f"content is not a readable Parquet file: {exc}") from None

@@ -282,6 +282,28 @@ class ServiceBase:
         resource = self._consume_resource(s, a, project_name, principal.name)
         return self._authorizer(s).decide(principal, authz.CATALOG_CONSUME, resource).allowed
 
+    def _may_read_model_data(self, s: Session, principal: Principal, model: t.Asset, project_name: str,
+                             lineage: dict | None = None) -> bool:
+        """Whether the caller may see what was computed from a model's data (card evaluations,
+        monitoring reports): they must be able to read the model and every dataset of its lineage
+        (``lineage`` given, else its card's latest), whose values such results carry."""
+        if not self._may_read_data(s, principal, model, project_name):
+            return False
+        if lineage is None:
+            latest = s.execute(select(t.ModelCardVersion.lineage)
+                               .join(t.ModelCard, t.ModelCard.id == t.ModelCardVersion.card_id)
+                               .where(t.ModelCard.model_asset_id == model.id,
+                                      t.ModelCardVersion.version == t.ModelCard.latest_version)).first()
+            lineage = (latest[0] if latest else None) or {}
+        names = {n for part in lineage.values() if isinstance(part, list) for n in part if isinstance(n, str)}
+        if not names:
+            return True
+        projects = self._project_names(s)
+        for a in s.execute(select(t.Asset).where(t.Asset.name.in_(names))).scalars():
+            if not self._may_read_data(s, principal, a, projects[a.project_id]):
+                return False
+        return True
+
     def _asset_resource(self, a: t.Asset, project_name: str, classification: str | None = None,
                         **attrs) -> Resource:
         return Resource(type="asset", name=a.name, project=project_name,

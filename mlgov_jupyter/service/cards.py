@@ -154,9 +154,10 @@ class CardService(ServiceBase):
             principal = self._authorize(s, actor, authz.CARD_READ, self._card_resource(s, card, model))
             view = self._view(s, card, version)
             # evaluation details (observations, per-class charts, metadata) can carry values of the
-            # evaluation data: only for those who may read the model's data (diff, exports too)
-            if view.get("content", {}).get("evaluation_details") and not self._may_read_data(
-                    s, principal, model, self._project_names(s)[model.project_id]):
+            # evaluation data: only for those who may read the model and its lineage datasets
+            # (diff, exports too)
+            if view.get("content", {}).get("evaluation_details") and not self._may_read_model_data(
+                    s, principal, model, self._project_names(s)[model.project_id], view.get("lineage")):
                 view["content"] = {k: v for k, v in view["content"].items() if k != "evaluation_details"}
                 view["withheld"] = ["evaluation_details"]
             return view

@@ -106,9 +106,9 @@ class MonitoringService(ServiceBase):
             if row is None or row.model_asset_id != model.id:
                 raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
             # the report's charts and statistics carry values of the monitored data: only for those
-            # who may read the model's data
+            # who may read the model's data and its card's lineage datasets
             out = _shown(row, name)
-            if self._may_read_data(s, principal, model, pname):
+            if self._may_read_model_data(s, principal, model, pname):
                 try:
                     out["report"] = row.report
                     json.dumps(out["report"], allow_nan=False)
