@@ -97,16 +97,25 @@ def test_a_model_holding_exec_is_refused_and_names_it(pair, tmp_path, monkeypatc
 def test_ordinary_models_load_without_naming_anything(pair):
     mallory, alice = pair
     warnings.filterwarnings("ignore", category=UserWarning)  # tiny data: convergence warnings
-    models = {"lr": LogisticRegression().fit(X, Y), "rf": RandomForestClassifier(n_estimators=3).fit(X, Y),
+    models = {"lr": LogisticRegression().fit(X, Y),
               "log": make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(X, Y),
-              "knn": KNeighborsClassifier(n_neighbors=2).fit(X, Y),
-              "hgb": HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=1).fit(X, Y),
               "mlp": MLPClassifier(max_iter=5).fit(X, Y),
               "cal": CalibratedClassifierCV(LogisticRegression(), cv=2).fit(X, Y),
               "imp": make_pipeline(SimpleImputer(), LogisticRegression()).fit(X, Y)}
     for name, model in models.items():
         mallory.publish(model, name=name, project="shop")
         loaded = alice.use(name)
+        assert (loaded.predict(X) == model.predict(X)).all(), name
+    # trees and neighbour indexes index memory with the file's numbers: the reader names them
+    for name, model, kind in (("rf", RandomForestClassifier(n_estimators=3).fit(X, Y), "sklearn.tree._tree.Tree"),
+                              ("knn", KNeighborsClassifier(n_neighbors=2, algorithm="kd_tree").fit(X, Y),
+                               "sklearn.neighbors._kd_tree.KDTree"),
+                              ("hgb", HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=1).fit(X, Y),
+                               "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor")):
+        mallory.publish(model, name=name, project="shop")  # publishable
+        with pytest.raises(Invalid, match=kind.replace(".", r"\.")):
+            alice.use(name)
+        loaded = alice.use(name, trusted=[kind])
         assert (loaded.predict(X) == model.predict(X)).all(), name
 
 

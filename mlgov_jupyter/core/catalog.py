@@ -29,6 +29,22 @@ def _decoded_size(parquet) -> int:
     return rows * width + sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
+def _batch_rows(parquet, budget: int = 64 << 20) -> int:
+    """Rows per batch so that one decoded batch stays near ``budget`` bytes: a row of a
+    dictionary-encoded column may decode to a whole dictionary value, which is at most its
+    column chunk's uncompressed size; a plain column decodes to about its encoded size."""
+    meta = parquet.metadata
+    per_row = 0.0
+    for c in range(meta.num_columns):
+        worst = 0.0
+        for r in range(meta.num_row_groups):
+            chunk, rows = meta.row_group(r).column(c), max(meta.row_group(r).num_rows, 1)
+            worst = max(worst, chunk.total_uncompressed_size if chunk.has_dictionary_page
+                        else chunk.total_uncompressed_size / rows + 8)
+        per_row += worst
+    return int(max(1, min(65_536, budget // max(per_row, 1.0))))
+
+
 def describe_parquet(data: bytes, max_rows: int | None = None) -> tuple[list, dict, int]:
     """Schema, per-column summary and row count of Parquet bytes; Invalid if not Parquet,
     TooLarge (before reading) if it holds more than ``max_rows`` rows."""
@@ -44,7 +60,8 @@ def describe_parquet(data: bytes, max_rows: int | None = None) -> tuple[list, di
         # a few MB of zeros or of one repeated string can decode to gigabytes: the metadata's lower
         # bound first, then the real size, one batch at a time, before the whole table is read
         size = _decoded_size(parquet)
-        for batch in ([] if size > MAX_UNCOMPRESSED_BYTES else parquet.iter_batches(batch_size=65_536)):
+        batches = parquet.iter_batches(batch_size=_batch_rows(parquet))
+        for batch in ([] if size > MAX_UNCOMPRESSED_BYTES else batches):
             size += batch.nbytes
             if size > MAX_UNCOMPRESSED_BYTES:
                 break

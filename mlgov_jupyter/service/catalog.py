@@ -17,7 +17,7 @@ from ..core.authz import Resource
 from ..core.catalog import content_hash, describe_parquet
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.roles.catalog import CLASSIFICATION_RANK
-from ..core.model_trust import untrusted_types
+from ..core.model_trust import unpublishable_types
 from ..store import tables as t
 from .base import Actor, ServiceBase
 
@@ -456,7 +456,7 @@ def _check_skops(data: bytes) -> None:
     """A skops model may hold only what readers load unnamed (core.model_trust): anything else
     would run its publisher's code in a reader's kernel. The bytes can still be a ``file``."""
     try:
-        extra = untrusted_types(data)
+        extra = unpublishable_types(data)
     except ValueError as exc:
         raise Invalid(f"the skops content cannot be read: {exc}") from None
     if extra:
