@@ -16,7 +16,6 @@ from .cards_client import CardsClient
 from .roles_client import RolesClient
 from .transport import HttpTransport, LocalTransport
 
-from ..core.model_trust import library_class as _library_class  # noqa: F401
 
 
 def connect(url: str | None = None, token: str | None = None, user: str | None = None) -> "Client":
@@ -248,13 +247,17 @@ def _load(meta: dict, data: bytes | None, trusted: list[str] | None):
     if fmt == "skops":
         import skops.io as sio
 
-        types = sio.get_untrusted_types(data=data)
-        extra = [t for t in types if t not in (trusted or []) and not _library_class(t)]
+        from ..core.model_trust import untrusted_types
+
+        try:
+            extra = untrusted_types(data, trusted)
+        except ValueError as exc:
+            raise Invalid(f"model {meta['name']!r}: {exc}") from None
         if extra:
-            raise Invalid(f"model {meta['name']!r} holds what is not trusted by default (functions "
-                          f"run code when loaded): {', '.join(extra)}; if you trust its publisher, "
-                          f"pass trusted=[...] naming them")
-        return sio.loads(data, trusted=types)
+            raise Invalid(f"model {meta['name']!r} holds types skops does not trust by default (the file "
+                          f"builds them with its own arguments): {', '.join(extra)}; if you trust its "
+                          f"publisher, pass trusted=[...] naming them")
+        return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     if fmt == "uri":
         return meta["location"]
     return data
