@@ -103,10 +103,9 @@ def _default_anchor():
 
     from jupyter_core.paths import jupyter_data_dir
 
-    from ..store.anchor import AuditAnchor
+    from ..store.anchor import default_anchor
 
-    folder = Path(jupyter_data_dir()) / "mlgov"
-    return AuditAnchor(folder / "audit-signing-key.pem", folder / "audit-checkpoints")
+    return default_anchor(Path(jupyter_data_dir()) / "mlgov")
 
 
 def _q(value) -> str:

@@ -20,7 +20,8 @@ from urllib.parse import urlparse
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Application
 
-from .settings import GovernanceSettings, private_dir
+from ..store.anchor import private_dir
+from .settings import GovernanceSettings
 
 
 class MlgovServe(Application, GovernanceSettings):

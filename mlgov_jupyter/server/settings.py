@@ -17,14 +17,7 @@ from traitlets.config import LoggingConfigurable
 from ..core.authz import Authorizer
 from ..service import GovernanceService
 from ..service.base import Limits
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (mode 0700) or tighten it: the store, key and data are the service's alone."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
-    return path
+from ..store.anchor import CHECKPOINT_DIR, KEY_FILE, AuditAnchor, private_dir
 
 
 class GovernanceSettings(LoggingConfigurable):
@@ -100,15 +93,14 @@ class GovernanceSettings(LoggingConfigurable):
 
     def build_service(self) -> GovernanceService:
         """The service over its store, with its audit anchor. Raises TraitError on bad settings."""
-        from ..store.anchor import AuditAnchor
         from ..store.db import Store
 
         if self.alert_datapoints_to_alert > self.alert_evaluation_period:
             raise TraitError("alert_datapoints_to_alert cannot exceed alert_evaluation_period")
         folder = private_dir(Path(self.data_dir))
         store = Store(self.db_url or f"sqlite:///{folder / 'mlgov.sqlite'}")
-        anchor = AuditAnchor(Path(self.audit_key_file or folder / "audit-signing-key.pem"),
-                             Path(self.audit_checkpoint_dir or folder / "audit-checkpoints"))
+        anchor = AuditAnchor(Path(self.audit_key_file or folder / KEY_FILE),
+                             Path(self.audit_checkpoint_dir or folder / CHECKPOINT_DIR))
         return self.service_class(store=store, authorizer=self.authorizer_class() if self.authorizer_class else None,
                                   unassigned=self.unassigned_users, admin_users=frozenset(self.admin_users),
                                   alert_evaluation_period=self.alert_evaluation_period,

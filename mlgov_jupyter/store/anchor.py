@@ -28,10 +28,20 @@ HEADS = "heads.log"  # the head after each write, appended; rotated to heads-NNN
 HEADS_NAME = re.compile(r"^heads(-[0-9]{6,})?\.log$")
 
 
-def _private_dir(path: Path) -> None:
+KEY_FILE, CHECKPOINT_DIR = "audit-signing-key.pem", "audit-checkpoints"  # defaults, in the data dir
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (mode 0700) or tighten it: what is in it is its owner's alone."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
+    return path
+
+
+def default_anchor(data_dir: Path) -> "AuditAnchor":
+    """The anchor at its default place in ``data_dir`` (what a server uses unless configured)."""
+    return AuditAnchor(data_dir / KEY_FILE, data_dir / CHECKPOINT_DIR)
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
@@ -106,14 +116,14 @@ class AuditAnchor:
         self.key_id: str = chain.key_id(self.public_key)
         self._write_public()
         if self.checkpoint_dir is not None:
-            _private_dir(self.checkpoint_dir)
+            private_dir(self.checkpoint_dir)
 
     @property
     def public_key_file(self) -> Path:
         return self.key_file.with_name(self.key_file.stem + ".pub")
 
     def _load_or_create(self) -> Ed25519PrivateKey:
-        _private_dir(self.key_file.parent)
+        private_dir(self.key_file.parent)
         if not self.key_file.exists():
             key = Ed25519PrivateKey.generate()
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
