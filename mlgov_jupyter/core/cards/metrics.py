@@ -1,7 +1,10 @@
 """Evaluation metrics of a fitted model on labelled data, as SageMaker card metric groups.
 
 Every number is computed by scikit-learn's own metric functions; curves are downsampled to
-at most 20 points (the card limit), always keeping the first and last point.
+at most 20 points, always keeping the first and last point. That is mlgov's choice for readable
+charts and small cards, not a schema limit: AWS's schema sets no maximum on a linear graph or a bar
+chart, and cards that carry longer ones (the SageMaker SDK writes whole scikit-learn curves) are
+accepted. Matrices are capped at 20 x 20, AWS's own limit.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any, Sequence
 
 from mlgov_jupyter.core.errors import Invalid
 
+# mlgov's display choices for generated cards (the schema accepts longer curves and bar charts)
 MAX_POINTS = 20
 MAX_MATRIX = 20
 MAX_BARS = 20

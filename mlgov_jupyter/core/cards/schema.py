@@ -17,6 +17,8 @@ from typing import Any, Iterable
 from mlgov_jupyter.core.errors import Invalid
 
 SCHEMA_VERSION = "0.1.0"
+# The one size limit of mlgov's own that matters: SageMaker's Content limit, which also bounds what the service
+# stores, diffs and renders. Below it the schema follows AWS's published schema: a card AWS accepts is accepted.
 MAX_CONTENT_CHARS = 100_000
 CARD_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
@@ -24,6 +26,7 @@ STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
 METRIC_TYPES = ("number", "string", "boolean", "linear_graph", "bar_chart", "matrix")
 SECTIONS = (
     "model_overview",
+    "model_package_details",
     "intended_uses",
     "business_details",
     "training_details",
@@ -152,6 +155,8 @@ def _describe(err: Any) -> str:
         return f"{_short_repr(inst)} is not one of {list(arg)}"
     if kw == "const":
         return f"{_short_repr(inst)} must be {arg!r}"
+    if kw == "pattern":  # AWS's unanchored ".{1,63}": one character that is not a line break, no maximum
+        return "must not be empty" if str(arg).startswith(".{1,") else f"{_short_repr(inst)} does not match {arg!r}"
     return err.message if len(err.message) <= 200 else err.message[:199] + "…"
 
 
