@@ -139,3 +139,16 @@ def test_bias_bad_input(loans):
     m = mon.bias_metrics(loans.assign(yhat=loans["y"]), label="y", facet="sex", facet_values=["F"], predicted="yhat")
     assert m["TE"] == 0  # no false negatives nor positives: 0/0 is 0, as Clarify reports it
     assert m["RD"] == 0 and m["AD"] == 0
+
+
+def test_check_flags_an_infinite_DI_and_reconciles_label_types(loans):
+    b = mon.fit_baseline(loans, target="y", prediction="yhat", sensitive="sex", facet_values=["F"])
+    assert math.isfinite(b.bias["DI"])
+    cur = loans.copy()
+    cur.loc[cur.sex == "M", "yhat"] = 0  # nobody in facet a is accepted any more: DI = q'd / 0
+    r = mon.check(b, cur)
+    assert r.bias["current"]["DI"] == math.inf
+    assert "DI" in {v["metric_name"] for v in r.violations if v["monitor_type"] == "bias"}
+    # the same rows with labels read as strings: the same bias numbers, not DPL 0 and DI NaN
+    text = mon.check(b, loans.astype({"y": "str", "yhat": "str"}))
+    assert text.bias["current"] == pytest.approx(mon.check(b, loans).bias["current"])

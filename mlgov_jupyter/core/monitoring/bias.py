@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Invalid
-from .value_match import as_list, match_values
+from .value_match import match_values
 
 PRE_TRAINING = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL")
 POST_TRAINING = ("DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "TE", "CDDPL", "GE", "FT")
@@ -374,5 +374,5 @@ def metrics_from_json(d: dict | None) -> dict | None:
     return {k: _from_json_value(v) for k, v in d.items()}
 
 
-__all__ = ["IDEAL", "POST_TRAINING", "PRE_TRAINING", "as_list", "bias_metrics", "bias_violations", "divide",
+__all__ = ["IDEAL", "POST_TRAINING", "PRE_TRAINING", "bias_metrics", "bias_violations", "divide",
            "facet_mask", "metrics_from_json", "metrics_to_json", "positive_mask"]
