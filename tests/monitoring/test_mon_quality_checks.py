@@ -183,12 +183,13 @@ def test_degenerate_columns_do_not_break_the_report(rng):
     ref = pd.DataFrame({"const": np.ones(n), "allnan": np.full(n, np.nan), "flag": rng.random(n) < 0.5,
                         "when": pd.date_range("2024-01-01", periods=n, freq="min", tz="UTC"), "x": rng.normal(size=n)})
     cur = ref.copy()
-    cur.loc[:5, "x"] = np.inf  # infinities count as missing values
+    cur.loc[:5, "x"] = np.inf  # infinities are present but not finite numbers: a type problem, not missing
     cur.loc[6:8, "x"] = -np.inf
     r = mon.check(mon.fit_baseline(ref), cur)
     assert r.drifted_columns == []
-    assert r["x"].missing_current == 9 and r["x"].n_current == n - 9
-    assert kinds(r) == {("x", "completeness_check")}
+    assert r["x"].missing_current == 0 and r["x"].n_current == n - 9
+    assert kinds(r) == {("x", "data_type_check")}
     json.dumps(r.to_dict(), allow_nan=False)
     assert "allnan" in r._repr_html_()
-    assert mon.check(mon.fit_baseline(ref), cur.iloc[:0]).n_current == 0
+    with pytest.raises(Invalid, match="no rows"):
+        mon.check(mon.fit_baseline(ref), cur.iloc[:0])

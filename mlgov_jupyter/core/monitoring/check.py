@@ -1,4 +1,15 @@
-"""check(): one pass over the current data (in memory or streamed), each column once, all cores."""
+"""check(): one pass over the current data (in memory or streamed), each column once, all cores.
+
+Outcomes that do not depend on how the data is laid out: rows are read by position, never by the
+DataFrame's index (duplicated, unsorted or non-default labels give the same report); duplicate
+column names are refused (which column would be checked?), as ``fit_baseline`` refuses them; data
+without rows is refused whatever its form (DataFrame, iterator, Parquet, Arrow table), as a
+SageMaker monitoring execution fails on empty input: there is nothing to compare.
+
+A section that cannot be computed on this data (model quality without ground truth, bias when the
+current data has no row of the sensitive group, attributions without a model) keeps the rest of the
+report: the section says ``computable: False`` and why (``reason``), and adds no violation.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +32,37 @@ DEFAULT_CHUNK_ROWS = 250_000
 ATTRIBUTION_SAMPLE = 2000
 
 
+NO_ROWS = "the current data has no rows: nothing to check"
+
+
+def required_share(cfg: dict, key: str) -> float:
+    """The share of present values that must be of the baseline's type (``datatype_check_threshold``) or
+    in its domain (``domain_content_threshold``); a violation when the share observed is below it.
+    Interim: ``baseline.config`` still holds these as *tolerated* shares of non-conforming values."""
+    return 1.0 - float(cfg[key])
+
+
+def _names(columns, what: str = "the current data") -> list[str]:
+    """Column names as strings; Invalid naming the duplicates (``1`` and ``"1"`` are one name)."""
+    names = [str(c) for c in columns]
+    if len(set(names)) != len(names):
+        seen, dup = set(), []
+        for n in names:
+            if n in seen and n not in dup:
+                dup.append(n)
+            seen.add(n)
+        raise Invalid(f"{what} has duplicate column names: {', '.join(dup[:5])}{' ...' if len(dup) > 5 else ''} "
+                      "(rename them first)")
+    return names
+
+
 def _source(current, columns: list[str] | None, chunk_rows: int):
     """(column names, iterator of DataFrames, total rows or None) for every supported input."""
     if isinstance(current, pd.DataFrame):
-        return [str(c) for c in current.columns], iter([current]), len(current)
+        names = _names(current.columns)
+        if len(current) == 0:
+            raise Invalid(NO_ROWS)
+        return names, iter([current]), len(current)
     if isinstance(current, (str, os.PathLike)):
         path = os.fspath(current)
         if not os.path.exists(path):
@@ -72,7 +110,10 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
         import pyarrow as pa
 
         if isinstance(current, pa.Table):
-            return list(current.column_names), (b.to_pandas() for b in current.to_batches(chunk_rows)), current.num_rows
+            names = _names(current.column_names)
+            if current.num_rows == 0:
+                raise Invalid(NO_ROWS)
+            return names, (b.to_pandas() for b in current.to_batches(chunk_rows)), current.num_rows
     except ImportError:  # pragma: no cover
         pass
     if isinstance(current, Iterable):
@@ -80,7 +121,7 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
         try:
             first = next(it)
         except StopIteration:
-            raise Invalid("the current data iterator is empty") from None
+            raise Invalid(NO_ROWS + " (the iterator is empty)") from None
         if not isinstance(first, pd.DataFrame):
             raise Invalid("an iterator of current data must yield pandas DataFrames")
 
@@ -91,7 +132,7 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
                     raise Invalid("an iterator of current data must yield pandas DataFrames")
                 yield chunk
 
-        return [str(c) for c in first.columns], chain(), None
+        return _names(first.columns), chain(), None
     raise Invalid("current data must be a DataFrame, a Parquet path, a pyarrow Table or an iterator of DataFrames")
 
 
@@ -131,6 +172,7 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
     rng = np.random.default_rng(0)
     with ThreadPoolExecutor(workers) as pool:
         for chunk in chunks:
+            _names(chunk.columns)
             label = {str(c): c for c in chunk.columns}  # the user's labels may be ints: never rename them
             lacking = [c for c in present if c not in label]
             if lacking:
@@ -150,14 +192,17 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
                     progress(min(frac, 1.0), c)
             done_rows += k
             if keep_cols:
-                part = chunk[[label[c] for c in keep_cols]]
+                part = chunk[[label[c] for c in keep_cols]].reset_index(drop=True)  # by position, never by label
                 part.columns = keep_cols
                 kept_parts.append(part)
             if want_sample:
                 take = min(k, ATTRIBUTION_SAMPLE)
                 part = chunk.iloc[rng.choice(k, size=take, replace=False)] if take < k else chunk.copy(deep=False)
+                part = part.reset_index(drop=True)
                 part.columns = [str(c) for c in part.columns]
                 sample_parts.append(part)
+    if n_rows == 0:
+        raise Invalid(NO_ROWS)
     if progress is not None:
         progress(1.0, "")
     t_scan = time.perf_counter() - t0
@@ -190,26 +235,32 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
         viol(c, "extra_column_check", f"Column {c} is in the current data but not in the baseline")
     for c in present:
         acc, ref = accs[c], baseline.columns[c]
-        total_c = acc.n + acc.n_missing
         if isinstance(acc, NumericAcc):
-            non_null = acc.n + acc.n_unparseable
-            bad = acc.n_nonconforming
-            if non_null and bad / non_null > cfg["datatype_check_threshold"]:
-                viol(c, "data_type_check",
-                     f"Data type match requirement is not met: {bad / non_null:.2%} of values of {c} are not "
-                     f"{ref.inferred_type} (tolerated {cfg['datatype_check_threshold']:.2%})")
-            total_c += acc.n_unparseable
-        completeness = acc.n / total_c if total_c else 1.0
+            present_c = acc.n_present
+            if present_c:
+                typed = 1.0 - acc.n_nonconforming / present_c
+                if typed < required_share(cfg, "datatype_check_threshold") - 1e-12:
+                    viol(c, "data_type_check",
+                         f"Data type match requirement is not met: {typed:.2%} of the values of {c} are "
+                         f"{ref.inferred_type} ({acc.n_nonconforming:,} of {present_c:,} are not; "
+                         f"required {required_share(cfg, 'datatype_check_threshold'):.2%})")
+        else:
+            present_c = acc.n
+        total_c = present_c + acc.n_missing
+        completeness = present_c / total_c if total_c else 1.0
         if total_c and completeness < ref.completeness - cfg["completeness_tolerance"] - 1e-12:
             viol(c, "completeness_check",
                  f"Data completeness requirement is not met: completeness of {c} is {completeness:.4f}, "
                  f"baseline {ref.completeness:.4f}")
         if isinstance(acc, CategoricalAcc):
             ood = acc.out_of_domain()
-            if ood is not None and acc.n and ood / acc.n > cfg["domain_content_threshold"]:
-                viol(c, "categorical_values_check",
-                     f"Data type match requirement is not met: {ood / acc.n:.2%} of values of {c} are outside the "
-                     f"baseline domain (tolerated {cfg['domain_content_threshold']:.2%})")
+            if ood is not None and acc.n:
+                in_domain = 1.0 - ood / acc.n
+                if in_domain < required_share(cfg, "domain_content_threshold") - 1e-12:
+                    viol(c, "categorical_values_check",
+                         f"Categorical values requirement is not met: {in_domain:.2%} of the values of {c} are in "
+                         f"the baseline domain ({ood:,} of {acc.n:,} are not; required "
+                         f"{required_share(cfg, 'domain_content_threshold'):.2%})")
     by_name = {r.column: r for r in results}
     for r in results:
         if r.drifted:
@@ -227,50 +278,79 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
     kept = pd.concat(kept_parts, ignore_index=True) if len(kept_parts) > 1 else (kept_parts[0] if kept_parts else None)
 
     # -------------------------------------------------------------- model quality
-    if baseline.quality is not None and kept is not None and baseline.target in kept.columns and \
-            any(c in kept.columns for c in (baseline.prediction, baseline.probability) if c):
+    if baseline.quality is not None:
         from .quality import normalise_constraints, quality_metrics, quality_violations
 
-        pred = baseline.prediction if baseline.prediction in kept.columns else None
-        prob = baseline.probability if baseline.probability in kept.columns else None
-        q = quality_metrics(kept, baseline.target, pred, prob, baseline.problem_type, baseline.positive_label)
         cons = {**baseline.quality_constraints, **normalise_constraints(quality_constraints)}
-        report.quality = {"problem_type": q["problem_type"], "n": q["n"], "metrics": q["metrics"],
-                          "baseline": baseline.quality, "constraints": cons}
-        for v in quality_violations(q["metrics"], cons):
-            violations.append({"feature_name": v["metric_name"], **v, "monitor_type": "model_quality"})
+        cols = kept.columns if kept is not None else []
+        pred = baseline.prediction if baseline.prediction in cols else None
+        prob = baseline.probability if baseline.probability in cols else None
+        section = {"problem_type": baseline.problem_type, "baseline": baseline.quality, "constraints": cons}
+        try:
+            if baseline.target not in cols:
+                raise Invalid(f"the current data has no ground truth column {baseline.target!r}")
+            if pred is None and prob is None:
+                raise Invalid("the current data has no prediction column "
+                              + " or ".join(repr(c) for c in (baseline.prediction, baseline.probability) if c))
+            q = quality_metrics(kept, baseline.target, pred, prob, baseline.problem_type, baseline.positive_label)
+        except Invalid as exc:
+            report.quality = {**section, "computable": False, "reason": str(exc)}
+        else:
+            report.quality = {**section, "computable": True, "problem_type": q["problem_type"], "n": q["n"],
+                              "metrics": q["metrics"]}
+            for v in quality_violations(q["metrics"], cons):
+                violations.append({"feature_name": v["metric_name"], **v, "monitor_type": "model_quality"})
 
     # -------------------------------------------------------------- bias drift
     bc = baseline.bias_config
-    if bc and baseline.bias and kept is not None and baseline.target in kept.columns and bc["facet"] in kept.columns:
+    if bc and baseline.bias:
         from .bias import bias_metrics, bias_violations
 
-        pred = baseline.prediction if baseline.prediction in kept.columns else None
-        cur = bias_metrics(kept, label=baseline.target, facet=bc["facet"], facet_values=bc["facet_values"],
-                           predicted=pred, group=bc.get("group") if bc.get("group") in kept.columns else None,
-                           label_values=bc.get("label_values"))
-        report.bias = {"facet": bc["facet"], "facet_values": bc["facet_values"], "baseline": baseline.bias,
-                       "current": cur, "tolerance": bias_tolerance}
-        for v in bias_violations(baseline.bias, cur, bias_tolerance):
-            violations.append({"feature_name": bc["facet"], **v, "monitor_type": "bias"})
+        cols = kept.columns if kept is not None else []
+        section = {"facet": bc["facet"], "facet_values": bc["facet_values"], "baseline": baseline.bias,
+                   "tolerance": bias_tolerance}
+        try:
+            lacking = [c for c in (baseline.target, bc["facet"]) if c not in cols]
+            if lacking:
+                raise Invalid(f"the current data has no column {', '.join(map(repr, lacking))}")
+            pred = baseline.prediction if baseline.prediction in cols else None
+            cur = bias_metrics(kept, label=baseline.target, facet=bc["facet"], facet_values=bc["facet_values"],
+                               predicted=pred, group=bc.get("group") if bc.get("group") in cols else None,
+                               label_values=bc.get("label_values"))
+        except Invalid as exc:  # e.g. no row of the sensitive group: the other sections stand
+            report.bias = {**section, "current": None, "computable": False, "reason": str(exc)}
+        else:
+            report.bias = {**section, "current": cur, "computable": True}
+            for v in bias_violations(baseline.bias, cur, bias_tolerance):
+                violations.append({"feature_name": bc["facet"], **v, "monitor_type": "bias"})
 
     # -------------------------------------------------------------- feature attribution drift
     if baseline.attributions:
         from .attribution import attribution_ndcg, attribution_violation, global_attributions
 
-        cur_attr = attributions
-        if cur_attr is None and model is not None:
-            sample = pd.concat(sample_parts, ignore_index=True) if sample_parts else None
-            if sample is not None and len(sample) > ATTRIBUTION_SAMPLE:
-                sample = sample.sample(ATTRIBUTION_SAMPLE, random_state=0)
-            feats = [f for f in baseline.attributions if sample is not None and f in sample.columns]
-            if sample is not None and feats:
+        thr = baseline.config["attribution_threshold"]
+        section = {"threshold": thr, "baseline": baseline.attributions}
+        try:
+            if attributions is not None:  # given by the caller: a wrong one is their error, raised
+                cur_attr, nd = attributions, attribution_ndcg(baseline.attributions, attributions)
+            elif model is None:
+                raise Invalid("no model (model=...) or current attributions (attributions=...) were given")
+            else:
+                sample = pd.concat(sample_parts, ignore_index=True) if sample_parts else None
+                if sample is not None and len(sample) > ATTRIBUTION_SAMPLE:
+                    sample = sample.sample(ATTRIBUTION_SAMPLE, random_state=0)
+                feats = [f for f in baseline.attributions if sample is not None and f in sample.columns]
+                if not feats:
+                    raise Invalid("the current data has none of the baseline's attributed features")
                 y = sample[baseline.target] if baseline.target in sample.columns else None
                 cur_attr = global_attributions(model, sample[feats], y, method=attribution_method)
-        if cur_attr is not None:
-            thr = baseline.config["attribution_threshold"]
-            nd = attribution_ndcg(baseline.attributions, cur_attr)
-            report.attribution = {"ndcg": nd, "threshold": thr, "baseline": baseline.attributions,
+                nd = attribution_ndcg(baseline.attributions, cur_attr)
+        except Invalid as exc:
+            if attributions is not None:
+                raise
+            report.attribution = {**section, "ndcg": None, "current": None, "computable": False, "reason": str(exc)}
+        else:
+            report.attribution = {**section, "ndcg": nd, "computable": True,
                                   "current": {str(k): float(v) for k, v in cur_attr.items()}}
             for v in attribution_violation(nd, thr):
                 violations.append({**v, "monitor_type": "attribution"})

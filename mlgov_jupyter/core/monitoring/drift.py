@@ -108,21 +108,29 @@ def _abs_linear_integral(a0, a1, w):
     return np.sum(np.where(same, s / 2, cross) * w)
 
 
-def wasserstein_binned(edges, rc, cc, c_min, c_max, r_min, r_max, step: bool = False) -> float:
-    """W1 from exact counts over fixed edges, CDFs linear within each bin (``step``: constant,
-    exact when every value sits on an edge, e.g. integers whose distinct values are all edges)."""
+def wasserstein_binned(edges, rc, cc, c_min, c_max, r_min, r_max, below_gap=None, above_gap=None) -> float:
+    """W1 = integral |F_r - F_c| dx from exact counts over fixed edges (``counts[j]`` = values in
+    ``(edges[j-1], edges[j]]``), each CDF linear within a bin. Outside the edges, where the reference
+    has no values, the integral is exact from ``below_gap`` (sum of ``edges[0] - x`` over the current
+    values ``x <= edges[0]``) and ``above_gap`` (sum of ``x - edges[-1]`` over those above); without
+    them, or when the reference has values there (an imported baseline), the CDFs are linear between
+    the extreme values and the outer edges. The same on a column and its mirror image."""
     n_r, n_c = rc.sum(), cc.sum()
     fr = np.cumsum(rc)[:-1] / n_r  # F at each edge
     fc = np.cumsum(cc)[:-1] / n_c
+    a = fr - fc
+    total = float(_abs_linear_integral(a[:-1], a[1:], np.diff(edges))) if edges.size > 1 else 0.0
     lo = min(c_min, r_min, edges[0])
     hi = max(c_max, r_max, edges[-1])
-    xs = np.concatenate([[lo], edges, [hi]])
-    fr = np.concatenate([[0.0], fr, [1.0]])
-    fc = np.concatenate([[0.0], fc, [1.0]])
-    a = fr - fc
-    if step:
-        return float(np.sum(np.abs(a[:-1]) * np.diff(xs)))
-    return float(_abs_linear_integral(a[:-1], a[1:], np.diff(xs)))
+    if rc[0] == 0 and below_gap is not None:
+        total += below_gap / n_c
+    else:
+        total += float(_abs_linear_integral(np.array([0.0]), a[:1], np.array([edges[0] - lo])))
+    if rc[-1] == 0 and above_gap is not None:
+        total += above_gap / n_c
+    else:
+        total += float(_abs_linear_integral(a[-1:], np.array([0.0]), np.array([hi - edges[-1]])))
+    return total
 
 
 def js_distance(p: np.ndarray, q: np.ndarray) -> float:
@@ -171,14 +179,24 @@ def coarse(counts: np.ndarray, ref_counts: np.ndarray, n_bins: int = COARSE_BINS
 
 
 def coarse_groups(ref_counts: np.ndarray, n_bins: int = COARSE_BINS) -> np.ndarray:
+    """Start of each group of consecutive fine bins holding about 1/n_bins of the reference each.
+
+    The cuts for the lower half are found from the bottom and those of the upper half from the top
+    (the middle one both ways), so the groups of a mirrored column are the mirrored groups."""
+    m = ref_counts.size
     cum = np.cumsum(ref_counts)
     total = cum[-1] if cum.size else 0
-    if ref_counts.size <= n_bins + 1 or total == 0:
-        return np.arange(ref_counts.size)
-    targets = total * np.arange(1, n_bins) / n_bins
-    cuts = np.searchsorted(cum, targets, side="left") + 1
-    starts = np.unique(np.concatenate([[0], cuts, [ref_counts.size - 1]]))
-    return starts[starts < ref_counts.size]
+    if m <= n_bins + 1 or total == 0:
+        return np.arange(m)
+    j = np.arange(1, n_bins)
+    targets = total * j / n_bins
+    # from the bottom: a group ends at the first bin where the cumulative mass reaches the target
+    left = np.searchsorted(cum, targets[2 * j <= n_bins], side="left") + 1
+    # from the top: the same on the reversed counts, mapped back
+    rcum = np.cumsum(ref_counts[::-1])
+    right = m - (np.searchsorted(rcum, targets[: int(np.count_nonzero(2 * j >= n_bins))], side="left") + 1)
+    starts = np.unique(np.concatenate([[0], left, right]))
+    return starts[(starts >= 0) & (starts < m)]
 
 
 # ----------------------------------------------------------------- per column
@@ -230,10 +248,8 @@ def column_drift(acc, method: str = "auto", threshold: float | None = None) -> C
             w = wasserstein_exact(ref.raw, raw)
         else:
             exact = False
-            # every distinct reference value is an edge (integers, few values): CDFs are steps at edges
-            step = bool(ref.n_distinct is not None and ref.edges.size == ref.n_distinct
-                        and ref.inferred_type == "Integral" and acc.n_nonconforming == 0)
-            w = wasserstein_binned(ref.edges, rv, cv, acc.min, acc.max, ref.min, ref.max, step)
+            w = wasserstein_binned(ref.edges, rv, cv, acc.min, acc.max, ref.min, ref.max,
+                                   acc.below_gap, acc.above_gap)
         stat = w / max(ref.std, 0.001)
     elif method == "chisquare":
         stat, p_value = chi2_homogeneity(rv, cv)
@@ -301,9 +317,11 @@ def _chart(acc) -> dict:
             r, c, lab = r[:-1], c[:-1], lab[:-1]
         return {"type": "categorical", "labels": lab, "reference": _share(r), "current": _share(c)}
     counts = acc.final_counts()
-    if ref.discrete:
-        labels = [_fmt(v) for v in ref.edges] + ["(other)"]
-        r, c = ref.counts.tolist(), counts.tolist()
+    if ref.discrete and ref.levels is not None:
+        bins = ref.level_bins()
+        labels = [_fmt(v) for v in ref.levels] + ["(other)"]
+        r = ref.counts[bins].tolist() + [int(ref.counts.sum() - ref.counts[bins].sum())]
+        c = counts[bins].tolist() + [int(counts.sum() - counts[bins].sum())]
         if r[-1] == 0 and c[-1] == 0:
             r, c, labels = r[:-1], c[:-1], labels[:-1]
         return {"type": "categorical", "labels": labels, "reference": _share(r), "current": _share(c)}

@@ -130,10 +130,17 @@ def violations_table(report) -> str:
     return f"<table><tr><th>monitor</th><th>check</th><th>feature</th><th>description</th></tr>{rows}</table>"
 
 
+def not_computable(title: str, section: dict) -> str:
+    return (f"<h4>{title}: not computable</h4>"
+            f"<div>{escape(str(section.get('reason') or 'no reason given'))}</div>")
+
+
 def quality_section(report) -> str:
     q = report.quality
     if not q:
         return ""
+    if q.get("computable") is False:
+        return not_computable(f"Model quality ({escape(str(q.get('problem_type') or ''))})", q)
     rows = []
     for k, m in q["metrics"].items():
         v = m["value"]
@@ -152,6 +159,8 @@ def bias_section(report) -> str:
     b = report.bias
     if not b:
         return ""
+    if b.get("computable") is False:
+        return not_computable(f"Bias (facet {escape(str(b['facet']))} = {escape(str(b['facet_values']))})", b)
     rows = []
     for k, cur in b["current"].items():
         base = b["baseline"].get(k)
@@ -165,6 +174,8 @@ def attribution_section(report) -> str:
     a = report.attribution
     if not a:
         return ""
+    if a.get("computable") is False:
+        return not_computable("Feature attribution drift", a)
     cls = "bad" if a["ndcg"] < a["threshold"] else "ok"
     feats = sorted(a["baseline"], key=lambda f: -abs(a["baseline"][f]))[:15]
     rows = "".join(f"<tr><td>{escape(f)}</td><td>{fmt(a['baseline'][f])}</td><td>{fmt(a['current'].get(f))}</td></tr>"
