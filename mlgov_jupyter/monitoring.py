@@ -14,6 +14,14 @@ rows. Override per column with ``methods={"col": "psi"}`` and ``thresholds={"col
 correct p-values across columns with ``correction="bonferroni"`` or ``"bh"``; the dataset
 drifts when the share of drifted columns reaches ``drift_share`` (0.5).
 
+SageMaker's own files go both ways: ``baseline.to_sagemaker()`` (or ``baseline.save_sagemaker(dir)``)
+writes Model Monitor's data-quality statistics.json / constraints.json, its model-quality
+statistics / constraints and Clarify's analysis.json; ``mon.from_sagemaker(*files)`` reads any of
+them (paths, JSON text, dicts or a directory) into a Baseline that ``check`` uses and that writes
+them back with nothing lost; ``mon.read_sagemaker(file)`` also reads constraint_violations.json into
+a Report. The model-quality files do not name the columns: pass ``target=`` and ``prediction=`` (or
+``probability=``). See ``mlgov_jupyter.core.monitoring.sagemaker_formats`` for each field.
+
 Data quality violations use SageMaker Model Monitor's check types: data_type_check,
 completeness_check, baseline_drift_check, missing_column_check, extra_column_check,
 categorical_values_check. Thresholds live in ``baseline.config`` (semantics of SageMaker's
@@ -28,6 +36,7 @@ from .core.monitoring import (
 )
 from .core.monitoring.bias import POST_TRAINING, PRE_TRAINING
 from .core.monitoring.drift import DEFAULT_THRESHOLDS, METHODS
+from .core.monitoring.sagemaker_formats import from_sagemaker, read_sagemaker
 
 
 def panel(report, **kwargs):
@@ -46,5 +55,6 @@ def run_with_panel(baseline, current, **kwargs):
 
 __all__ = [
     "Baseline", "DEFAULT_THRESHOLDS", "METHODS", "POST_TRAINING", "PRE_TRAINING", "Report", "attribution_ndcg",
-    "bias_metrics", "check", "fit_baseline", "global_attributions", "panel", "quality_metrics", "run_with_panel",
+    "bias_metrics", "check", "fit_baseline", "from_sagemaker", "global_attributions", "panel", "quality_metrics",
+    "read_sagemaker", "run_with_panel",
 ]

@@ -128,3 +128,76 @@ def test_quality_bad_input(rng):
         mon.quality_metrics(df, "y")
     with pytest.raises(Invalid, match="not found"):
         mon.quality_metrics(df, "y", "nope")
+
+
+def test_regression_reports_both_r2_named():
+    """r2 is scikit-learn's r2_score(label, prediction); r2_sagemaker is what SageMaker Model Monitor
+    reports as r2, r2_score(prediction, label). Constraints are suggested on r2 only."""
+    rng = np.random.default_rng(11)
+    y = rng.normal(10, 3, 500)
+    pred = 0.5 * y + rng.normal(5, 1, 500)
+    q = mon.quality_metrics(pd.DataFrame({"y": y, "p": pred}), "y", "p")["metrics"]
+    assert q["r2"]["value"] == pytest.approx(skm.r2_score(y, pred), abs=1e-12)
+    assert q["r2_sagemaker"]["value"] == pytest.approx(skm.r2_score(pred, y), abs=1e-12)
+    assert q["r2_sagemaker"]["standard_deviation"] > 0
+    b = mon.fit_baseline(pd.DataFrame({"y": y, "p": pred}), target="y", prediction="p")
+    assert "r2" in b.quality_constraints and "r2_sagemaker" not in b.quality_constraints
+
+
+def _labels_frame():
+    # 8 rows, 5 predictions right: accuracy 0.625
+    return pd.DataFrame({"x": range(8), "y": list("01100101"), "yhat": list("01010111")})
+
+
+def test_string_labels_with_int_positive_label_are_reconciled():
+    df = _labels_frame()
+    truth = skm.accuracy_score(df.y, df.yhat)
+    assert truth == 0.625
+    as_int = df.assign(y=df.y.astype(int), yhat=df.yhat.astype(int))
+    want = mon.quality_metrics(as_int, "y", "yhat")["metrics"]
+    for positive in (1, "1", 1.0, True):
+        b = mon.fit_baseline(df, target="y", prediction="yhat", positive_label=positive)
+        assert b.quality["accuracy"]["value"] == truth
+        assert b.quality["recall"]["value"] == want["recall"]["value"] == skm.recall_score(as_int.y, as_int.yhat)
+        assert b.quality["confusion_matrix"]["value"] == want["confusion_matrix"]["value"]
+    # a baseline on int labels checked against the same rows as strings: the same numbers, no violations
+    b = mon.fit_baseline(as_int, target="y", prediction="yhat")
+    r = mon.check(b, df)
+    got = r.quality["metrics"]
+    assert {k: got[k]["value"] for k in ("accuracy", "recall", "precision", "f1")} == \
+        {k: want[k]["value"] for k in ("accuracy", "recall", "precision", "f1")}
+    assert [v for v in r.violations if v["monitor_type"] == "model_quality"] == []
+    # and the other way round; a batch of string labels without any positive is not an error
+    r = mon.check(mon.fit_baseline(df, target="y", prediction="yhat"), as_int)
+    assert r.quality["metrics"]["accuracy"]["value"] == truth
+    none = mon.check(b, df.assign(y="0", yhat="0"))
+    assert none.quality["metrics"]["accuracy"]["value"] == 1.0
+
+
+def test_positive_label_the_labels_cannot_hold_is_refused():
+    df = _labels_frame()
+    words = df.assign(y=df.y.map({"0": "no", "1": "yes"}), yhat=df.yhat.map({"0": "no", "1": "yes"}))
+    with pytest.raises(Invalid, match=r"value 1 \(int\) is not among the values of column 'y'") as e:
+        mon.fit_baseline(words, target="y", prediction="yhat", positive_label=1)
+    assert "\n" not in str(e.value)
+    assert mon.fit_baseline(words, target="y", prediction="yhat", positive_label="yes").quality["accuracy"][
+        "value"] == 0.625
+
+
+def test_multiclass_labels_and_predictions_of_different_types():
+    df = pd.DataFrame({"y": [0, 1, 2, 2, 1, 0, 2, 1], "p": ["0", "1", "2", "1", "1", "0", "2", "0"]})
+    m = mon.quality_metrics(df, "y", "p")["metrics"]
+    assert m["accuracy"]["value"] == skm.accuracy_score(df.y, df.p.astype(int))
+    assert m["weighted_f1"]["value"] == pytest.approx(skm.f1_score(df.y, df.p.astype(int), average="weighted"))
+    with pytest.raises(Invalid, match="share no value"):
+        mon.quality_metrics(df.assign(p=["a", "b", "c", "a", "b", "c", "a", "b"]), "y", "p")
+
+
+def test_threshold_equal_to_the_value_is_no_violation():
+    t = 0.33364933609800973
+    for op, v, flagged in [("GreaterThanThreshold", t * (1 + 1e-15), False), ("GreaterThanThreshold", t * 1.001, True),
+                           ("LessThanThreshold", t * (1 - 1e-15), False), ("LessThanThreshold", t * 0.999, True),
+                           ("GreaterThanOrEqualToThreshold", t * (1 - 1e-15), True),
+                           ("LessThanOrEqualToThreshold", t * (1 + 1e-15), True)]:
+        out = quality_violations({"m": {"value": v}}, {"m": {"threshold": t, "comparison_operator": op}})
+        assert bool(out) is flagged, (op, v)

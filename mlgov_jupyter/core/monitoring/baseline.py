@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import Invalid
 from .stats import (
-    CATEGORICAL, DATETIME, IGNORE, MAX_CATEGORIES, NUMERIC, CategoricalRef, NumericRef, check_kind,
-    fit_categorical, fit_numeric, infer_kind, py_value, ref_from_json,
+    CATEGORICAL, DATETIME, IGNORE, MAX_CATEGORIES, NUMERIC, check_kind, fit_categorical, fit_numeric, infer_kind,
+    py_value,
 )
 
 FORMAT_VERSION = 1
@@ -53,6 +52,9 @@ class Baseline:
     attributions: dict | None = None
     config: dict = field(default_factory=lambda: dict(DEFAULT_CONFIG))
     created: str = ""
+    # SageMaker's own files this baseline was read from ({kind: document}), written back by to_sagemaker()
+    # with what mlgov has no field for (sketches, overrides, constraint-only features) kept as they were
+    sagemaker: dict | None = None
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
@@ -63,7 +65,7 @@ class Baseline:
             "positive_label": self.positive_label, "quality": self.quality,
             "quality_constraints": self.quality_constraints, "bias_config": self.bias_config,
             "bias": _clean(self.bias), "attributions": self.attributions, "config": self.config,
-            "columns": [ref.to_json() for ref in self.columns.values()],
+            "columns": [ref_to_json(ref) for ref in self.columns.values()], "sagemaker": self.sagemaker,
         }
 
     @classmethod
@@ -78,6 +80,7 @@ class Baseline:
             quality_constraints=d.get("quality_constraints") or {}, bias_config=d.get("bias_config"),
             bias=_unclean(d.get("bias")), attributions=d.get("attributions"),
             config={**DEFAULT_CONFIG, **(d.get("config") or {})}, created=d.get("created", ""),
+            sagemaker=d.get("sagemaker"),
         )
 
     def save(self, path) -> str:
@@ -88,112 +91,54 @@ class Baseline:
 
     @classmethod
     def load(cls, path) -> "Baseline":
+        """An mlgov baseline file; also SageMaker's own baseline files (one file, or a directory of them:
+        statistics.json, constraints.json, model-quality files, Clarify analysis.json)."""
+        from .sagemaker_formats import FILE_KINDS, describe_kind, from_sagemaker, kind_of
+
+        if os.path.isdir(os.fspath(path)):
+            return from_sagemaker(path)
         try:
             with open(os.fspath(path), encoding="utf-8") as f:
-                return cls.from_dict(json.load(f))
+                doc = json.load(f)
         except FileNotFoundError:
             raise Invalid(f"no baseline file at {path}") from None
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise Invalid(f"{path} is not a valid mlgov baseline ({exc.__class__.__name__})") from None
+        kind = kind_of(doc)
+        if kind in FILE_KINDS:
+            return from_sagemaker(path)
+        if kind == "violations":
+            raise Invalid(f"{path} is a SageMaker {describe_kind(kind)}, not a baseline")
+        try:
+            return cls.from_dict(doc)
+        except (KeyError, TypeError, AttributeError) as exc:
             raise Invalid(f"{path} is not a valid mlgov baseline ({exc.__class__.__name__})") from None
 
     # ------------------------------------------------------------------ SageMaker formats
     def to_sagemaker(self) -> dict:
-        """{"statistics": statistics.json, "constraints": constraints.json} as SageMaker Model Monitor writes them."""
-        feats, cons = [], []
-        for ref in self.columns.values():
-            common = {"num_present": ref.n, "num_missing": ref.n_missing}
-            if isinstance(ref, CategoricalRef):
-                buckets = [{"value": str(v), "count": int(c)} for v, c in zip(ref.values, ref.counts)]
-                feats.append({"name": ref.name, "inferred_type": "String", "string_statistics": {
-                    "common": common, "distinct_count": float(ref.distinct),
-                    "distribution": {"categorical": {"buckets": buckets}}}})
-                c = {"name": ref.name, "inferred_type": "String", "completeness": ref.completeness}
-                if ref.domain is not None:
-                    c["string_constraints"] = {"domains": [str(v) for v in ref.domain]}
-                cons.append(c)
-            else:
-                hist = ref.hist or {"edges": [ref.min, ref.max], "counts": [ref.n]}
-                e = hist["edges"]
-                buckets = [{"lower_bound": e[i], "upper_bound": e[i + 1], "count": float(hist["counts"][i])}
-                           for i in range(len(hist["counts"]))]
-                feats.append({"name": ref.name, "inferred_type": ref.inferred_type, "numerical_statistics": {
-                    "common": common, "mean": ref.mean, "sum": ref.sum, "std_dev": ref.std,
-                    "min": ref.min, "max": ref.max,
-                    "distribution": {"kll": {"buckets": buckets, "sketch": {
-                        "parameters": {"c": 0.64, "k": 2048.0},
-                        "data": [[float(v) for v in ref.edges[:: max(1, ref.edges.size // 100)]]]}}}}})
-                cons.append({"name": ref.name, "inferred_type": ref.inferred_type,
-                             "completeness": ref.completeness,
-                             "num_constraints": {"is_non_negative": bool(ref.min >= 0)}})
-        statistics = {"version": 0.0, "dataset": {"item_count": self.n_rows}, "features": feats}
-        constraints = {"version": 0.0, "features": cons, "monitoring_config": {
-            "evaluate_constraints": "Enabled", "emit_metrics": "Enabled",
-            "datatype_check_threshold": self.config["datatype_check_threshold"],
-            "domain_content_threshold": self.config["domain_content_threshold"],
-            "distribution_constraints": {
-                "perform_comparison": "Enabled", "comparison_threshold": self.config["comparison_threshold"],
-                "comparison_method": "Robust", "categorical_comparison_threshold": self.config["comparison_threshold"],
-                "categorical_drift_method": "LInfinity"}}}
-        out = {"statistics": statistics, "constraints": constraints}
-        if self.quality:
-            out["model_quality_constraints"] = {"version": 0.0, _quality_section(self.problem_type): self.quality_constraints}
-        return out
+        """SageMaker's files for this baseline, as strict JSON dicts: ``statistics`` and ``constraints``
+        (Model Monitor data quality), ``model_quality_statistics`` and ``model_quality_constraints``,
+        ``analysis`` (Clarify: bias metrics, global attributions), each when the baseline has its content.
+        A baseline read from SageMaker's files writes them back with nothing lost. See ``sagemaker_formats``."""
+        from .sagemaker_formats import to_sagemaker
+
+        return to_sagemaker(self)
+
+    def save_sagemaker(self, directory) -> dict:
+        """Write ``to_sagemaker()``'s files into ``directory`` (statistics.json, constraints.json, ...)."""
+        from .sagemaker_formats import save_sagemaker
+
+        return save_sagemaker(self, directory)
 
     @classmethod
-    def from_sagemaker(cls, statistics: dict, constraints: dict | None = None) -> "Baseline":
-        """A baseline from SageMaker's statistics.json (and constraints.json): coarse (10-bucket) bins."""
-        try:
-            cons = {c["name"]: c for c in (constraints or {}).get("features", [])}
-            cols = {}
-            for f in statistics["features"]:
-                name = f["name"]
-                c = cons.get(name, {})
-                if "string_statistics" in f:
-                    st = f["string_statistics"]
-                    buckets = st.get("distribution", {}).get("categorical", {}).get("buckets", [])
-                    n = int(st["common"]["num_present"])
-                    vals = [b["value"] for b in buckets]
-                    counts = np.asarray([int(b["count"]) for b in buckets], dtype="int64")
-                    domain = c.get("string_constraints", {}).get("domains")
-                    cols[name] = CategoricalRef(
-                        name=name, kind=CATEGORICAL, inferred_type="String", n=n,
-                        n_missing=int(st["common"].get("num_missing", 0)), values=vals, counts=counts,
-                        other=max(0, n - int(counts.sum())), distinct=int(st.get("distinct_count", len(vals))),
-                        domain=domain)
-                else:
-                    st = f["numerical_statistics"]
-                    buckets = st.get("distribution", {}).get("kll", {}).get("buckets", [])
-                    n = int(st["common"]["num_present"])
-                    if buckets:
-                        # SageMaker's buckets are [lower, upper) (the last one closed); mlgov's bins are
-                        # (e[j-1], e[j]]: move every edge but the top one down by a hair to match.
-                        bounds = [float(buckets[0]["lower_bound"])] + [float(b["upper_bound"]) for b in buckets]
-                        eps = 1e-9 * max(1.0, abs(bounds[-1] - bounds[0]))
-                        edges = np.asarray([e - eps for e in bounds[:-1]] + [bounds[-1]])
-                        counts = np.asarray([0] + [int(round(b["count"])) for b in buckets] + [0], dtype="int64")
-                    else:
-                        edges = np.asarray([float(st["min"]), float(st["max"])])
-                        counts = np.asarray([0, n, 0], dtype="int64")
-                    edges, uniq_idx = np.unique(edges, return_index=True)
-                    if counts.size != edges.size + 1:
-                        counts = np.asarray([0, n] + [0] * (edges.size - 1), dtype="int64")[: edges.size + 1]
-                    cols[name] = NumericRef(
-                        name=name, kind=NUMERIC, inferred_type=f.get("inferred_type", "Fractional"), n=n,
-                        n_missing=int(st["common"].get("num_missing", 0)), mean=float(st["mean"]),
-                        std=float(st["std_dev"]), sum=float(st.get("sum", st["mean"] * n)),
-                        min=float(st["min"]), max=float(st["max"]), edges=edges, counts=counts,
-                        discrete=False, raw=None, hist=None)
-            config = dict(DEFAULT_CONFIG)
-            mc = (constraints or {}).get("monitoring_config", {})
-            for key in ("datatype_check_threshold", "domain_content_threshold"):
-                if key in mc:
-                    config[key] = float(mc[key])
-            if "comparison_threshold" in mc.get("distribution_constraints", {}):
-                config["comparison_threshold"] = float(mc["distribution_constraints"]["comparison_threshold"])
-            return cls(columns=cols, n_rows=int(statistics["dataset"]["item_count"]), config=config,
-                       created=_now())
-        except (KeyError, TypeError, ValueError) as exc:
-            raise Invalid(f"not SageMaker statistics/constraints JSON ({exc.__class__.__name__}: {exc})") from None
+    def from_sagemaker(cls, statistics=None, constraints=None, *more, **kwargs) -> "Baseline":
+        """A baseline from SageMaker's files (dicts, JSON text, paths or a directory): data-quality
+        statistics.json / constraints.json, model-quality statistics / constraints, Clarify analysis.json.
+        Keyword arguments: ``target``, ``prediction``, ``probability`` (the model-quality files do not name
+        the columns), ``facet``, ``facet_value``, ``group``, ``explanation_label``."""
+        from .sagemaker_formats import from_sagemaker
+
+        return from_sagemaker(statistics, constraints, *more, **kwargs)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -212,15 +157,31 @@ def _quality_section(problem_type):
 
 
 def _clean(d):
+    """Bias metrics as strict JSON: +-inf as Clarify's "Infinity"/"-Infinity", NaN as null."""
     if not d:
         return d
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else
+                None if math.isnan(v) else "Infinity" if v > 0 else "-Infinity") for k, v in d.items()}
 
 
 def _unclean(d):
     if not d:
         return d
-    return {k: (math.nan if v is None else v) for k, v in d.items()}
+    from .sagemaker_formats import number
+
+    return {k: (number(v) if v is None or isinstance(v, str) else v) for k, v in d.items()}
+
+
+def ref_to_json(ref) -> dict:
+    from .sagemaker_formats import ref_to_json as to_json
+
+    return to_json(ref)
+
+
+def ref_from_json(d: dict):
+    from .sagemaker_formats import ref_from_json as from_json
+
+    return from_json(d)
 
 
 def _now() -> str:
@@ -266,11 +227,16 @@ def fit_baseline(reference_df, target=None, prediction=None, probability=None, s
             kinds[str(col)] = (col, kind)
 
     def fit_one(item):
+        from .sagemaker_formats import sagemaker_inferred_type
+
         name, (col, kind) = item
         s = reference_df[col]
         if kind == CATEGORICAL:
             return fit_categorical(name, s, max_categories)
-        return fit_numeric(name, s, kind if kind in (NUMERIC, DATETIME) else NUMERIC)
+        ref = fit_numeric(name, s, kind if kind in (NUMERIC, DATETIME) else NUMERIC)
+        # the type SageMaker infers from the same data written as CSV (3.0 is Fractional, as in its files)
+        ref.inferred_type = sagemaker_inferred_type(s, ref)
+        return ref
 
     with ThreadPoolExecutor(n_workers()) as ex:
         refs = list(ex.map(fit_one, kinds.items()))

@@ -3,6 +3,20 @@
 Each metric is ``{"value": v, "standard_deviation": s}``; s comes from 5 samples of 80% of
 the rows drawn without replacement when n >= 200 (SageMaker's bootstrap), else None.
 Curves (ROC, PR) and the confusion matrix carry no standard deviation.
+
+Regression reports two R²: ``r2`` is the coefficient of determination of the labels,
+scikit-learn's ``r2_score(label, prediction)`` = 1 - SSE / sum((label - mean(label))**2);
+``r2_sagemaker`` is what SageMaker Model Monitor's model-quality job reports as ``r2``:
+1 - SSE / sum((prediction - mean(prediction))**2), i.e. ``r2_score(prediction, label)`` (on the
+SageMaker SDK's model_quality test data: r2 -0.3351, SageMaker's -3.2088). Suggested constraints
+use ``r2``; SageMaker's files carry ``r2_sagemaker`` as their ``r2`` (``sagemaker_formats``).
+
+Label types are reconciled as SageMaker Clarify does (``value_match``): labels read from CSV as the
+strings "0"/"1" with ``positive_label=1`` (or a baseline fitted on int labels checked against
+string ones) mean the same rows; a positive label that matches nothing of a column that cannot
+hold it ("yes"/"no" labels and ``positive_label=1``) is refused with one line, never counted as
+no positives. Multiclass labels and predictions of different types (1 and "1") are compared by
+value the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Invalid
+from .value_match import match_values
 
 BOOTSTRAP_MIN_N = 200
 BOOTSTRAP_SAMPLES = 5
@@ -21,14 +36,24 @@ BOOTSTRAP_FRACTION = 0.8
 HIGHER_IS_BETTER = {
     "recall", "precision", "accuracy", "true_positive_rate", "true_negative_rate", "auc",
     "f0_5", "f1", "f2", "weighted_recall", "weighted_precision", "weighted_f0_5", "weighted_f1",
-    "weighted_f2", "r2",
+    "weighted_f2", "r2", "r2_sagemaker",
 }
 LOWER_IS_BETTER = {"mae", "mse", "rmse", "false_positive_rate", "false_negative_rate"}
+# A metric within EQUAL_RTOL (relative) of its threshold counts as equal to it: SageMaker suggests
+# thresholds equal to the baseline's own values (below 200 rows), and the same data recomputed with
+# another summation order differs in the last bit; that must not be a violation.
+EQUAL_RTOL = 1e-9
+
+
+def _tol(t) -> float:
+    return EQUAL_RTOL * max(1.0, abs(t))
+
+
 OPERATORS = {
-    "LessThanThreshold": lambda v, t: v < t,
-    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
-    "GreaterThanThreshold": lambda v, t: v > t,
-    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "LessThanThreshold": lambda v, t: v < t - _tol(t),
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t + _tol(t),
+    "GreaterThanThreshold": lambda v, t: v > t + _tol(t),
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t - _tol(t),
 }
 
 
@@ -114,12 +139,79 @@ def _multiclass_point(y: np.ndarray, yhat: np.ndarray, labels) -> dict:
 
 def _regression_point(y: np.ndarray, yhat: np.ndarray) -> dict:
     err = y - yhat
-    mse = float(np.mean(err * err))
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    sse = float(np.sum(err * err))
+    mse = sse / y.size
+    ss_label = float(np.sum((y - y.mean()) ** 2))
+    ss_pred = float(np.sum((yhat - yhat.mean()) ** 2))
     return {
         "mae": float(np.mean(np.abs(err))), "mse": mse, "rmse": math.sqrt(mse),
-        "r2": 1 - float(np.sum(err * err)) / ss_tot if ss_tot > 0 else math.nan,
+        # scikit-learn's r2_score(label, prediction): the one to read
+        "r2": 1 - sse / ss_label if ss_label > 0 else math.nan,
+        # SageMaker Model Monitor's "r2": r2_score(prediction, label), the roles of the two swapped
+        "r2_sagemaker": 1 - sse / ss_pred if ss_pred > 0 else math.nan,
     }
+
+
+def _as_number(v):
+    """v as a float when it is a number or a string that reads as one (bools as 0/1), else None."""
+    if isinstance(v, (bool, np.bool_)):
+        return float(v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v.strip())
+        except ValueError:
+            return {"true": 1.0, "false": 0.0}.get(v.strip().lower())
+    return None
+
+
+def _binarise(s: pd.Series, positive, what: str) -> np.ndarray:
+    """Positional mask of the rows of ``s`` equal to ``positive``, its type reconciled to the column's.
+
+    ``match_values`` refuses a converted value that matches no row; here that is refused only when the
+    column cannot hold the value at all (words against a number): a batch of string labels "0" with
+    the int positive label 1 has no positives, it is not an error."""
+    try:
+        return match_values(s.reset_index(drop=True), [positive], what)
+    except Invalid:
+        if _as_number(positive) is not None and all(_as_number(v) is not None for v in pd.unique(s.dropna())):
+            return np.zeros(len(s), dtype=bool)
+        raise
+
+
+def _reconcile_classes(y: pd.Series, yhat: pd.Series, target: str, prediction: str):
+    """(y, yhat) as object arrays comparable by ``==``: when labels and predictions are of different
+    types (1 against "1"), both are compared as numbers where they read as numbers."""
+    yv, pv = y.to_numpy(dtype=object), yhat.to_numpy(dtype=object)
+    ky = {type(_kind_value(v)) for v in pd.unique(y)}
+    kp = {type(_kind_value(v)) for v in pd.unique(yhat)}
+    if ky == kp or not len(yv):
+        return yv, pv
+
+    def key(v):
+        n = _as_number(v)
+        return v if n is None else n
+
+    yk = np.asarray([key(v) for v in yv], dtype=object)
+    pk = np.asarray([key(v) for v in pv], dtype=object)
+    if not set(yk.tolist()) & set(pk.tolist()):
+        raise Invalid(f"labels ({target!r}: {_few(y)}) and predictions ({prediction!r}: {_few(yhat)}) share no value, "
+                      "even compared as numbers")
+    return yk, pk
+
+
+def _kind_value(v):
+    if isinstance(v, (bool, np.bool_)):
+        return True
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return 0.0
+    return v
+
+
+def _few(s: pd.Series, k: int = 4) -> str:
+    vals = pd.unique(s)
+    return ", ".join(repr(py(v)) for v in vals[:k]) + (", ..." if len(vals) > k else "")
 
 
 def _positive_label(values, positive=None):
@@ -159,10 +251,10 @@ def quality_metrics(df: pd.DataFrame, target: str, prediction: str | None = None
         boots = [_regression_point(y[i], yhat[i]) for i in samples]
     elif problem_type == "BinaryClassification":
         pos = _positive_label(pd.unique(y_s), positive_label)
-        y = (y_s == pos).to_numpy(dtype=bool)
+        y = _binarise(y_s, pos, "positive label")
         score = sub[probability].to_numpy(dtype=float) if probability else None
         if prediction is not None:
-            yhat = (sub[prediction] == pos).to_numpy(dtype=bool)
+            yhat = _binarise(sub[prediction], pos, "positive label")
         else:
             yhat = score >= threshold
         point = _binary_point(y, yhat)
@@ -180,10 +272,13 @@ def quality_metrics(df: pd.DataFrame, target: str, prediction: str | None = None
             extra["receiver_operating_characteristic_curve"] = {"value": roc, "standard_deviation": None}
             extra["precision_recall_curve"] = {"value": pr, "standard_deviation": None}
         extra["positive_label"] = {"value": py(pos), "standard_deviation": None}
+        negatives = [py(v) for v in pd.unique(y_s[~y]) if v is not None]
+        extra["labels"] = {"value": [negatives[0] if negatives else None, py(pos)], "standard_deviation": None}
     elif problem_type == "MulticlassClassification":
-        labels = sorted(pd.unique(pd.concat([y_s, sub[prediction]])), key=str)
-        y = y_s.to_numpy()
-        yhat = sub[prediction].to_numpy()
+        if prediction is None:
+            raise Invalid("multiclass model quality needs the predicted label column (prediction)")
+        y, yhat = _reconcile_classes(y_s, sub[prediction], target, prediction)
+        labels = sorted(pd.unique(np.concatenate([y, yhat])), key=str)
         point = _multiclass_point(y, yhat, labels)
         boots = [_multiclass_point(y[i], yhat[i], labels) for i in samples]
         major = max(labels, key=lambda c: np.count_nonzero(y == c))
@@ -218,10 +313,13 @@ def py(v):
 SUGGESTED_MARGIN = 8.5
 
 
-def suggest_constraints(metrics: dict, margin: float = SUGGESTED_MARGIN) -> dict:
-    """Suggested thresholds: the baseline value minus (or plus, for errors) ``margin`` bootstrap stds."""
+def suggest_constraints(metrics: dict, margin: float = SUGGESTED_MARGIN, skip=("r2_sagemaker",)) -> dict:
+    """Suggested thresholds: the baseline value minus (or plus, for errors) ``margin`` bootstrap stds.
+    ``r2_sagemaker`` gets none by default (``r2`` is constrained; SageMaker's files get one of their own)."""
     out = {}
     for key, m in metrics.items():
+        if key in skip:
+            continue
         v, s = m.get("value"), m.get("standard_deviation") or 0.0
         if not isinstance(v, (int, float)) or isinstance(v, bool) or v is None or math.isnan(v):
             continue
