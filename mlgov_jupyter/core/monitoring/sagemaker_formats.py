@@ -944,7 +944,9 @@ def from_sagemaker(*sources, target=None, prediction=None, probability=None, fac
             which = failing("model_quality_statistics") if "model_quality_statistics" in files \
                 else failing("model_quality_constraints")
             raise Invalid(f"{which}: not a valid SageMaker model-quality file ({exc.__class__.__name__}: {exc})") from None
-        b.problem_type, b.quality, b.quality_constraints = mq["problem_type"], mq["quality"], mq["quality_constraints"]
+        # constraints alone: no baseline values, yet the thresholds are checked ({} is "quality, no values")
+        b.problem_type, b.quality_constraints = mq["problem_type"], mq["quality_constraints"]
+        b.quality = mq["quality"] if mq["quality"] is not None else {}
         b.positive_label = mq["positive_label"]
         if not b.n_rows:
             b.n_rows = mq["n"]

@@ -26,4 +26,5 @@ SUBCOMMANDS = {
     "dashboard": _P + "dashboard:Dashboard",
     "history": _P + "dashboard:History",
     "ack": _P + "dashboard:Ack",
+    "sagemaker": _P + "sagemaker:Sagemaker",
 }
