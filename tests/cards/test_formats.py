@@ -137,3 +137,27 @@ def test_diff_between_versions(full_content):
     hp = swapped["training_details"]["training_job_details"]["hyper_parameters"]
     hp[0], hp[1] = hp[1], hp[0]
     assert [c["path"] for c in diff(a, swapped)] == [f"{hp_path} (order)"]
+
+
+def test_model_package_card_round_trips_and_renders_to_markdown():
+    """A card the SageMaker SDK writes for a model package (its unit test's content)."""
+    arn = "arn:aws:sagemaker:us-west-2:001234567890:model-package/testmodelgroup/1"
+    content = {
+        "model_overview": {"model_id": arn},
+        "model_package_details": {
+            "model_package_arn": arn, "model_package_name": "model_package_name",
+            "model_package_group_name": "testmodelgroup", "model_package_version": 1,
+            "model_package_description": "this is test model package",
+            "inference_specification": {"containers": [{"image": "test model container image",
+                                                        "model_data_url": "s3://test",
+                                                        "nearest_model_name": "test-model"}]},
+            "model_package_status": "Pending", "model_approval_status": "PendingManualApproval",
+            "approval_description": "approval_description", "created_by": {"user_profile_name": "test-user"},
+            "domain": "domain", "task": "task",
+            "source_algorithms": [{"algorithm_name": "test-algorithm-arn", "model_data_url": "s3://test"}],
+        },
+    }
+    assert import_sagemaker_json(export_sagemaker_json(content)) == content
+    md = to_markdown({"name": "mp-card", "content": content})
+    assert "## Model package" in md and "testmodelgroup" in md and "PendingManualApproval" in md
+    assert "s3://test" in md and "test-user" in md

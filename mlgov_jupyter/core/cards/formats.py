@@ -186,6 +186,25 @@ def to_markdown(card: Mapping) -> str:
         meta.append(("Inference images", ", ".join(images)))
     out += fields(meta) + [""]
 
+    pkg = content.get("model_package_details") or {}
+    if pkg:
+        out += ["## Model package", ""]
+        out += fields([(label, pkg.get(key)) for label, key in (
+            ("Model package", "model_package_arn"), ("Name", "model_package_name"),
+            ("Group", "model_package_group_name"), ("Version", "model_package_version"),
+            ("Description", "model_package_description"), ("Status", "model_package_status"),
+            ("Approval", "model_approval_status"), ("Approval description", "approval_description"),
+            ("Domain", "domain"), ("Task", "task"))])
+        if (pkg.get("created_by") or {}).get("user_profile_name"):
+            out += fields([("Created by", pkg["created_by"]["user_profile_name"])])
+        for c in (pkg.get("inference_specification") or {}).get("containers", []):
+            out += fields([("Inference container", " ".join(
+                str(c[k]) for k in ("image", "model_data_url", "nearest_model_name") if c.get(k)))])
+        for a in pkg.get("source_algorithms") or []:
+            out += fields([("Source algorithm", " ".join(
+                str(a[k]) for k in ("algorithm_name", "model_data_url") if a.get(k)))])
+        out += [""]
+
     if uses:
         out += ["## Uses", ""]
         for label, key in (("Purpose", "purpose_of_model"), ("Intended uses", "intended_uses"),
