@@ -36,9 +36,29 @@ NO_ROWS = "the current data has no rows: nothing to check"
 
 
 def required_share(cfg: dict, key: str) -> float:
-    """The share of present values that must be of the baseline's type (``datatype_check_threshold``) or
-    in its domain (``domain_content_threshold``); a violation when the share observed is below it.
-    Interim: ``baseline.config`` still holds these as *tolerated* shares of non-conforming values."""
+    """The share of a column's present values that must be of the baseline's inferred type
+    (``datatype_check_threshold``) or inside its domain (``domain_content_threshold``): a violation
+    when the share observed is *below* it, and the violation's ``value`` is that share.
+
+    That is SageMaker Model Monitor's meaning. Its analyzer (``sagemaker-model-monitor-analyzer``) is
+    built on Deequ 2.0.2 (AWS, "Amazon SageMaker Model Monitor prebuilt container"), whose data type
+    constraint computes the ratio of non-null values of the type and reports a failure as "Value: <ratio>
+    does not meet the constraint requirement!" (awslabs/deequ, ``constraints/Constraint.scala``,
+    ``dataTypeConstraint`` / ``ratioTypes``; the maintainers on awslabs/deequ#523: the value is the
+    share of rows meeting the constraint). SageMaker's own files agree: the constraints it suggests hold
+    1.0 for both thresholds (SDK ``tests/data/pipeline/quality_check_step/data_quality/*/constraints.json``)
+    and its violations report shares such as 0.973973973973974 (= 973/999 typed) for a data_type_check
+    and 0.009009009009009009 (9/999 in the domain) for a categorical_values_check (SDK
+    ``tests/data/monitor/constraint_violations.json``); read as "tolerate 100%", the thresholds SageMaker
+    suggests would never flag anything. AWS's constraints page names the parameters without a direction
+    (and an answer on AWS re:Post reads them as tolerances, which those files contradict).
+    Fractional accepts every finite number (a whole number is a fractional value too); Integral whole
+    numbers only; values that are not finite numbers (or dates, for datetime columns) never conform.
+
+    Interim: ``baseline.config`` (``baseline.DEFAULT_CONFIG``, saved baselines of format 1) still holds the
+    *tolerated* share of non-conforming values, so this returns ``1 - value`` until those hold SageMaker's
+    shares (defaults 1.0 and 0.9, format-1 files converted); then it returns the value itself
+    (``tests/monitoring/test_dq_sagemaker.py`` holds the tests that switch on with it)."""
     return 1.0 - float(cfg[key])
 
 
@@ -225,9 +245,12 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
     cfg = baseline.config
     violations: list[dict] = []
 
-    def viol(feature, check_type, description, monitor="data_quality"):
-        violations.append({"feature_name": feature, "constraint_check_type": check_type,
-                           "description": description, "monitor_type": monitor})
+    def viol(feature, check_type, description, monitor="data_quality", value=None):
+        v = {"feature_name": feature, "constraint_check_type": check_type, "description": description,
+             "monitor_type": monitor}
+        if value is not None:  # the number compared, as SageMaker's "Value: ..." reports it
+            v["value"] = float(value)
+        violations.append(v)
 
     for c in missing:
         viol(c, "missing_column_check", f"Column {c} is in the baseline but not in the current data")
@@ -238,12 +261,12 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
         if isinstance(acc, NumericAcc):
             present_c = acc.n_present
             if present_c:
-                typed = 1.0 - acc.n_nonconforming / present_c
+                typed = (present_c - acc.n_nonconforming) / present_c
                 if typed < required_share(cfg, "datatype_check_threshold") - 1e-12:
                     viol(c, "data_type_check",
                          f"Data type match requirement is not met: {typed:.2%} of the values of {c} are "
                          f"{ref.inferred_type} ({acc.n_nonconforming:,} of {present_c:,} are not; "
-                         f"required {required_share(cfg, 'datatype_check_threshold'):.2%})")
+                         f"required {required_share(cfg, 'datatype_check_threshold'):.2%})", value=typed)
         else:
             present_c = acc.n
         total_c = present_c + acc.n_missing
@@ -251,16 +274,16 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
         if total_c and completeness < ref.completeness - cfg["completeness_tolerance"] - 1e-12:
             viol(c, "completeness_check",
                  f"Data completeness requirement is not met: completeness of {c} is {completeness:.4f}, "
-                 f"baseline {ref.completeness:.4f}")
+                 f"baseline {ref.completeness:.4f}", value=completeness)
         if isinstance(acc, CategoricalAcc):
             ood = acc.out_of_domain()
             if ood is not None and acc.n:
-                in_domain = 1.0 - ood / acc.n
+                in_domain = (acc.n - ood) / acc.n
                 if in_domain < required_share(cfg, "domain_content_threshold") - 1e-12:
                     viol(c, "categorical_values_check",
                          f"Categorical values requirement is not met: {in_domain:.2%} of the values of {c} are in "
                          f"the baseline domain ({ood:,} of {acc.n:,} are not; required "
-                         f"{required_share(cfg, 'domain_content_threshold'):.2%})")
+                         f"{required_share(cfg, 'domain_content_threshold'):.2%})", value=in_domain)
     by_name = {r.column: r for r in results}
     for r in results:
         if r.drifted:
