@@ -416,3 +416,23 @@ def test_baseline_load_reads_sagemaker_files_and_directories():
     assert set(mon.Baseline.load(DQ / "statistics.json").columns) == {f"_c{i}" for i in range(6)}
     b = mon.Baseline.load(MQ / "good_cases")
     assert b.quality_constraints["r2_sagemaker"]["comparison_operator"] == "LessThanThreshold"
+
+
+def test_sagemaker_output_folders(tmp_path):
+    """SageMaker's output folders hold other files too (analysis_config.json, report.pdf, violations)."""
+    (tmp_path / "analysis.json").write_text((CLARIFY / "data_bias" / "good_cases" / "analysis.json").read_text())
+    (tmp_path / "analysis_config.json").write_text(json.dumps({"label": "Label", "facet": [{"name_or_index": "F1"}]}))
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+    b = mon.from_sagemaker(tmp_path)
+    assert b.bias_config["facet"] == "F1"
+    run = tmp_path / "execution"
+    run.mkdir()
+    (run / "statistics.json").write_text((DQ / "statistics.json").read_text())
+    (run / "constraint_violations.json").write_text((MONITOR / "constraint_violations.json").read_text())
+    assert set(mon.Baseline.load(run).columns) == {f"_c{i}" for i in range(6)}
+    only = tmp_path / "violations"
+    only.mkdir()
+    (only / "constraint_violations.json").write_text((MONITOR / "constraint_violations.json").read_text())
+    assert len(mon.read_sagemaker(only).violations) == 7
+    with pytest.raises(Invalid, match="no SageMaker baseline files in"):
+        mon.from_sagemaker(only)

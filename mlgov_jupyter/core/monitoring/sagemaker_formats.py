@@ -875,16 +875,28 @@ def save_sagemaker(baseline, directory) -> dict:
     return paths
 
 
-def _sources(sources) -> list:
+def _sources(sources, wanted=FILE_KINDS) -> list:
+    """[(path or None, document)]; a directory gives its JSON files of the ``wanted`` kinds (SageMaker's
+    output folders hold others too: analysis_config.json, constraint_violations.json ...)."""
     out = []
     for s in sources:
         if s is None or (isinstance(s, dict) and not s):
             continue
         if isinstance(s, (str, os.PathLike)) and os.path.isdir(os.fspath(s)):
-            found = [os.path.join(os.fspath(s), n) for n in sorted(os.listdir(os.fspath(s))) if n.endswith(".json")]
+            found = []
+            for n in sorted(os.listdir(os.fspath(s))):
+                path = os.path.join(os.fspath(s), n)
+                if n.endswith(".json") and os.path.isfile(path):
+                    try:
+                        doc = load_json(path)
+                    except Invalid:
+                        continue
+                    if kind_of(doc) in wanted:
+                        found.append((path, doc))
             if not found:
-                raise Invalid(f"no JSON files in {os.fspath(s)}")
-            out += [(p, load_json(p)) for p in found]
+                raise Invalid(f"no SageMaker {'constraint_violations.json' if wanted == ('violations',) else 'baseline files'}"
+                              f" in {os.fspath(s)}")
+            out += found
         else:
             out.append((s if isinstance(s, (str, os.PathLike)) and not str(s).lstrip().startswith("{") else None,
                         load_json(s)))
@@ -974,8 +986,18 @@ def from_sagemaker(*sources, target=None, prediction=None, probability=None, fac
 
 
 def read_sagemaker(source, **kwargs):
-    """A Baseline from a SageMaker baseline file, or a Report from constraint_violations.json."""
-    docs = _sources([source])
+    """A Baseline from a SageMaker baseline file (or a directory of them), or a Report from
+    constraint_violations.json (or a directory holding one and no baseline file)."""
+    if isinstance(source, (str, os.PathLike)) and os.path.isdir(os.fspath(source)):
+        try:
+            return from_sagemaker(source, **kwargs)
+        except Invalid as exc:
+            try:
+                docs = _sources([source], ("violations",))
+            except Invalid:
+                raise exc from None
+    else:
+        docs = _sources([source])
     if len(docs) == 1 and kind_of(docs[0][1]) == "violations":
         src, doc = docs[0]
         try:
