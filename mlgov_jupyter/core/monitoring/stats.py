@@ -121,9 +121,8 @@ def numeric_values(series: pd.Series) -> np.ndarray:
     return _to_numeric(series)
 
 
-PLAIN_DTYPES = (np.dtype(t) for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                                      "float32", "float64"))
-PLAIN_DTYPES = frozenset(PLAIN_DTYPES)
+PLAIN_DTYPES = frozenset(np.dtype(t) for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                                                "uint64", "float32", "float64"))
 _SECONDS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
@@ -132,8 +131,7 @@ def _to_numeric(series: pd.Series) -> np.ndarray:
         out = pd.to_numeric(series, errors="coerce")
     except (TypeError, ValueError):
         out = pd.to_numeric(series.astype(object), errors="coerce")
-    return np.asarray(out.to_numpy(dtype="float64", na_value=np.nan) if hasattr(out, "to_numpy") else out,
-                      dtype="float64")
+    return out.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _datetime64_seconds(series: pd.Series) -> np.ndarray:
