@@ -150,3 +150,21 @@ def test_aware_baseline_and_naive_strings(times):
     assert r["t"].statistic == 0.0 and not r.violations
     r = mon.check(b, pd.DataFrame({"t": aware.dt.tz_convert("Europe/Paris")}))
     assert r["t"].statistic == 0.0 and not r.violations
+
+
+def test_categories_typed_otherwise_are_the_same_categories(rng):
+    """Codes read as text in one file and as numbers in the next (or whole floats, pandas' reading of
+    integers with blanks) are the same values, as SageMaker, which reads both as text, sees them."""
+    v = rng.integers(1, 4, 3000)
+    as_text = mon.fit_baseline(pd.DataFrame({"c": v.astype(str)}))
+    as_category = mon.fit_baseline(pd.DataFrame({"c": pd.Categorical(v)}))
+    for b, forms in ((as_text, (v, v.astype(float), pd.Categorical(v))),
+                     (as_category, (v.astype(str), v.astype(float), v.astype(object)))):
+        for cur in forms:
+            r = mon.check(b, pd.DataFrame({"c": cur}))
+            assert r["c"].statistic == 0.0 and r.violations == [], type(cur)
+    # a value that is new as text too is still new
+    cur = np.where(v == 1, "1.5", v.astype(str))
+    r = mon.check(as_text, pd.DataFrame({"c": cur}))
+    assert {x["constraint_check_type"] for x in r.violations} == {"categorical_values_check", "baseline_drift_check"}
+    assert r.violations[0]["value"] == pytest.approx(np.mean(v != 1))

@@ -552,6 +552,22 @@ def value_counts(series: pd.Series) -> tuple[dict, int]:
 HASH_BUCKETS = 50
 
 
+def text_key(v) -> str:
+    """A category as text, as a CSV cell reads: ``"1"``, ``1`` and ``1.0`` are ``"1"``; ``2.5`` is ``"2.5"``.
+    Categories typed differently in the current data (numbers read where the reference had text, or
+    the reverse) are matched by it."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return str(int(f)) if f.is_integer() and abs(f) < 2 ** 53 else repr(f)
+    return str(py_value(v))
+
+
 def hash_bucket(values) -> np.ndarray:
     """Stable (unsalted) hash bucket of each value's string form."""
     if len(values) == 0:
@@ -734,6 +750,17 @@ class CategoricalAcc:
             ref._domain_index = pd.Index(ref.domain, dtype=object) if ref.domain is not None else None
         return ref._kept_index, ref._domain_index
 
+    def _texts(self):
+        """The reference's kept values and domain by their text (``text_key``), built when first needed."""
+        ref = self.ref
+        if getattr(ref, "_kept_text", None) is None:
+            kept: dict = {}
+            for i, v in enumerate(ref.values):
+                kept.setdefault(text_key(v), i)
+            ref._kept_text = kept
+            ref._domain_text = None if ref.domain is None else {text_key(v) for v in ref.domain}
+        return ref._kept_text, ref._domain_text
+
     def add(self, series: pd.Series) -> None:
         dtype = series.dtype
         if isinstance(dtype, pd.CategoricalDtype):
@@ -753,6 +780,13 @@ class CategoricalAcc:
         kept, domain = self._indexes()
         pos = kept.get_indexer(cats)
         unseen = pos < 0
+        if unseen.any():  # the same value typed otherwise ("1" and 1, 1.0): the same category, as text
+            kept_text, _ = self._texts()
+            where = np.flatnonzero(unseen)
+            found = np.fromiter((kept_text.get(text_key(v), -1) for v in cats[where]), dtype=np.intp,
+                                count=where.size)
+            pos[where] = found
+            unseen = pos < 0
         if unseen.any():
             if self.ref.other_buckets:
                 pos[unseen] = len(self.ref.values) + hash_bucket(list(cats[unseen]))
@@ -761,6 +795,10 @@ class CategoricalAcc:
         np.add.at(self.vec, pos, counts)
         if domain is not None:
             outside = domain.get_indexer(cats) < 0
+            if outside.any():
+                _, domain_text = self._texts()
+                where = np.flatnonzero(outside)
+                outside[where] = [text_key(v) not in domain_text for v in cats[where]]
             self.n_out_of_domain += int(counts[outside].sum())
             if outside.any() and len(self.new_values) < 10:
                 for v, c in zip(cats[outside][:10], counts[outside][:10]):
