@@ -24,9 +24,10 @@ a Report. The model-quality files do not name the columns: pass ``target=`` and 
 
 Data quality violations use SageMaker Model Monitor's check types: data_type_check,
 completeness_check, baseline_drift_check, missing_column_check, extra_column_check,
-categorical_values_check. Thresholds live in ``baseline.config`` (semantics of SageMaker's
-datatype/domain thresholds are not published: here they are the tolerated share of
-non-conforming values).
+categorical_values_check. Thresholds live in ``baseline.config`` with SageMaker's meaning:
+``datatype_check_threshold`` (1.0) and ``domain_content_threshold`` (0.9) are the shares of a
+column's present values that must be of the baseline's type or inside its domain
+(``core.monitoring.check.required_share`` gives the sources).
 """
 
 from __future__ import annotations

@@ -9,10 +9,8 @@ files (the SageMaker Python SDK's tests, Apache-2.0, tests/fixtures/sagemaker_sd
   words ("Value: x does not meet the constraint requirement!"; Model Monitor's analyzer is built on
   Deequ). So the thresholds are the share that must conform: 1.0 means every value.
 
-The tests marked ``SAGEMAKER_THRESHOLDS`` need ``baseline.DEFAULT_CONFIG`` to hold those shares
-(1.0 and 0.9, with saved baselines of format 1 converted) and ``check.required_share`` to read them
-as such; until then they fail as expected (strict xfail: they pass, and must be unmarked, the
-moment both change).
+``baseline.DEFAULT_CONFIG`` holds those shares (1.0 and 0.9; saved baselines of format 1, which held
+tolerated shares, are converted) and ``check.required_share`` reads them as such.
 """
 
 import json
@@ -27,8 +25,6 @@ from mlgov_jupyter import monitoring as mon
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "sagemaker_sdk"
 DQ = FIX / "pipeline" / "quality_check_step" / "data_quality"
-SAGEMAKER_THRESHOLDS = pytest.mark.xfail(
-    strict=True, reason="baseline.DEFAULT_CONFIG still holds tolerated shares; check.required_share reads them so")
 
 
 def sdk_violations() -> list[dict]:
@@ -53,7 +49,6 @@ def by_check(report, check):
     return {v["feature_name"]: v for v in report.violations if v["constraint_check_type"] == check}
 
 
-@SAGEMAKER_THRESHOLDS
 def test_suggested_threshold_one_flags_a_half_string_column():
     df, b = sdk_baseline()
     assert mon.check(b, df).violations == []
@@ -63,7 +58,6 @@ def test_suggested_threshold_one_flags_a_half_string_column():
     assert set(v) == {"_c2"} and v["_c2"]["value"] == 0.5
 
 
-@SAGEMAKER_THRESHOLDS
 def test_violation_values_are_sagemakers_shares():
     """Each data_type_check and categorical_values_check of SageMaker's file, rebuilt: 999 values of
     which the share SageMaker reports conforms; mlgov flags it at SageMaker's threshold 1.0 and reports
@@ -100,7 +94,6 @@ def test_completeness_is_the_share_not_missing():
     assert v["_c1"]["value"] == 0.0 and v["_c3"]["value"] == 0.98
 
 
-@SAGEMAKER_THRESHOLDS
 def test_mlgov_defaults_are_shares_too():
     df, _ = sdk_baseline()
     b = mon.fit_baseline(df)

@@ -18,12 +18,15 @@ from .stats import (
     py_value,
 )
 
-FORMAT_VERSION = 1
+# 2: datatype_check_threshold and domain_content_threshold are shares that must conform (SageMaker's
+# meaning, see check.required_share); format 1 held the tolerated shares (1 - value), converted on load
+FORMAT_VERSION = 2
+SHARE_KEYS = ("datatype_check_threshold", "domain_content_threshold")
 DEFAULT_CONFIG = {
-    # share of non-null values of another type than the baseline's inferred type that is tolerated
-    "datatype_check_threshold": 0.0,
-    # share of non-null values outside the baseline domain that is tolerated
-    "domain_content_threshold": 0.1,
+    # share of a column's present values that must be of the baseline's inferred type (SageMaker: 1.0)
+    "datatype_check_threshold": 1.0,
+    # share of a column's present values that must be inside the baseline's domain
+    "domain_content_threshold": 0.9,
     # completeness may fall this much (absolute) below the baseline's before a violation
     "completeness_tolerance": 0.0,
     "comparison_threshold": 0.1,
@@ -73,13 +76,18 @@ class Baseline:
         if d.get("format") != "mlgov-baseline":
             raise Invalid("not an mlgov baseline (format field missing)")
         cols = {c["name"]: ref_from_json(c) for c in d["columns"]}
+        config = dict(d.get("config") or {})
+        if int(d.get("version") or 1) < 2:  # format 1: tolerated shares of values that do not conform
+            for key in SHARE_KEYS:
+                if key in config:
+                    config[key] = 1.0 - float(config[key])
         return cls(
             columns=cols, n_rows=d["n_rows"], target=d.get("target"), prediction=d.get("prediction"),
             probability=d.get("probability"), problem_type=d.get("problem_type"),
             positive_label=d.get("positive_label"), quality=d.get("quality"),
             quality_constraints=d.get("quality_constraints") or {}, bias_config=d.get("bias_config"),
             bias=_unclean(d.get("bias")), attributions=d.get("attributions"),
-            config={**DEFAULT_CONFIG, **(d.get("config") or {})}, created=d.get("created", ""),
+            config={**DEFAULT_CONFIG, **config}, created=d.get("created", ""),
             sagemaker=d.get("sagemaker"),
         )
 

@@ -55,11 +55,9 @@ def required_share(cfg: dict, key: str) -> float:
     Fractional accepts every finite number (a whole number is a fractional value too); Integral whole
     numbers only; values that are not finite numbers (or dates, for datetime columns) never conform.
 
-    Interim: ``baseline.config`` (``baseline.DEFAULT_CONFIG``, saved baselines of format 1) still holds the
-    *tolerated* share of non-conforming values, so this returns ``1 - value`` until those hold SageMaker's
-    shares (defaults 1.0 and 0.9, format-1 files converted); then it returns the value itself
-    (``tests/monitoring/test_dq_sagemaker.py`` holds the tests that switch on with it)."""
-    return 1.0 - float(cfg[key])
+    ``baseline.config`` holds these shares (``baseline.DEFAULT_CONFIG``: 1.0 and 0.9; baselines saved in
+    format 1, which held the tolerated shares, are converted on load), as SageMaker's files do."""
+    return float(cfg[key])
 
 
 def _names(columns, what: str = "the current data") -> list[str]:
