@@ -436,3 +436,17 @@ def test_sagemaker_output_folders(tmp_path):
     assert len(mon.read_sagemaker(only).violations) == 7
     with pytest.raises(Invalid, match="no SageMaker baseline files in"):
         mon.from_sagemaker(only)
+
+
+def test_imported_thresholds_keep_sagemakers_meaning():
+    """SageMaker's suggested datatype_check_threshold 1.0 read from its constraints.json: every value
+    must be of the type, so a column that is half strings is a data_type_check (share 0.5)."""
+    df = headerless(DQ / "baseline_dataset.csv")
+    b = mon.from_sagemaker(DQ / "statistics.json", DQ / "good_cases" / "constraints.json")
+    assert b.config["datatype_check_threshold"] == 1.0 and b.config["domain_content_threshold"] == 1.0
+    cur = df.astype({"_c2": object})
+    cur.loc[::2, "_c2"] = "n/a"
+    v = [x for x in mon.check(b, cur).violations if x["constraint_check_type"] == "data_type_check"]
+    assert [(x["feature_name"], x["value"]) for x in v] == [("_c2", 0.5)]
+    assert b.to_sagemaker()["constraints"]["monitoring_config"] == read(DQ / "good_cases" / "constraints.json")[
+        "monitoring_config"]
