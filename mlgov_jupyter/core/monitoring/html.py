@@ -140,7 +140,8 @@ def quality_section(report) -> str:
     if not q:
         return ""
     if q.get("computable") is False:
-        return not_computable(f"Model quality ({escape(str(q.get('problem_type') or ''))})", q)
+        kind = f" ({escape(str(q['problem_type']))})" if q.get("problem_type") else ""
+        return not_computable(f"Model quality{kind}", q)
     rows = []
     for k, m in q["metrics"].items():
         v = m["value"]
