@@ -176,3 +176,49 @@ async def test_a_stored_row_that_cannot_be_shown_does_not_take_the_dashboard_dow
         status, _, resp = await api("alice", "GET", f"models/{name}/executions/{ex}")
         assert status == 200 and strict(resp.body)["report"] is None
         ok(await api("alice", "DELETE", f"models/{name}/executions/{ex}"))
+
+
+def test_a_report_is_shown_by_the_datasets_it_was_computed_on(clients):
+    """The red team's F3: a report on a pii dataset, for a model with no card, was shown to anyone
+    granted the model. The datasets an execution was computed on are stored with it; when it does
+    not say, only the model's project sees the report."""
+    alice, bob = clients
+    carol = mlgov_jupyter.connect(user="carol")
+    patients = pd.DataFrame({"ssn": ["123-45-6789", "987-65-4321"], "age": [40, 50]})
+    alice.publish(patients, name="patients", project="risk", classification="pii")
+    report = {"dataset_drift": True, "drifted_columns": ["ssn"],
+              "charts": [{"column": "ssn", "labels": ["123-45-6789", "987-65-4321"], "counts": [1, 1]}]}
+
+    def record(**extra):
+        return alice._call("POST", "models/scorer/executions", body={"report": report, **extra})
+
+    unknown = alice.record_execution("scorer", report)  # an older client: no datasets
+    on_patients = record(datasets=["patients", "patients"])
+    on_none = record(datasets=[])  # computed on no catalog data
+    assert unknown["datasets"] is None and on_patients["datasets"] == ["patients"] and on_none["datasets"] == []
+    assert [e["datasets"] for e in alice.executions("scorer")] == [[], ["patients"], None]
+    with pytest.raises(Invalid, match="no asset named 'nope'"):
+        record(datasets=["nope"])
+
+    def seen(client):
+        return {name: client.execution("scorer", ex["id"])["report"] is not None
+                for name, ex in (("unknown", unknown), ("patients", on_patients), ("none", on_none))}
+
+    assert seen(alice) == {"unknown": True, "patients": True, "none": True}
+    assert seen(bob) == {"unknown": False, "patients": False, "none": False}  # an outsider
+    req = bob.subscribe("scorer", reason="score")
+    alice.approve(req["id"])
+    assert seen(bob) == {"unknown": False, "patients": False, "none": True}  # the model alone
+    assert "123-45-6789" not in repr([bob.execution("scorer", e["id"]) for e in (unknown, on_patients)])
+    # a card with no lineage does not open what the execution does not vouch for
+    alice._call("POST", "cards", body={"name": "scorer-card", "model": "scorer", "content": {},
+                                       "lineage": {"training": [], "evaluation": []}})
+    assert seen(bob)["unknown"] is False
+    req = bob.subscribe("patients", reason="audit the check")
+    alice.approve(req["id"])
+    assert seen(bob) == {"unknown": False, "patients": True, "none": True}  # the model and its data
+    alice.add_member("risk", "carol", "consumer")
+    assert seen(carol)["unknown"] is True  # the model's project (who may read the model)
+    dave = mlgov_jupyter.connect(user="dave")
+    alice.add_member("risk", "dave", "viewer")
+    assert seen(dave)["unknown"] is False  # a member who may not read the model's data

@@ -168,6 +168,9 @@ class ExecutionCreate(Body):
     model_config = ConfigDict(extra="forbid")  # the report is a computed document, not free text
     monitor_type: MonitorType = "data_quality"
     report: dict
+    # the catalog datasets the report was computed on (its charts carry their values): the report is
+    # shown to those who may read the model and each of them; None (not known): the model's project
+    datasets: list[Name] | None = Field(None, max_length=100)
 
 
 class ExecutionQuery(Body):

@@ -43,14 +43,23 @@ def _shown(row: t.MonitoringExecution, model_name: str) -> dict:
     """An execution as lists and the dashboard show it. A row whose stored summary cannot be
     read or shown as strict JSON (e.g. NaN stored before it was refused) is shown without it,
     marked ``unreadable``, so one broken row never takes a whole view down."""
+    datasets = _dataset_names(row.datasets)
     try:
         out = views.execution(row, model_name, with_report=False)
         json.dumps(out, allow_nan=False)
-        return out
+        return {**out, "datasets": datasets}
     except (ValueError, TypeError):
         return {"id": row.id, "model": model_name, "monitor_type": row.monitor_type, "status": row.status,
                 "violations": row.violations, "dataset_drift": row.dataset_drift, "summary": None,
-                "unreadable": True, "created_by": row.created_by, "created_at": views.iso(row.created_at)}
+                "unreadable": True, "created_by": row.created_by, "created_at": views.iso(row.created_at),
+                "datasets": datasets}
+
+
+def _dataset_names(recorded) -> list[str] | None:
+    """The names of the datasets stored with an execution (discoverable metadata); None: unknown."""
+    if not isinstance(recorded, list):
+        return None
+    return [r["name"] for r in recorded if isinstance(r, dict) and isinstance(r.get("name"), str)]
 
 
 class MonitoringService(ServiceBase):
@@ -62,7 +71,9 @@ class MonitoringService(ServiceBase):
 
     def record_execution(self, actor: Actor, name: str, body: m.ExecutionCreate) -> dict:
         """Store a check of model ``name``; its summary (shown on everyone's dashboard) is checked
-        and bounded here. Invalid for a malformed report."""
+        and bounded here. ``body.datasets`` names the catalog datasets it was computed on; they are
+        kept by asset id, and gate who sees the report (get_execution). Invalid for a malformed
+        report or an unknown dataset."""
         report = body.report
         if len(json.dumps(report)) > MAX_REPORT_CHARS:
             raise Invalid(f"the report is larger than {MAX_REPORT_CHARS} characters")
@@ -74,18 +85,27 @@ class MonitoringService(ServiceBase):
             self._authorize(s, actor, authz.MONITOR_RUN,
                             Resource(type="monitor", name=name, project=pname,
                                      classification=model.classification))
+            datasets = None
+            if body.datasets is not None:
+                datasets = []
+                for ds in dict.fromkeys(body.datasets):
+                    a = s.execute(select(t.Asset).where(t.Asset.name == ds)).scalar_one_or_none()
+                    if a is None:
+                        raise Invalid(f"datasets: no asset named {ds!r} in the catalog")
+                    datasets.append({"id": a.id, "name": a.name})
             drift = bool(report.get("dataset_drift"))
             row = t.MonitoringExecution(
                 model_asset_id=model.id, monitor_type=body.monitor_type,
                 status="CompletedWithViolations" if violations or drift else "Completed",
                 violations=len(violations), dataset_drift=drift, report=report, created_by=actor.name,
-                summary=_summary(report))
+                summary=_summary(report), datasets=datasets)
             s.add(row)
             s.flush()
             self._audit(s, actor, "monitor.execution", "model", name,
                         {"execution": row.id, "monitor_type": body.monitor_type, "status": row.status,
-                         "violations": row.violations, "project": pname})
-            return views.execution(row, model.name, with_report=False)
+                         "violations": row.violations, "project": pname,
+                         "datasets": _dataset_names(datasets)})
+            return {**views.execution(row, model.name, with_report=False), "datasets": _dataset_names(datasets)}
 
     def list_executions(self, actor: Actor, name: str, q: m.ExecutionQuery) -> dict:
         with self.store.transaction(write=False) as s:
@@ -105,10 +125,8 @@ class MonitoringService(ServiceBase):
                             .where(t.MonitoringExecution.id == execution_id)).scalar_one_or_none()
             if row is None or row.model_asset_id != model.id:
                 raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
-            # the report's charts and statistics carry values of the monitored data: only for those
-            # who may read the model's data and its card's lineage datasets
             out = _shown(row, name)
-            if self._may_read_model_data(s, principal, model, pname):
+            if self._may_see_report(s, principal, model, pname, row):
                 try:
                     out["report"] = row.report
                     json.dumps(out["report"], allow_nan=False)
@@ -117,6 +135,26 @@ class MonitoringService(ServiceBase):
             else:
                 out["report"] = None
             return out
+
+    def _may_see_report(self, s, principal, model: t.Asset, pname: str, row: t.MonitoringExecution) -> bool:
+        """A report's charts and statistics carry values of the data it was computed on: it is
+        shown to those who may read the model and every dataset stored with the execution (by
+        asset id, as recorded: not the model card's lineage, which may change or not exist). When
+        the execution does not say (None, or a dataset since removed), only to members of the
+        model's project and admins."""
+        if not self._may_read_data(s, principal, model, pname):
+            return False
+        project_only = principal.is_admin or pname in principal.designations
+        if not isinstance(row.datasets, list):
+            return project_only
+        projects = self._project_names(s)
+        for ref in row.datasets:
+            a = s.get(t.Asset, ref.get("id")) if isinstance(ref, dict) and type(ref.get("id")) is int else None
+            if a is None:
+                return project_only
+            if not self._may_read_data(s, principal, a, projects[a.project_id]):
+                return False
+        return True
 
     def delete_execution(self, actor: Actor, name: str, execution_id: int) -> dict:
         """Delete one check of model ``name`` (with its acknowledgement): for the owners and

@@ -205,6 +205,8 @@ class MonitoringExecution(Base):
     dataset_drift: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     report: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the catalog datasets the check was computed on, [{"id": asset id, "name": ...}]; None: unknown
+    datasets: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
