@@ -22,6 +22,7 @@ ID = r"(?P<id>[0-9]{1,18})"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
 NAME = r"(?P<name>[^/]{1,256})"
 USER = r"(?P<user>[^/]{1,256})"
+UPLOAD = r"(?P<upload>[0-9a-f]{32})"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Route:
     call: Callable[..., Any]  # (service, actor, path_args, query, body) -> dict | (meta, bytes)
     query: type | None = None
     body: type | None = None
-    binary: bool = False
+    binary: bool = False  # the result is (meta, bytes or an iterator of bytes)
+    raw: bool = False  # the body is bytes as sent (application/octet-stream), not JSON
     status: int = 200
     action: str | None = None  # the policy action decided; None: open to every signed-in user
     scoped: bool = True  # decided on the resource's project (False: no project, e.g. roles)
@@ -71,10 +73,23 @@ ROUTES: list[Route] = [
     Route("asset", "GET", f"assets/{NAME}", "Asset detail: schema, summary, owner, revisions, access",
           lambda svc, a, p, q, b: svc.get_asset(a, p["name"]),
           action=az.CATALOG_READ),
-    Route("data", "GET", f"assets/{NAME}/data", "The asset's content, for its project or a grant holder",
-          lambda svc, a, p, q, b: svc.read_data(a, p["name"], q.revision), query=m.DataQuery,
-          binary=True,
-          action=az.CATALOG_CONSUME),
+    Route("data", "GET", f"assets/{NAME}/data",
+          "The asset's content, for its project or a grant holder: a dataset as an Arrow IPC stream "
+          "(columns and row filter pushed down) or its Parquet file; a model or file as stored",
+          lambda svc, a, p, q, b: svc.read_data(a, p["name"], q.revision, columns=q.columns,
+                                                row_filter=q.filter, form=q.format),
+          query=m.DataQuery, binary=True, action=az.CATALOG_CONSUME),
+    Route("uploads", "POST", "uploads", "Start an upload of content to publish as the named asset",
+          lambda svc, a, p, q, b: svc.start_upload(a, b), body=m.UploadStart, status=201,
+          action=az.CATALOG_PUBLISH),
+    # an upload is its starter's only (starting one needs the right to publish that asset)
+    Route("upload", "PUT", f"uploads/{UPLOAD}", "Append a part (raw bytes) at ?offset= to an upload",
+          lambda svc, a, p, q, b: svc.append_upload(a, p["upload"], q.offset, b), query=m.UploadPart,
+          raw=True, action=None),
+    Route("upload", "GET", f"uploads/{UPLOAD}", "How many bytes an upload holds (to resume it)",
+          lambda svc, a, p, q, b: svc.upload_status(a, p["upload"]), action=None),
+    Route("upload", "DELETE", f"uploads/{UPLOAD}", "Abort an upload",
+          lambda svc, a, p, q, b: svc.abort_upload(a, p["upload"]), action=None),
     Route("requests", "GET", "requests", "Access requests: mine, or incoming for projects I own",
           lambda svc, a, p, q, b: svc.list_requests(a, q), query=m.RequestQuery),
     Route("requests", "POST", "requests", "Request access to an asset with a reason",
@@ -261,6 +276,10 @@ def match(method: str, path: str) -> tuple[Route, dict]:
 def run(route: Route, service, actor, args: dict, query: dict | None, body: Any):
     """Validate the inputs of one call and run it on the service."""
     q = parse(route.query, query_dict(query or {}), "query")
+    if route.raw:
+        if not isinstance(body, (bytes, bytearray)):
+            raise Invalid("request body: send the part's bytes as application/octet-stream")
+        return route.call(service, actor, args, q, bytes(body))
     b = parse(route.body, body if body is not None else {}, "body")
     return route.call(service, actor, args, q, b)
 

@@ -11,9 +11,18 @@ import getpass
 
 from .core import models as m
 from .core.errors import Conflict
-from .kernel.client import _content
 from .service import Actor, GovernanceService
 from .store.db import Store
+
+
+def _content(df) -> dict:
+    """A small frame as a publish body's inline content (the client sends uploads instead)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    return {"format": "parquet", "content_b64": base64.b64encode(buf.getvalue()).decode()}
 
 
 def _frames():

@@ -22,3 +22,13 @@ def publish_body(name="churn", df=None, **extra) -> dict:
             "content_b64": parquet_b64(frame() if df is None else df)}
     body.update(extra)
     return body
+
+
+def inline_content(obj) -> dict:
+    """A publish body's inline content for a DataFrame or a scikit-learn model (small content;
+    the client itself sends uploads)."""
+    if isinstance(obj, pd.DataFrame):
+        return {"format": "parquet", "content_b64": parquet_b64(obj)}
+    import skops.io as sio
+
+    return {"format": "skops", "content_b64": base64.b64encode(sio.dumps(obj)).decode()}

@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, root: Path, app: str = "server", extra_args=()):
+    def __init__(self, root: Path, app: str = "server", extra_args=(), config: str = ""):
         self.root, self.port = root, free_port()
         self.db = root / "mlgov.sqlite"
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -34,7 +34,7 @@ class LiveServer:
             f"c.TokenIdentityProvider.tokens = {TOKENS!r}\n"
             f"c.MlgovApp.db_url = 'sqlite:///{self.db}'\n"
             "c.MlgovApp.admin_users = ['root']\n"
-            "c.ServerApp.allow_unauthenticated_access = False\n")
+            "c.ServerApp.allow_unauthenticated_access = False\n" + config)
         env = dict(os.environ, JUPYTER_DATA_DIR=str(root / "data"),
                    JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTER_CONFIG_DIR=str(root / "config"))
         env.pop("MLGOV_SERVER_URL", None)

@@ -67,7 +67,7 @@ def test_alert_rule_counts_failing_checks_in_a_window(tmp_path):
     """SageMaker's rule: InAlert when checks with violations among the last EvaluationPeriod
     reach DatapointsToAlert; an acknowledgement belongs to the newest failing check."""
     from mlgov_jupyter.core import models as m
-    from mlgov_jupyter.kernel.client import _content
+    from helpers import inline_content as _content
     from mlgov_jupyter.service import Actor, GovernanceService
     from mlgov_jupyter.store.db import Store
 
@@ -96,7 +96,7 @@ def test_approved_models_nobody_checks_are_unmonitored(tmp_path):
     import sqlite3
 
     from mlgov_jupyter.core import models as m
-    from mlgov_jupyter.kernel.client import _content
+    from helpers import inline_content as _content
     from mlgov_jupyter.service import Actor, GovernanceService
     from mlgov_jupyter.store.db import Store
 
@@ -192,7 +192,7 @@ def test_a_report_is_shown_by_the_datasets_it_was_computed_on(clients):
     def record(**extra):
         return alice._call("POST", "models/scorer/executions", body={"report": report, **extra})
 
-    unknown = alice.record_execution("scorer", report)  # an older client: no datasets
+    unknown = alice.record_execution("scorer", report, datasets=[])  # none named: as an older client
     on_patients = record(datasets=["patients", "patients"])
     on_none = record(datasets=[])  # computed on no catalog data
     assert unknown["datasets"] is None and on_patients["datasets"] == ["patients"] and on_none["datasets"] == []

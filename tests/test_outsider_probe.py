@@ -57,7 +57,8 @@ async def _seed(api):
     ok(await api("alice", "POST", "cards", {"name": "scorer-card", "model": "scorer", "content": CARD}))
     ok(await api("alice", "PUT", "cards/scorer-card", {"content": {**CARD, "intended_uses": {
         "purpose_of_model": "triage"}}}))
-    execution = (await api("alice", "POST", "models/scorer/executions", {"report": REPORT}))
+    execution = (await api("alice", "POST", "models/scorer/executions",
+                           {"report": REPORT, "datasets": ["patients"]}))
     ok(execution)
     # carol is granted the dataset (the audit trail and grants now mention it)
     req = (await api("carol", "POST", "requests", {"asset": "patients", "reason": "study"}))[1]
@@ -93,6 +94,7 @@ def _probes(execution_id):
         "audit/verify": [("audit/verify", {})],
         "audit/checkpoints": [("audit/checkpoints", {})],
         "audit/public-key": [("audit/public-key", {})],
+        "uploads/(?P<upload>[0-9a-f]{32})": [("uploads/" + "0" * 32, {})],
     }
 
 

@@ -88,6 +88,10 @@ def _calls(ids, spare):
          "projects/risk/members/gus", None),
         ("GET", "assets", "assets", None),
         ("POST", "assets", "assets", publish_body("dave-data", project="risk")),
+        ("POST", "uploads", "uploads", {"name": "dave-data", "project": "risk"}),
+        ("PUT", "uploads/(?P<upload>[0-9a-f]{32})", "uploads/" + "0" * 32, b"part"),
+        ("GET", "uploads/(?P<upload>[0-9a-f]{32})", "uploads/" + "0" * 32, None),
+        ("DELETE", "uploads/(?P<upload>[0-9a-f]{32})", "uploads/" + "0" * 32, None),
         ("GET", "assets/(?P<name>[^/]{1,256})", "assets/churn", None),
         ("GET", "assets/(?P<name>[^/]{1,256})/data", "assets/churn/data", None),
         ("GET", "requests", "requests", None),
@@ -162,6 +166,8 @@ async def test_persona_matrix(api, persona, designation):
         route = by_key[(method, template)]
         if method in ("GET", "DELETE"):
             code, body, _ = await api("dave", method, path, **(payload or {}))
+        elif isinstance(payload, bytes):
+            code, body, _ = await api("dave", method, path, raw=payload, offset="0")
         else:
             code, body, _ = await api("dave", method, path, payload)
         assert code != 500 and code != 400, (method, path, body)

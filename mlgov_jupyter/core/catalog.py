@@ -1,100 +1,203 @@
-"""Catalog content: hashing and describing what is published (pure functions)."""
+"""Catalog content: hashing and describing what is published (pure functions).
+
+A Parquet file is described in one streamed pass over batches sized from its metadata, so
+memory stays bounded whatever the file's size (a few MB of one repeated string can decode to
+gigabytes): the schema and row count come from the footer, the per-column summary from
+mergeable partial results (counts, min/max, Chan et al.'s pairwise mean/variance merge).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import math
+from collections import Counter
 
 from .errors import Invalid, TooLarge
+
+TOP_VALUES = 5  # most frequent values shown per text column
+DISTINCT_CAP = 10_000  # distinct values counted per text column before it is marked high-cardinality
 
 
 def content_hash(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-MAX_UNCOMPRESSED_BYTES = 1 << 30  # what one publish may decompress to in the service's memory
+def _is_text(dtype) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(dtype):
+        dtype = dtype.value_type
+    return pa.types.is_string(dtype) or pa.types.is_large_string(dtype) \
+        or pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype)
 
 
-def _decoded_size(parquet) -> int:
-    """A lower bound of the bytes a Parquet file takes in memory once read: rows x the width of
-    each fixed-width column (8 bytes of offsets for the others), plus the encoded data."""
-    meta, rows = parquet.metadata, parquet.metadata.num_rows
-    width = 0
-    for field in parquet.schema_arrow:
-        try:
-            width += max(field.type.bit_width // 8, 1)
-        except ValueError:  # variable width: at least its offsets
-            width += 8
-    return rows * width + sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-
-
-def _batch_rows(parquet, budget: int = 64 << 20) -> int:
-    """Rows per batch so that one decoded batch stays near ``budget`` bytes: a row of a
-    dictionary-encoded column may decode to a whole dictionary value, which is at most its
-    column chunk's uncompressed size; a plain column decodes to about its encoded size."""
+def batch_rows(parquet, budget: int = 64 << 20) -> int:
+    """Rows per batch so that one batch, as ``describe_parquet`` reads it (text columns that are
+    dictionary-encoded in the file stay dictionary-encoded), stays near ``budget`` bytes."""
     meta = parquet.metadata
     per_row = 0.0
-    for c in range(meta.num_columns):
-        worst = 0.0
+    for c, field in enumerate(parquet.schema_arrow):
+        if not _is_text(field.type):
+            try:
+                per_row += max(field.type.bit_width // 8, 1)
+            except ValueError:  # nested types: about their encoded size
+                per_row += max((meta.row_group(r).column(c).total_uncompressed_size
+                                / max(meta.row_group(r).num_rows, 1) for r in range(meta.num_row_groups)), default=8)
+            continue
+        worst = 12.0  # a dictionary index and an offset
         for r in range(meta.num_row_groups):
-            chunk, rows = meta.row_group(r).column(c), max(meta.row_group(r).num_rows, 1)
-            worst = max(worst, chunk.total_uncompressed_size if chunk.has_dictionary_page
-                        else chunk.total_uncompressed_size / rows + 8)
+            chunk = meta.row_group(r).column(c)
+            if not chunk.has_dictionary_page:
+                worst = max(worst, chunk.total_uncompressed_size / max(meta.row_group(r).num_rows, 1) + 8)
         per_row += worst
     return int(max(1, min(65_536, budget // max(per_row, 1.0))))
 
 
-def describe_parquet(data: bytes, max_rows: int | None = None) -> tuple[list, dict, int]:
-    """Schema, per-column summary and row count of Parquet bytes; Invalid if not Parquet,
-    TooLarge (before reading) if it holds more than ``max_rows`` rows."""
+def scan_batch_rows(summary: dict, schema: list, budget: int = 64 << 20) -> int:
+    """Rows per batch of a scan that decodes every value: from the longest value of each text
+    column (``max_length`` in the summary) and the width of the others."""
+    per_row = 0
+    for col in schema:
+        info = summary.get(col["name"], {})
+        per_row += (info.get("max_length") or 0) + 8 if "max_length" in info else 8
+    return int(max(1, min(65_536, budget // max(per_row, 1))))
+
+
+def describe_parquet(source, max_rows: int | None = None,
+                     max_decoded_bytes: int | None = None) -> tuple[list, dict, int]:
+    """``(schema, summary, row_count)`` of a Parquet file (a path or a binary file object).
+
+    schema: ``[{"name", "type"}]`` (pandas index columns left out); summary per column:
+    ``missing``, and ``min``/``max``/``mean``/``std`` (sample, ddof=1) for numbers, or
+    ``distinct`` (None past DISTINCT_CAP, with ``distinct_at_least``) and ``top`` for text.
+    Invalid if not Parquet; TooLarge if it holds more than ``max_rows`` rows (from the footer,
+    before reading) or decodes to more than ``max_decoded_bytes``.
+    """
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    too_large = TooLarge(f"the Parquet content decompresses to more than {_size(max_decoded_bytes or 0)} "
+                         f"(publish_max_decoded_bytes)")
     try:
-        parquet = pq.ParquetFile(io.BytesIO(data))
-        if max_rows is not None and parquet.metadata.num_rows > max_rows:
-            raise TooLarge(f"the Parquet content holds {parquet.metadata.num_rows} rows; at most {max_rows} "
-                           "may be published at once (publish_max_rows)")
-        # a few MB of zeros or of one repeated string can decode to gigabytes: the metadata's lower
-        # bound first, then the real size, one batch at a time, before the whole table is read
-        size = _decoded_size(parquet)
-        batches = parquet.iter_batches(batch_size=_batch_rows(parquet))
-        for batch in ([] if size > MAX_UNCOMPRESSED_BYTES else batches):
-            size += batch.nbytes
-            if size > MAX_UNCOMPRESSED_BYTES:
-                break
-        if size > MAX_UNCOMPRESSED_BYTES:
-            raise TooLarge(f"the Parquet content decompresses to more than {MAX_UNCOMPRESSED_BYTES / 2**30:.0f} "
-                           "GiB, more than may be published this way")
-        table = pq.read_table(io.BytesIO(data))
+        probe = pq.ParquetFile(source, pre_buffer=False)
+        rows, meta = probe.metadata.num_rows, probe.metadata
+        if max_rows is not None and rows > max_rows:
+            raise TooLarge(f"the Parquet content holds {rows} rows; at most {max_rows} may be "
+                           f"published (publish_max_rows)")
+        encoded = sum(meta.row_group(r).total_byte_size for r in range(meta.num_row_groups))
+        if max_decoded_bytes is not None and encoded > max_decoded_bytes:
+            raise too_large
+        fields = [f for f in probe.schema_arrow if not f.name.startswith("__index_level_")]
+        # text stays dictionary-encoded as read: a bomb of one long value repeated is counted,
+        # never expanded in memory
+        parquet = pq.ParquetFile(source, pre_buffer=False,  # pre-buffering reads the whole file first
+                                 read_dictionary=[f.name for f in fields if _is_text(f.type)])
+        columns = {f.name: _Column(f.type) for f in fields}
+        decoded = 0
+        for batch in parquet.iter_batches(batch_size=batch_rows(parquet), columns=list(columns),
+                                          use_pandas_metadata=False, use_threads=False):
+            for name, col in zip(batch.schema.names, batch.columns):
+                decoded += columns[name].add(col)
+            if max_decoded_bytes is not None and decoded > max_decoded_bytes:
+                raise too_large
     except (pa.ArrowInvalid, OSError) as exc:
         raise Invalid(f"content is not a readable Parquet file: {exc}") from None
-    schema = [{"name": f.name, "type": str(f.type)} for f in table.schema
-              if not f.name.startswith("__index_level_")]
-    summary = {}
-    for field in table.schema:
-        if field.name.startswith("__index_level_"):
-            continue
-        col = table.column(field.name)
-        info = {"missing": col.null_count}
-        if pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
-            stats = {"min": pc.min(col), "max": pc.max(col), "mean": pc.mean(col),
-                     "std": pc.stddev(col, ddof=1)}
-            info.update({k: _num(v.as_py()) for k, v in stats.items()})
-        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type) \
-                or pa.types.is_dictionary(field.type):
-            counts = pc.value_counts(col.cast(pa.string()) if pa.types.is_dictionary(field.type)
-                                     else col)
-            info["distinct"] = len(counts)
-            top = sorted(counts.to_pylist(), key=lambda d: -d["counts"])[:5]
-            info["top"] = [{"value": d["values"], "count": d["counts"]} for d in top]
-        summary[field.name] = info
-    return schema, summary, table.num_rows
+    schema = [{"name": f.name, "type": str(f.type)} for f in fields]
+    return schema, {name: c.summary() for name, c in columns.items()}, rows
+
+
+class _Column:
+    """Mergeable partial statistics of one column, fed batch by batch."""
+
+    def __init__(self, dtype):
+        import pyarrow as pa
+
+        self.missing = 0
+        self.numeric = pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
+        self.text = _is_text(dtype)
+        self.max_length = None
+        self.n, self.mean, self.m2, self.lo, self.hi = 0, 0.0, 0.0, None, None
+        self.counts: Counter = Counter()
+        self.overflow = False
+
+    def add(self, col) -> int:
+        """Take in one batch's column; the bytes it decodes to (text fully expanded)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.missing += col.null_count
+        if self.text:
+            return self._add_text(col)
+        self._add_values(col)
+        return col.nbytes
+
+    def _add_text(self, col) -> int:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        counts = pc.value_counts(col)  # of a dictionary column: per dictionary value, no expansion
+        values, freq = counts.field("values"), counts.field("counts")
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary_decode()
+        lengths = pc.binary_length(values)
+        longest = pc.max(lengths).as_py()
+        if longest is not None:
+            self.max_length = max(self.max_length or 0, longest)
+        decoded = (pc.sum(pc.multiply(pc.cast(lengths, pa.int64()), freq)).as_py() or 0) + 8 * len(col)
+        for value, count in zip(values.to_pylist(), freq.to_pylist()):
+            if value is None:
+                continue
+            if value in self.counts or len(self.counts) < DISTINCT_CAP:
+                self.counts[value] += count
+            else:
+                self.overflow = True
+        return decoded
+
+    def _add_values(self, col) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.numeric:
+            valid = pc.drop_null(col)
+            if pa.types.is_floating(col.type):
+                valid = pc.filter(valid, pc.invert(pc.is_nan(valid)))
+            n = len(valid)
+            if not n:
+                return
+            mm = pc.min_max(valid)
+            lo, hi = mm["min"].as_py(), mm["max"].as_py()
+            mean = pc.mean(valid).as_py()
+            m2 = pc.variance(valid, ddof=0).as_py() * n
+            if self.n == 0:
+                self.n, self.mean, self.m2, self.lo, self.hi = n, mean, m2, lo, hi
+                return
+            total = self.n + n  # Chan, Golub & LeVeque (1979): pairwise update of mean and M2
+            delta = mean - self.mean
+            self.mean += delta * n / total
+            self.m2 += m2 + delta * delta * self.n * n / total
+            self.n, self.lo, self.hi = total, min(self.lo, lo), max(self.hi, hi)
+
+    def summary(self) -> dict:
+        info: dict = {"missing": self.missing}
+        if self.numeric:
+            std = math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else None
+            info.update({"min": _num(self.lo), "max": _num(self.hi),
+                         "mean": _num(self.mean) if self.n else None, "std": _num(std)})
+        elif self.text:
+            info["max_length"] = self.max_length
+            info["distinct"] = None if self.overflow else len(self.counts)
+            if self.overflow:
+                info["distinct_at_least"] = DISTINCT_CAP
+            top = sorted(self.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:TOP_VALUES]
+            info["top"] = [{"value": v if isinstance(v, str) else v.hex(), "count": c} for v, c in top]
+        return info
 
 
 def _num(value):
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return value
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"

@@ -50,6 +50,8 @@ class Publish(Body):
     glossary_terms: list[Tag] | None = Field(None, max_length=50)
     classification: Classification | None = None
     format: Literal["parquet", "skops", "file", "uri"] = "parquet"
+    # the content: an upload's id (POST uploads, then its parts), or small content as base64
+    upload: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
     content_b64: Annotated[str, StringConstraints(max_length=2_000_000_000)] | None = None
     location: Text | None = None
     filename: Annotated[str, StringConstraints(max_length=255)] | None = None
@@ -87,6 +89,20 @@ class SubscriptionQuery(Body):
 
 class DataQuery(Body):
     revision: int | None = Field(None, ge=1)
+    # datasets: a JSON list of column names, a JSON row filter (core/row_filters.py), and the
+    # form: an Arrow IPC stream of the scan, or the stored Parquet file as it is
+    columns: Annotated[str, StringConstraints(max_length=16_384)] | None = None
+    filter: Annotated[str, StringConstraints(max_length=16_384)] | None = None
+    format: Literal["arrow", "parquet"] = "arrow"
+
+
+class UploadStart(Body):
+    name: Name
+    project: ProjectName | None = None
+
+
+class UploadPart(Body):
+    offset: int | None = Field(None, ge=0, le=2**62)  # where the part starts; None: at the end
 
 
 EventId = Annotated[int, Field(ge=0, le=2**31 - 1)]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import getpass
-import io
+import json
 import os
 import weakref
 from pathlib import Path
@@ -14,6 +13,7 @@ from urllib.parse import quote
 from ..core.errors import Invalid
 from .cards_client import CardsClient
 from .roles_client import RolesClient
+from . import transfer
 from .transport import HttpTransport, LocalTransport
 
 
@@ -44,6 +44,7 @@ class Client(CardsClient, RolesClient):
         self._used_frames: dict = {}  # name -> weakref to the DataFrame `use` returned
         self._used_models: dict[int, str] = {}  # id(model) -> asset name
         self._published: dict[int, str] = {}  # id(model) -> asset name published in this session
+        self._published_data: set[str] = set()  # datasets and feature groups published in this session
 
     def __repr__(self):
         return f"<mlgov client {self.transport!r}>"
@@ -75,14 +76,21 @@ class Client(CardsClient, RolesClient):
                 classification: str | None = None,
                 record_id: str | None = None, event_time: str | None = None,
                 feature_descriptions: dict | None = None) -> dict:
-        """Publish a DataFrame, a scikit-learn model, a file path or a URI. A feature group is a
-        DataFrame with record_id and event_time columns. Metadata not given (None) keeps what the
-        asset has (a new asset: no description, tags or terms, classification ``internal``)."""
+        """Publish a dataset (a DataFrame, an Arrow table, a Dask DataFrame, a Parquet file or
+        folder), a scikit-learn model, a file path or a URI. Content is sent in parts (Parquet
+        row groups for data), never held whole by the service. A feature group is a dataset with
+        record_id and event_time columns. Metadata not given (None) keeps what the asset has (a
+        new asset: no description, tags or terms, classification ``internal``)."""
         body = {"name": name, "project": project, "description": description,
                 "tags": None if tags is None else list(tags),
                 "glossary_terms": None if glossary_terms is None else list(glossary_terms),
                 "classification": classification}
-        body.update(_content(obj))
+        if isinstance(obj, (str, Path)) and "://" in str(obj):
+            body.update(format="uri", location=str(obj))
+        else:
+            body["upload"], body["format"] = transfer.upload(self._call, obj, name, project)
+            if body["format"] == "file":
+                body["filename"] = Path(obj).name
         body["kind"] = kind or ("feature_group" if record_id else
                                 "model" if body["format"] == "skops" else "dataset")
         if record_id or event_time:
@@ -91,6 +99,8 @@ class Client(CardsClient, RolesClient):
         asset = self._call("POST", "assets", body={k: v for k, v in body.items() if v is not None})
         if asset["kind"] == "model":
             self._published[id(obj)] = asset["name"]
+        else:
+            self._published_data.add(asset["name"])
         return asset
 
     def search(self, text: str = "", **filters):
@@ -123,25 +133,50 @@ class Client(CardsClient, RolesClient):
     def cancel(self, subscription_id: int) -> dict:
         return self._call("POST", f"subscriptions/{int(subscription_id)}/cancel", body={})
 
-    def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None):
-        """The asset's data (DataFrame, model, bytes or URI) if you own it or hold a grant."""
-        meta, data = self._call("GET", f"assets/{quote(name, safe='')}/data",
-                                query={"revision": revision})
-        value = _load(meta, data, trusted)
+    def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None,
+            columns: list[str] | None = None, filter=None, as_: str = "pandas"):
+        """The asset's data if you own it or hold a grant: a dataset as a DataFrame (``as_=
+        "pandas"``), a pyarrow Table (``"arrow"``) or an iterator of RecordBatches (``"batches"``),
+        a model, a file's bytes, or a URI. ``columns`` and ``filter`` (``[(col, op, value), ...]``
+        as ``pandas.read_parquet(filters=...)`` takes them) are applied by the service's scan:
+        only those rows and columns travel. A model loads only the types skops trusts by
+        default, plus those you name in ``trusted``."""
+        if as_ not in ("pandas", "arrow", "batches"):
+            raise Invalid(f"as_ must be pandas, arrow or batches, not {as_!r}")
+        query = {"revision": revision}
+        if columns is not None:
+            query["columns"] = json.dumps(list(columns))
+        if filter is not None:
+            query["filter"] = json.dumps(_filter_terms(filter))
+        meta, stream = self.transport.request("GET", f"assets/{quote(name, safe='')}/data", query, None,
+                                              stream=True)
+        if meta["format"] == "parquet":
+            value = transfer.read_stream(meta, stream, as_)
+        else:
+            value = _load(meta, transfer.read_all(stream) if stream is not None else None, trusted)
         self.used[name] = {"name": name, "revision": meta["revision"], "kind": meta["kind"],
                            "content_hash": meta["content_hash"], "object_id": id(value)}
-        if meta["format"] == "parquet":
+        if meta["format"] == "parquet" and as_ == "pandas":
             self._used_frames[name] = weakref.ref(value)
         elif meta["format"] == "skops":
             self._used_models[id(value)] = name
         return value
 
     # monitoring
-    def record_execution(self, model: str, report: dict, monitor_type: str = "data_quality") -> dict:
-        """Keep a monitoring check (``report.to_dict()``) in the model's history."""
+    def record_execution(self, model: str, report: dict, monitor_type: str = "data_quality",
+                         datasets: list[str] | None = None) -> dict:
+        """Keep a monitoring check (``report.to_dict()``) in the model's history. ``datasets``: the
+        catalog datasets it was computed on (default: those this session used or published); the
+        report is shown to those who may read each of them, or, when none is known, to the
+        model's project only."""
         report = report.to_dict() if hasattr(report, "to_dict") else report
-        return self._call("POST", f"models/{quote(model, safe='')}/executions",
-                          body={"monitor_type": monitor_type, "report": report})
+        if datasets is None:
+            datasets = sorted({n for n, u in self.used.items() if u["kind"] in ("dataset", "feature_group")}
+                              | set(self._published_data))
+        body = {"monitor_type": monitor_type, "report": report}
+        if datasets:
+            body["datasets"] = list(datasets)
+        return self._call("POST", f"models/{quote(model, safe='')}/executions", body=body)
 
     def executions(self, model: str, limit: int = 50) -> list[dict]:
         return self._call("GET", f"models/{quote(model, safe='')}/executions",
@@ -211,39 +246,27 @@ def _audit_query(**filters) -> dict:
             for k, v in filters.items() if v is not None}
 
 
-def _content(obj) -> dict:
-    """The wire form of what is published: format plus base64 content or a location."""
-    import pandas as pd
+def _filter_terms(filters) -> list:
+    """Tuple lists (one conjunction, or a list of them) as JSON-ready lists."""
+    def term(t):
+        if not isinstance(t, (list, tuple)) or len(t) != 3:
+            raise Invalid(f"filter: {t!r} is not (column, op, value)")
+        col, op, value = t
+        return [col, op, [_plain(v) for v in value] if isinstance(value, (list, tuple, set)) else _plain(value)]
 
-    if isinstance(obj, pd.DataFrame):
-        buf = io.BytesIO()
-        try:
-            obj.to_parquet(buf, index=True)
-        except (ValueError, TypeError, ImportError) as exc:
-            raise Invalid(f"cannot store this DataFrame as Parquet: {exc}") from None
-        return {"format": "parquet", "content_b64": base64.b64encode(buf.getvalue()).decode()}
-    if isinstance(obj, (str, Path)) and "://" in str(obj):
-        return {"format": "uri", "location": str(obj)}
-    if isinstance(obj, (str, Path)):
-        path = Path(obj)
-        if not path.is_file():
-            raise Invalid(f"no file at {path}")
-        return {"format": "file", "filename": path.name,
-                "content_b64": base64.b64encode(path.read_bytes()).decode()}
-    if hasattr(obj, "fit") and hasattr(obj, "get_params"):
-        import skops.io as sio
+    if not isinstance(filters, (list, tuple)) or not filters:
+        raise Invalid("filter must be a list of (column, op, value) tuples")
+    if isinstance(filters[0], (list, tuple)) and len(filters[0]) == 3 and isinstance(filters[0][0], str):
+        return [term(t) for t in filters]
+    return [[term(t) for t in group] for group in filters]
 
-        return {"format": "skops", "content_b64": base64.b64encode(sio.dumps(obj)).decode()}
-    raise Invalid(f"cannot publish a {type(obj).__name__}: give a DataFrame, a scikit-learn "
-                  f"model, a file path or a URI")
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
 
 
 def _load(meta: dict, data: bytes | None, trusted: list[str] | None):
     fmt = meta["format"]
-    if fmt == "parquet":
-        import pandas as pd
-
-        return pd.read_parquet(io.BytesIO(data))
     if fmt == "skops":
         import skops.io as sio
 

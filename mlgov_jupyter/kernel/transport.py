@@ -7,6 +7,7 @@ one-line message, so notebooks see the same thing with or without a server.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import urllib.error
 import urllib.parse
@@ -26,19 +27,26 @@ class HttpTransport:
     def __repr__(self):
         return f"<HTTP {self.url}>"
 
-    def request(self, method: str, path: str, query: dict | None = None, body: Any = None):
+    def request(self, method: str, path: str, query: dict | None = None, body: Any = None,
+                stream: bool = False):
+        """The JSON result; for a binary route ``(meta, bytes)``, or with ``stream`` ``(meta,
+        file)`` (read it, then close it). ``body``: JSON, or bytes sent as they are."""
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}
         url = self.url + BASE + path + ("?" + urllib.parse.urlencode(query) if query else "")
-        data = json.dumps(body).encode() if body is not None else None
+        raw = isinstance(body, (bytes, bytearray, memoryview))
+        data = bytes(body) if raw else json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method)
         if self.token:
             req.add_header("Authorization", f"token {self.token}")
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", "application/octet-stream" if raw else "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=300) as resp:
+            resp = urllib.request.urlopen(req, timeout=300)
+            meta = resp.headers.get("X-Mlgov-Meta")
+            if stream and meta is not None:
+                return json.loads(urllib.parse.unquote(meta)), resp
+            with resp:
                 payload = resp.read()
-                meta = resp.headers.get("X-Mlgov-Meta")
         except urllib.error.HTTPError as exc:
             raise _error(exc) from None
         except urllib.error.URLError as exc:
@@ -86,14 +94,48 @@ class LocalTransport:
                                               anchor=_default_anchor() if not self.db_url else None)
         return self._service
 
-    def request(self, method: str, path: str, query: dict | None = None, body: Any = None):
+    def request(self, method: str, path: str, query: dict | None = None, body: Any = None,
+                stream: bool = False):
         from .. import api
         from ..service import Actor
 
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}
         path = urllib.parse.unquote(path)
-        _route, result = api.dispatch(self.service, Actor(self.user), method, path, query, body)
+        route, result = api.dispatch(self.service, Actor(self.user), method, path, query, body)
+        if route.binary:
+            meta, data = result
+            if data is not None and not isinstance(data, (bytes, bytearray)):
+                data = ChunkReader(data) if stream else b"".join(data)
+            elif stream:
+                data = io.BytesIO(data or b"")
+            return meta, data
         return json.loads(json.dumps(result)) if isinstance(result, dict) else result
+
+
+class ChunkReader(io.RawIOBase):
+    """A binary file over an iterator of byte chunks (what a streamed route returns in-process)."""
+
+    def __init__(self, chunks):
+        self._chunks, self._buf = iter(chunks), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf:
+            self._buf = next(self._chunks, None)
+            if self._buf is None:
+                self._buf = b""
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n], self._buf = self._buf[:n], self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close:
+            close()
+        super().close()
 
 
 def _default_anchor():

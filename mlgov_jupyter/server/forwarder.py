@@ -14,6 +14,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httputil import HTTPHeaders
 
 from .. import api
 
@@ -47,18 +48,39 @@ class ForwardHandler(APIHandler):
         if self.request.headers.get("Content-Type"):
             headers["Content-Type"] = self.request.headers["Content-Type"]
         method = self.request.method
+        state = {"started": False, "status": None, "headers": HTTPHeaders()}
+
+        def on_header(line: str) -> None:
+            if line.startswith("HTTP/"):
+                state["status"], state["headers"] = int(line.split()[1]), HTTPHeaders()
+            elif line.strip():
+                state["headers"].parse_line(line)
+
+        def on_chunk(chunk: bytes) -> None:
+            # a dataset streams through as it comes: never the whole body in this server
+            if not state["started"]:
+                self._start(state)
+            self.write(chunk)
+            self.flush()
+
         request = HTTPRequest(target["url"] + api.BASE + path + ("?" + query if query else ""),
                               method=method, headers=headers, follow_redirects=False,
                               body=self.request.body if method in ("POST", "PUT") else None,
-                              request_timeout=600, allow_nonstandard_methods=True)
+                              header_callback=on_header, streaming_callback=on_chunk,
+                              request_timeout=3600, allow_nonstandard_methods=True)
         response = await AsyncHTTPClient().fetch(request, raise_error=False)
-        if response.code == 599:
+        if response.code == 599 and not state["started"]:
             raise web.HTTPError(502, f"cannot reach the mlgov service at {target['url']}: {response.error}")
-        self.set_status(response.code)
+        if not state["started"]:
+            self._start(state)
+        self.finish()
+
+    def _start(self, state: dict) -> None:
+        state["started"] = True
+        self.set_status(state["status"] or 502)
         for name in PASSED_BACK:
-            if name in response.headers:
-                self.set_header(name, response.headers[name])
-        self.finish(response.body or b"")
+            if name in state["headers"]:
+                self.set_header(name, state["headers"][name])
 
     @web.authenticated
     @authorized  # the action (read or write) follows the request's method

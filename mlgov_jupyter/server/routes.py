@@ -11,13 +11,18 @@ import json
 from typing import Callable
 from urllib.parse import quote
 
+import logging
+
 from tornado import web
 from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
 
 from .. import api
 from ..core.errors import GovernanceError, TooLarge
 from ..service import Actor
 from .openapi import openapi_document
+
+log = logging.getLogger("mlgov.server")
 
 
 class RouteMixin:
@@ -59,7 +64,8 @@ class RouteMixin:
             route = self.routes[method]
             query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
             self._check_body_size()
-            body = api.parse_json(self.request.body) if method != "GET" else None
+            body = (self.request.body if route.raw else api.parse_json(self.request.body)) \
+                if method != "GET" else None
             actor = self.actor
             # The service is synchronous (database, rendering): run it off the event loop so one
             # slow call (a PDF export, a large publish) does not stall every other request.
@@ -77,10 +83,38 @@ class RouteMixin:
             meta, data = result
             self.set_header("X-Mlgov-Meta", quote(json.dumps(meta)))
             self.set_header("Content-Type", meta.get("media_type", "application/octet-stream"))
-            self.finish(data or b"")
+            if data is None or isinstance(data, (bytes, bytearray)):
+                self.finish(data or b"")
+            else:
+                await self._stream(data)
         else:
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps(result))
+
+
+    async def _stream(self, chunks) -> None:
+        """Send an iterator of byte chunks as they are made, each read off the event loop, each
+        flushed before the next is read (memory stays at a chunk or two whatever the size)."""
+        loop = IOLoop.current()
+        try:
+            while True:
+                chunk = await loop.run_in_executor(None, next, chunks, None)
+                if chunk is None:
+                    break
+                if chunk:
+                    self.write(chunk)
+                    await self.flush()
+        except StreamClosedError:
+            pass  # the reader went away: stop reading
+        except Exception:  # headers are out: a broken stream is all the reader can be told
+            log.exception("streaming %s failed", self.request.path)
+            self.request.connection.close()
+            return
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        self.finish()
 
 
 def route_handlers(base: type, guard: Callable, prefix: str = "") -> list[tuple[str, type]]:

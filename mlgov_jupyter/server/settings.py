@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Enum, Float, Int, List, TraitError, Type, Unicode, default, validate
+from traitlets import Dict, Enum, Float, Int, List, TraitError, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from ..core.authz import Authorizer
 from ..service import GovernanceService
 from ..service.base import Limits
 from ..store.anchor import CHECKPOINT_DIR, KEY_FILE, AuditAnchor, private_dir
+from ..store.objects import ObjectStore
 
 
 class GovernanceSettings(LoggingConfigurable):
@@ -27,6 +28,13 @@ class GovernanceSettings(LoggingConfigurable):
     db_url = Unicode("", config=True,
                      help="SQLAlchemy URL of the governance store; default: a SQLite file in data_dir. "
                           "PostgreSQL: postgresql+psycopg://user:pw@host/db")
+    objects_url = Unicode("", config=True,
+                          help="Where published content lives: a directory, or a URL pyarrow.fs opens "
+                               "(s3://bucket/prefix, gs://..., abfs://...). Default: <data_dir>/objects")
+    objects_options = Dict(config=True,
+                           help="Keyword arguments of the object store's pyarrow filesystem, e.g. for S3 "
+                                "{'endpoint_override': 'http://minio:9000', 'access_key': ..., "
+                                "'secret_key': ..., 'region': ...}. Held by the service only.")
     admin_users = List(Unicode(), config=True,
                        help="User names with global admin rights. Only this setting makes an admin.")
     authorizer_class = Type(None, klass=Authorizer, allow_none=True, config=True,
@@ -60,6 +68,12 @@ class GovernanceSettings(LoggingConfigurable):
                               "a 413 with a one-line message")
     publish_max_rows = Int(Limits.publish_max_rows, config=True,
                            help="Most rows a published Parquet file may hold (413 beyond)")
+    publish_max_decoded_bytes = Int(Limits.publish_max_decoded_bytes, config=True,
+                                    help="Most bytes a published Parquet file may decompress to (413 beyond)")
+    upload_max_bytes = Int(Limits.upload_max_bytes, config=True,
+                           help="Most bytes one upload (all its parts) may hold (413 beyond)")
+    upload_part_bytes = Int(Limits.upload_part_bytes, config=True,
+                            help="Bytes per part clients send (kept at most max_body_bytes)")
     export_max_chars = Int(Limits.export_max_chars, config=True,
                            help="Most characters of card content a PDF export renders (400 beyond)")
     export_max_rows = Int(Limits.export_max_rows, config=True,
@@ -75,6 +89,9 @@ class GovernanceSettings(LoggingConfigurable):
 
     def limits(self) -> Limits:
         return Limits(publish_max_rows=self.publish_max_rows, max_body_bytes=self.max_body_bytes,
+                      publish_max_decoded_bytes=self.publish_max_decoded_bytes,
+                      upload_max_bytes=self.upload_max_bytes,
+                      upload_part_bytes=min(self.upload_part_bytes, self.max_body_bytes),
                       export_max_chars=self.export_max_chars,
                       export_max_rows=self.export_max_rows, export_max_charts=self.export_max_charts,
                       export_timeout=self.export_timeout, export_workers=self.export_workers)
@@ -101,12 +118,17 @@ class GovernanceSettings(LoggingConfigurable):
         store = Store(self.db_url or f"sqlite:///{folder / 'mlgov.sqlite'}")
         anchor = AuditAnchor(Path(self.audit_key_file or folder / KEY_FILE),
                              Path(self.audit_checkpoint_dir or folder / CHECKPOINT_DIR))
+        try:
+            objects = ObjectStore(self.objects_url or str(folder / "objects"), staging=folder / "uploads",
+                                  options=self.objects_options)
+        except (ValueError, OSError) as exc:
+            raise TraitError(f"objects_url {self.objects_url!r}: {exc}") from None
         return self.service_class(store=store, authorizer=self.authorizer_class() if self.authorizer_class else None,
                                   unassigned=self.unassigned_users, admin_users=frozenset(self.admin_users),
                                   alert_evaluation_period=self.alert_evaluation_period,
                                   alert_datapoints=self.alert_datapoints_to_alert,
                                   monitor_max_age_days=self.monitor_max_age_days, anchor=anchor,
-                                  limits=self.limits())
+                                  limits=self.limits(), objects=objects)
 
     def start_jobs(self, service: GovernanceService):
         """A checkpoint now (it covers events written before this key signed each event: a store

@@ -7,9 +7,11 @@ from .cards import CardService
 from .catalog import CatalogService
 from .monitoring import MonitoringService
 from .roles import RoleService
+from .uploads import UploadService
 
 
-class GovernanceService(CatalogService, CardService, MonitoringService, RoleService, AuditService):
+class GovernanceService(CatalogService, UploadService, CardService, MonitoringService, RoleService,
+                        AuditService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

@@ -24,6 +24,7 @@ log = logging.getLogger("mlgov.audit")
 
 if TYPE_CHECKING:
     from ..store.anchor import AuditAnchor
+    from ..store.objects import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,10 @@ class DenialLimiter:
 class Limits:
     """Bounds on the work one request may cause (GovernanceSettings sets them from config)."""
 
-    publish_max_rows: int = 5_000_000  # rows of one Parquet publish
+    publish_max_rows: int = 1_000_000_000  # rows of one Parquet publish
+    publish_max_decoded_bytes: int = 256 << 30  # what one Parquet publish may decompress to
+    upload_max_bytes: int = 256 << 30  # bytes of one upload (all its parts)
+    upload_part_bytes: int = 16 << 20  # bytes a client sends per part (at most max_body_bytes)
     max_body_bytes: int = 256 * 1024 * 1024  # bytes of one request body (the HTTP hosts check it)
     export_max_chars: int = 100_000  # characters of card content rendered as PDF
     export_max_rows: int = 1_000  # table rows of one card rendered as PDF
@@ -116,7 +120,24 @@ class ServiceBase:
     # Signs audit checkpoints (service/audit.py); None: no checkpoints, verification by links only.
     anchor: "AuditAnchor | None" = None
     limits: Limits = field(default_factory=Limits)
+    # Where content lives (store/objects.py); None: a directory beside a SQLite store, else in
+    # the Jupyter data dir. Blob rows of older stores move there on first use.
+    objects: "ObjectStore | None" = None
     _policy: tuple | None = field(default=None, init=False, repr=False)
+
+    def objects_store(self) -> "ObjectStore":
+        """The object store, made on first use; content still in the database's blob rows (a
+        store from before the object store) moves into it then."""
+        if self.objects is None:
+            from ..store.objects import default_objects
+
+            self.objects = default_objects(self.store)
+        if not self.__dict__.get("_blobs_moved"):
+            from ..store.objects import move_blobs
+
+            move_blobs(self.store, self.objects)
+            self.__dict__["_blobs_moved"] = True
+        return self.objects
 
     def _authorizer(self, s: Session) -> Authorizer:
         """The configured authorizer, or one built from the stored roles (rebuilt when the

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from datetime import datetime, timezone
+from typing import Iterator
 
 from sqlalchemy import Float, Integer, String, cast, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from .. import views
-from ..core import authz
+from ..core import authz, row_filters
 from ..core import models as m
 from ..core.authz import Resource
-from ..core.catalog import content_hash, describe_parquet
+from ..core.catalog import describe_parquet, scan_batch_rows
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.roles.catalog import CLASSIFICATION_RANK
 from ..core.model_trust import unpublishable_types
@@ -100,11 +102,54 @@ class CatalogService(ServiceBase):
     # ---- publish ------------------------------------------------------------------------------
 
     def publish(self, actor: Actor, body: m.Publish) -> dict:
-        data = _decode(body)
-        if body.format == "skops":
-            _check_skops(data)
+        """A new asset, or a new revision of one. The content (an upload, or small base64 content)
+        is checked and described from its staged file, stored in the object store under its hash,
+        and only then recorded (the database keeps metadata, hash and size, never the bytes)."""
         if body.kind == "feature_group" and body.features is None:
             raise Invalid("a feature group needs features: record_id and event_time columns")
+        staged = self._staged_content(actor, body)
+        try:
+            described = self._describe(body, staged) if staged is not None else None
+            stored = self.objects_store().adopt(staged) if staged is not None else None
+        finally:
+            if staged is not None:
+                staged.unlink(missing_ok=True)
+        return self._record_publish(actor, body, stored, described)
+
+    def _staged_content(self, actor: Actor, body: m.Publish):
+        """The content as a staged file (None for a URI asset). The caller's right to publish is
+        checked first, so nobody else makes the service read or store anything."""
+        if body.format == "uri":
+            if not body.location:
+                raise Invalid("a URI asset needs a location")
+            if body.content_b64 or body.upload:
+                raise Invalid("a URI asset carries no content")
+            return None
+        if bool(body.content_b64) == bool(body.upload):
+            raise Invalid(f"a {body.format} asset needs content: an upload or content_b64 (one of them)")
+        if body.upload:
+            return self._take_upload(actor, body.upload, body.name)
+        self._check_may_publish(actor, body.name, body.project)
+        return self._stage_b64(actor, body)
+
+    def _stage_b64(self, actor: Actor, body: m.Publish):
+        staged = self.objects_store().new_staging_file()
+        try:
+            staged.write_bytes(base64.b64decode(body.content_b64, validate=True))
+        except (binascii.Error, ValueError):
+            staged.unlink(missing_ok=True)
+            raise Invalid("content_b64 is not valid base64") from None
+        return staged
+
+    def _describe(self, body: m.Publish, staged) -> tuple | None:
+        if body.format == "parquet":
+            return describe_parquet(str(staged), self.limits.publish_max_rows,
+                                    self.limits.publish_max_decoded_bytes)
+        if body.format == "skops":
+            _check_skops(staged)
+        return None
+
+    def _record_publish(self, actor: Actor, body: m.Publish, stored: tuple | None, described: tuple | None) -> dict:
         with self.store.transaction() as s:
             project_name = body.project or actor.name
             p = s.execute(select(t.Project).where(t.Project.name == project_name)).scalar_one_or_none()
@@ -133,7 +178,7 @@ class CatalogService(ServiceBase):
                 raise Forbidden(f"{actor.name} may not lower the classification of {body.name!r} from "
                                 f"{old_class} to {classification}: only owners and stewards of project "
                                 f"{p.name} may")
-            rev = self._revision(s, actor, body, data)
+            rev = self._revision(actor, body, stored, described)
             rev.classification = classification
             if body.kind == "feature_group":
                 _check_features(body.features, rev.schema)
@@ -166,15 +211,15 @@ class CatalogService(ServiceBase):
             revs = self._revisions(s, a.id)
             return views.asset_detail(a, p.name, revs, "owner")
 
-    def _revision(self, s: Session, actor: Actor, body: m.Publish, data: bytes | None) -> t.AssetRevision:
+    def _revision(self, actor: Actor, body: m.Publish, stored: tuple | None,
+                  described: tuple | None) -> t.AssetRevision:
         rev = t.AssetRevision(format=body.format, location=body.location, filename=body.filename,
                               created_by=actor.name, schema=[], summary={},
                               features=body.features.model_dump() if body.features else {})
-        if data is not None:
-            rev.content_hash, rev.size_bytes = content_hash(data), len(data)
-            if body.format == "parquet":
-                rev.schema, rev.summary, rev.row_count = describe_parquet(data, self.limits.publish_max_rows)
-            _put_blob(s, rev.content_hash, data)
+        if stored is not None:
+            rev.content_hash, rev.size_bytes = stored
+        if described is not None:
+            rev.schema, rev.summary, rev.row_count = described
         return rev
 
     def _index(self, s: Session, a: t.Asset, rev: t.AssetRevision) -> None:
@@ -250,8 +295,20 @@ class CatalogService(ServiceBase):
             return views.asset_detail(a, pname, self._revisions(s, a.id), self._access(s, principal, a, pname),
                                       reveal=self._may_read_data(s, principal, a, pname))
 
-    def read_data(self, actor: Actor, name: str, revision: int | None = None) -> tuple[dict, bytes | None]:
-        """The content of an asset revision, only for its project or a grant holder. Audited."""
+    def read_data(self, actor: Actor, name: str, revision: int | None = None, columns=None,
+                  row_filter=None, form: str = "arrow") -> tuple[dict, Iterator[bytes] | None]:
+        """The content of an asset revision, only for its project or a grant holder. Audited.
+
+        A dataset comes as an Arrow IPC stream of a scan (``columns``: a list of names or its
+        JSON; ``row_filter``: see core/row_filters.py), or with ``form="parquet"`` as its stored
+        Parquet file; a model or file as stored. Returns ``(meta, chunks)``: meta has ``rows``
+        for a scan; chunks is an iterator of bytes (None for a URI asset). Invalid for columns or
+        a filter the data does not have, before anything is sent."""
+        from ..store.scan import ARROW_STREAM, Scan
+
+        wanted = _columns(columns)
+        expression_terms = row_filters.normalise(row_filter)
+        objects = self.objects_store()  # before the transaction: its first use may move old blobs
         with self.store.transaction() as s:
             a = self._asset(s, name)
             pname = self._project_names(s)[a.project_id]
@@ -271,14 +328,25 @@ class CatalogService(ServiceBase):
                 # an old revision keeps what it was published under: the higher of the two applies
                 self._authorize(s, actor, authz.CATALOG_CONSUME, self._consume_resource(
                     s, a, pname, actor.name, classification=rev.classification))
-            blob = s.get(t.Blob, rev.content_hash) if rev.content_hash else None
-            self._audit(s, actor, "asset.consume", "asset", name,
-                        {"revision": rev.revision, "content_hash": rev.content_hash,
-                         "grant": grant.id if grant else None, "project": pname})
             meta = {"name": a.name, "kind": a.kind, "revision": rev.revision, "format": rev.format,
                     "content_hash": rev.content_hash, "location": rev.location,
                     "filename": rev.filename, "features": rev.features or None}
-            return meta, (blob.data if blob else None)
+            detail = {"revision": rev.revision, "content_hash": rev.content_hash,
+                      "grant": grant.id if grant else None, "project": pname}
+            chunks = None
+            if rev.format == "parquet" and form == "arrow":
+                scan = Scan(objects, rev.content_hash, wanted,
+                            row_filters.to_expression(expression_terms),
+                            batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []))
+                meta.update(media_type=ARROW_STREAM, rows=scan.rows())
+                detail.update({k: v for k, v in (("columns", wanted), ("filter", expression_terms)) if v})
+                chunks = scan.ipc_chunks()
+            elif wanted is not None or expression_terms is not None:
+                raise Invalid("columns and filter apply to a dataset read as an Arrow stream (format=arrow)")
+            elif rev.content_hash:
+                chunks = objects.chunks(rev.content_hash)
+            self._audit(s, actor, "asset.consume", "asset", name, detail)
+            return meta, chunks
 
     # ---- access requests, subscriptions, grants -----------------------------------------------
 
@@ -423,36 +491,21 @@ class CatalogService(ServiceBase):
 
 # ---- helpers ------------------------------------------------------------------------------
 
-def _put_blob(s: Session, digest: str, data: bytes) -> None:
-    """Store content once; two writers publishing the same bytes at once both succeed."""
-    dialect = s.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        s.execute(insert(t.Blob).values(content_hash=digest, size_bytes=len(data), data=data)
-                  .on_conflict_do_nothing(index_elements=["content_hash"]))
-    elif s.get(t.Blob, digest) is None:
-        s.add(t.Blob(content_hash=digest, size_bytes=len(data), data=data))
-
-
-def _decode(body: m.Publish) -> bytes | None:
-    if body.format == "uri":
-        if not body.location:
-            raise Invalid("a URI asset needs a location")
-        if body.content_b64:
-            raise Invalid("a URI asset carries no content")
+def _columns(columns) -> list[str] | None:
+    """A list of column names from a list or its JSON text; None for all."""
+    if columns is None or columns == "":
         return None
-    if not body.content_b64:
-        raise Invalid(f"a {body.format} asset needs content")
-    try:
-        return base64.b64decode(body.content_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise Invalid("content_b64 is not valid base64") from None
+    if isinstance(columns, str):
+        try:
+            columns = json.loads(columns)
+        except ValueError:
+            raise Invalid("columns must be a JSON list of column names") from None
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise Invalid("columns must be a list of column names")
+    return list(dict.fromkeys(columns))
 
 
-def _check_skops(data: bytes) -> None:
+def _check_skops(data) -> None:
     """A skops model may hold only what readers load unnamed (core.model_trust): anything else
     would run its publisher's code in a reader's kernel. The bytes can still be a ``file``."""
     try:

@@ -1,0 +1,234 @@
+"""Moving content between a notebook and the service: uploads in parts, datasets as Parquet row
+groups written straight into those parts, reads as a stream of Arrow record batches.
+
+What is published (``to_parquet_parts``): a pandas DataFrame, a pyarrow Table or RecordBatch
+reader, a Dask DataFrame (one partition at a time), or a Parquet file or folder (a file goes as
+it is; a folder is read batch by batch). Nothing is base64-encoded; the service never holds more
+than one part. Large transfers show a tqdm progress bar (a widget in a notebook).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..core.errors import Invalid
+
+PROGRESS_FROM_BYTES = 64 << 20  # transfers smaller than this show no progress bar
+ROW_GROUP_ROWS = 64 * 1024  # ~10 MB of 20 float columns: what the service decodes at a time
+
+
+def is_tabular(obj) -> bool:
+    """Whether ``obj`` publishes as a dataset."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(obj, (pd.DataFrame, pa.Table, pa.RecordBatchReader)) or _is_dask_frame(obj):
+        return True
+    if isinstance(obj, (str, Path)) and "://" not in str(obj):
+        path = Path(obj)
+        return path.is_dir() or path.suffix.lower() in (".parquet", ".pq")
+    return False
+
+
+class Uploader:
+    """One upload: ``write`` bytes (sent in parts of ``part_bytes``), then ``close``; ``call`` is
+    the client's ``(method, path, query, body)`` request function."""
+
+    def __init__(self, call: Callable, name: str, project: str | None, total: int | None = None):
+        self.call = call
+        started = call("POST", "uploads", None, {k: v for k, v in (("name", name), ("project", project)) if v})
+        self.upload_id, self.part_bytes = started["upload_id"], int(started["part_max_bytes"])
+        self.offset, self._buf = 0, bytearray()
+        self._bar = _progress(total, f"publish {name}") if total is None or total >= PROGRESS_FROM_BYTES else None
+
+    closed = False
+
+    def write(self, data) -> int:
+        self._buf += data
+        while len(self._buf) >= self.part_bytes:
+            self._send(bytes(self._buf[:self.part_bytes]))
+            del self._buf[:self.part_bytes]
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._buf:
+            self._send(bytes(self._buf))
+            self._buf.clear()
+        if self._bar is not None:
+            self._bar.close()
+        self.closed = True
+
+    def abort(self) -> None:
+        try:
+            self.call("DELETE", f"uploads/{self.upload_id}", None, None)
+        except Exception:  # the upload expires by itself
+            pass
+        if self._bar is not None:
+            self._bar.close()
+
+    def _send(self, part: bytes) -> None:
+        self.call("PUT", f"uploads/{self.upload_id}", {"offset": self.offset}, part)
+        self.offset += len(part)
+        if self._bar is not None:
+            self._bar.update(len(part))
+
+
+def upload(call: Callable, obj, name: str, project: str | None) -> tuple[str, str]:
+    """Send ``obj`` as an upload; ``(upload_id, format)``: ``parquet`` for tabular data, else
+    the bytes of a file (``file``) or a scikit-learn model (``skops``)."""
+    if is_tabular(obj):
+        path = Path(obj) if isinstance(obj, (str, Path)) else None
+        if path is not None and path.is_file():
+            return _send_file(call, path, name, project), "parquet"
+        up = Uploader(call, name, project, total=_estimate(obj))
+        try:
+            _write_parquet(obj, up)
+            up.close()
+        except BaseException:
+            up.abort()
+            raise
+        return up.upload_id, "parquet"
+    if isinstance(obj, (str, Path)):
+        path = Path(obj)
+        if not path.is_file():
+            raise Invalid(f"no file at {path}")
+        return _send_file(call, path, name, project), "file"
+    if hasattr(obj, "fit") and hasattr(obj, "get_params"):
+        import skops.io as sio
+
+        return _send_bytes(call, sio.dumps(obj), name, project), "skops"
+    raise Invalid(f"cannot publish a {type(obj).__name__}: give a DataFrame, an Arrow table, a Dask "
+                  f"DataFrame, a Parquet file or folder, a scikit-learn model, a file path or a URI")
+
+
+def _send_file(call, path: Path, name: str, project: str | None) -> str:
+    up = Uploader(call, name, project, total=path.stat().st_size)
+    try:
+        with path.open("rb") as f:
+            while piece := f.read(up.part_bytes):
+                up.write(piece)
+        up.close()
+    except BaseException:
+        up.abort()
+        raise
+    return up.upload_id
+
+
+def _send_bytes(call, data: bytes, name: str, project: str | None) -> str:
+    up = Uploader(call, name, project, total=len(data))
+    try:
+        up.write(data)
+        up.close()
+    except BaseException:
+        up.abort()
+        raise
+    return up.upload_id
+
+
+def _write_parquet(obj, sink) -> None:
+    """Write ``obj`` into ``sink`` as Parquet, row group by row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for table in _tables(obj):
+            if writer is None:
+                writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), table.schema)
+            elif table.schema != writer.schema:
+                table = table.cast(writer.schema)
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError) as exc:
+        raise Invalid(f"cannot store this data as Parquet: {str(exc).splitlines()[0]}") from None
+    if writer is None:
+        raise Invalid("nothing to publish: the data has no batches")
+    writer.close()
+
+
+def _tables(obj) -> Iterator:
+    """``obj`` as pyarrow tables of a bounded number of rows."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(obj, pd.DataFrame):
+        step = max(ROW_GROUP_ROWS, 1)
+        if len(obj) == 0:
+            yield pa.Table.from_pandas(obj)
+        for start in range(0, len(obj), step):
+            yield pa.Table.from_pandas(obj.iloc[start:start + step])
+    elif isinstance(obj, pa.Table):
+        yield obj
+    elif isinstance(obj, pa.RecordBatchReader):
+        for batch in obj:
+            yield pa.Table.from_batches([batch])
+    elif _is_dask_frame(obj):
+        for i in range(obj.npartitions):
+            yield pa.Table.from_pandas(obj.get_partition(i).compute())
+    else:  # a Parquet folder
+        import pyarrow.dataset as ds
+
+        for batch in ds.dataset(str(obj), format="parquet").to_batches(batch_size=ROW_GROUP_ROWS):
+            yield pa.Table.from_batches([batch])
+
+
+def _estimate(obj) -> int | None:
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(obj, pd.DataFrame):
+        return int(obj.memory_usage(index=True, deep=False).sum()) // 2  # Parquet is smaller
+    if isinstance(obj, pa.Table):
+        return obj.nbytes // 2
+    return None
+
+
+def _is_dask_frame(obj) -> bool:
+    return type(obj).__module__.startswith("dask") and hasattr(obj, "npartitions") and hasattr(obj, "get_partition")
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+def read_stream(meta: dict, stream, as_: str):
+    """An Arrow IPC stream as ``pandas`` (a DataFrame), ``arrow`` (a Table) or ``batches`` (an
+    iterator of RecordBatches; the stream closes when it is used up)."""
+    import pyarrow as pa
+
+    reader = pa.ipc.open_stream(stream)
+    rows = meta.get("rows")
+    bar = _progress(rows, f"use {meta['name']}", unit="rows") if rows and rows >= 1_000_000 else None
+
+    def batches():
+        try:
+            for batch in reader:
+                if bar is not None:
+                    bar.update(batch.num_rows)
+                yield batch
+        finally:
+            if bar is not None:
+                bar.close()
+            stream.close()
+
+    if as_ == "batches":
+        return batches()
+    table = pa.Table.from_batches(list(batches()), schema=reader.schema)
+    if as_ == "arrow":
+        return table
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _progress(total, desc: str, unit: str = "B"):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
+
+
+def read_all(stream) -> bytes:
+    try:
+        return stream.read()
+    finally:
+        stream.close()
+

@@ -1,0 +1,132 @@
+"""Uploads: content arrives in parts into the service's private staging directory, then one
+publish adopts it into the object store. Nothing is held in memory beyond one part.
+
+An upload belongs to the user who started it, for one asset name; its state is the staged file
+and a small JSON note beside it (no governance state changes until the publish, which is
+authorized and audited). Resumable: a part carries the offset it starts at (409 otherwise), and
+``upload_status`` says how many bytes arrived. Abandoned uploads are swept after a day.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..core import authz
+from ..core import models as m
+from ..core.authz import Resource
+from ..core.errors import Conflict, Forbidden, NotFound, TooLarge
+from ..store import tables as t
+from .base import Actor, ServiceBase
+
+STALE_SECONDS = 24 * 3600
+MAX_OPEN_PER_USER = 8
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+class UploadService(ServiceBase):
+    def start_upload(self, actor: Actor, body: m.UploadStart) -> dict:
+        """``{"upload_id", "size": 0, "part_max_bytes"}``. Forbidden unless the caller may publish
+        ``body.name`` into ``body.project`` (their own project by default)."""
+        self._check_may_publish(actor, body.name, body.project)
+        objects = self.objects_store()
+        objects.sweep_staging(STALE_SECONDS)
+        mine = [n for n in _notes(objects.staging) if n.get("user") == actor.name]
+        if len(mine) >= MAX_OPEN_PER_USER:
+            raise Conflict(f"you have {len(mine)} unfinished uploads; finish or abort one first "
+                           f"(abandoned ones are removed after a day)")
+        upload_id = secrets.token_hex(16)
+        path = objects.staging / f"{upload_id}.part"
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        _note_path(path).write_text(json.dumps({"user": actor.name, "name": body.name,
+                                                "project": body.project, "started": time.time()}))
+        return {"upload_id": upload_id, "size": 0, "part_max_bytes": self.limits.upload_part_bytes}
+
+    def _check_may_publish(self, actor: Actor, name: str, project: str | None) -> None:
+        """Forbidden unless ``actor`` may publish ``name`` into ``project`` (default: their own,
+        which a first publish creates). The publish itself decides again, in its transaction."""
+        project_name = project or actor.name
+        with self.store.transaction(write=False) as s:
+            p = s.execute(select(t.Project).where(t.Project.name == project_name)).scalar_one_or_none()
+            if p is None:
+                if project is not None:
+                    raise NotFound(f"no project named {project_name!r}")
+                self._authorize(s, actor, authz.PROJECT_CREATE, Resource(type="project", name=project_name))
+            else:
+                self._authorize(s, actor, authz.CATALOG_PUBLISH,
+                                Resource(type="asset", name=name, project=project_name))
+
+    def append_upload(self, actor: Actor, upload_id: str, offset: int | None, data: bytes) -> dict:
+        """Append one part at ``offset`` (the bytes received so far; None: at the end);
+        ``{"upload_id", "size"}``. Conflict if the offset is not the current size (a part lost or
+        sent twice: ask ``upload_status`` and resume); TooLarge past ``upload_max_bytes``."""
+        path = self._upload_path(actor, upload_id)
+        with _lock(upload_id):
+            size = path.stat().st_size
+            if offset is not None and offset != size:
+                raise Conflict(f"upload {upload_id} holds {size} bytes; a part must start there, not at {offset}")
+            if size + len(data) > self.limits.upload_max_bytes:
+                raise TooLarge(f"the upload would exceed {self.limits.upload_max_bytes} bytes (upload_max_bytes)")
+            with path.open("ab") as f:
+                f.write(data)
+            return {"upload_id": upload_id, "size": size + len(data)}
+
+    def upload_status(self, actor: Actor, upload_id: str) -> dict:
+        return {"upload_id": upload_id, "size": self._upload_path(actor, upload_id).stat().st_size}
+
+    def abort_upload(self, actor: Actor, upload_id: str) -> dict:
+        path = self._upload_path(actor, upload_id)
+        with _lock(upload_id):
+            path.unlink(missing_ok=True)
+            _note_path(path).unlink(missing_ok=True)
+        return {"upload_id": upload_id, "aborted": True}
+
+    def _take_upload(self, actor: Actor, upload_id: str, name: str) -> Path:
+        """The staged file of a finished upload for ``name``; its note is removed (the caller
+        adopts or deletes the file)."""
+        path = self._upload_path(actor, upload_id)
+        note = json.loads(_note_path(path).read_text())
+        if note.get("name") != name:
+            raise Conflict(f"upload {upload_id} was started for {note.get('name')!r}, not {name!r}")
+        _note_path(path).unlink(missing_ok=True)
+        return path
+
+    def _upload_path(self, actor: Actor, upload_id: str) -> Path:
+        path = self.objects_store().staging / f"{upload_id}.part"
+        try:
+            note = json.loads(_note_path(path).read_text())
+        except (FileNotFoundError, ValueError):
+            raise NotFound(f"no upload {upload_id} (finished, aborted or expired)") from None
+        if note.get("user") != actor.name:
+            raise Forbidden(f"upload {upload_id} is not yours")
+        if not path.exists():
+            raise NotFound(f"no upload {upload_id} (finished, aborted or expired)")
+        return path
+
+
+def _note_path(part: Path) -> Path:
+    return part.with_suffix(".json")
+
+
+def _notes(staging: Path) -> list[dict]:
+    out = []
+    for path in staging.glob("*.json"):
+        try:
+            out.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _lock(upload_id: str) -> threading.Lock:
+    with _locks_guard:
+        if len(_locks) > 10_000:
+            _locks.clear()
+        return _locks.setdefault(upload_id, threading.Lock())

@@ -1,0 +1,90 @@
+"""Reading a dataset out of the object store: a ``pyarrow.dataset`` scan with columns and row
+filters pushed down, streamed as Arrow IPC record batches (the stream format, one schema
+message then batches), so neither side holds more than a few batches at once.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..core.errors import Invalid
+from .objects import ObjectStore
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+BATCH_ROWS = 65_536
+
+
+class _Drain:
+    """A write-only sink the IPC writer fills; ``take()`` hands out what was written so far."""
+
+    closed = False
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
+class Scan:
+    """A prepared scan of one Parquet object. Raises Invalid at construction for columns or
+    filter fields the data does not have, so a bad request fails before anything is sent.
+
+    columns: names to keep (None: all; pandas index columns follow when all are kept);
+    row_filter: a ``pyarrow.compute.Expression`` (see core/row_filters.py); batch_rows: rows
+    per batch (``core.catalog.scan_batch_rows`` sizes it from the longest values)."""
+
+    def __init__(self, objects: ObjectStore, digest: str, columns: list[str] | None = None,
+                 row_filter=None, batch_rows: int = BATCH_ROWS):
+        import pyarrow.dataset as ds
+
+        # no pre-buffering: it would read the whole file ahead of the batches asked for
+        parquet = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
+        self.dataset = ds.dataset(objects.path(digest), format=parquet, filesystem=objects.fs)
+        names = self.dataset.schema.names
+        if columns is not None:
+            unknown = [c for c in columns if c not in names]
+            if unknown:
+                raise Invalid(f"no column named {', '.join(map(repr, unknown))} in this dataset")
+        self.columns = columns
+        self.row_filter = row_filter
+        try:
+            self.scanner = self.dataset.scanner(columns=columns, filter=row_filter, batch_size=batch_rows,
+                                                batch_readahead=2, fragment_readahead=1)
+        except Exception as exc:  # pyarrow: a filter on a missing field or of the wrong type
+            raise Invalid(f"the row filter does not fit this dataset: {str(exc).splitlines()[0]}") from None
+
+    @property
+    def schema(self):
+        schema = self.scanner.projected_schema
+        if self.columns is not None:  # the pandas metadata would name columns left out
+            schema = schema.remove_metadata()
+        return schema
+
+    def rows(self) -> int | None:
+        """Rows the scan yields, from the Parquet footers; None when a row filter applies (that
+        would take a pass of its own)."""
+        return None if self.row_filter is not None else self.dataset.count_rows()
+
+    def ipc_chunks(self) -> Iterator[bytes]:
+        """The scan as Arrow IPC stream bytes, one piece per record batch."""
+        import pyarrow as pa
+
+        drain = _Drain()
+        schema = self.schema
+        with pa.ipc.new_stream(pa.PythonFile(drain, mode="w"), schema) as writer:
+            yield drain.take()
+            for batch in self.scanner.to_batches():
+                if batch.num_rows:
+                    writer.write_batch(batch.replace_schema_metadata(schema.metadata))
+                    yield drain.take()
+        yield drain.take()
