@@ -23,6 +23,7 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
 NAME = r"(?P<name>[^/]{1,256})"
 USER = r"(?P<user>[^/]{1,256})"
 UPLOAD = r"(?P<upload>[0-9a-f]{32})"
+FILTER = r"(?P<filter>[^/]{1,256})"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ ROUTES: list[Route] = [
           lambda svc, a, p, q, b: svc.read_data(a, p["name"], q.revision, columns=q.columns,
                                                 row_filter=q.filter, form=q.format),
           query=m.DataQuery, binary=True, action=az.CATALOG_CONSUME),
+    Route("filters", "GET", f"assets/{NAME}/filters", "A dataset's asset filters (named column and row scopes)",
+          lambda svc, a, p, q, b: svc.list_filters(a, p["name"]), action=az.CATALOG_READ),
+    Route("filters", "POST", f"assets/{NAME}/filters",
+          "Define an asset filter: columns and/or a row filter a grant can be scoped to (owners, stewards)",
+          lambda svc, a, p, q, b: svc.create_filter(a, p["name"], b), body=m.AssetFilterCreate, status=201,
+          action=az.CATALOG_DECIDE),
+    Route("filter", "DELETE", f"assets/{NAME}/filters/{FILTER}",
+          "Delete an asset filter no active grant or pending request uses (owners, stewards)",
+          lambda svc, a, p, q, b: svc.delete_filter(a, p["name"], p["filter"]), action=az.CATALOG_DECIDE),
     Route("uploads", "POST", "uploads", "Start an upload of content to publish as the named asset",
           lambda svc, a, p, q, b: svc.start_upload(a, b), body=m.UploadStart, status=201,
           action=az.CATALOG_PUBLISH),

@@ -49,19 +49,25 @@ def asset_detail(a: t.Asset, project_name: str, revs: list[t.AssetRevision], acc
     return out
 
 
-def access_request(r: t.AccessRequest, a: t.Asset, project_name: str) -> dict:
-    return {"id": r.id, "asset": a.name, "project": project_name, "requester": r.requester,
-            "reason": r.reason, "status": r.status, "created_at": iso(r.created_at),
-            "decided_by": r.decided_by, "decision_comment": r.decision_comment,
-            "decided_at": iso(r.decided_at)}
+def access_request(r: t.AccessRequest, a: t.Asset, project_name: str, asked: str | None = None,
+                   granted: str | None = None) -> dict:
+    """``asked``: the asset filter the request names; ``granted``: the one its grant carries."""
+    out = {"id": r.id, "asset": a.name, "project": project_name, "requester": r.requester,
+           "reason": r.reason, "status": r.status, "created_at": iso(r.created_at),
+           "decided_by": r.decided_by, "decision_comment": r.decision_comment,
+           "decided_at": iso(r.decided_at), "asset_filter": asked}
+    if r.status == "accepted":
+        out["granted_filter"] = granted
+    return out
 
 
-def subscription(s: t.Subscription, a: t.Asset, g: t.Grant | None) -> dict:
+def subscription(s: t.Subscription, a: t.Asset, g: t.Grant | None, scope: str | None = None) -> dict:
+    """``scope``: the asset filter of its grant (None: the whole asset)."""
     return {"id": s.id, "asset": a.name, "subscriber": s.subscriber, "status": s.status,
             "request_id": s.request_id, "created_at": iso(s.created_at),
             "ended_by": s.ended_by, "ended_at": iso(s.ended_at),
             "grant_status": _grant_status(g),
-            "grant_expires_at": iso(g.expires_at) if g else None}
+            "grant_expires_at": iso(g.expires_at) if g else None, "asset_filter": scope}
 
 
 def _grant_status(g: t.Grant | None) -> str | None:

@@ -14,6 +14,7 @@ from helpers import publish_body
 def _concrete(path: str, name="churn", ident="1", user="nobody") -> str:
     path = re.sub(r"\(\?P<user>[^)]*\)", user, path)
     path = re.sub(r"\(\?P<upload>[^)]*\)", "0" * 32, path)
+    path = re.sub(r"\(\?P<filter>[^)]*\)", "nofilter", path)
     return re.sub(r"\(\?P<id>[^)]*\)", ident, re.sub(r"\(\?P<name>[^)]*\)", name, path))
 
 
@@ -46,6 +47,7 @@ VALID_BODIES = {
     "transition": {"action": "submit"},
     "card": {"content": {}},
     "executions": {"report": {}},
+    "filters": {"name": "f", "columns": ["plan"]},
     "role": {"role": {"name": "nope", "persona": "data-scientist",
                       "activities": ["search-catalog"]}},
 }
@@ -129,6 +131,7 @@ GOOD_BODIES = {
     ("POST", "members"): {"user": "bob", "designation": "viewer"},
     ("POST", "assets"): None,  # publish_body()
     ("POST", "uploads"): {"name": "up"},
+    ("POST", "filters"): {"name": "f", "description": "d", "columns": ["plan"]},
     ("POST", "requests"): {"asset": "churn", "reason": "r"},
     ("POST", "approve"): {"comment": "c"},
     ("POST", "reject"): {"comment": "c"},

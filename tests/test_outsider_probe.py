@@ -50,6 +50,9 @@ async def _seed(api):
     ok(await api("alice", "POST", "assets", {"name": "patients", "project": "clinic", "classification": "pii",
                                              "description": "patient visits",
                                              "content_b64": parquet_b64(_patients())}))
+    # an asset filter whose row filter holds a value of the data
+    ok(await api("alice", "POST", "assets/patients/filters",
+                 {"name": "dx", "columns": ["diagnosis"], "rows": [["diagnosis", "==", DIAGNOSIS]]}))
     ok(await api("alice", "POST", "assets", {"name": "portal", "project": "clinic", "format": "uri",
                                              "location": f"https://x.example/{SSN}?sig=31337"}))
     ok(await api("alice", "POST", "assets", {"name": "scorer", "kind": "model", "project": "clinic",
@@ -76,6 +79,7 @@ def _probes(execution_id):
         "assets": [("assets", {}), ("assets", {"q": "patient"}), ("assets", {"project": "clinic"})],
         f"assets/{n}": [("assets/patients", {}), ("assets/portal", {}), ("assets/scorer", {})],
         f"assets/{n}/data": [("assets/patients/data", {}), ("assets/portal/data", {})],
+        f"assets/{n}/filters": [("assets/patients/filters", {})],
         "requests": [("requests", {}), ("requests", {"incoming": "true"})],
         "subscriptions": [("subscriptions", {}), ("subscriptions", {"incoming": "true"})],
         "cards": [("cards", {})],

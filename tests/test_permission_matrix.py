@@ -56,6 +56,7 @@ async def _seed(api, persona, designation):
     ok(await api("alice", "POST", "assets", publish_body("churn", project="risk")))
     ok(await api("alice", "POST", "assets", publish_body("churn2", project="risk")))
     ok(await api("alice", "POST", "assets", publish_body("churn3", project="risk")))
+    ok(await api("alice", "POST", "assets/churn/filters", {"name": "spare-f", "columns": ["tenure"]}))
     from tests_models import model_b64
 
     for name in ("scorer", "scorer2"):
@@ -94,6 +95,11 @@ def _calls(ids, spare):
         ("DELETE", "uploads/(?P<upload>[0-9a-f]{32})", "uploads/" + "0" * 32, None),
         ("GET", "assets/(?P<name>[^/]{1,256})", "assets/churn", None),
         ("GET", "assets/(?P<name>[^/]{1,256})/data", "assets/churn/data", None),
+        ("GET", "assets/(?P<name>[^/]{1,256})/filters", "assets/churn/filters", None),
+        ("POST", "assets/(?P<name>[^/]{1,256})/filters", "assets/churn/filters",
+         {"name": "dave-f", "columns": ["plan"]}),
+        ("DELETE", "assets/(?P<name>[^/]{1,256})/filters/(?P<filter>[^/]{1,256})",
+         "assets/churn/filters/spare-f", None),
         ("GET", "requests", "requests", None),
         ("POST", "requests", "requests", {"asset": "churn", "reason": "dave's analysis"}),
         ("POST", "requests/(?P<id>[0-9]{1,18})/approve", f"requests/{ids['req']}/approve", {}),

@@ -72,10 +72,26 @@ class SearchQuery(Body):
 class AccessRequestCreate(Body):
     asset: Name
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2048, strip_whitespace=True)]
+    filter: Name | None = None  # an asset filter of the dataset: ask for that scope only
 
 
 class Decision(Body):
     comment: Text = ""
+    # on approval: the asset filter the grant is scoped to (default: what the request asked for);
+    # it may narrow the request, never widen it
+    filter: Name | None = None
+
+
+ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class AssetFilterCreate(Body):
+    """A named scope of a dataset: ``columns`` a grantee sees (None: all) and ``rows``, a row
+    filter as core/row_filters.py reads it (None: all rows). At least one of them."""
+    name: Name
+    description: Text = ""
+    columns: list[ColumnName] | None = Field(None, min_length=1, max_length=1000)
+    rows: list | None = Field(None, min_length=1, max_length=100)
 
 
 class RequestQuery(Body):

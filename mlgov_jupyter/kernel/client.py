@@ -112,14 +112,42 @@ class Client(CardsClient, RolesClient):
     def asset(self, name: str) -> dict:
         return self._call("GET", f"assets/{quote(name, safe='')}")
 
-    def subscribe(self, name: str, reason: str) -> dict:
-        return self._call("POST", "requests", body={"asset": name, "reason": reason})
+    def subscribe(self, name: str, reason: str, filter: str | None = None) -> dict:
+        """Ask for access with a reason; ``filter``: an asset filter of the dataset, to ask for
+        that scope only (see ``filters(name)``)."""
+        body = {"asset": name, "reason": reason}
+        if filter:
+            body["filter"] = filter
+        return self._call("POST", "requests", body=body)
+
+    def filters(self, name: str) -> list[dict]:
+        """A dataset's asset filters: ``{"name", "description", "columns", "rows"}``."""
+        return self._call("GET", f"assets/{quote(name, safe='')}/filters")["filters"]
+
+    def define_filter(self, name: str, filter_name: str, columns: list[str] | None = None, rows=None,
+                      description: str = "") -> dict:
+        """Define an asset filter on dataset ``name`` (owners and stewards): the ``columns`` a
+        grantee sees and/or the ``rows`` (``[(col, op, value), ...]``, as ``use(filter=)``)."""
+        body = {"name": filter_name, "description": description}
+        if columns is not None:
+            body["columns"] = list(columns)
+        if rows is not None:
+            body["rows"] = _filter_terms(rows)
+        return self._call("POST", f"assets/{quote(name, safe='')}/filters", body=body)
+
+    def delete_filter(self, name: str, filter_name: str) -> dict:
+        return self._call("DELETE", f"assets/{quote(name, safe='')}/filters/{quote(filter_name, safe='')}")
 
     def requests(self, incoming: bool = False, status: str | None = None) -> list[dict]:
         return self._call("GET", "requests", query={"incoming": incoming, "status": status})["requests"]
 
-    def approve(self, request_id: int, comment: str = "") -> dict:
-        return self._call("POST", f"requests/{int(request_id)}/approve", body={"comment": comment})
+    def approve(self, request_id: int, comment: str = "", filter: str | None = None) -> dict:
+        """Accept a request; ``filter``: scope the grant to that asset filter (it may narrow
+        what was asked for, never widen it; default: what the request asked for)."""
+        body = {"comment": comment}
+        if filter:
+            body["filter"] = filter
+        return self._call("POST", f"requests/{int(request_id)}/approve", body=body)
 
     def reject(self, request_id: int, comment: str = "") -> dict:
         return self._call("POST", f"requests/{int(request_id)}/reject", body={"comment": comment})

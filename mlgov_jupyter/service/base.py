@@ -288,19 +288,23 @@ class ServiceBase:
         return "pending" if pending else "none"
 
     def _consume_resource(self, s: Session, a: t.Asset, project_name: str, user: str,
-                          classification: str | None = None) -> Resource:
+                          classification: str | None = None, whole: bool = False) -> Resource:
         """The asset as the consume decision sees it: with the caller's active grant, if any
-        (``classification``: of the revision read, when it is higher than the asset's now)."""
+        (``classification``: of the revision read, when it is higher than the asset's now;
+        ``whole``: only a grant on the whole asset counts, not one scoped by an asset filter)."""
         grant = self._active_grant(s, a.id, user)
+        if whole and grant is not None and grant.filter_id is not None:
+            grant = None
         return self._asset_resource(
             a, project_name, classification=classification, granted=grant is not None,
             granted_at=grant.created_at.isoformat() if grant else None,
             grant_expires=grant.expires_at.isoformat() if grant and grant.expires_at else None)
 
     def _may_read_data(self, s: Session, principal: Principal, a: t.Asset, project_name: str) -> bool:
-        """Whether the caller could read the asset's data now: only they may see what carries its
-        values (column summaries, locations, monitoring charts)."""
-        resource = self._consume_resource(s, a, project_name, principal.name)
+        """Whether the caller could read all of the asset's data now: only they may see what
+        carries its values (column summaries, locations, monitoring charts). A grant scoped by an
+        asset filter does not count: such results are computed on rows and columns outside it."""
+        resource = self._consume_resource(s, a, project_name, principal.name, whole=True)
         return self._authorizer(s).decide(principal, authz.CATALOG_CONSUME, resource).allowed
 
     def _may_read_model_data(self, s: Session, principal: Principal, model: t.Asset, project_name: str,

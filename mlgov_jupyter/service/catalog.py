@@ -21,10 +21,11 @@ from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.roles.catalog import CLASSIFICATION_RANK
 from ..core.model_trust import unpublishable_types
 from ..store import tables as t
+from .asset_filters import AssetFilterService, narrows
 from .base import Actor, ServiceBase
 
 
-class CatalogService(ServiceBase):
+class CatalogService(AssetFilterService, ServiceBase):
     # ---- identity and projects ---------------------------------------------------------------
 
     def whoami(self, actor: Actor) -> dict:
@@ -292,8 +293,16 @@ class CatalogService(ServiceBase):
             a = self._asset(s, name)
             pname = self._project_names(s)[a.project_id]
             principal = self._authorize(s, actor, authz.CATALOG_READ, self._asset_resource(a, pname))
-            return views.asset_detail(a, pname, self._revisions(s, a.id), self._access(s, principal, a, pname),
-                                      reveal=self._may_read_data(s, principal, a, pname))
+            reveal = self._may_read_data(s, principal, a, pname)
+            out = views.asset_detail(a, pname, self._revisions(s, a.id), self._access(s, principal, a, pname),
+                                     reveal=reveal)
+            scope = None if reveal else self._scope(s, self._active_grant(s, a.id, actor.name))
+            if scope is not None:
+                out["asset_filter"] = scope.name
+                if scope.rows is None:  # a summary over rows outside the scope would tell their values
+                    summary = self._revisions(s, a.id)[-1].summary or {}
+                    out["summary"] = {c: summary[c] for c in scope.columns if c in summary}
+            return out
 
     def read_data(self, actor: Actor, name: str, revision: int | None = None, columns=None,
                   row_filter=None, form: str = "arrow") -> tuple[dict, Iterator[bytes] | None]:
@@ -314,7 +323,8 @@ class CatalogService(ServiceBase):
             pname = self._project_names(s)[a.project_id]
             grant = self._active_grant(s, a.id, actor.name)
             try:
-                self._authorize(s, actor, authz.CATALOG_CONSUME, self._consume_resource(s, a, pname, actor.name))
+                principal = self._authorize(s, actor, authz.CATALOG_CONSUME,
+                                            self._consume_resource(s, a, pname, actor.name))
             except Forbidden as exc:
                 raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {name} "
                                 f"--reason \"why you need it\"") from None
@@ -328,11 +338,25 @@ class CatalogService(ServiceBase):
                 # an old revision keeps what it was published under: the higher of the two applies
                 self._authorize(s, actor, authz.CATALOG_CONSUME, self._consume_resource(
                     s, a, pname, actor.name, classification=rev.classification))
+            # a grant scoped by an asset filter limits what the scan returns, unless the caller
+            # may read the whole asset anyway (its project, a role)
+            scope = self._scope(s, grant)
+            if scope is not None and self._may_read_data(s, principal, a, pname):
+                scope = None
+            if scope is not None:
+                if rev.format != "parquet" or form != "arrow":
+                    raise Forbidden(f"your grant on {name!r} is scoped by asset filter {scope.name!r}: "
+                                    f"read it as a dataset scan (use)")
+                wanted, expression_terms = scope.columns_for(wanted), scope.rows_for(expression_terms)
             meta = {"name": a.name, "kind": a.kind, "revision": rev.revision, "format": rev.format,
                     "content_hash": rev.content_hash, "location": rev.location,
                     "filename": rev.filename, "features": rev.features or None}
+            if scope is not None:
+                meta["asset_filter"] = scope.name
             detail = {"revision": rev.revision, "content_hash": rev.content_hash,
                       "grant": grant.id if grant else None, "project": pname}
+            if scope is not None:
+                detail["asset_filter"] = scope.name
             chunks = None
             if rev.format == "parquet" and form == "arrow":
                 scan = Scan(objects, rev.content_hash, wanted,
@@ -362,13 +386,16 @@ class CatalogService(ServiceBase):
                 raise Conflict(f"you already hold a grant on {a.name!r}")
             if access == "pending":
                 raise Conflict(f"you already have a pending request for {a.name!r}")
+            asked = self._filter(s, a, body.filter) if body.filter else None
             r = t.AccessRequest(asset_id=a.id, requester=actor.name, reason=body.reason,
-                                requester_groups=list(actor.groups))
+                                requester_groups=list(actor.groups), filter_id=asked.id if asked else None)
             s.add(r)
             s.flush()
-            self._audit(s, actor, "access.request", "request", r.id,
-                        {"asset": a.name, "reason": body.reason, "project": pname})
-            return views.access_request(r, a, pname)
+            detail = {"asset": a.name, "reason": body.reason, "project": pname}
+            if asked is not None:
+                detail["asset_filter"] = asked.name
+            self._audit(s, actor, "access.request", "request", r.id, detail)
+            return views.access_request(r, a, pname, asked.name if asked else None)
 
     def _mine_or_incoming(self, s: Session, actor: Actor, incoming: bool, names: dict, who, stmt):
         """Rows the actor made, or (incoming) rows on assets of projects they own or steward."""
@@ -389,7 +416,13 @@ class CatalogService(ServiceBase):
             if q.status:
                 stmt = stmt.where(t.AccessRequest.status == q.status)
             rows = s.execute(stmt.order_by(t.AccessRequest.id.desc())).all()
-            return {"requests": [views.access_request(r, a, names[a.project_id]) for r, a in rows]}
+            granted = dict(s.execute(select(t.Subscription.request_id, t.Grant.filter_id)
+                                     .join(t.Grant, t.Grant.subscription_id == t.Subscription.id)
+                                     .where(t.Subscription.request_id.in_([r.id for r, _a in rows]))).all())
+            filters = self._filter_names(s, {r.filter_id for r, _a in rows} | set(granted.values()))
+            return {"requests": [views.access_request(r, a, names[a.project_id], filters.get(r.filter_id),
+                                                      filters.get(granted.get(r.id)))
+                                 for r, a in rows]}
 
     def decide(self, actor: Actor, request_id: int, body: m.Decision, accept: bool) -> dict:
         with self.store.transaction() as s:
@@ -409,10 +442,18 @@ class CatalogService(ServiceBase):
                 raise Forbidden("you may not decide your own access request (separation of duties)")
             if r.status != "pending":
                 raise Conflict(f"access request {request_id} is already {r.status}")
+            asked = s.get(t.AssetFilter, r.filter_id) if r.filter_id else None
+            scope = self._filter(s, a, body.filter) if accept and body.filter else asked
+            if accept and not narrows(scope, asked):
+                raise Invalid(f"asset filter {body.filter!r} would grant more than the request asked for "
+                              f"({'asset filter ' + repr(asked.name) if asked else 'the whole asset'}); "
+                              f"an approval may narrow a request, not widen it")
             now = datetime.now(timezone.utc)
             r.status = "accepted" if accept else "rejected"
             r.decided_by, r.decision_comment, r.decided_at = actor.name, body.comment, now
             detail = {"asset": a.name, "requester": r.requester, "comment": body.comment, "project": pname}
+            if accept and scope is not None:
+                detail["asset_filter"] = scope.name
             self._audit(s, actor, "access.accept" if accept else "access.reject", "request", r.id, detail)
             if accept:
                 sub = t.Subscription(asset_id=a.id, subscriber=r.requester, request_id=r.id,
@@ -420,14 +461,16 @@ class CatalogService(ServiceBase):
                 s.add(sub)
                 s.flush()
                 g = t.Grant(subscription_id=sub.id, asset_id=a.id, grantee=r.requester,
-                            status="active", created_at=now,
+                            status="active", created_at=now, filter_id=scope.id if scope else None,
                             expires_at=self._grant_expiry(s, r, pname, now))
                 s.add(g)
                 s.flush()
                 self._audit(s, actor, "grant.create", "grant", g.id,
-                            {"asset": a.name, "grantee": r.requester, "subscription": sub.id, "project": pname})
+                            {"asset": a.name, "grantee": r.requester, "subscription": sub.id, "project": pname,
+                             "asset_filter": scope.name if scope else None})
             s.flush()
-            return views.access_request(r, a, pname)
+            return views.access_request(r, a, pname, asked.name if asked else None,
+                                        scope.name if accept and scope else None)
 
     def _may_know(self, s: Session, actor: Actor, project: str, *people: str) -> bool:
         """Whether a refusal may name the project behind a request or subscription: to its
@@ -454,7 +497,8 @@ class CatalogService(ServiceBase):
             out = []
             for sub, a in s.execute(stmt.order_by(t.Subscription.id.desc())).all():
                 g = s.execute(select(t.Grant).where(t.Grant.subscription_id == sub.id)).scalar_one_or_none()
-                out.append(views.subscription(sub, a, g))
+                scope = self._scope(s, g)
+                out.append(views.subscription(sub, a, g, scope.name if scope else None))
             return {"subscriptions": out}
 
     def end_subscription(self, actor: Actor, subscription_id: int, revoke: bool) -> dict:
@@ -486,7 +530,8 @@ class CatalogService(ServiceBase):
                         "subscription", sub.id, {"asset": a.name, "subscriber": sub.subscriber,
                                                  "grant": g.id if g else None, "project": pname})
             s.flush()
-            return views.subscription(sub, a, g)
+            scope = self._scope(s, g)
+            return views.subscription(sub, a, g, scope.name if scope else None)
 
 
 # ---- helpers ------------------------------------------------------------------------------

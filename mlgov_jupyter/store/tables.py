@@ -75,8 +75,8 @@ class AssetRevision(Base):
 
 
 class Blob(Base):
-    """Content-addressed bytes (Parquet, skops, files). Kept in the database so a publish is
-    one transaction and several stateless servers share them."""
+    """Content kept in the database by releases before the object store (store/objects.py);
+    rows move out on first use and the table stays empty."""
 
     __tablename__ = "blobs"
     content_hash: Mapped[str] = mapped_column(String(71), primary_key=True)
@@ -98,6 +98,24 @@ class AccessRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     decision_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the asset filter asked for (None: the whole asset)
+    filter_id: Mapped[int | None] = mapped_column(ForeignKey("asset_filters.id"), nullable=True)
+
+
+class AssetFilter(Base):
+    """A named scope of a dataset (DataZone's asset filter): the columns a grantee sees (None:
+    all) and the rows (a row filter, core/row_filters.py; None: all). Grants may carry one."""
+
+    __tablename__ = "asset_filters"
+    __table_args__ = (UniqueConstraint("asset_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    columns: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    row_filter: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Subscription(Base):
@@ -122,6 +140,8 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the asset filter the grant is scoped to (None: the whole asset)
+    filter_id: Mapped[int | None] = mapped_column(ForeignKey("asset_filters.id"), nullable=True)
 
 
 class AuditEvent(Base):

@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "revoke": _P + "subscriptions:Revoke",
     "cancel": _P + "subscriptions:Cancel",
     "use": _P + "use:Use",
+    "filter": _P + "filters:Filter",
     "audit": _P + "audit:Audit",
     "card": _P + "card:Card",
     "role": _P + "role:RoleCommand",
