@@ -76,8 +76,6 @@ def describe_parquet(source, max_rows: int | None = None,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    too_large = TooLarge(f"the Parquet content decompresses to more than {_size(max_decoded_bytes or 0)} "
-                         f"(publish_max_decoded_bytes)")
     try:
         probe = pq.ParquetFile(source, pre_buffer=False)
         rows, meta = probe.metadata.num_rows, probe.metadata
@@ -86,22 +84,33 @@ def describe_parquet(source, max_rows: int | None = None,
                            f"published (publish_max_rows)")
         encoded = sum(meta.row_group(r).total_byte_size for r in range(meta.num_row_groups))
         if max_decoded_bytes is not None and encoded > max_decoded_bytes:
-            raise too_large
+            raise TooLarge(f"the content decompresses to more than {_size(max_decoded_bytes)} "
+                           f"(publish_max_decoded_bytes)")
         fields = [f for f in probe.schema_arrow if not f.name.startswith("__index_level_")]
         # text stays dictionary-encoded as read: a bomb of one long value repeated is counted,
         # never expanded in memory
         parquet = pq.ParquetFile(source, pre_buffer=False,  # pre-buffering reads the whole file first
                                  read_dictionary=[f.name for f in fields if _is_text(f.type)])
-        columns = {f.name: _Column(f.type) for f in fields}
-        decoded = 0
-        for batch in parquet.iter_batches(batch_size=batch_rows(parquet), columns=list(columns),
-                                          use_pandas_metadata=False, use_threads=False):
-            for name, col in zip(batch.schema.names, batch.columns):
-                decoded += columns[name].add(col)
-            if max_decoded_bytes is not None and decoded > max_decoded_bytes:
-                raise too_large
+        batches = parquet.iter_batches(batch_size=batch_rows(parquet), columns=[f.name for f in fields],
+                                       use_pandas_metadata=False, use_threads=False)
+        return describe_batches(fields, batches, max_decoded_bytes)[:2] + (rows,)
     except (pa.ArrowInvalid, OSError) as exc:
         raise Invalid(f"content is not a readable Parquet file: {exc}") from None
+
+
+def describe_batches(fields, batches, max_decoded_bytes: int | None = None) -> tuple[list, dict, int]:
+    """``(schema, summary, rows)`` of record batches with the given fields, in one pass (see
+    ``describe_parquet``); TooLarge once they decode to more than ``max_decoded_bytes``."""
+    columns = {f.name: _Column(f.type) for f in fields}
+    decoded = rows = 0
+    for batch in batches:
+        rows += batch.num_rows
+        for name, col in zip(batch.schema.names, batch.columns):
+            if name in columns:
+                decoded += columns[name].add(col)
+        if max_decoded_bytes is not None and decoded > max_decoded_bytes:
+            raise TooLarge(f"the content decompresses to more than {_size(max_decoded_bytes)} "
+                           f"(publish_max_decoded_bytes)")
     schema = [{"name": f.name, "type": str(f.type)} for f in fields]
     return schema, {name: c.summary() for name, c in columns.items()}, rows
 

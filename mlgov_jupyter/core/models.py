@@ -49,7 +49,8 @@ class Publish(Body):
     tags: list[Tag] | None = Field(None, max_length=50)
     glossary_terms: list[Tag] | None = Field(None, max_length=50)
     classification: Classification | None = None
-    format: Literal["parquet", "skops", "file", "uri"] = "parquet"
+    # external-parquet / external-csv: registered data read in place at ``location``
+    format: Literal["parquet", "skops", "file", "uri", "external-parquet", "external-csv"] = "parquet"
     # the content: an upload's id (POST uploads, then its parts), or small content as base64
     upload: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
     content_b64: Annotated[str, StringConstraints(max_length=2_000_000_000)] | None = None

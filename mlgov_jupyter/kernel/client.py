@@ -103,6 +103,22 @@ class Client(CardsClient, RolesClient):
             self._published_data.add(asset["name"])
         return asset
 
+    def register(self, name: str, location: str, format: str = "parquet", project: str | None = None,
+                 description: str | None = None, tags=None, glossary_terms=None,
+                 classification: str | None = None) -> dict:
+        """Register data that stays where it is (``location``: an S3/GCS/ADLS prefix or a path the
+        service may read, Parquet or CSV) as a dataset: the service reads it with its own
+        credentials and streams it to grantees like any other dataset. Forbidden outside the
+        locations its administrator allowed."""
+        body = {"name": name, "kind": "dataset", "format": f"external-{format}", "location": location,
+                "project": project, "description": description,
+                "tags": None if tags is None else list(tags),
+                "glossary_terms": None if glossary_terms is None else list(glossary_terms),
+                "classification": classification}
+        asset = self._call("POST", "assets", body={k: v for k, v in body.items() if v is not None})
+        self._published_data.add(asset["name"])
+        return asset
+
     def search(self, text: str = "", **filters):
         from .widgets.search_results import SearchResults
 
@@ -178,13 +194,14 @@ class Client(CardsClient, RolesClient):
             query["filter"] = json.dumps(_filter_terms(filter))
         meta, stream = self.transport.request("GET", f"assets/{quote(name, safe='')}/data", query, None,
                                               stream=True)
-        if meta["format"] == "parquet":
+        tabular = meta["format"] in ("parquet", "external-parquet", "external-csv")
+        if tabular:
             value = transfer.read_stream(meta, stream, as_)
         else:
             value = _load(meta, transfer.read_all(stream) if stream is not None else None, trusted)
         self.used[name] = {"name": name, "revision": meta["revision"], "kind": meta["kind"],
                            "content_hash": meta["content_hash"], "object_id": id(value)}
-        if meta["format"] == "parquet" and as_ == "pandas":
+        if tabular and as_ == "pandas":
             self._used_frames[name] = weakref.ref(value)
         elif meta["format"] == "skops":
             self._used_models[id(value)] = name

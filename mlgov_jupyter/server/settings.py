@@ -18,6 +18,7 @@ from ..core.authz import Authorizer
 from ..service import GovernanceService
 from ..service.base import Limits
 from ..store.anchor import CHECKPOINT_DIR, KEY_FILE, AuditAnchor, private_dir
+from ..store.external import ExternalLocations
 from ..store.objects import ObjectStore
 
 
@@ -35,6 +36,11 @@ class GovernanceSettings(LoggingConfigurable):
                            help="Keyword arguments of the object store's pyarrow filesystem, e.g. for S3 "
                                 "{'endpoint_override': 'http://minio:9000', 'access_key': ..., "
                                 "'secret_key': ..., 'region': ...}. Held by the service only.")
+    external_locations = Dict(config=True,
+                              help="Where datasets may be registered in place (read with the service's "
+                                   "credentials, streamed to grantees): prefix -> filesystem options, e.g. "
+                                   "{'s3://lake/curated/': {'region': 'eu-west-1'}, '/data/shared/': {}}. "
+                                   "Nothing outside them, and never the service's data_dir.")
     admin_users = List(Unicode(), config=True,
                        help="User names with global admin rights. Only this setting makes an admin.")
     authorizer_class = Type(None, klass=Authorizer, allow_none=True, config=True,
@@ -128,7 +134,8 @@ class GovernanceSettings(LoggingConfigurable):
                                   alert_evaluation_period=self.alert_evaluation_period,
                                   alert_datapoints=self.alert_datapoints_to_alert,
                                   monitor_max_age_days=self.monitor_max_age_days, anchor=anchor,
-                                  limits=self.limits(), objects=objects)
+                                  limits=self.limits(), objects=objects,
+                                  external=ExternalLocations(self.external_locations, private=(str(folder),)))
 
     def start_jobs(self, service: GovernanceService):
         """A checkpoint now (it covers events written before this key signed each event: a store

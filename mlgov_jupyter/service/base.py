@@ -24,6 +24,7 @@ log = logging.getLogger("mlgov.audit")
 
 if TYPE_CHECKING:
     from ..store.anchor import AuditAnchor
+    from ..store.external import ExternalLocations
     from ..store.objects import ObjectStore
 
 
@@ -123,6 +124,8 @@ class ServiceBase:
     # Where content lives (store/objects.py); None: a directory beside a SQLite store, else in
     # the Jupyter data dir. Blob rows of older stores move there on first use.
     objects: "ObjectStore | None" = None
+    # Where registered external data may be read from, with the service's credentials (None: nowhere).
+    external: "ExternalLocations | None" = None
     _policy: tuple | None = field(default=None, init=False, repr=False)
 
     def objects_store(self) -> "ObjectStore":
@@ -138,6 +141,13 @@ class ServiceBase:
             move_blobs(self.store, self.objects)
             self.__dict__["_blobs_moved"] = True
         return self.objects
+
+    def external_locations(self) -> "ExternalLocations":
+        if self.external is None:
+            from ..store.external import ExternalLocations
+
+            self.external = ExternalLocations()
+        return self.external
 
     def _authorizer(self, s: Session) -> Authorizer:
         """The configured authorizer, or one built from the stored roles (rebuilt when the

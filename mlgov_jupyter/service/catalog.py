@@ -17,7 +17,7 @@ from ..core import authz, row_filters
 from ..core import models as m
 from ..core.authz import Resource
 from ..core.catalog import describe_parquet, scan_batch_rows
-from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from ..core.roles.catalog import CLASSIFICATION_RANK
 from ..core.model_trust import unpublishable_types
 from ..store import tables as t
@@ -109,6 +109,10 @@ class CatalogService(AssetFilterService, ServiceBase):
         if body.kind == "feature_group" and body.features is None:
             raise Invalid("a feature group needs features: record_id and event_time columns")
         staged = self._staged_content(actor, body)
+        if body.format.startswith("external-"):
+            self._check_may_publish(actor, body.name, body.project)
+            stored, described = self._describe_external(body)
+            return self._record_publish(actor, body, stored, described)
         try:
             described = self._describe(body, staged) if staged is not None else None
             stored = self.objects_store().adopt(staged) if staged is not None else None
@@ -117,14 +121,35 @@ class CatalogService(AssetFilterService, ServiceBase):
                 staged.unlink(missing_ok=True)
         return self._record_publish(actor, body, stored, described)
 
+    def _describe_external(self, body: m.Publish) -> tuple:
+        """Registered data, read in place with the service's credentials: a hash of its file
+        listing (paths, sizes, times) stands for its content; schema and summary from one pass."""
+        import pyarrow as pa
+
+        from ..core.catalog import describe_batches
+
+        ext = self.external_locations()
+        data = ext.dataset(body.location, body.format.removeprefix("external-"))
+        try:
+            fields = [f for f in data.schema if not f.name.startswith("__index_level_")]
+            described = describe_batches(fields, data.to_batches(batch_size=65_536, batch_readahead=2,
+                                                                   fragment_readahead=1),
+                                         self.limits.publish_max_decoded_bytes)
+        except (pa.ArrowException, OSError) as exc:
+            raise Invalid(f"cannot read {body.location!r}: {str(exc).splitlines()[0]}") from None
+        if described[2] > self.limits.publish_max_rows:
+            raise TooLarge(f"{body.location!r} holds {described[2]} rows; at most "
+                           f"{self.limits.publish_max_rows} may be registered (publish_max_rows)")
+        return ("sha256:" + ext.listing_hash(data).split(":", 1)[1], None), described
+
     def _staged_content(self, actor: Actor, body: m.Publish):
         """The content as a staged file (None for a URI asset). The caller's right to publish is
         checked first, so nobody else makes the service read or store anything."""
-        if body.format == "uri":
+        if body.format == "uri" or body.format.startswith("external-"):
             if not body.location:
-                raise Invalid("a URI asset needs a location")
+                raise Invalid(f"a {body.format} asset needs a location")
             if body.content_b64 or body.upload:
-                raise Invalid("a URI asset carries no content")
+                raise Invalid(f"a {body.format} asset carries no content")
             return None
         if bool(body.content_b64) == bool(body.upload):
             raise Invalid(f"a {body.format} asset needs content: an upload or content_b64 (one of them)")
@@ -344,7 +369,7 @@ class CatalogService(AssetFilterService, ServiceBase):
             if scope is not None and self._may_read_data(s, principal, a, pname):
                 scope = None
             if scope is not None:
-                if rev.format != "parquet" or form != "arrow":
+                if rev.format not in ("parquet", "external-parquet", "external-csv") or form != "arrow":
                     raise Forbidden(f"your grant on {name!r} is scoped by asset filter {scope.name!r}: "
                                     f"read it as a dataset scan (use)")
                 wanted, expression_terms = scope.columns_for(wanted), scope.rows_for(expression_terms)
@@ -358,8 +383,17 @@ class CatalogService(AssetFilterService, ServiceBase):
             if scope is not None:
                 detail["asset_filter"] = scope.name
             chunks = None
-            if rev.format == "parquet" and form == "arrow":
-                scan = Scan(objects, rev.content_hash, wanted,
+            if rev.format.startswith("external-"):
+                if form != "arrow":
+                    raise Invalid("registered external data is read as an Arrow stream (format=arrow)")
+                scan = Scan(self.external_locations().dataset(rev.location, rev.format.removeprefix("external-")),
+                            wanted, row_filters.to_expression(expression_terms),
+                            batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []))
+                meta.update(media_type=ARROW_STREAM, rows=scan.rows(), location=None)
+                detail.update({k: v for k, v in (("columns", wanted), ("filter", expression_terms)) if v})
+                chunks = scan.ipc_chunks()
+            elif rev.format == "parquet" and form == "arrow":
+                scan = Scan(objects.dataset(rev.content_hash), wanted,
                             row_filters.to_expression(expression_terms),
                             batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []))
                 meta.update(media_type=ARROW_STREAM, rows=scan.rows())

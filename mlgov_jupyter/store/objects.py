@@ -117,6 +117,14 @@ class ObjectStore:
         with self.open(digest) as f:
             return f.read()
 
+    def dataset(self, digest: str):
+        """A ``pyarrow.dataset`` over a stored Parquet object (no pre-buffering: it would read the
+        whole file ahead of the batches asked for)."""
+        import pyarrow.dataset as ds
+
+        fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
+        return ds.dataset(self.path(digest), format=fmt, filesystem=self.fs)
+
     def chunks(self, digest: str, size: int = CHUNK) -> Iterator[bytes]:
         """The content in pieces of at most ``size`` bytes."""
         with self.fs.open_input_stream(self.path(digest)) as f:

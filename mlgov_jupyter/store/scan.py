@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..core.errors import Invalid
-from .objects import ObjectStore
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 BATCH_ROWS = 65_536
@@ -36,20 +35,17 @@ class _Drain:
 
 
 class Scan:
-    """A prepared scan of one Parquet object. Raises Invalid at construction for columns or
-    filter fields the data does not have, so a bad request fails before anything is sent.
+    """A prepared scan of a ``pyarrow.dataset`` (a stored Parquet object, ``ObjectStore.dataset``,
+    or registered external files). Raises Invalid at construction for columns or filter fields
+    the data does not have, so a bad request fails before anything is sent.
 
     columns: names to keep (None: all; pandas index columns follow when all are kept);
     row_filter: a ``pyarrow.compute.Expression`` (see core/row_filters.py); batch_rows: rows
     per batch (``core.catalog.scan_batch_rows`` sizes it from the longest values)."""
 
-    def __init__(self, objects: ObjectStore, digest: str, columns: list[str] | None = None,
-                 row_filter=None, batch_rows: int = BATCH_ROWS):
-        import pyarrow.dataset as ds
-
-        # no pre-buffering: it would read the whole file ahead of the batches asked for
-        parquet = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
-        self.dataset = ds.dataset(objects.path(digest), format=parquet, filesystem=objects.fs)
+    def __init__(self, dataset, columns: list[str] | None = None, row_filter=None,
+                 batch_rows: int = BATCH_ROWS):
+        self.dataset = dataset
         names = self.dataset.schema.names
         if columns is not None:
             unknown = [c for c in columns if c not in names]

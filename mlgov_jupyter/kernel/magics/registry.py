@@ -9,6 +9,7 @@ SUBCOMMANDS = {
     "projects": _P + "projects:Projects",
     "search": _P + "search:Search",
     "publish": _P + "publish:Publish",
+    "register": _P + "register:Register",
     "subscribe": _P + "subscribe:Subscribe",
     "requests": _P + "requests:Requests",
     "approve": _P + "decide:Approve",

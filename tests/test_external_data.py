@@ -1,0 +1,101 @@
+"""Registered external data through a running server: Parquet and CSV left where they are (a
+shared directory, an S3 prefix on a real S3-compatible server), read with the service's own
+credentials and streamed to grantees, only from locations the administrator allowed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from live import LiveServer
+from s3_server import S3Server
+
+from mlgov_jupyter.core.errors import Forbidden, Invalid
+from mlgov_jupyter.kernel.client import connect
+
+
+def _frame(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    return pd.DataFrame({"id": np.arange(n), "amount": rng.normal(size=n).round(6),
+                         "country": rng.choice(["DE", "FR", "US"], n)})
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("external")
+    shared, private = root / "shared", root / "elsewhere"
+    (shared / "sales").mkdir(parents=True)
+    private.mkdir()
+    df = _frame(3_000)
+    df.iloc[:1_000].to_parquet(shared / "sales" / "part-0.parquet", index=False)
+    df.iloc[1_000:].to_parquet(shared / "sales" / "part-1.parquet", index=False)
+    df.to_csv(shared / "sales.csv", index=False)
+    (private / "secret.csv").write_text("token\nhunter2\n")
+    s3 = S3Server(root)
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    s3.client().put_object(Bucket=s3.bucket, Key="lake/sales/part-0.parquet", Body=buf.getvalue())
+    locations = {str(shared) + "/": {}, f"s3://{s3.bucket}/lake/": s3.options()}
+    live = LiveServer(root / "server", config=f"c.MlgovApp.external_locations = {locations!r}\n")
+    yield live, shared, private, s3, df
+    live.stop()
+    s3.stop()
+
+
+def test_registered_parquet_and_csv_are_read_in_place_by_grantees(setup):
+    live, shared, _private, _s3, df = setup
+    alice, bob = connect(live.url, "alice-token"), connect(live.url, "bob-token")
+    asset = alice.register("sales", str(shared / "sales"), description="sales, kept on the share")
+    assert asset["row_count"] == 3_000 and asset["revisions"][-1]["format"] == "external-parquet"
+    assert [c["name"] for c in asset["schema"]] == ["id", "amount", "country"]
+    csv = alice.register("sales-csv", str(shared / "sales.csv"), format="csv")
+    assert csv["row_count"] == 3_000
+
+    with pytest.raises(Forbidden):
+        bob.use("sales")
+    alice.approve(bob.subscribe("sales", "quarterly report")["id"])
+    got = bob.use("sales", columns=["id", "country"], filter=[("country", "==", "DE")])
+    expected = df.loc[df.country == "DE", ["id", "country"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.sort_values("id").reset_index(drop=True), expected)
+    pd.testing.assert_frame_equal(alice.use("sales-csv"), df)
+    assert bob.asset("sales")["location"] == str(shared / "sales")
+
+
+def test_a_scoped_grant_applies_to_registered_data(setup):
+    live, shared, _private, _s3, df = setup
+    alice, carol = connect(live.url, "alice-token"), connect(live.url, "carol-token")
+    alice.register("sales-scoped", str(shared / "sales"))
+    alice.define_filter("sales-scoped", "fr", columns=["id", "amount"], rows=[("country", "==", "FR")])
+    alice.approve(carol.subscribe("sales-scoped", "FR only", filter="fr")["id"])
+    got = carol.use("sales-scoped")
+    assert list(got.columns) == ["id", "amount"] and len(got) == int((df.country == "FR").sum())
+
+
+def test_only_allowed_locations_can_be_registered(setup, tmp_path):
+    live, shared, private, _s3, _df = setup
+    alice = connect(live.url, "alice-token")
+    for location in (str(private / "secret.csv"), str(shared / ".." / "elsewhere" / "secret.csv"),
+                     "/etc/passwd", "s3://another-bucket/x/", str(live.root / "data")):
+        with pytest.raises(Forbidden, match="not under a location the mlgov service may read"):
+            alice.register("stolen", location, format="csv")
+    os.symlink(private / "secret.csv", shared / "link.csv")
+    with pytest.raises(Forbidden, match="leads to a file outside"):
+        alice.register("stolen", str(shared / "link.csv"), format="csv")
+    with pytest.raises(Invalid, match="no csv files|cannot read"):
+        alice.register("empty", str(shared / "nothing-here"), format="csv")
+
+
+def test_an_s3_prefix_is_read_with_the_services_credentials(setup):
+    live, _shared, _private, s3, df = setup
+    alice, bob = connect(live.url, "alice-token"), connect(live.url, "bob-token")
+    asset = alice.register("lake-sales", f"s3://{s3.bucket}/lake/sales/")
+    assert asset["row_count"] == 3_000
+    alice.approve(bob.subscribe("lake-sales", "forecast")["id"])
+    pd.testing.assert_frame_equal(bob.use("lake-sales"), df)
+    seen = json.dumps([bob.asset("lake-sales"), bob.subscriptions(), alice.audit(limit=50, project="alice")])
+    assert s3.options()["secret_key"] not in seen and s3.options()["access_key"] not in seen
