@@ -1,11 +1,19 @@
 import React, { useEffect, useState } from 'react';
 
 import { AccessBadge, Chips, KIND_LABEL, TimeAgo } from './components';
+import { FilterPicker, FilterScope, FiltersSection } from './filters';
 import { MlgovAPI } from './handler';
-import { ErrorSink, IAssetDetail } from './tokens';
+import {
+  ErrorSink,
+  IAssetDetail,
+  IAssetFilter,
+  IWhoAmI,
+  isOwnerOrSteward
+} from './tokens';
 
 interface IAssetProps {
   name: string;
+  me: IWhoAmI | null;
   refreshKey: number;
   onBack: () => void;
   /** Called after this view changed server state (a request was filed). */
@@ -13,22 +21,34 @@ interface IAssetProps {
   onError: ErrorSink;
 }
 
-/** One asset: metadata, access, schema and revisions. */
+/** One asset: metadata, access, filters, schema and revisions. */
 export function AssetView({
   name,
+  me,
   refreshKey,
   onBack,
   onChanged,
   onError
 }: IAssetProps): JSX.Element {
   const [asset, setAsset] = useState<IAssetDetail | null>(null);
+  // null while loading, and for models (asset filters scope datasets and feature groups)
+  const [filters, setFilters] = useState<IAssetFilter[] | null>(null);
 
   useEffect(() => {
     let current = true;
-    MlgovAPI.getAsset(name).then(
-      a => current && setAsset(a),
-      e => current && onError(e)
-    );
+    MlgovAPI.getAsset(name)
+      .then(a => {
+        if (!current) {
+          return;
+        }
+        setAsset(a);
+        if (a.kind === 'model') {
+          setFilters(null);
+          return;
+        }
+        return MlgovAPI.listFilters(name).then(f => current && setFilters(f));
+      })
+      .catch(e => current && onError(e));
     return () => {
       current = false;
     };
@@ -42,7 +62,13 @@ export function AssetView({
       {asset === null ? (
         <p className="jp-mlgov-empty">Loading {name}…</p>
       ) : (
-        <AssetBody asset={asset} onChanged={onChanged} onError={onError} />
+        <AssetBody
+          asset={asset}
+          filters={filters}
+          canManage={isOwnerOrSteward(me, asset.project)}
+          onChanged={onChanged}
+          onError={onError}
+        />
       )}
     </div>
   );
@@ -50,13 +76,20 @@ export function AssetView({
 
 function AssetBody({
   asset,
+  filters,
+  canManage,
   onChanged,
   onError
 }: {
   asset: IAssetDetail;
+  filters: IAssetFilter[] | null;
+  canManage: boolean;
   onChanged: () => void;
   onError: ErrorSink;
 }): JSX.Element {
+  const scope = asset.asset_filter
+    ? filters?.find(f => f.name === asset.asset_filter) ?? null
+    : null;
   return (
     <>
       <div className="jp-mlgov-assetTitle">
@@ -108,12 +141,27 @@ function AssetBody({
           </>
         )}
         <dt>Content hash</dt>
-        <dd className="jp-mlgov-mono" title={asset.content_hash}>
-          {asset.content_hash}
+        <dd className="jp-mlgov-mono" title={asset.content_hash ?? undefined}>
+          {asset.content_hash ?? '—'}
         </dd>
       </dl>
-      <AccessSection asset={asset} onChanged={onChanged} onError={onError} />
-      <Schema asset={asset} />
+      <AccessSection
+        asset={asset}
+        filters={filters ?? []}
+        scope={scope}
+        onChanged={onChanged}
+        onError={onError}
+      />
+      {filters !== null && (
+        <FiltersSection
+          asset={asset}
+          filters={filters}
+          canManage={canManage}
+          onChanged={onChanged}
+          onError={onError}
+        />
+      )}
+      <Schema asset={asset} scopeColumns={scope?.columns ?? null} />
       <Revisions asset={asset} />
     </>
   );
@@ -121,15 +169,23 @@ function AssetBody({
 
 function AccessSection({
   asset,
+  filters,
+  scope,
   onChanged,
   onError
 }: {
   asset: IAssetDetail;
+  filters: IAssetFilter[];
+  /** The filter the caller's grant is scoped to, when it is listed. */
+  scope: IAssetFilter | null;
   onChanged: () => void;
   onError: ErrorSink;
 }): JSX.Element {
   const [reason, setReason] = useState('');
+  const [filter, setFilter] = useState('');
   const [busy, setBusy] = useState(false);
+  // a filter deleted since it was picked falls back to the whole asset
+  const picked = filters.some(f => f.name === filter) ? filter : '';
   let body: JSX.Element;
   switch (asset.access) {
     case 'owner':
@@ -141,7 +197,21 @@ function AccessSection({
       );
       break;
     case 'granted':
-      body = (
+      body = asset.asset_filter ? (
+        <>
+          <p className="jp-mlgov-scoped">
+            Access granted, scoped to <b>asset filter {asset.asset_filter}</b>:
+            you receive only its columns and rows.
+          </p>
+          {scope && (
+            <div className="jp-mlgov-hint">
+              <FilterScope filter={scope} />
+            </div>
+          )}
+          <p>Load it in a notebook with</p>
+          <pre className="jp-mlgov-snippet">df = %mlgov use {asset.name}</pre>
+        </>
+      ) : (
         <>
           <p>Access granted. Load it in a notebook with</p>
           <pre className="jp-mlgov-snippet">df = %mlgov use {asset.name}</pre>
@@ -165,8 +235,13 @@ function AccessSection({
             onError(null);
             setBusy(true);
             try {
-              await MlgovAPI.requestAccess(asset.name, reason.trim());
+              await MlgovAPI.requestAccess(
+                asset.name,
+                reason.trim(),
+                picked || undefined
+              );
               setReason('');
+              setFilter('');
               onChanged();
             } catch (error) {
               onError(error);
@@ -186,6 +261,16 @@ function AccessSection({
             value={reason}
             onChange={e => setReason(e.target.value)}
           />
+          {filters.length > 0 && (
+            <FilterPicker
+              id={`mlgov-scope-${asset.name}`}
+              label="Scope (optional)"
+              filters={filters}
+              value={picked}
+              wholeLabel="Whole asset"
+              onChange={setFilter}
+            />
+          )}
           <button
             type="submit"
             className="jp-mod-styled jp-mod-accept jp-mlgov-button"
@@ -219,7 +304,14 @@ function statsLine(stats: { [stat: string]: unknown } | undefined): string {
     .join(' · ');
 }
 
-function Schema({ asset }: { asset: IAssetDetail }): JSX.Element | null {
+function Schema({
+  asset,
+  scopeColumns
+}: {
+  asset: IAssetDetail;
+  /** A scoped grantee's columns (null: no column scope): the others show as outside it. */
+  scopeColumns: string[] | null;
+}): JSX.Element | null {
   if (asset.schema.length === 0) {
     return null;
   }
@@ -236,10 +328,20 @@ function Schema({ asset }: { asset: IAssetDetail }): JSX.Element | null {
         <tbody>
           {asset.schema.map(col => {
             const stats = statsLine(asset.summary?.[col.name]);
+            const outside = scopeColumns !== null && !scopeColumns.includes(col.name);
             return (
-              <tr key={col.name}>
+              <tr
+                key={col.name}
+                className={outside ? 'jp-mlgov-outside' : undefined}
+                title={
+                  outside
+                    ? `Outside your grant (asset filter ${asset.asset_filter})`
+                    : undefined
+                }
+              >
                 <td>
                   {col.name}
+                  {outside && <div className="jp-mlgov-stats">not in your grant</div>}
                   {stats && <div className="jp-mlgov-stats">{stats}</div>}
                 </td>
                 <td className="jp-mlgov-mono">{col.type}</td>

@@ -7,6 +7,8 @@ import {
   FACETS,
   IAccessRequest,
   IAssetDetail,
+  IAssetFilter,
+  IAssetFilterCreate,
   IAssignment,
   ICard,
   ICardChange,
@@ -142,11 +144,43 @@ export namespace MlgovAPI {
     return requestAPI<IAssetDetail>(`assets/${enc(name)}`);
   }
 
+  /** `filter`: ask for that asset filter's scope only (none: the whole asset). */
   export function requestAccess(
     asset: string,
-    reason: string
+    reason: string,
+    filter?: string
   ): Promise<IAccessRequest> {
-    return post<IAccessRequest>('requests', { asset, reason });
+    return post<IAccessRequest>('requests', {
+      asset,
+      reason,
+      ...(filter ? { filter } : {})
+    });
+  }
+
+  // Asset filters (scoped grants)
+
+  export async function listFilters(asset: string): Promise<IAssetFilter[]> {
+    const reply = await requestAPI<{ filters: IAssetFilter[] }>(
+      `assets/${enc(asset)}/filters`
+    );
+    return reply.filters;
+  }
+
+  export function createFilter(
+    asset: string,
+    filter: IAssetFilterCreate
+  ): Promise<IAssetFilter> {
+    return post<IAssetFilter>(`assets/${enc(asset)}/filters`, filter);
+  }
+
+  export function deleteFilter(
+    asset: string,
+    name: string
+  ): Promise<{ asset: string; deleted: string }> {
+    return requestAPI<{ asset: string; deleted: string }>(
+      `assets/${enc(asset)}/filters/${enc(name)}`,
+      { method: 'DELETE' }
+    );
   }
 
   export async function listRequests(
@@ -163,12 +197,17 @@ export namespace MlgovAPI {
     return reply.requests;
   }
 
+  /** `filter` (approvals): scope the grant to that asset filter; it may narrow the request, never widen it. */
   export function decide(
     id: number,
     decision: 'approve' | 'reject',
-    comment: string
+    comment: string,
+    filter?: string
   ): Promise<IAccessRequest> {
-    return post<IAccessRequest>(`requests/${id}/${decision}`, { comment });
+    return post<IAccessRequest>(`requests/${id}/${decision}`, {
+      comment,
+      ...(decision === 'approve' && filter ? { filter } : {})
+    });
   }
 
   export async function listSubscriptions(

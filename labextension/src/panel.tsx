@@ -116,6 +116,7 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
         {asset !== null && (
           <AssetView
             name={asset}
+            me={me}
             refreshKey={refreshKey}
             onBack={() => setAsset(null)}
             onChanged={onRefresh}

@@ -1,9 +1,17 @@
 import React, { useEffect, useState } from 'react';
 
 import { StatusBadge, TimeAgo } from './components';
-import { MlgovAPI } from './handler';
+import { FilterPicker, FilterScope } from './filters';
+import { MlgovAPI, errorLine } from './handler';
 import { SubscriptionsSection } from './subscriptions';
-import { ErrorSink, IAccessRequest, IWhoAmI, RequestStatus, canDecide } from './tokens';
+import {
+  ErrorSink,
+  IAccessRequest,
+  IAssetFilter,
+  IWhoAmI,
+  RequestStatus,
+  canDecide
+} from './tokens';
 
 interface IRequestsProps {
   me: IWhoAmI | null;
@@ -27,6 +35,8 @@ export function RequestsView({
   const [filter, setFilter] = useState<StatusFilter>('pending');
   const [incoming, setIncoming] = useState<IAccessRequest[] | null>(null);
   const [mine, setMine] = useState<IAccessRequest[] | null>(null);
+  // the asset filters of the assets of pending incoming requests, to narrow a grant to
+  const [filters, setFilters] = useState<{ [asset: string]: IAssetFilter[] }>({});
 
   useEffect(() => {
     if (me === null) {
@@ -36,7 +46,7 @@ export function RequestsView({
     const load = async () => {
       const own = await MlgovAPI.listRequests(false);
       if (!decider) {
-        return { own, inc: null, pendingCount: 0 };
+        return { own, inc: null, pendingCount: 0, byAsset: {} };
       }
       const inc = await MlgovAPI.listRequests(
         true,
@@ -46,13 +56,30 @@ export function RequestsView({
         filter === 'pending'
           ? inc.length
           : (await MlgovAPI.listRequests(true, 'pending')).length;
-      return { own, inc, pendingCount };
+      const assets = [
+        ...new Set(inc.filter(r => r.status === 'pending').map(r => r.asset))
+      ];
+      const lists = await Promise.all(
+        assets.map(a =>
+          MlgovAPI.listFilters(a).catch(e => {
+            // the request can still be decided as asked; say why there is no picker
+            if (current) {
+              onError(e);
+            }
+            return [] as IAssetFilter[];
+          })
+        )
+      );
+      const byAsset: { [asset: string]: IAssetFilter[] } = {};
+      assets.forEach((a, i) => (byAsset[a] = lists[i]));
+      return { own, inc, pendingCount, byAsset };
     };
     load().then(
-      ({ own, inc, pendingCount }) => {
+      ({ own, inc, pendingCount, byAsset }) => {
         if (current) {
           setMine(own);
           setIncoming(inc);
+          setFilters(byAsset);
           onPendingCount(pendingCount);
         }
       },
@@ -89,6 +116,7 @@ export function RequestsView({
               <IncomingRequest
                 key={r.id}
                 request={r}
+                filters={filters[r.asset] ?? []}
                 onChanged={onChanged}
                 onError={onError}
               />
@@ -120,6 +148,7 @@ export function RequestsView({
               </div>
               <div className="jp-mlgov-resultMeta">
                 {r.project} · <TimeAgo iso={r.created_at} />
+                {r.asset_filter ? ` · asks for asset filter ${r.asset_filter}` : ''}
               </div>
               <blockquote className="jp-mlgov-reason">{r.reason}</blockquote>
               <Decision request={r} />
@@ -147,6 +176,16 @@ function Decision({ request }: { request: IAccessRequest }): JSX.Element | null 
         {request.status} by {request.decided_by ?? '?'} ·{' '}
         <TimeAgo iso={request.decided_at} />
       </div>
+      {request.status === 'accepted' && request.granted_filter && (
+        <div className="jp-mlgov-grantScope">
+          granted asset filter <b>{request.granted_filter}</b>
+          {request.asset_filter && request.asset_filter !== request.granted_filter
+            ? ` (narrowed from ${request.asset_filter})`
+            : !request.asset_filter
+              ? ' (narrowed from the whole asset)'
+              : ''}
+        </div>
+      )}
       {request.decision_comment && (
         <div className="jp-mlgov-comment">“{request.decision_comment}”</div>
       )}
@@ -156,24 +195,39 @@ function Decision({ request }: { request: IAccessRequest }): JSX.Element | null 
 
 function IncomingRequest({
   request,
+  filters,
   onChanged,
   onError
 }: {
   request: IAccessRequest;
+  /** The asset's filters (empty: none, or a model). */
+  filters: IAssetFilter[];
   onChanged: () => void;
   onError: ErrorSink;
 }): JSX.Element {
   const [comment, setComment] = useState('');
+  const [grant, setGrant] = useState('');
   const [busy, setBusy] = useState(false);
+  // a refused decision: the server's line, in this request's card (it names the filters)
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const asked = request.asset_filter ?? null;
+  const askedFilter = asked ? filters.find(f => f.name === asked) : undefined;
+  const picked = filters.some(f => f.name === grant) ? grant : '';
 
   const decide = async (decision: 'approve' | 'reject') => {
     onError(null);
+    setRefusal(null);
     setBusy(true);
     try {
-      await MlgovAPI.decide(request.id, decision, comment.trim());
+      await MlgovAPI.decide(
+        request.id,
+        decision,
+        comment.trim(),
+        picked || undefined
+      );
       onChanged();
     } catch (error) {
-      onError(error);
+      setRefusal(errorLine(error));
     } finally {
       setBusy(false);
     }
@@ -191,8 +245,40 @@ function IncomingRequest({
         {request.project} · <TimeAgo iso={request.created_at} />
       </div>
       <blockquote className="jp-mlgov-reason">{request.reason}</blockquote>
+      {asked ? (
+        <div className="jp-mlgov-asked">
+          <div>
+            Asks for <b>asset filter {asked}</b>
+          </div>
+          {askedFilter && (
+            <div className="jp-mlgov-hint">
+              <FilterScope filter={askedFilter} />
+            </div>
+          )}
+        </div>
+      ) : (
+        filters.length > 0 && (
+          <div className="jp-mlgov-asked">Asks for the whole asset</div>
+        )
+      )}
       {request.status === 'pending' ? (
         <div className="jp-mlgov-form">
+          {filters.length > 0 && (
+            <FilterPicker
+              id={`mlgov-grant-${request.id}`}
+              label="Grant"
+              filters={filters}
+              value={picked}
+              wholeLabel={
+                asked ? `as asked: asset filter ${asked}` : 'the whole asset, as asked'
+              }
+              exclude={asked}
+              onChange={value => {
+                setGrant(value);
+                setRefusal(null);
+              }}
+            />
+          )}
           <input
             className="jp-mod-styled jp-mlgov-input"
             placeholder="Comment (optional)"
@@ -200,6 +286,11 @@ function IncomingRequest({
             value={comment}
             onChange={e => setComment(e.target.value)}
           />
+          {refusal !== null && (
+            <div className="jp-mlgov-inlineError jp-mlgov-wrap" role="status">
+              {refusal}
+            </div>
+          )}
           <div className="jp-mlgov-actions">
             <button
               className="jp-mod-styled jp-mod-accept jp-mlgov-button"

@@ -64,6 +64,7 @@ export function SubscriptionsSection({
               <span className="jp-mlgov-resultMeta">
                 {sub.status}
                 {sub.grant_status ? ` · grant ${sub.grant_status}` : ''}
+                {sub.asset_filter ? ` · asset filter ${sub.asset_filter}` : ''}
                 {sub.grant_status === 'active' && sub.grant_expires_at
                   ? ` until ${new Date(sub.grant_expires_at).toLocaleDateString()}`
                   : ''}{' '}

@@ -56,8 +56,34 @@ export interface IAssetDetail extends IAssetSummary {
   schema: IColumn[];
   summary: { [column: string]: { [stat: string]: unknown } };
   location: string | null;
-  content_hash: string;
+  content_hash: string | null;
   revisions: IRevision[];
+  /** Set when the caller's grant is scoped by an asset filter: its name. */
+  asset_filter?: string | null;
+}
+
+/** One condition of a row filter: [column, op, value] (core/row_filters.py). */
+export type RowTerm = [string, string, unknown];
+
+/** An asset filter (a named scope of a dataset) as GET assets/{name}/filters gives it. */
+export interface IAssetFilter {
+  name: string;
+  description: string;
+  /** The columns a grantee sees; null: all of them. */
+  columns: string[] | null;
+  /** Disjunctive normal form (any group, all terms); null: all rows, or hidden from non-readers. */
+  rows: RowTerm[][] | null;
+  /** The columns the row filter tests (shown even when `rows` is hidden). */
+  row_columns: string[];
+  created_by: string;
+  created_at: string | null;
+}
+
+export interface IAssetFilterCreate {
+  name: string;
+  description: string;
+  columns?: string[];
+  rows?: RowTerm[][];
 }
 
 /** The facets a search can filter on, in the order the panel shows them. */
@@ -98,6 +124,10 @@ export interface IAccessRequest {
   decided_by: string | null;
   decision_comment: string | null;
   decided_at: string | null;
+  /** The asset filter the request asks for; null: the whole asset. */
+  asset_filter?: string | null;
+  /** Accepted requests: the asset filter the grant carries; null: the whole asset. */
+  granted_filter?: string | null;
 }
 
 /** True when the user may decide requests on some project's assets. */
@@ -126,6 +156,8 @@ export interface ISubscription {
   grant_expires_at?: string | null;
   ended_by?: string | null;
   ended_at?: string | null;
+  /** The asset filter its grant is scoped to; null: the whole asset. */
+  asset_filter?: string | null;
 }
 
 /** True when the user is an owner or steward of the project (or an admin). */
