@@ -202,6 +202,8 @@ CARD_CSS = """
 .mlgov-card th { background: #f9fafb; font-weight: 600; }
 .mlgov-card table.kv th { width: 210px; }
 .mlgov-card td:last-child { overflow-wrap: anywhere; }
+.mlgov-card table.wrap { table-layout: fixed; width: 100%; }
+.mlgov-card table.wrap td { overflow-wrap: anywhere; }
 .mlgov-card td { white-space: pre-wrap; word-break: break-word; overflow-wrap: break-word; }
 .mlgov-card .text { white-space: pre-wrap; word-break: break-word; overflow-wrap: break-word; margin: 0 0 8px; }
 .mlgov-card table.charts, .mlgov-card table.charts td { border: none; padding: 0 14px 0 0; }
@@ -242,10 +244,11 @@ def _list(values: Iterable[Any]) -> str:
     return f"<ul>{items}</ul>" if items else ""
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "") -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{esc(fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if body else ""
+    attr = f' class="{cls}"' if cls else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if body else ""
 
 
 _ROW_WIDTH = 680  # px that fit across an A4 page between the margins
@@ -287,6 +290,37 @@ def _lineage(lineage: Any) -> list[tuple[str, str]]:
     return out
 
 
+_PACKAGE_FIELDS = (
+    ("Model package", "model_package_arn"), ("Name", "model_package_name"), ("Group", "model_package_group_name"),
+    ("Version", "model_package_version"), ("Description", "model_package_description"),
+    ("Status", "model_package_status"), ("Approval", "model_approval_status"),
+    ("Approval description", "approval_description"), ("Domain", "domain"), ("Task", "task"),
+)
+
+
+def _model_package(pkg: Any) -> str:
+    """The model package version the card documents (``model_package_details``, as the SageMaker SDK
+    writes it for model-package cards): its fields, inference containers and source algorithms."""
+    if not isinstance(pkg, Mapping) or not pkg:
+        return ""
+    rows = [(label, pkg.get(key)) for label, key in _PACKAGE_FIELDS]
+    rows.append(("Created by", (pkg.get("created_by") or {}).get("user_profile_name")))
+    out = ["<section><h2>Model package</h2>", _kv(rows)]
+    containers = (pkg.get("inference_specification") or {}).get("containers") or []
+    if containers:
+        out.append("<h3>Inference containers</h3>" + _table(
+            ["image", "model data", "nearest model"],
+            [(c.get("image", ""), c.get("model_data_url", ""), c.get("nearest_model_name", "")) for c in containers],
+            "wrap"))
+    algorithms = pkg.get("source_algorithms") or []
+    if algorithms:
+        out.append("<h3>Source algorithms</h3>" + _table(
+            ["algorithm", "model data"], [(a.get("algorithm_name", ""), a.get("model_data_url", "")) for a in algorithms],
+            "wrap"))
+    out.append("</section>")
+    return "".join(out)
+
+
 def _card_body(card: Mapping) -> str:
     content = card.get("content") or {}
     ov = content.get("model_overview", {})
@@ -324,6 +358,8 @@ def _card_body(card: Mapping) -> str:
         ("Approved", card.get("approved_at")), ("Review comment", card.get("review_comment")),
     ]))
     parts.append("</section>")
+
+    parts.append(_model_package(content.get("model_package_details")))
 
     lineage = _lineage(card.get("lineage"))
     if lineage:
@@ -461,6 +497,9 @@ def render_size(card: Mapping) -> dict:
     rows += sum(len(job.get(k, [])) for k in ("training_metrics", "user_provided_training_metrics",
                                               "hyper_parameters", "user_provided_hyper_parameters"))
     rows += len(content.get("additional_information", {}).get("custom_details", {}) or {})
+    pkg = content.get("model_package_details") or {}
+    rows += len((pkg.get("inference_specification") or {}).get("containers") or [])
+    rows += len(pkg.get("source_algorithms") or [])
     charts = 0
     for ev in content.get("evaluation_details", []):
         rows += len(ev.get("metadata") or {})

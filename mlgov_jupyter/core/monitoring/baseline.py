@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import Invalid
+from .bias import metrics_from_json, metrics_to_json
 from .stats import (
     CATEGORICAL, DATETIME, IGNORE, MAX_CATEGORIES, NUMERIC, check_kind, fit_categorical, fit_numeric, infer_kind,
     py_value,
@@ -67,7 +67,7 @@ class Baseline:
             "probability": self.probability, "problem_type": self.problem_type,
             "positive_label": self.positive_label, "quality": self.quality,
             "quality_constraints": self.quality_constraints, "bias_config": self.bias_config,
-            "bias": _clean(self.bias), "attributions": self.attributions, "config": self.config,
+            "bias": metrics_to_json(self.bias), "attributions": self.attributions, "config": self.config,
             "columns": [ref_to_json(ref) for ref in self.columns.values()], "sagemaker": self.sagemaker,
         }
 
@@ -86,7 +86,7 @@ class Baseline:
             probability=d.get("probability"), problem_type=d.get("problem_type"),
             positive_label=d.get("positive_label"), quality=d.get("quality"),
             quality_constraints=d.get("quality_constraints") or {}, bias_config=d.get("bias_config"),
-            bias=_unclean(d.get("bias")), attributions=d.get("attributions"),
+            bias=metrics_from_json(d.get("bias")), attributions=d.get("attributions"),
             config={**DEFAULT_CONFIG, **config}, created=d.get("created", ""),
             sagemaker=d.get("sagemaker"),
         )
@@ -162,22 +162,6 @@ class Baseline:
 def _quality_section(problem_type):
     return {"Regression": "regression_constraints", "BinaryClassification": "binary_classification_constraints",
             "MulticlassClassification": "multiclass_classification_constraints"}.get(problem_type, "constraints")
-
-
-def _clean(d):
-    """Bias metrics as strict JSON: +-inf as Clarify's "Infinity"/"-Infinity", NaN as null."""
-    if not d:
-        return d
-    return {k: (v if not isinstance(v, float) or math.isfinite(v) else
-                None if math.isnan(v) else "Infinity" if v > 0 else "-Infinity") for k, v in d.items()}
-
-
-def _unclean(d):
-    if not d:
-        return d
-    from .sagemaker_formats import number
-
-    return {k: (number(v) if v is None or isinstance(v, str) else v) for k, v in d.items()}
 
 
 def ref_to_json(ref) -> dict:

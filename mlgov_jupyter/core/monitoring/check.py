@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Invalid
-from .baseline import Baseline, n_workers
+from .baseline import SHARE_KEYS, Baseline, n_workers
 from .drift import adjust, column_drift
 from .report import Report
+from .sagemaker_formats import constraint_settings, evaluates, number
 from .stats import CategoricalAcc, NumericAcc, new_acc
 
 DEFAULT_CHUNK_ROWS = 250_000
@@ -174,7 +175,9 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
     names, chunks, total = _source(current, None, chunk_rows)
     present = [c for c in baseline.columns if c in names]
     missing = [c for c in baseline.columns if c not in names]
-    extra = [c for c in names if c not in baseline.columns]
+    # a baseline without data-quality columns (read from model-quality or Clarify files only) says
+    # nothing about which columns the data has: no column is extra
+    extra = [c for c in names if c not in baseline.columns] if baseline.columns else []
     accs = {c: new_acc(baseline.columns[c]) for c in present}
 
     keep_cols = [c for c in (baseline.target, baseline.prediction, baseline.probability) if c]
@@ -235,13 +238,26 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
 
     results = [column_drift(accs[c], method_for(c), thresholds.get(c)) for c in present]
     adjust(results, correction)
+    # SageMaker's evaluate_constraints, for the file and per feature (monitoring_config_overrides):
+    # a feature whose constraints are not evaluated is shown, never flagged (constraint_settings)
+    settings = constraint_settings((baseline.sagemaker or {}).get("constraints"))
+    evaluated = {c: evaluates(settings, c) for c in baseline.columns}
+    counted = [r for r in results if evaluated[r.column]]
     share_threshold = baseline.config["drift_share"] if drift_share is None else float(drift_share)
-    n_drifted = sum(r.drifted for r in results)
-    share = n_drifted / len(results) if results else 0.0
+    n_drifted = sum(r.drifted for r in counted)
+    share = n_drifted / len(counted) if counted else 0.0
 
     # -------------------------------------------------------------- data quality (SageMaker's six checks)
-    cfg = baseline.config
     violations: list[dict] = []
+
+    def cfg_of(c):
+        """The monitoring config for column ``c``: the baseline's, with the feature's overrides."""
+        ov = settings["features"].get(c) or {}
+        try:
+            return {**baseline.config, **{k: number(ov[k]) for k in SHARE_KEYS if ov.get(k) is not None}}
+        except (TypeError, ValueError):
+            raise Invalid(f"constraints.json: the monitoring_config_overrides of {c!r} hold a threshold that is "
+                          "not a number") from None
 
     def viol(feature, check_type, description, monitor="data_quality", value=None):
         v = {"feature_name": feature, "constraint_check_type": check_type, "description": description,
@@ -251,11 +267,14 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
         violations.append(v)
 
     for c in missing:
-        viol(c, "missing_column_check", f"Column {c} is in the baseline but not in the current data")
-    for c in extra:
+        if evaluated[c]:
+            viol(c, "missing_column_check", f"Column {c} is in the baseline but not in the current data")
+    for c in extra if settings["evaluate"] else []:
         viol(c, "extra_column_check", f"Column {c} is in the current data but not in the baseline")
     for c in present:
-        acc, ref = accs[c], baseline.columns[c]
+        if not evaluated[c]:
+            continue
+        acc, ref, cfg = accs[c], baseline.columns[c], cfg_of(c)
         if isinstance(acc, NumericAcc):
             present_c = acc.n_present
             if present_c:
@@ -283,7 +302,7 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
                          f"the baseline domain ({ood:,} of {acc.n:,} are not; required "
                          f"{required_share(cfg, 'domain_content_threshold'):.2%})", value=in_domain)
     by_name = {r.column: r for r in results}
-    for r in results:
+    for r in counted:
         if r.drifted:
             score = f"p-value {r.adjusted_p_value if r.adjusted_p_value is not None else r.p_value:.3g}" \
                 if r.p_value is not None else f"distance {r.statistic:.4f}"
@@ -294,7 +313,7 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
     report = Report(columns=results, violations=violations, dataset_drift=share >= share_threshold and n_drifted > 0,
                     drift_share=share, drift_share_threshold=share_threshold, n_current=n_rows,
                     n_reference=baseline.n_rows, missing_columns=missing, extra_columns=extra,
-                    correction=correction)
+                    correction=correction, not_evaluated=[c for c in baseline.columns if not evaluated[c]])
 
     kept = pd.concat(kept_parts, ignore_index=True) if len(kept_parts) > 1 else (kept_parts[0] if kept_parts else None)
 

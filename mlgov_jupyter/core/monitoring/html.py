@@ -17,6 +17,8 @@ STYLE = (
 
 
 def fmt(v, digits=4) -> str:
+    """A number for the panel: NaN and None (not computable) as a dash; +-inf as Clarify writes them,
+    "Infinity" / "-Infinity", whether a float or that string read back from a stored report."""
     if v is None:
         return "–"
     if isinstance(v, bool):
@@ -26,6 +28,8 @@ def fmt(v, digits=4) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return "–"
+        if math.isinf(v):
+            return "Infinity" if v > 0 else "-Infinity"
         if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
             return f"{v:.{digits - 1}e}"
         return f"{v:.{digits}g}"
@@ -198,6 +202,10 @@ def column_detail(col) -> str:
 
 def report_html(report) -> str:
     parts = [STYLE, '<div class="mlgov-drift">', summary_line(report), column_table(report)]
+    skipped = getattr(report, "not_evaluated", None)
+    if skipped:
+        parts.append(f"<div>Constraints not evaluated (evaluate_constraints: Disabled) for: "
+                     f"{escape(', '.join(map(str, skipped)))}</div>")
     parts.append("<h4>Violations</h4>" + violations_table(report))
     parts += [quality_section(report), bias_section(report), attribution_section(report), "</div>"]
     return "".join(parts)

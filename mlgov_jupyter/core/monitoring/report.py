@@ -9,7 +9,8 @@ from .drift import ColumnDrift
 
 
 def _json(v):
-    """Replace non-finite floats by None, numpy scalars by Python ones, recursively."""
+    """Replace non-finite floats by None, numpy scalars by Python ones, recursively (bias metrics are
+    encoded before, by ``_bias_json``: their infinities are results)."""
     if isinstance(v, dict):
         return {str(k): _json(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -24,6 +25,21 @@ def _json(v):
     return v
 
 
+def _bias_json(section):
+    """The bias section with its metrics as Clarify writes them: +-inf as the strings "Infinity" /
+    "-Infinity" (a DI of +Infinity is a result, and a violation, not a missing value), NaN as null;
+    strict JSON either way, so the service stores it and the REST layer accepts it."""
+    if not isinstance(section, dict):
+        return section
+    from .bias import metrics_to_json
+
+    out = dict(section)
+    for key in ("baseline", "current"):
+        if isinstance(out.get(key), dict):
+            out[key] = metrics_to_json(out[key])
+    return out
+
+
 @dataclass
 class Report:
     columns: list[ColumnDrift]
@@ -36,6 +52,9 @@ class Report:
     missing_columns: list = field(default_factory=list)
     extra_columns: list = field(default_factory=list)
     correction: str | None = None
+    # baseline columns whose constraints are not evaluated (SageMaker's evaluate_constraints: Disabled,
+    # for the file or the feature): their drift is shown, never a violation nor counted as drift
+    not_evaluated: list = field(default_factory=list)
     quality: dict | None = None
     bias: dict | None = None
     attribution: dict | None = None
@@ -83,8 +102,9 @@ class Report:
             "violations_by_type": self.violations_by_type(),
             "missing_columns": self.missing_columns,
             "extra_columns": self.extra_columns,
+            "not_evaluated": self.not_evaluated,
             "model_quality": self.quality,
-            "bias": self.bias,
+            "bias": _bias_json(self.bias),
             "attribution": self.attribution,
             "timings": self.timings,
         })

@@ -17,6 +17,20 @@ Field by field (checked against SageMaker's own files of the SageMaker Python SD
   a baseline read back from it is exact; larger columns are compacted the KLL way (no weight lost);
 - numbers that are not finite are written as SageMaker writes them, the strings ``"NaN"``,
   ``"Infinity"``, ``"-Infinity"``, so every file is strict JSON;
+- ``num_present`` counts every present value, valid or not (``NumericRef.n_present``: ``+-inf`` and
+  text in a numeric column are present and invalid), while the buckets and the sketch hold the
+  valid values: reading back, the distribution's weight is the valid count and the rest of
+  ``num_present`` the invalid one. A discrete column's sketch holds one item per level weighing its
+  count (exact at any size), read back with ``stats.numeric_layout`` (``_numeric_from_sketch``);
+- datetime columns: SageMaker has no date type (its inferred types are Integral, Fractional, String
+  and Unknown). mlgov writes a datetime column as epoch seconds (UTC), ``Integral``, as SageMaker
+  profiles epoch numbers, and marks the feature (statistics and constraints) with
+  ``"mlgov_kind": "datetime"`` so that reading the files back gives a datetime column again (dates,
+  ISO text and aware times checked as before the trip). A file without the mark (SageMaker's own)
+  gives a numeric column. Whether SageMaker's prebuilt analyzer ignores the extra key is
+  *unconfirmed*: AWS's constraints page lets bring-your-own containers "adopt the same format or
+  enhance it" and says nothing of unknown keys; drop the key to give SageMaker a plain Integral
+  column;
 - regression ``r2``: SageMaker's model-quality job reports ``1 - SSE / sum((prediction -
   mean(prediction))**2)``, i.e. ``r2_score(prediction, label)`` with the arguments swapped (-3.2088
   on the SDK's model_quality data, where scikit-learn's ``r2_score(label, prediction)`` is
@@ -28,7 +42,8 @@ Reading keeps what mlgov has no field for: a baseline read from SageMaker's file
 (``Baseline.sagemaker``) and writes them back as they were (sketches, buckets,
 ``monitoring_config_overrides``, features present only in constraints, the constraint's own
 ``inferred_type``), with mlgov's thresholds (``baseline.config``, ``quality_constraints``) laid over
-them. Those files are SageMaker's own; what mlgov checks from them is:
+them. Those files are SageMaker's own; what mlgov checks from them is (and not at all for a feature
+whose ``evaluate_constraints`` is Disabled, see ``constraint_settings``):
 
 - each feature's constraint ``inferred_type`` and ``completeness`` (the constraint, where given, not
   the statistics) and ``string_constraints.domains``;
@@ -52,7 +67,7 @@ import pandas as pd
 
 from ..errors import Invalid
 from .stats import (
-    CATEGORICAL, DATETIME, CategoricalRef, NumericRef, fit_numeric,
+    CATEGORICAL, DATETIME, EXACT_LIMIT, NUMERIC, CategoricalRef, NumericRef, fit_numeric, numeric_layout,
 )
 
 KLL_K = 2048
@@ -176,12 +191,15 @@ def _capacity(level: int, levels: int, k: int = KLL_K, c: float = KLL_C) -> int:
     return max(2, int(math.ceil(k * c ** (levels - 1 - level))))
 
 
-def kll_levels(values: np.ndarray, weights: np.ndarray, k: int = KLL_K, c: float = KLL_C) -> list[list[float]]:
+def kll_levels(values: np.ndarray, weights: np.ndarray, k: int = KLL_K, c: float = KLL_C,
+               compact: bool = True) -> list[list[float]]:
     """A KLL sketch of ``values`` with integer ``weights``: level h holds items of weight 2**h.
 
     Each weight is first written in binary (an item per set bit), then every level over its KLL
     capacity is compacted: its items sorted, one of each neighbouring pair promoted to the next level
-    (alternating which), an odd one kept. The total weight is kept exactly."""
+    (alternating which), an odd one kept. The total weight is kept exactly. ``compact=False`` keeps
+    the binary writing as it is, so each value keeps its own weight exactly (a few values: a discrete
+    column's levels)."""
     values = np.asarray(values, dtype="float64")
     weights = np.asarray(weights, dtype="int64")
     keep = weights > 0
@@ -193,6 +211,8 @@ def kll_levels(values: np.ndarray, weights: np.ndarray, k: int = KLL_K, c: float
         w >>= 1
     if not levels:
         return [[]]
+    if not compact:
+        return [lvl.tolist() for lvl in levels]
     turn = 0
     changed = True
     while changed:
@@ -268,9 +288,14 @@ def with_completeness(ref, completeness: float | None):
     return cls(**fields, completeness_constraint=float(completeness))
 
 
+def _present(ref) -> int:
+    """Values present (not missing): a numeric reference's valid and invalid ones (SageMaker's num_present)."""
+    return int(getattr(ref, "n_present", ref.n))
+
+
 def _observed_completeness(ref) -> float:
-    total = ref.n + ref.n_missing
-    return ref.n / total if total else 1.0
+    total = _present(ref) + ref.n_missing
+    return _present(ref) / total if total else 1.0
 
 
 def ref_to_json(ref) -> dict:
@@ -322,33 +347,89 @@ def _spread(hist: dict) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _numeric_feature(name: str, st: dict, itype: str):
-    """A numeric reference from a statistics.json feature, fitted by mlgov's own ``fit_numeric`` on the
-    distribution the file holds: the sketch (every value when it has them all, so exact), else the
-    buckets (values spread evenly inside each). Counts are then those of the ``num_present`` values."""
+def _numeric_from_sketch(name: str, values: np.ndarray, weights: np.ndarray) -> NumericRef:
+    """A numeric reference from a sketch's items (``values`` with integer ``weights``).
+
+    Discrete columns (at most ``DISCRETE_MAX_UNIQUE`` levels) are laid out by ``stats.numeric_layout``
+    on the distinct values and their summed weights, as ``fit_numeric`` lays out data: a bin per
+    level (float noise tolerated), each level labelled by its most frequent value, and the counts the
+    sketch's weights exactly (a 1M-row column of three values keeps its three counts). Other columns
+    are fitted by ``fit_numeric`` on the values the sketch stands for (``_expand``), with the counts
+    scaled back to the sketch's total weight."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    w = np.bincount(inv, weights=weights, minlength=uniq.size).astype("int64")
+    keep = w > 0
+    uniq, w = uniq[keep], w[keep]
+    total = int(w.sum())
+    edges, counts, levels, n_levels = numeric_layout(uniq, w)
+    if levels is None:
+        sample = _expand(uniq, w)
+        ref = fit_numeric(name, pd.Series(sample, dtype="float64"))
+        m = int(sample.size)
+        if m != total and m:
+            cum = np.round(np.cumsum(ref.counts) * (total / m)).astype("int64")
+            ref.counts = np.diff(np.concatenate([[0], cum])).astype("int64")
+            ref.raw = None
+        ref.n = total
+        return ref
+    mean = float(np.dot(uniq, w) / total)
+    dev = uniq - mean
+    hist_counts, hist_edges = np.histogram(uniq, bins=10, weights=w)
+    return NumericRef(
+        name=name, kind=NUMERIC, inferred_type="Fractional", n=total, n_missing=0, mean=mean,
+        std=float(math.sqrt(np.dot(w, dev * dev) / (total - 1))) if total > 1 else 0.0,
+        sum=float(np.dot(uniq, w)), min=float(uniq[0]), max=float(uniq[-1]), edges=edges,
+        counts=np.asarray(counts, dtype="int64"), discrete=True,
+        raw=np.repeat(uniq, w) if total <= EXACT_LIMIT else None,
+        hist={"edges": hist_edges.tolist(), "counts": hist_counts.astype("int64").tolist()},
+        n_distinct=n_levels, n_invalid=0, levels=levels)
+
+
+def _numeric_feature(name: str, st: dict, itype: str, kind: str = NUMERIC):
+    """A numeric (or datetime, in seconds) reference from a statistics.json feature, laid out as mlgov
+    lays out data (``_numeric_from_sketch``) from the distribution the file holds: the sketch (every
+    value when it has them all, so exact), else the buckets (values spread evenly inside each).
+
+    ``num_present`` counts every present value, SageMaker's as mlgov's (``NumericRef.n_present``):
+    those that are not finite numbers too (``+-inf``, text in a numeric column). The distribution
+    holds the valid ones only, so its total weight is the count of valid values and the rest of
+    ``num_present`` the invalid ones; a file whose distribution weighs more than ``num_present`` is
+    scaled to it."""
     common = st.get("common", {})
-    n = int(number(common.get("num_present", 0)))
+    n_present = int(number(common.get("num_present", 0)))
     n_missing = int(number(common.get("num_missing", 0)))
     kll = (st.get("distribution") or {}).get("kll") or {}
     hist = _buckets_hist(kll.get("buckets") or [])
     values, weights = kll_items(kll.get("sketch") or {})
-    if n == 0:
-        sample = np.zeros(0)
+    if n_present == 0:
+        ref = fit_numeric(name, pd.Series([], dtype="float64"))
     elif values.size:
-        sample = _expand(values, weights)
-    elif hist and sum(hist["counts"]) > 0:
-        sample = _spread(hist)
+        ref = _numeric_from_sketch(name, values, weights)
     else:
-        lo, hi = number(st.get("min")), number(st.get("max"))
-        sample = np.linspace(lo, hi, min(n, SAMPLE_CAP)) if math.isfinite(lo) and math.isfinite(hi) else np.zeros(0)
-    ref = fit_numeric(name, pd.Series(sample, dtype="float64"))
-    m = int(sample.size)
-    if m != n and m:
-        cum = np.round(np.cumsum(ref.counts) * (n / m)).astype("int64")
+        if hist and sum(hist["counts"]) > 0:
+            sample = _spread(hist)
+            weight = int(round(sum(hist["counts"])))
+        else:
+            lo, hi = number(st.get("min")), number(st.get("max"))
+            ok = math.isfinite(lo) and math.isfinite(hi)
+            sample = np.linspace(lo, hi, min(n_present, SAMPLE_CAP)) if ok else np.zeros(0)
+            weight = n_present if ok else 0
+        ref = fit_numeric(name, pd.Series(sample, dtype="float64"))
+        m = int(sample.size)
+        if m != weight and m:
+            cum = np.round(np.cumsum(ref.counts) * (weight / m)).astype("int64")
+            ref.counts = np.diff(np.concatenate([[0], cum])).astype("int64")
+            ref.raw = None
+        ref.n = weight
+    if ref.n > n_present:  # more weight than values present: scale the counts to num_present
+        cum = np.round(np.cumsum(ref.counts) * (n_present / ref.n)).astype("int64")
         ref.counts = np.diff(np.concatenate([[0], cum])).astype("int64")
         ref.raw = None
-    ref.n, ref.n_missing = n, n_missing
-    if n:
+        ref.n = n_present
+    ref.n_invalid = n_present - ref.n
+    ref.n_missing = n_missing
+    if ref.n:
+        n = ref.n
         mean = number(st.get("mean"))
         pop = number(st.get("std_dev"))
         ref.mean = mean
@@ -356,6 +437,7 @@ def _numeric_feature(name: str, st: dict, itype: str):
         ref.sum = number(st["sum"]) if "sum" in st else mean * n
         ref.min = number(st.get("min", ref.min))
         ref.max = number(st.get("max", ref.max))
+    ref.kind = kind
     ref.inferred_type = itype
     ref.hist = hist
     return ref
@@ -381,6 +463,7 @@ def _constraint_only(c: dict):
     if itype in ("Integral", "Fractional"):
         ref = fit_numeric(name, pd.Series([], dtype="float64"))
         ref.inferred_type = itype
+        ref.kind = _kind_mark(c)
     else:
         ref = CategoricalRef(name=name, kind=CATEGORICAL, inferred_type=itype, n=0, n_missing=0, values=[],
                              counts=np.zeros(0, dtype="int64"), other=0, distinct=0,
@@ -401,7 +484,7 @@ def data_quality_from(statistics: dict | None, constraints: dict | None) -> tupl
             ref.inferred_type = c.get("inferred_type") or f.get("inferred_type") or "String"
         elif "numerical_statistics" in f:
             itype = c.get("inferred_type") or f.get("inferred_type") or "Fractional"
-            ref = _numeric_feature(name, f["numerical_statistics"], itype)
+            ref = _numeric_feature(name, f["numerical_statistics"], itype, _kind_mark(f, c))
         else:
             raise KeyError("numerical_statistics or string_statistics")
         cols[name] = with_completeness(ref, number(c["completeness"]) if "completeness" in c else None)
@@ -417,11 +500,24 @@ def data_quality_from(statistics: dict | None, constraints: dict | None) -> tupl
         config["comparison_threshold"] = number(mc["distribution_constraints"]["comparison_threshold"])
     item_count = (statistics or {}).get("dataset", {}).get("item_count")
     n_rows = int(number(item_count)) if item_count is not None else max(
-        [r.n + r.n_missing for r in cols.values()] or [0])
+        [_present(r) + r.n_missing for r in cols.values()] or [0])
     return cols, config, n_rows
 
 
 # ============================================================================ data-quality files from a baseline
+
+
+DATETIME_MARK = "mlgov_kind"
+
+
+def _mark(ref) -> dict:
+    """The mark of a datetime column (SageMaker has no date type: see the module docstring)."""
+    return {DATETIME_MARK: DATETIME} if getattr(ref, "kind", None) == DATETIME else {}
+
+
+def _kind_mark(*features: dict) -> str:
+    """DATETIME when a statistics or constraints feature carries mlgov's datetime mark, else NUMERIC."""
+    return DATETIME if any((f or {}).get(DATETIME_MARK) == DATETIME for f in features) else NUMERIC
 
 
 def sagemaker_inferred_type(series: pd.Series, ref) -> str:
@@ -444,8 +540,11 @@ def sagemaker_inferred_type(series: pd.Series, ref) -> str:
 
 
 def _kll_of(ref: NumericRef) -> list[list[float]]:
-    if ref.raw is not None:  # every value with weight 1, as KLL holds them: all at level 0 up to k values
+    if ref.raw is not None and (ref.raw.size <= KLL_K or not ref.discrete):
+        # every value with weight 1, as KLL holds them: all at level 0 up to k values
         return kll_levels(ref.raw, np.ones(ref.raw.size, dtype="int64"))
+    # a discrete column beyond k values: one item per level weighing its count (exact counts, where
+    # compacting every value would only approximate them)
     # fine bins: each bin's count sits on one value inside it, so the distribution read back has the
     # same CDF at every edge: a bin around one value (a level: narrower than float noise) on that value,
     # a wider bin on its midpoint, the bins below and above every edge on the minimum and maximum
@@ -463,7 +562,8 @@ def _kll_of(ref: NumericRef) -> list[list[float]]:
     if narrow.any():
         mids = (e[:-1] + e[1:])[narrow] / 2
         reps[1:-1][narrow] = [float(f"{m:.12g}") for m in mids]
-    return kll_levels(reps, counts)
+    # a discrete column: a few items per level, each weighing its level's count exactly
+    return kll_levels(reps, counts, compact=not ref.discrete)
 
 
 def _hist_of(ref: NumericRef) -> dict:
@@ -480,7 +580,7 @@ def _hist_of(ref: NumericRef) -> dict:
 def statistics_json(baseline) -> dict:
     feats = []
     for ref in baseline.columns.values():
-        common = {"num_present": int(ref.n), "num_missing": int(ref.n_missing)}
+        common = {"num_present": _present(ref), "num_missing": int(ref.n_missing)}
         if isinstance(ref, CategoricalRef):
             buckets = [{"value": str(v), "count": int(c)} for v, c in zip(ref.values, ref.counts)]
             feats.append({"name": ref.name, "inferred_type": "String", "string_statistics": {
@@ -494,7 +594,7 @@ def statistics_json(baseline) -> dict:
         n = ref.n
         pop = ref.std * math.sqrt((n - 1) / n) if n > 1 else (0.0 if n == 1 else math.nan)
         feats.append({"name": ref.name, "inferred_type": ref.inferred_type if n else "Unknown",
-                      "numerical_statistics": {
+                      **_mark(ref), "numerical_statistics": {
                           "common": common, "mean": ref.mean, "sum": ref.sum, "std_dev": pop,
                           "min": ref.min, "max": ref.max,
                           "distribution": {"kll": {"buckets": buckets, "sketch": {
@@ -506,7 +606,7 @@ def constraints_json(baseline) -> dict:
     cons = []
     for ref in baseline.columns.values():
         c = {"name": ref.name, "inferred_type": ref.inferred_type if ref.n or isinstance(ref, CategoricalRef)
-             else "Unknown", "completeness": ref.completeness}
+             else "Unknown", **_mark(ref), "completeness": ref.completeness}
         if isinstance(ref, CategoricalRef):
             c["inferred_type"] = ref.inferred_type or "String"
             if ref.domain is not None:
@@ -736,6 +836,65 @@ def analysis_json(baseline) -> dict | None:
     if baseline.attributions:
         out["explanations"] = {"kernel_shap": {"label0": {"global_shap_values": dict(baseline.attributions)}}}
     return out if len(out) > 1 else None
+
+
+# ============================================================================ monitoring_config_overrides
+
+
+def _enabled(value) -> bool:
+    """SageMaker's "Enabled"/"Disabled" (booleans too); anything else leaves the default, enabled."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("disabled", "false")
+
+
+def feature_overrides(feature: dict) -> dict:
+    """A constraints.json feature's ``monitoring_config_overrides``, wherever it is written: under
+    ``string_constraints`` (or ``num_constraints``), where the SageMaker SDK's
+    ``Constraints.set_monitoring(enable_monitoring, feature_name)`` writes it (and SageMaker's own file
+    in the SDK's ``tests/data/monitor/constraints.json`` has it), or beside the constraints, as AWS's
+    constraints.json schema draws it (``monitoringConfigOverrides``)."""
+    out: dict = {}
+    for holder in (feature, feature.get("num_constraints"), feature.get("string_constraints")):
+        if isinstance(holder, dict):
+            for key in ("monitoringConfigOverrides", "monitoring_config_overrides"):
+                if isinstance(holder.get(key), dict):
+                    out.update(holder[key])
+    return out
+
+
+def constraint_settings(constraints: dict | None) -> dict:
+    """What SageMaker's constraints.json says about evaluating its constraints:
+    ``{"evaluate": bool, "features": {name: overrides}}``.
+
+    SageMaker's semantics, from its documentation and SDK: ``monitoring_config.evaluate_constraints``
+    ("Enabled"/"Disabled") turns the evaluation of the file's constraints on or off, and the SDK's
+    ``Constraints.set_monitoring(False, feature_name)`` writes ``evaluate_constraints: Disabled`` into one
+    feature's ``monitoring_config_overrides`` ("If feature-name is provided, modify the feature-level
+    override. Else, modify the top-level monitoring flag", ``sagemaker/model_monitor/
+    monitoring_files.py``); AWS's schema (developer guide, "Schema for Constraints") gives each feature
+    ``monitoringConfigOverrides`` beside its constraints. So mlgov evaluates none of a feature's
+    data-quality constraints when its overrides (or the file) say Disabled: no data_type, completeness,
+    categorical_values, baseline_drift or missing_column violation for it, and it does not count
+    towards dataset drift; its statistics and drift are still computed and shown. The overrides'
+    ``datatype_check_threshold`` and ``domain_content_threshold`` replace the file's for that feature
+    (mlgov's reading: AWS names the object without listing its keys)."""
+    doc = constraints or {}
+    mc = doc.get("monitoring_config") or {}
+    feats = {}
+    for f in doc.get("features") or []:
+        if isinstance(f, dict) and "name" in f:
+            ov = feature_overrides(f)
+            if ov:
+                feats[f["name"]] = ov
+    return {"evaluate": _enabled(mc.get("evaluate_constraints", "Enabled")), "features": feats}
+
+
+def evaluates(settings: dict, feature: str) -> bool:
+    """Whether ``feature``'s data-quality constraints are evaluated (``constraint_settings``)."""
+    if not settings["evaluate"]:
+        return False
+    return _enabled(settings["features"].get(feature, {}).get("evaluate_constraints", "Enabled"))
 
 
 # ============================================================================ constraint_violations.json
@@ -1009,7 +1168,8 @@ def read_sagemaker(source, **kwargs):
 
 
 __all__ = [
-    "FILE_KINDS", "analysis_json", "attributions_from_analysis", "bias_from_analysis", "constraints_json",
+    "FILE_KINDS", "analysis_json", "attributions_from_analysis", "bias_from_analysis", "constraint_settings",
+    "constraints_json", "evaluates", "feature_overrides",
     "data_quality_from", "from_sagemaker", "kind_of", "kll_items", "kll_levels", "load_json", "model_quality_from",
     "model_quality_constraints_json", "model_quality_statistics_json", "read_sagemaker", "report_from_violations",
     "sagemaker_inferred_type", "save_sagemaker", "statistics_json", "strict", "to_sagemaker", "violations_from",

@@ -12,8 +12,9 @@ from .drift import add_check_options, current_data, run_check
 
 class Check(Subcommand):
     name = "check"
-    help = ("Check CURRENT_DF (a DataFrame or Parquet path) against BASELINE (a Baseline variable or a saved "
-            "baseline file): r = %mlgov check BASELINE CURRENT_DF [--model NAME] [--correction bh]")
+    help = ("Check CURRENT_DF (a DataFrame or Parquet path) against BASELINE (a Baseline variable, a saved "
+            "baseline file, SageMaker's baseline files or a folder of them): "
+            "r = %mlgov check BASELINE CURRENT_DF [--model NAME] [--correction bh]")
 
     def add_arguments(self, parser):
         parser.add_argument("baseline", metavar="BASELINE")
@@ -25,10 +26,10 @@ class Check(Subcommand):
 
         if args.baseline in ctx.shell.user_ns:
             baseline = ctx.shell.user_ns[args.baseline]
-        elif os.path.isfile(args.baseline):
+        elif os.path.exists(args.baseline):  # a file, or a folder of SageMaker's output (Baseline.load reads both)
             baseline = mon.Baseline.load(args.baseline)
         else:
-            raise UsageError(f"no variable or baseline file named {args.baseline!r}")
+            raise UsageError(f"no variable or baseline file or folder named {args.baseline!r}")
         if isinstance(baseline, (str, os.PathLike)):
             baseline = mon.Baseline.load(baseline)
         if not isinstance(baseline, mon.Baseline):
