@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 from ..core.errors import Invalid
 
 PROGRESS_FROM_BYTES = 64 << 20  # transfers smaller than this show no progress bar
-ROW_GROUP_ROWS = 64 * 1024  # ~10 MB of 20 float columns: what the service decodes at a time
+ROW_GROUP_BYTES = 16 << 20  # about what the service decodes at a time, per row group
 
 
 def is_tabular(obj) -> bool:
@@ -139,9 +139,10 @@ def _write_parquet(obj, sink) -> None:
         for table in _tables(obj):
             if writer is None:
                 writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), table.schema)
+                rows = _row_group_rows(table)
             elif table.schema != writer.schema:
                 table = table.cast(writer.schema)
-            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            writer.write_table(table, row_group_size=rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError) as exc:
         raise Invalid(f"cannot store this data as Parquet: {str(exc).splitlines()[0]}") from None
     if writer is None:
@@ -149,17 +150,20 @@ def _write_parquet(obj, sink) -> None:
     writer.close()
 
 
+def _row_group_rows(table) -> int:
+    """Rows per row group so one holds about ROW_GROUP_BYTES."""
+    width = table.nbytes / max(table.num_rows, 1)
+    return int(min(1 << 20, max(16_384, ROW_GROUP_BYTES // max(width, 1))))
+
+
 def _tables(obj) -> Iterator:
-    """``obj`` as pyarrow tables of a bounded number of rows."""
+    """``obj`` as pyarrow tables (a DataFrame at once: numeric columns convert without a copy;
+    other sources a batch at a time)."""
     import pandas as pd
     import pyarrow as pa
 
     if isinstance(obj, pd.DataFrame):
-        step = max(ROW_GROUP_ROWS, 1)
-        if len(obj) == 0:
-            yield pa.Table.from_pandas(obj)
-        for start in range(0, len(obj), step):
-            yield pa.Table.from_pandas(obj.iloc[start:start + step])
+        yield pa.Table.from_pandas(obj)
     elif isinstance(obj, pa.Table):
         yield obj
     elif isinstance(obj, pa.RecordBatchReader):
@@ -171,7 +175,7 @@ def _tables(obj) -> Iterator:
     else:  # a Parquet folder
         import pyarrow.dataset as ds
 
-        for batch in ds.dataset(str(obj), format="parquet").to_batches(batch_size=ROW_GROUP_ROWS):
+        for batch in ds.dataset(str(obj), format="parquet").to_batches(batch_size=128 * 1024):
             yield pa.Table.from_batches([batch])
 
 
@@ -197,6 +201,9 @@ def read_stream(meta: dict, stream, as_: str):
     iterator of RecordBatches; the stream closes when it is used up)."""
     import pyarrow as pa
 
+    import io
+
+    stream = io.BufferedReader(stream, buffer_size=8 << 20) if not isinstance(stream, io.BufferedReader) else stream
     reader = pa.ipc.open_stream(stream)
     rows = meta.get("rows")
     bar = _progress(rows, f"use {meta['name']}", unit="rows") if rows and rows >= 1_000_000 else None

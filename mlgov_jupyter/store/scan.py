@@ -53,9 +53,9 @@ class Scan:
                 raise Invalid(f"no column named {', '.join(map(repr, unknown))} in this dataset")
         self.columns = columns
         self.row_filter = row_filter
+        self.batch_rows = batch_rows
         try:
-            self.scanner = self.dataset.scanner(columns=columns, filter=row_filter, batch_size=batch_rows,
-                                                batch_readahead=2, fragment_readahead=1)
+            self.scanner = self.dataset.scanner(columns=columns, filter=row_filter, batch_size=batch_rows)
         except Exception as exc:  # pyarrow: a filter on a missing field or of the wrong type
             raise Invalid(f"the row filter does not fit this dataset: {str(exc).splitlines()[0]}") from None
 
@@ -79,8 +79,22 @@ class Scan:
         schema = self.schema
         with pa.ipc.new_stream(pa.PythonFile(drain, mode="w"), schema) as writer:
             yield drain.take()
-            for batch in self.scanner.to_batches():
+            for batch in self._batches():
                 if batch.num_rows:
                     writer.write_batch(batch.replace_schema_metadata(schema.metadata))
                     yield drain.take()
         yield drain.take()
+
+    def _batches(self):
+        """Batches pulled one Parquet row group at a time (row groups the filter's statistics
+        rule out are skipped): a dataset scanner decodes ahead of a slow reader and would hold
+        most of the data; this holds about one row group."""
+        import pyarrow.dataset as ds
+
+        for fragment in self.dataset.get_fragments(filter=self.row_filter):
+            pieces = fragment.split_by_row_group(filter=self.row_filter) \
+                if isinstance(fragment, ds.ParquetFileFragment) else [fragment]
+            for piece in pieces:
+                yield from piece.to_batches(schema=self.dataset.schema, columns=self.columns,
+                                            filter=self.row_filter, batch_size=self.batch_rows,
+                                            batch_readahead=1, fragment_readahead=0, use_threads=True)

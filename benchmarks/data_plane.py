@@ -1,0 +1,161 @@
+"""The data plane against local Parquet: publish and use of a wide dataset through a running
+service (a `jupyter server` with the mlgov extension, in its own process), side by side with
+`df.to_parquet` / `pd.read_parquet` of the same frame on local disk, in the same run.
+
+    python benchmarks/data_plane.py [--rows 10000000] [--cols 20]
+
+Prints, per step, seconds and the ratio to local Parquet; the service's whole-process peak
+resident memory (VmHWM) before and after; how much the database file grew; and for `use` with a
+column subset and a 1% row filter, the bytes the service read (its /proc io rchar) against a full
+read. Targets (issue 10): publish and use <= 1.5x local Parquet, service peak RSS <= 300 MB,
+database growth < 1 MB, subset + 1% filter < 5% of the bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A jupyter server with the mlgov extension and a token for one user."""
+
+    def __init__(self, root: Path):
+        self.root, self.port = root, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        for d in ("data", "runtime", "config", "notebooks"):
+            (root / d).mkdir(parents=True, exist_ok=True)
+        self.db = root / "mlgov.sqlite"
+        (root / "config" / "jupyter_server_config.py").write_text(
+            "c.ServerApp.identity_provider_class = 'mlgov_jupyter.server.identity.TokenIdentityProvider'\n"
+            "c.ServerApp.authorizer_class = 'mlgov_jupyter.server.identity.SharedServerAuthorizer'\n"
+            "c.TokenIdentityProvider.tokens = {'bench-token': 'bench'}\n"
+            f"c.MlgovApp.db_url = 'sqlite:///{self.db}'\n")
+        env = dict(os.environ, JUPYTER_DATA_DIR=str(root / "data"), JUPYTER_RUNTIME_DIR=str(root / "runtime"),
+                   JUPYTER_CONFIG_DIR=str(root / "config"))
+        self.log = open(root / "server.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+                                      f"--port={self.port}", "--ServerApp.token=server-token",
+                                      f"--ServerApp.root_dir={root / 'notebooks'}"],
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while True:
+            try:
+                req = urllib.request.Request(self.url + "api/mlgov/whoami", headers={"Authorization": "token bench-token"})
+                urllib.request.urlopen(req, timeout=2).read()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.3)
+
+    def status(self) -> dict:
+        out = {}
+        for line in open(f"/proc/{self.proc.pid}/status"):
+            if line.startswith(("VmHWM", "VmRSS", "RssAnon", "RssFile")):
+                out[line.split(":")[0]] = int(line.split()[1]) / 1024
+        return out
+
+    def rchar(self) -> int:
+        for line in open(f"/proc/{self.proc.pid}/io"):
+            if line.startswith("rchar"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(20)
+        self.log.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--cols", type=int, default=20)
+    args = ap.parse_args()
+
+    import numpy as np
+    import pandas as pd
+
+    from mlgov_jupyter.kernel.client import connect
+
+    work = Path(tempfile.mkdtemp(prefix="mlgov-bench-"))
+    try:
+        rng = np.random.default_rng(0)
+        df = pd.DataFrame({f"c{i}": rng.normal(size=args.rows) for i in range(args.cols)})
+        df["key"] = np.arange(args.rows)
+        mb = df.memory_usage(index=False).sum() / 2**20
+        print(f"data: {args.rows:,} rows x {args.cols + 1} columns, {mb:,.0f} MB in memory")
+
+        t = time.perf_counter()
+        df.to_parquet(work / "local.parquet", index=False)
+        local_write = time.perf_counter() - t
+        t = time.perf_counter()
+        back = pd.read_parquet(work / "local.parquet")
+        local_read = time.perf_counter() - t
+        del back
+        size = (work / "local.parquet").stat().st_size / 2**20
+
+        server = Server(work / "server")
+        try:
+            client = connect(server.url, "bench-token")
+            client.whoami()
+            idle, db0 = server.status(), server.db.stat().st_size
+            t = time.perf_counter()
+            client.publish(df, "bench-wide")
+            publish = time.perf_counter() - t
+            after_publish, db1 = server.status(), server.db.stat().st_size
+            t = time.perf_counter()
+            got = client.use("bench-wide")
+            use = time.perf_counter() - t
+            assert len(got) == args.rows
+            del got
+            after_use = server.status()
+
+            r0 = server.rchar()
+            full = client.use("bench-wide", as_="arrow")
+            full_bytes = server.rchar() - r0
+            del full
+            r0 = server.rchar()
+            t = time.perf_counter()
+            part = client.use("bench-wide", columns=["key", "c0"], filter=[("key", "<", args.rows // 100)])
+            subset = time.perf_counter() - t
+            subset_bytes = server.rchar() - r0
+            assert len(part) == args.rows // 100
+        finally:
+            server.stop()
+
+        print(f"local Parquet file: {size:,.0f} MB")
+        print(f"{'step':<34}{'seconds':>9}{'x local':>9}")
+        print(f"{'df.to_parquet (local disk)':<34}{local_write:>9.2f}{1:>9.2f}")
+        print(f"{'publish through the service':<34}{publish:>9.2f}{publish / local_write:>9.2f}")
+        print(f"{'pd.read_parquet (local disk)':<34}{local_read:>9.2f}{1:>9.2f}")
+        print(f"{'use through the service':<34}{use:>9.2f}{use / local_read:>9.2f}")
+        print(f"{'use 2 columns, 1% of rows':<34}{subset:>9.2f}{subset / local_read:>9.2f}")
+        print(f"service peak RSS: idle {idle['VmHWM']:.0f} MB, after publish {after_publish['VmHWM']:.0f} MB, "
+              f"after use {after_use['VmHWM']:.0f} MB (data {mb:,.0f} MB)")
+        print(f"database file growth: {(db1 - db0) / 2**20:.3f} MB")
+        print(f"bytes the service read: full use {full_bytes / 2**20:,.0f} MB, 2 columns + 1% filter "
+              f"{subset_bytes / 2**20:,.1f} MB ({100 * subset_bytes / max(full_bytes, 1):.1f}%)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
