@@ -1,0 +1,88 @@
+"""The data plane in team mode on a real JupyterHub: users' kernels publish by parts and read
+scans from ``mlgov serve`` (its own account, its own object store), a scoped grant holds from
+another Unix user's kernel, the sidebar's forwarder streams a dataset through, and no user can
+reach the stored bytes or another user's upload."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import requests
+
+from .harness import kernel_ok
+
+CLIENT = "import mlgov_jupyter as mg\nc = mg.connect()\n"
+
+
+def test_a_scoped_grant_holds_between_real_kernels_and_the_sidebar_streams(hub):
+    tag = uuid.uuid4().hex[:8]
+    project, asset = f"hr-{tag}", f"people-{tag}"
+    out = kernel_ok(hub, "alice", CLIENT + f"""
+import numpy as np, pandas as pd
+n = 200_000
+df = pd.DataFrame({{"id": np.arange(n), "region": np.where(np.arange(n) % 4 == 0, "EU", "US"),
+                    "salary": np.arange(n) * 3 + 7, "ssn": [f"ssn-{{i}}" for i in range(n)]}})
+c.create_project({project!r})
+a = c.publish(df, name={asset!r}, project={project!r})
+c.define_filter({asset!r}, "eu-pay", columns=["id", "salary"], rows=[("region", "==", "EU")])
+print(a["row_count"], a["revisions"][-1]["size_bytes"] > 1_000_000)
+""", timeout=120)
+    assert out.split() == ["200000", "True"]
+
+    out = kernel_ok(hub, "bob", CLIENT + f"print(c.subscribe({asset!r}, 'EU pay', filter='eu-pay')['id'])")
+    kernel_ok(hub, "alice", CLIENT + f"c.approve({int(out)}, 'EU only')")
+    out = kernel_ok(hub, "bob", CLIENT + f"""
+got = c.use({asset!r})
+print(list(got.columns), len(got), int(got.salary.min()))
+try:
+    c.use({asset!r}, columns=["ssn"])
+except Exception as exc:
+    print(type(exc).__name__)
+""", timeout=120)
+    assert out.split("\n")[0] == "['id', 'salary'] 50000 7" and "Forbidden" in out
+
+    # the sidebar's path: bob's own server forwards with his token and streams the scan back
+    response = requests.get(f"{hub.url}user/bob/api/mlgov/assets/{asset}/data",
+                            headers={"Authorization": f"token {hub.user_token('bob')}"}, timeout=60, stream=True)
+    assert response.status_code == 200
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(response.raw.read()).read_all()
+    assert table.column_names == ["id", "salary"] and table.num_rows == 50_000
+    meta = json.loads(requests.utils.unquote(response.headers["X-Mlgov-Meta"]))
+    assert meta["asset_filter"] == "eu-pay"
+
+
+def test_no_user_reaches_the_stored_bytes_or_another_users_upload(hub):
+    tag = uuid.uuid4().hex[:8]
+    data = hub.service_dir / "data"
+    kernel_ok(hub, "alice", CLIENT + f"import pandas as pd\nc.publish(pd.DataFrame({{'a': [1]}}), name='bytes-{tag}')")
+    assert list(data.glob("**/sha256/*/*")), "the service's object store holds the published bytes"
+    out = kernel_ok(hub, "alice", CLIENT + f"""
+up = c._call("POST", "uploads", body={{"name": "secret-{tag}"}})
+c._call("PUT", "uploads/" + up["upload_id"], {{"offset": 0}}, b"PAR1 half a file")
+print(up["upload_id"])
+""")
+    upload_id = out.strip()
+    out = kernel_ok(hub, "mallory", CLIENT + f"""
+import glob, os
+for call in (lambda: c._call("PUT", "uploads/{upload_id}", {{"offset": 16}}, b"more"),
+             lambda: c._call("GET", "uploads/{upload_id}"),
+             lambda: c._call("POST", "assets", body={{"name": "secret-{tag}", "upload": "{upload_id}"}}),
+             lambda: c.register("grab-{tag}", "{data}", format="csv")):
+    try:
+        call()
+        print("ALLOWED")
+    except Exception as exc:
+        print(type(exc).__name__)
+print(glob.glob("{data}/**/sha256/*/*", recursive=True))
+try:
+    os.listdir("{data}")
+    print("LISTED")
+except PermissionError:
+    print("PermissionError")
+""")
+    lines = out.strip().split("\n")
+    assert lines[:4] == ["Forbidden", "Forbidden", "Forbidden", "Forbidden"], out
+    assert lines[4:] == ["[]", "PermissionError"], out
