@@ -40,6 +40,7 @@ test-fast: $(BIN)/python
 # Drift check vs Evidently (1M x 50 and 200k x 20; Evidently in its own venv with pandas<3),
 # then the policy engine's cost per decision and per request, and %load_ext's time.
 bench: install
+	$(BIN)/python benchmarks/data_plane.py --rows 10000000
 	bash benchmarks/run.sh
 	$(BIN)/python benchmarks/policy_benchmark.py
 	$(BIN)/python benchmarks/request_overhead.py
@@ -47,6 +48,7 @@ bench: install
 	 else echo "team_overhead.py skipped: needs root (the hub creates users)"; fi
 
 bench-quick: install
+	$(BIN)/python benchmarks/data_plane.py --rows 1000000
 	bash benchmarks/run.sh --skip-evidently
 	$(BIN)/python benchmarks/policy_benchmark.py
 	$(BIN)/python benchmarks/request_overhead.py
