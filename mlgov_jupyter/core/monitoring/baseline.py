@@ -199,40 +199,64 @@ def fit_baseline(reference_df, target=None, prediction=None, probability=None, s
                  attributions=None, column_types=None, *, facet_values=None, positive_label=None, group=None,
                  max_categories: int = MAX_CATEGORIES, quality_constraints=None, config=None,
                  attribution_method: str = "auto") -> Baseline:
-    """Statistics and suggested constraints of ``reference_df``; see ``mlgov_jupyter.monitoring``."""
+    """Statistics and suggested constraints of ``reference_df``; see ``mlgov_jupyter.monitoring``.
+
+    ``reference_df`` is any data ``check`` takes: a DataFrame, a Parquet file or folder, a pyarrow
+    Table, or an iterator of DataFrames (fitted as ``pd.concat`` of them). Anything but a DataFrame is
+    read a few columns at a time (about ``check.BATCH_BYTES`` in memory; an iterator is spooled to a
+    temporary file first), so memory holds a few columns, not the table; the baseline is the same as
+    from the DataFrame. Model quality and bias read their own few columns; attributions from a model
+    read the rows they explain."""
+    from .check import _reference_columns
     from .quality import normalise_constraints, quality_metrics, suggest_constraints
 
-    if not isinstance(reference_df, pd.DataFrame):
-        raise Invalid("fit_baseline needs a pandas DataFrame as reference")
-    if reference_df.empty:
-        raise Invalid("the reference DataFrame is empty")
     column_types = dict(column_types or {})
-    for col in list(column_types) + [c for c in (target, prediction, probability, group) if c]:
-        if col not in reference_df.columns:
-            raise Invalid(f"column {col!r} not found in the reference data")
-    if len(set(map(str, reference_df.columns))) != reference_df.shape[1]:
-        raise Invalid("the reference data has duplicate column names")
-    kinds = {}
-    for col in reference_df.columns:
-        kind = check_kind(col, column_types[col]) if col in column_types else infer_kind(reference_df[col])
-        if kind != IGNORE:
-            kinds[str(col)] = (col, kind)
+    with _reference_columns(reference_df) as src:
+        in_memory = isinstance(reference_df, pd.DataFrame)
+        for col in list(column_types) + [c for c in (target, prediction, probability, group) if c]:
+            if not src.has(col):
+                raise Invalid(f"column {col!r} not found in the reference data")
+        labels = dict(zip(src.names, reference_df.columns)) if in_memory else {n: n for n in src.names}
 
-    def fit_one(item):
-        from .sagemaker_formats import sagemaker_inferred_type
+        def kind_of(name, s):
+            label = labels[name]
+            if label in column_types:
+                return check_kind(label, column_types[label])
+            return infer_kind(s)
 
-        name, (col, kind) = item
-        s = reference_df[col]
-        if kind == CATEGORICAL:
-            return fit_categorical(name, s, max_categories)
-        ref = fit_numeric(name, s, kind if kind in (NUMERIC, DATETIME) else NUMERIC)
-        # the type SageMaker infers from the same data written as CSV (3.0 is Fractional, as in its files)
-        ref.inferred_type = sagemaker_inferred_type(s, ref)
-        return ref
+        def fit_one(item):
+            from .sagemaker_formats import sagemaker_inferred_type
 
-    with ThreadPoolExecutor(n_workers()) as ex:
-        refs = list(ex.map(fit_one, kinds.items()))
-    b = Baseline(columns={r.name: r for r in refs}, n_rows=len(reference_df), target=target, prediction=prediction,
+            name, kind, s = item
+            if kind == CATEGORICAL:
+                return fit_categorical(name, s, max_categories)
+            ref = fit_numeric(name, s, kind if kind in (NUMERIC, DATETIME) else NUMERIC)
+            # the type SageMaker infers from the same data written as CSV (3.0 is Fractional, as in its files)
+            ref.inferred_type = sagemaker_inferred_type(s, ref)
+            return ref
+
+        refs = []
+        with ThreadPoolExecutor(n_workers()) as pool:
+            for part in src.groups(src.names):  # one group of columns in memory at a time
+                cols = src.read(part)
+                items = [(n, kind_of(n, cols[n]), cols[n]) for n in part]
+                refs.extend(pool.map(fit_one, [it for it in items if it[1] != IGNORE]))
+                del cols, items
+        n_rows = src.n_rows
+        facet, fvals = _sensitive_spec(sensitive, facet_values)
+        if facet is not None and not src.has(facet):
+            raise Invalid(f"sensitive column {facet!r} not found in the reference data")
+        # model quality and bias need a few columns of every row: those alone
+        if in_memory:
+            side = reference_df
+        else:
+            wanted = [c for c in dict.fromkeys((target, prediction, probability, facet, group)) if c is not None]
+            side = pd.DataFrame(src.read(wanted)) if wanted else None
+        model_rows = None
+        if attributions is not None and hasattr(attributions, "predict") and not isinstance(attributions, dict):
+            feats = [n for n in src.names if n not in {target, prediction, probability}]
+            model_rows = reference_df if in_memory else _explained_rows(src, feats, target, attribution_method)
+    b = Baseline(columns={r.name: r for r in refs}, n_rows=n_rows, target=target, prediction=prediction,
                  probability=probability, problem_type=problem_type, created=_now())
     if config:
         unknown = set(config) - set(DEFAULT_CONFIG)
@@ -240,43 +264,69 @@ def fit_baseline(reference_df, target=None, prediction=None, probability=None, s
             raise Invalid(f"unknown config key(s): {', '.join(sorted(unknown))}")
         b.config.update(config)
     if target is not None and (prediction is not None or probability is not None):
-        q = quality_metrics(reference_df, target, prediction, probability, problem_type, positive_label)
+        q = quality_metrics(side, target, prediction, probability, problem_type, positive_label)
         b.problem_type = q["problem_type"]
         b.quality = q["metrics"]
         if "positive_label" in q["metrics"]:
             b.positive_label = q["metrics"]["positive_label"]["value"]
         b.quality_constraints = suggest_constraints(q["metrics"])
         b.quality_constraints.update(normalise_constraints(quality_constraints))
-    facet, fvals = _sensitive_spec(sensitive, facet_values)
     if facet is not None:
         from .bias import bias_metrics
 
-        if facet not in reference_df.columns:
-            raise Invalid(f"sensitive column {facet!r} not found in the reference data")
         if target is None:
             raise Invalid("bias metrics need the target (label) column")
         if fvals is None:  # the least frequent value is the sensitive group by default
-            vc = reference_df[facet].value_counts()
+            vc = side[facet].value_counts()
             fvals = [py_value(vc.index[-1])]
         fvals = [py_value(v) for v in fvals] if isinstance(fvals, (list, tuple, set)) else py_value(fvals)
         label_values = b.positive_label if b.positive_label is not None else positive_label
         pred_col = prediction
         b.bias_config = {"facet": facet, "facet_values": fvals, "label_values": label_values, "group": group}
-        b.bias = bias_metrics(reference_df, label=target, facet=facet, facet_values=fvals, predicted=pred_col,
+        b.bias = bias_metrics(side, label=target, facet=facet, facet_values=fvals, predicted=pred_col,
                               group=group, label_values=label_values)
         if b.bias_config["label_values"] is None:
             from .quality import _positive_label
 
-            b.bias_config["label_values"] = py_value(_positive_label(pd.unique(reference_df[target].dropna())))
+            b.bias_config["label_values"] = py_value(_positive_label(pd.unique(side[target].dropna())))
     if attributions is not None:
         if isinstance(attributions, dict):
             b.attributions = {str(k): float(v) for k, v in attributions.items()}
         elif hasattr(attributions, "predict"):
             from .attribution import global_attributions
 
-            feats = [c for c in reference_df.columns if c not in {target, prediction, probability}]
-            y = reference_df[target] if target is not None else None
-            b.attributions = global_attributions(attributions, reference_df[feats], y, method=attribution_method)
+            if in_memory:
+                feats = [c for c in reference_df.columns if c not in {target, prediction, probability}]
+                y = reference_df[target] if target is not None else None
+                b.attributions = global_attributions(attributions, reference_df[feats], y, method=attribution_method)
+            else:
+                X, y, method, max_rows = model_rows
+                b.attributions = global_attributions(attributions, X, y, method=method, max_rows=max_rows)
         else:
             raise Invalid("attributions: give {feature: value} or a fitted model")
     return b
+
+
+def _explained_rows(src, feats: list[str], target, method: str):
+    """(X, y, method, max_rows): the rows ``global_attributions`` would explain from the whole reference
+    (the same uniform sample, in the same order), read a group of columns at a time."""
+    import numpy as np
+
+    if method == "auto":
+        try:
+            import shap  # noqa: F401
+
+            method = "shap"
+        except ImportError:
+            method = "permutation"
+    max_rows = 500 if method == "shap" else 2000
+    idx = None
+    if src.n_rows > max_rows:  # as global_attributions samples (seed 0)
+        idx = np.random.default_rng(0).choice(src.n_rows, size=max_rows, replace=False)
+    parts: dict = {}
+    for group in src.groups(feats + ([target] if target is not None and target not in feats else [])):
+        for n, s in src.read(group).items():
+            parts[n] = s.iloc[idx] if idx is not None else s
+    X = pd.DataFrame({n: parts[n] for n in feats})
+    y = parts[target] if target is not None else None
+    return X, y, method, max(max_rows, len(X))

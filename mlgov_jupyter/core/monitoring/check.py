@@ -75,12 +75,141 @@ def _names(columns, what: str = "the current data") -> list[str]:
     return names
 
 
-def _source(current, columns: list[str] | None, chunk_rows: int):
-    """(column names, iterator of DataFrames, total rows or None) for every supported input."""
+NO_REFERENCE_ROWS = "the reference data has no rows: nothing to fit"
+BATCH_BYTES = 64 << 20  # a streamed batch holds about this much data in memory, whatever the table's width
+_IO_BUFFER = 1 << 16  # Parquet: read buffer per column, instead of each column chunk in one piece
+_PAGE_BYTES = 1 << 20  # Parquet writers' usual data page (pyarrow's default): decoded per column by a reader
+
+
+def _field_bytes(field, var_bytes: float) -> float:
+    """Bytes per row of one Arrow field once in memory as Arrow and as pandas (an over-estimate, never
+    an under-estimate); ``var_bytes``: mean bytes of a variable-width value (strings, nested)."""
+    import pyarrow as pa
+
+    t = field.type
+    if pa.types.is_dictionary(t):  # pandas categorical: codes only (the categories are shared)
+        return 2 * t.index_type.bit_width / 8
+    try:
+        return 2 * max(t.bit_width, 8) / 8  # fixed width (bool takes a byte in pandas)
+    except ValueError:
+        return 2 * (8 + var_bytes) + 50  # offsets and data; a Python object per value in pandas
+
+
+def _column_bytes(schema, names: list[str], var_bytes: Callable[[str], float]) -> dict:
+    """{name: bytes per row} of the columns ``names`` of an Arrow schema (``_field_bytes``)."""
+    wanted = set(names)
+    return {f.name: _field_bytes(f, var_bytes(f.name)) for f in schema if f.name in wanted}
+
+
+def _row_bytes(per_column: dict) -> float:
+    return max(1.0, float(sum(per_column.values())))
+
+
+def _batch_rows(row_bytes: float, chunk_rows: int) -> int:
+    """Rows per streamed batch: about ``BATCH_BYTES`` bytes, at most ``chunk_rows`` rows."""
+    return int(max(1, min(chunk_rows, BATCH_BYTES // row_bytes)))
+
+
+def _parquet_chunk_bytes(meta) -> dict:
+    """{top-level column: uncompressed bytes over the whole file} from a Parquet file's metadata."""
+    out: dict = {}
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        for j in range(rg.num_columns):
+            col = rg.column(j)
+            top = col.path_in_schema.split(".")[0]
+            out[top] = out.get(top, 0) + col.total_uncompressed_size
+    return out
+
+
+def _reader_state_bytes(rg, wanted: set) -> int:
+    """What a row-by-row reader of one Parquet row group holds whatever its batch size: per column, the
+    decoded dictionary page and one decoded data page (~2 MB a column with pyarrow's defaults)."""
+    total = 0
+    for j in range(rg.num_columns):
+        col = rg.column(j)
+        if col.path_in_schema.split(".")[0] not in wanted:
+            continue
+        dict_bytes = (col.data_page_offset - col.dictionary_page_offset) if col.has_dictionary_page else 0
+        total += max(dict_bytes, 0) + min(col.total_uncompressed_size, _PAGE_BYTES)
+    return total
+
+
+def _column_groups(names: list[str], sizes: dict) -> list[list[str]]:
+    """``names`` in order, cut into groups of about ``BATCH_BYTES`` (at least one column a group)."""
+    budget = BATCH_BYTES
+    groups: list[list[str]] = []
+    size = 0
+    for n in names:
+        b = sizes.get(n, 0)
+        if groups and size + b <= budget:
+            groups[-1].append(n)
+            size += b
+        else:
+            groups.append([n])
+            size = b
+    return groups
+
+
+def _to_pandas(table) -> pd.DataFrame:
+    """A table read for this alone as a DataFrame, each column's Arrow buffers freed as it is converted
+    (the data is not held twice)."""
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _to_series(table) -> dict:
+    return dict(_to_pandas(table).items())
+
+
+def _parquet_file_batches(pfile, wanted: list[str], chunk_rows: int):
+    """DataFrames of about ``BATCH_BYTES`` from one Parquet file, in row order, whatever its row groups.
+
+    A row group that fits two batches is read whole. A larger one is read the cheaper way: batch by
+    batch (a reader then holds a dictionary and a data page per column: ``_reader_state_bytes``) or,
+    when that is more than the row group itself (wide tables, small row groups), a few columns at a
+    time into one DataFrame (the row group's size, once)."""
+    meta = pfile.metadata
+    sizes = _parquet_chunk_bytes(meta)
+    total = max(meta.num_rows, 1)
+    per_column = _column_bytes(pfile.schema_arrow, wanted, lambda n: sizes.get(n, 0) / total)
+    row_bytes = _row_bytes(per_column)
+    rows = _batch_rows(row_bytes, chunk_rows)
+    wanted_set = set(wanted)
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        if rg.num_rows == 0:
+            continue
+        if rg.num_rows <= 2 * rows:
+            yield _to_pandas(pfile.read_row_group(i, columns=wanted))
+            continue
+        whole = rg.num_rows * row_bytes / 2  # pandas alone, once the Arrow buffers of a group are freed
+        if _reader_state_bytes(rg, wanted_set) + rows * row_bytes < whole:
+            for batch in pfile.iter_batches(batch_size=rows, row_groups=[i], columns=wanted, use_threads=False):
+                yield batch.to_pandas()
+                del batch
+        else:
+            col_sizes = {n: rg.num_rows * b for n, b in per_column.items()}
+            parts = []
+            for group in _column_groups(wanted, col_sizes):
+                parts.append(_to_pandas(pfile.read_row_group(i, columns=group)))
+            frame = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+            del parts
+            yield frame
+            del frame
+
+
+def _source(current, columns: list[str] | None, chunk_rows: int, *, role: str = "current"):
+    """(column names, iterator of DataFrames, total rows or None) for every supported input; ``role``
+    (current, reference) names the data in errors.
+
+    Parquet files, folders and Arrow tables are streamed in batches of about ``BATCH_BYTES`` bytes in
+    memory (and at most ``chunk_rows`` rows), so memory does not grow with the width of the table; an
+    iterator's DataFrames are taken as they come, a DataFrame whole."""
+    no_rows = NO_ROWS if role == "current" else NO_REFERENCE_ROWS
     if isinstance(current, pd.DataFrame):
-        names = _names(current.columns)
+        names = _names(current.columns, f"the {role} data")
         if len(current) == 0:
-            raise Invalid(NO_ROWS)
+            raise Invalid(no_rows)
         return names, iter([current]), len(current)
     if isinstance(current, (str, os.PathLike)):
         path = os.fspath(current)
@@ -91,7 +220,7 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
 
         try:
             if os.path.isfile(path):
-                pfile = pq.ParquetFile(path)
+                pfile = pq.ParquetFile(path, buffer_size=_IO_BUFFER)
                 names = [n for n in pfile.schema_arrow.names if not n.startswith("__index_level_")]
                 total = pfile.metadata.num_rows
             else:
@@ -105,22 +234,11 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
         def batches():
             # one batch at a time: memory stays at about one batch whatever the file size
             if os.path.isfile(path):
-                # row group by row group: iter_batches buffers far more than one batch
-                meta = pfile.metadata
-                for i in range(meta.num_row_groups):
-                    if meta.row_group(i).num_rows <= 2 * chunk_rows:
-                        table = pfile.read_row_group(i, columns=wanted)
-                        if table.num_rows:
-                            yield table.to_pandas()
-                        del table
-                    else:
-                        for batch in pfile.iter_batches(batch_size=chunk_rows, row_groups=[i], columns=wanted):
-                            yield batch.to_pandas()
+                yield from _parquet_file_batches(pfile, wanted, chunk_rows)
                 return
-            else:
-                it = dataset.to_batches(columns=wanted, batch_size=chunk_rows, batch_readahead=1,
-                                        fragment_readahead=1, use_threads=True)
-            for batch in it:
+            rows = _batch_rows(_row_bytes(_column_bytes(dataset.schema, wanted, lambda n: 32.0)), chunk_rows)
+            for batch in dataset.to_batches(columns=wanted, batch_size=rows, batch_readahead=0,
+                                            fragment_readahead=1, use_threads=True):
                 if batch.num_rows:
                     yield batch.to_pandas()
 
@@ -129,10 +247,14 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
         import pyarrow as pa
 
         if isinstance(current, pa.Table):
-            names = _names(current.column_names)
+            names = _names(current.column_names, f"the {role} data")
             if current.num_rows == 0:
-                raise Invalid(NO_ROWS)
-            return names, (b.to_pandas() for b in current.to_batches(chunk_rows)), current.num_rows
+                raise Invalid(no_rows)
+            n = max(current.num_rows, 1)
+            nbytes = {name: current.column(i).nbytes / n for i, name in enumerate(current.column_names)}
+            rows = _batch_rows(_row_bytes(_column_bytes(current.schema, current.column_names,
+                                                        lambda c: nbytes.get(c, 0.0))), chunk_rows)
+            return names, (b.to_pandas() for b in current.to_batches(rows)), current.num_rows
     except ImportError:  # pragma: no cover
         pass
     if isinstance(current, Iterable):
@@ -140,19 +262,150 @@ def _source(current, columns: list[str] | None, chunk_rows: int):
         try:
             first = next(it)
         except StopIteration:
-            raise Invalid(NO_ROWS + " (the iterator is empty)") from None
+            raise Invalid(no_rows + " (the iterator is empty)") from None
         if not isinstance(first, pd.DataFrame):
-            raise Invalid("an iterator of current data must yield pandas DataFrames")
+            raise Invalid(f"an iterator of {role} data must yield pandas DataFrames")
 
         def chain():
             yield first
             for chunk in it:
                 if not isinstance(chunk, pd.DataFrame):
-                    raise Invalid("an iterator of current data must yield pandas DataFrames")
+                    raise Invalid(f"an iterator of {role} data must yield pandas DataFrames")
                 yield chunk
 
-        return _names(first.columns), chain(), None
-    raise Invalid("current data must be a DataFrame, a Parquet path, a pyarrow Table or an iterator of DataFrames")
+        return _names(first.columns, f"the {role} data"), chain(), None
+    raise Invalid(f"{role} data must be a DataFrame, a Parquet path, a pyarrow Table or an iterator of DataFrames")
+
+
+class _Columns:
+    """A reference's columns, read a few at a time (``fit_baseline``): ``names`` (strings), ``n_rows``,
+    ``has(column)``, ``groups(names)`` of about ``BATCH_BYTES`` in memory each, and ``read(names)``
+    (``{name: Series}``). Use it as a context manager: it may hold a temporary file."""
+
+    def __init__(self, names: list[str], n_rows: int, read: Callable[[list[str]], dict], sizes: dict | None = None,
+                 has: Callable[[Any], bool] | None = None, close: Callable[[], None] | None = None):
+        self.names, self.n_rows, self._read, self.sizes = names, n_rows, read, sizes
+        self._has, self._close = has, close
+
+    def has(self, column) -> bool:
+        return self._has(column) if self._has is not None else column in self.names
+
+    def groups(self, names: list[str]) -> list[list[str]]:
+        if self.sizes is None:  # in memory already: one group
+            return [list(names)] if names else []
+        return _column_groups(list(names), self.sizes)
+
+    def read(self, names: list[str]) -> dict:
+        return self._read(list(names)) if names else {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._close is not None:
+            self._close()
+
+
+def _reference_columns(reference, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> _Columns:
+    """The columns of every reference ``_source`` streams (a DataFrame, a Parquet file or folder, an
+    Arrow table, an iterator of DataFrames), read column by column so that fitting a baseline holds
+    a few columns at a time, whatever the width: a Parquet file, folder or Arrow table is read a group
+    of columns at a time; an iterator's DataFrames are spooled, one at a time, to a temporary file
+    (pickled columns: every dtype kept), then read back the same way. The columns of an iterator's
+    DataFrames are those of ``pd.concat(frames)`` (so are the statistics)."""
+    if isinstance(reference, pd.DataFrame):
+        names = _names(reference.columns, "the reference data")
+        if len(reference) == 0 or not names:
+            raise Invalid(NO_REFERENCE_ROWS if len(reference) == 0 else "the reference data has no columns")
+        labels = dict(zip(names, reference.columns))
+        return _Columns(names, len(reference), lambda ns: {n: reference[labels[n]] for n in ns},
+                        has=lambda c: c in reference.columns)
+    if isinstance(reference, (str, os.PathLike)):
+        path = os.fspath(reference)
+        if not os.path.exists(path):
+            raise Invalid(f"no such file or directory: {path}")
+        import pyarrow.dataset as pads
+        import pyarrow.parquet as pq
+
+        try:
+            if os.path.isfile(path):
+                pfile = pq.ParquetFile(path, buffer_size=_IO_BUFFER)
+                schema, n_rows = pfile.schema_arrow, pfile.metadata.num_rows
+                stored = _parquet_chunk_bytes(pfile.metadata)
+                var = {n: b / max(n_rows, 1) for n, b in stored.items()}
+
+                def read(ns):
+                    return _to_series(pfile.read(columns=ns))
+            else:
+                dataset = pads.dataset(path, format="parquet")
+                schema, n_rows = dataset.schema, dataset.count_rows()
+                var = {}
+
+                def read(ns):
+                    return _to_series(dataset.to_table(columns=ns))
+        except Exception as exc:  # pyarrow raises several types for unreadable files
+            raise Invalid(f"cannot read {path} as Parquet ({exc.__class__.__name__})") from None
+        names = [n for n in schema.names if not n.startswith("__index_level_")]
+        _names(names, "the reference data")
+    else:
+        import pyarrow as pa
+
+        if isinstance(reference, pa.Table):
+            names, schema, n_rows = _names(reference.column_names, "the reference data"), reference.schema, \
+                reference.num_rows
+            var = {n: reference.column(i).nbytes / max(n_rows, 1) for i, n in enumerate(reference.column_names)}
+
+            def read(ns):
+                return dict(reference.select(ns).to_pandas(split_blocks=True).items())
+        else:
+            return _spooled_columns(reference, chunk_rows)
+    if n_rows == 0 or not names:
+        raise Invalid(NO_REFERENCE_ROWS if n_rows == 0 else "the reference data has no columns")
+    sizes = {n: n_rows * b for n, b in _column_bytes(schema, names, lambda c: var.get(c, 32.0)).items()}
+    return _Columns(names, n_rows, read, sizes)
+
+
+def _spooled_columns(reference, chunk_rows: int) -> _Columns:
+    """An iterator of DataFrames written to a temporary file one DataFrame at a time, column by column."""
+    import pickle
+    import tempfile
+
+    names, chunks, _ = _source(reference, None, chunk_rows, role="reference")
+    spool = tempfile.TemporaryFile(prefix="mlgov-reference-")
+    where: dict = {n: [] for n in names}
+    sizes = dict.fromkeys(names, 0)
+    n_rows = 0
+    try:
+        for chunk in chunks:
+            label = dict(zip(_names(chunk.columns, "the reference data"), chunk.columns))
+            lacking = [n for n in names if n not in label]
+            if lacking:
+                raise Invalid(f"a chunk of the reference data lacks column(s) {', '.join(lacking[:5])}")
+            for n in names:
+                blob = pickle.dumps(chunk[label[n]].reset_index(drop=True), protocol=5)
+                where[n].append((spool.tell(), len(blob)))
+                spool.write(blob)
+                sizes[n] += 2 * len(blob)  # read back: the pickled bytes and the Series
+            n_rows += len(chunk)
+            del chunk
+    except BaseException:
+        spool.close()
+        raise
+    if n_rows == 0:
+        spool.close()
+        raise Invalid(NO_REFERENCE_ROWS)
+
+    def read(ns):
+        out = {}
+        for n in ns:
+            pieces = []
+            for offset, size in where[n]:
+                spool.seek(offset)
+                pieces.append(pickle.loads(spool.read(size)))
+            out[n] = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        return out
+
+    return _Columns(names, n_rows, read, sizes, close=spool.close)
 
 
 def check(baseline: Baseline, current, *, methods: dict | None = None, thresholds: dict | None = None,
