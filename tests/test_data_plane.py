@@ -72,8 +72,11 @@ def test_what_can_be_published_as_a_dataset(server, tmp_path):
     (tmp_path / "folder").mkdir()
     df.iloc[:2_000].to_parquet(tmp_path / "folder" / "a.parquet", index=False)
     df.iloc[2_000:].to_parquet(tmp_path / "folder" / "b.parquet", index=False)
+    import dask.dataframe as dd
+
     for name, obj in (("as-table", table), ("as-file", tmp_path / "one.parquet"),
-                      ("as-folder", tmp_path / "folder"), ("as-reader", table.to_reader(max_chunksize=700))):
+                      ("as-folder", tmp_path / "folder"), ("as-reader", table.to_reader(max_chunksize=700)),
+                      ("as-dask", dd.from_pandas(df, npartitions=4))):
         asset = alice.publish(obj, name)
         assert asset["kind"] == "dataset" and asset["row_count"] == 5_000, name
         got = alice.use(name, as_="arrow").sort_by("id")

@@ -171,7 +171,7 @@ def _tables(obj) -> Iterator:
             yield pa.Table.from_batches([batch])
     elif _is_dask_frame(obj):
         for i in range(obj.npartitions):
-            yield pa.Table.from_pandas(obj.get_partition(i).compute())
+            yield pa.Table.from_pandas(obj.get_partition(i).compute(), preserve_index=False)
     else:  # a Parquet folder
         import pyarrow.dataset as ds
 
