@@ -67,7 +67,12 @@ def main(argv=None) -> None:
     parser.add_argument("--db-url")
     parser.add_argument("--user", help="the demo user (default: you)")
     args = parser.parse_args(argv)
-    print(seed(args.db_url, args.user))
+    result = seed(args.db_url, args.user)
+    if result["seeded"]:
+        print(f"demo catalog seeded: projects clinical (alice; {result['you']} is steward) and quality "
+              f"(bob), 3 datasets, 1 pending request from bob for {result['you']} to decide")
+    else:
+        print(f"demo catalog already present ({result['reason']}); nothing changed")
 
 
 if __name__ == "__main__":
