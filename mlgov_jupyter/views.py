@@ -99,7 +99,8 @@ def card(c: t.ModelCard, v: t.ModelCardVersion, versions: list[t.ModelCardVersio
             "approved_at": iso(v.reviewed_at) if v.status == "Approved" else None,
             "review_comment": v.review_comment, "approved_version": approved[-1] if approved else None,
             "versions": [{"version": x.version, "status": x.status, "created_by": x.created_by,
-                          "created_at": iso(x.created_at), "reviewed_by": x.reviewed_by}
+                          "created_at": iso(x.created_at), "reviewed_by": x.reviewed_by,
+                          "reviewed_at": iso(x.reviewed_at)}
                          for x in versions]}
 
 

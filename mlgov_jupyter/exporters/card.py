@@ -21,7 +21,10 @@ class _CardExporter(Exporter):
     def _cards(self, nb: Any) -> list[dict]:
         cards = cards_in_notebook(nb)
         if not cards:
-            raise Invalid("no model card in this notebook: display one first (outputs of type application/vnd.mlgov.card+json)")
+            message = ("no model card in this notebook: display one first (%mlgov card show NAME), "
+                       "save, and export again")
+            _exit_cli(message)
+            raise Invalid(message)
         return cards
 
     def _title(self, resources: dict, cards: list[dict]) -> str:
@@ -62,3 +65,14 @@ class CardPDFExporter(_CardExporter):
 
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
         return render_pdf(self._cards(nb_copy)), resources
+
+
+def _exit_cli(message: str) -> None:
+    """From ``jupyter nbconvert`` on the command line: the message as one line and exit status 1,
+    not a traceback. (Elsewhere, e.g. JupyterLab's "Export as", the caller shows the error.)"""
+    from nbconvert.nbconvertapp import NbConvertApp
+
+    if NbConvertApp.initialized():
+        app = NbConvertApp.instance()
+        app.log.critical(message)
+        app.exit(1)

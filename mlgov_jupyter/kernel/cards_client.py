@@ -98,15 +98,29 @@ class CardsClient:
         return self._call("GET", f"cards/{quote(name, safe='')}/diff", query={"a": a, "b": b})["changes"]
 
     def export_card(self, name: str, format: str = "pdf", version: int | None = None,
-                    path: str | None = None) -> bytes | str:
-        """The card rendered by the server; written to ``path`` if given (returns the path)."""
-        meta, data = self._call("GET", f"cards/{quote(name, safe='')}/export",
-                                query={"format": format, "version": version})
+                    path: str | None = None, *, organisation: str | None = None,
+                    logo: str | None = None) -> bytes | str:
+        """The card rendered by the server; written to ``path`` if given (returns the path): into
+        it as ``NAME-vN.EXT`` when it is a folder. ``organisation``/``logo`` (PDF, HTML) put
+        another name and logo than the server's ``card_organisation``/``card_logo`` on top; such
+        an export is rendered here, from the same card the server would render."""
+        if (organisation is not None or logo is not None) and format in ("pdf", "html"):
+            from ..core.cards import render
+
+            card = self.card(name, version=version).card
+            try:
+                data = (render.render_pdf(card, organisation=organisation, logo=logo) if format == "pdf"
+                        else render.render_html(card, organisation=organisation, logo=logo).encode())
+            except (OSError, ValueError) as exc:
+                raise Invalid(f"card export: {exc}") from None
+            meta = {"filename": f"{name}-v{card['version']}.{format}"}
+        else:
+            meta, data = self._call("GET", f"cards/{quote(name, safe='')}/export",
+                                    query={"format": format, "version": version})
         if path is None:
             return data
-        target = Path(path)
-        if target.is_dir():
-            target = target / meta["filename"]
+        target = _export_target(path, meta["filename"])
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return str(target)
 
@@ -132,6 +146,19 @@ class CardsClient:
         view = CardView(data)
         view.card = data  # keep every field (versions, lineage), not only the display subset
         return view
+
+
+def _export_target(path, filename: str) -> Path:
+    """Where an export goes: into ``path`` when it names a folder (an existing directory, a path
+    ending in a separator, or a new path without an extension), as ``NAME-vN.ext``; else the file
+    ``path`` itself, keeping its name."""
+    import os
+
+    text = os.fspath(path)
+    target = Path(text).expanduser()
+    if target.is_dir() or text.endswith(("/", os.sep)) or (not target.exists() and not target.suffix):
+        return target / filename
+    return target
 
 
 def _notebook_path() -> str | None:

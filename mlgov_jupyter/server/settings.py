@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Dict, Enum, Float, Int, List, TraitError, Type, Unicode, default, validate
+from traitlets import Dict, Enum, Float, Int, List, TraitError, Type, Unicode, default, observe, validate
 from traitlets.config import LoggingConfigurable
 
 from ..core.authz import Authorizer
@@ -92,6 +92,25 @@ class GovernanceSettings(LoggingConfigurable):
     export_workers = Int(Limits.export_workers, config=True,
                          help="PDF exports rendered at a time, each in its own process, on threads "
                               "apart from those that serve other calls")
+
+    card_organisation = Unicode("", config=True,
+                                help="Organisation name printed at the top of exported model cards (PDF, HTML)")
+    card_logo = Unicode("", config=True,
+                        help="Logo (PNG, JPEG, GIF or SVG file, at most 512 kB) printed beside card_organisation "
+                             "on exported model cards")
+
+    @observe("card_organisation", "card_logo")
+    def _card_branding(self, change):
+        # the card renderer (and its PDF worker processes, and kernels started from here) read these
+        os.environ["MLGOV_CARD_" + ("ORGANISATION" if change["name"] == "card_organisation" else "LOGO")] = \
+            change["new"]
+
+    @validate("card_logo")
+    def _check_card_logo(self, proposal):
+        path = proposal["value"]
+        if path and not os.path.isfile(os.path.expanduser(path)):
+            raise TraitError(f"card_logo {path!r}: no such file")
+        return path
 
     def limits(self) -> Limits:
         return Limits(publish_max_rows=self.publish_max_rows, max_body_bytes=self.max_body_bytes,

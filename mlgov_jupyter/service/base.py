@@ -287,9 +287,17 @@ class ServiceBase:
         return None
 
     def _access(self, s: Session, principal: Principal, a: t.Asset, project_name: str) -> str:
-        if principal.designations.get(project_name) in ("owner", "steward", "contributor") \
-                or a.owner == principal.name:
+        """The caller's access to an asset, one label: ``owner`` (owner of its project, or who
+        published it), ``steward`` (steward of its project), ``member`` (contributor or consumer
+        of its project: may use it without a request), ``granted`` (an active grant), ``pending``
+        (a request awaits a decision), ``none``. The first three need no access request."""
+        designation = principal.designations.get(project_name)
+        if designation == "owner" or a.owner == principal.name:
             return "owner"
+        if designation == "steward":
+            return "steward"
+        if designation in ("contributor", "consumer"):
+            return "member"
         if self._active_grant(s, a.id, principal.name):
             return "granted"
         pending = s.execute(select(t.AccessRequest.id).where(

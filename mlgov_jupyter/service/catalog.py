@@ -351,6 +351,15 @@ class CatalogService(AssetFilterService, ServiceBase):
                 principal = self._authorize(s, actor, authz.CATALOG_CONSUME,
                                             self._consume_resource(s, a, pname, actor.name))
             except Forbidden as exc:
+                access = self._access(s, self._principal(s, actor), a, pname)
+                if access != "none" and "classification ceiling" in str(exc):
+                    # a request would not help: the role's ceiling, not the lack of a grant, refuses
+                    raise Forbidden(f"{exc}. Your {'grant' if access == 'granted' else access + ' access'}"
+                                    f" does not lift a role's ceiling: ask an administrator for a role "
+                                    f"(or a ceiling exception) that covers {a.classification} data") from None
+                if access == "pending":
+                    raise Forbidden(f"{exc}. Your access request for {name} awaits a decision "
+                                    f"(%mlgov requests)") from None
                 raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {name} "
                                 f"--reason \"why you need it\"") from None
             revs = self._revisions(s, a.id)
@@ -414,8 +423,9 @@ class CatalogService(AssetFilterService, ServiceBase):
             pname = self._project_names(s)[a.project_id]
             principal = self._authorize(s, actor, authz.CATALOG_SUBSCRIBE, self._asset_resource(a, pname))
             access = self._access(s, principal, a, pname)
-            if access == "owner":
-                raise Conflict(f"you already have access to {a.name!r} through project {pname}")
+            if access in ("owner", "steward", "member"):
+                raise Conflict(f"you already have access to {a.name!r} as {access} of project {pname}: "
+                               f"use it (%mlgov use {a.name}), no request needed")
             if access == "granted":
                 raise Conflict(f"you already hold a grant on {a.name!r}")
             if access == "pending":

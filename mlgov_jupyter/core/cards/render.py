@@ -214,6 +214,14 @@ CARD_CSS = """
 .mlgov-card + .mlgov-card { break-before: page; page-break-before: always; }
 """
 
+_MASTHEAD_CSS = """
+.mlgov-masthead { display: flex; align-items: center; gap: 10px; margin: 0 0 10px; padding-bottom: 6px;
+  border-bottom: 2px solid #1f2937; font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; }
+.mlgov-masthead .logo { max-height: 36px; max-width: 160px; }
+.mlgov-masthead .org { font-size: 16px; font-weight: bold; color: #1f2937; }
+.mlgov-card + .mlgov-masthead { break-before: page; page-break-before: always; }
+"""
+
 _PAGE_CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm;
   @bottom-center { content: "mlgov-jupyter model card  ·  page " counter(page) " of " counter(pages);
@@ -321,6 +329,85 @@ def _model_package(pkg: Any) -> str:
     return "".join(out)
 
 
+def when(value: Any) -> Any:
+    """An ISO time to the second, ``2026-05-01 12:34:56 UTC`` (None and other values unchanged)."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        return value
+    try:
+        t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if t.tzinfo is not None else "")
+
+
+def _approvals(card: Mapping) -> str:
+    """Who reviewed which version when, from the card's history (``versions``), newest first."""
+    versions = [v for v in card.get("versions") or [] if isinstance(v, Mapping) and v.get("reviewed_by")]
+    if not versions and card.get("approved_by"):
+        versions = [{"version": card.get("version"), "status": "Approved", "reviewed_by": card["approved_by"],
+                     "reviewed_at": card.get("approved_at")}]
+    if not versions:
+        return ('<section class="approvals"><h2>Approvals</h2>'
+                '<p class="text">No version of this card has been approved yet.</p></section>')
+    label = {"Approved": "approved", "Draft": "sent back", "Archived": "reviewed (now archived)",
+             "PendingReview": "pending review"}
+    rows = []
+    for v in sorted(versions, key=lambda v: v.get("version") or 0, reverse=True):
+        mark = " (this version)" if v.get("version") == card.get("version") else ""
+        rows.append((f"v{v.get('version')}{mark}", label.get(v.get("status"), v.get("status")),
+                     v.get("reviewed_by"), when(v.get("reviewed_at")) or ""))
+    return ('<section class="approvals"><h2>Approvals</h2>'
+            + _table(["version", "decision", "by", "when"], rows) + "</section>")
+
+
+_LOGO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
+LOGO_MAX_BYTES = 512 * 1024
+
+
+def _logo_uri(logo: Any) -> str | None:
+    """A logo file (PNG, JPEG, GIF or SVG, at most 512 kB) as a data: URI; None if absent."""
+    import base64
+    import os
+
+    if not logo:
+        return None
+    path = os.path.expanduser(str(logo))
+    if os.path.getsize(path) > LOGO_MAX_BYTES:
+        raise ValueError(f"card logo {path} is larger than {LOGO_MAX_BYTES // 1024} kB")
+    with open(path, "rb") as f:
+        data = f.read()
+    kind = next((t for magic, t in _LOGO_TYPES.items() if data.startswith(magic)), None)
+    if kind is None and b"<svg" in data[:2048]:
+        kind = "image/svg+xml"
+    if kind is None:
+        raise ValueError(f"card logo {path}: not a PNG, JPEG, GIF or SVG image")
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def branding(organisation: str | None = None, logo: str | None = None) -> dict:
+    """The organisation name and logo path a render uses: those given, else the environment's
+    ``MLGOV_CARD_ORGANISATION`` / ``MLGOV_CARD_LOGO`` (set by the server from
+    ``c.MlgovApp.card_organisation`` / ``card_logo``)."""
+    import os
+
+    return {"organisation": organisation if organisation is not None else os.environ.get("MLGOV_CARD_ORGANISATION", ""),
+            "logo": logo if logo is not None else os.environ.get("MLGOV_CARD_LOGO", "")}
+
+
+def _masthead(brand: Mapping) -> str:
+    org, uri = brand.get("organisation") or "", _logo_uri(brand.get("logo"))
+    if not org and not uri:
+        return ""
+    img = f'<img src="{uri}" alt="" class="logo">' if uri else ""
+    return f'<div class="mlgov-masthead">{img}<span class="org">{esc(org)}</span></div>'
+
+
 def _card_body(card: Mapping) -> str:
     content = card.get("content") or {}
     ov = content.get("model_overview", {})
@@ -353,11 +440,12 @@ def _card_body(card: Mapping) -> str:
         ("Creator", ov.get("model_creator")),
         ("Artifacts", ", ".join(ov.get("model_artifact", []))),
         ("Inference images", ", ".join(ov.get("inference_environment", {}).get("container_image", []))),
-        ("Created by", card.get("created_by")), ("Created", card.get("created_at")),
-        ("Updated", card.get("updated_at")), ("Approved by", card.get("approved_by")),
-        ("Approved", card.get("approved_at")), ("Review comment", card.get("review_comment")),
+        ("Created by", card.get("created_by")), ("Created", when(card.get("created_at"))),
+        ("Updated", when(card.get("updated_at"))), ("Approved by", card.get("approved_by")),
+        ("Approved", when(card.get("approved_at"))), ("Review comment", card.get("review_comment")),
     ]))
     parts.append("</section>")
+    parts.append(_approvals(card))
 
     parts.append(_model_package(content.get("model_package_details")))
 
@@ -452,18 +540,21 @@ def render_fragment(card: Mapping | Sequence[Mapping]) -> str:
     return f'<div class="mlgov-card-root"><style>{CARD_CSS}</style>{body}</div>'
 
 
-def render_html(card: Mapping | Sequence[Mapping], title: str | None = None) -> str:
-    """A standalone HTML page for one card or a list of cards (one per printed page)."""
+def render_html(card: Mapping | Sequence[Mapping], title: str | None = None, *,
+                organisation: str | None = None, logo: str | None = None) -> str:
+    """A standalone HTML page for one card or a list of cards (one per printed page), under the
+    organisation's name and logo (see :func:`branding`)."""
     cards = _as_list(card)
+    masthead = _masthead(branding(organisation, logo))
     if title is None:
         names = [str(c.get("name") or (c.get("content") or {}).get("model_overview", {}).get("model_name") or "model card") for c in cards]
         title = "Model card: " + ", ".join(names) if names else "Model cards"
-    body = "".join(_card_body(c) for c in cards)
+    body = "".join(masthead + _card_body(c) for c in cards)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{esc(title)}</title><style>{_PAGE_CSS}{CARD_CSS}</style></head>"
+        f"<title>{esc(title)}</title><style>{_PAGE_CSS}{CARD_CSS}{_MASTHEAD_CSS}</style></head>"
         f"<body>{body}</body></html>\n"
     )
 
@@ -472,7 +563,8 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict:
     raise ValueError(f"card rendering does not fetch resources ({_clip(url, 80)})")
 
 
-def render_pdf(card: Mapping | Sequence[Mapping]) -> bytes:
+def render_pdf(card: Mapping | Sequence[Mapping], *, organisation: str | None = None,
+               logo: str | None = None) -> bytes:
     """PDF bytes of the card(s), rendered by WeasyPrint from :func:`render_html` (no browser)."""
     import logging
 
@@ -482,7 +574,8 @@ def render_pdf(card: Mapping | Sequence[Mapping]) -> bytes:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     fetcher_cls = getattr(weasyprint, "URLFetcher", None)  # WeasyPrint >= 66; older ones take a function
     fetcher = fetcher_cls(allowed_protocols=("data",)) if fetcher_cls else _no_fetch
-    doc = weasyprint.HTML(string=render_html(card), url_fetcher=fetcher, base_url=None)
+    doc = weasyprint.HTML(string=render_html(card, organisation=organisation, logo=logo),
+                          url_fetcher=fetcher, base_url=None)
     return doc.write_pdf()
 
 

@@ -1,6 +1,13 @@
 from .base import Subcommand
 
 
+class Said(dict):
+    """A result already printed as one line: kept for ``r = %mlgov ...``, not displayed again."""
+
+    def _ipython_display_(self):
+        pass
+
+
 class Audit(Subcommand):
     name = "audit"
     help = ("Audit trail: %mlgov audit verify | %mlgov audit log [--project P] [--limit N] "
@@ -23,11 +30,11 @@ class Audit(Subcommand):
         if args.command == "verify":
             result = ctx.client.audit_verify()
             print(("OK: " if result["ok"] else "BROKEN: ") + result["message"])
-            return result
+            return Said(result)
         if args.command == "checkpoint":
             result = ctx.client.audit_checkpoint()
             print(result["message"])
-            return result
+            return Said(result)
         rtype, _, rid = (args.resource or "").partition(":")
         filters = {"project": args.project, "actor": args.actor, "action": args.action,
                    "resource_type": rtype or None, "resource_id": rid or None,

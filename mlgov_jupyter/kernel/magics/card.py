@@ -35,7 +35,11 @@ class Card(Subcommand):
         export.add_argument("card")
         export.add_argument("--format", choices=("pdf", "html", "json", "markdown"), default="pdf")
         export.add_argument("--version", type=int)
-        export.add_argument("--output", default=".", help="file or folder (default: here)")
+        export.add_argument("--output", default=".",
+                            help="a folder (existing, ending in /, or a new name without extension: "
+                                 "NAME-vN.EXT is written inside) or a file path (default: here)")
+        export.add_argument("--organisation", help="organisation name on top (PDF, HTML; default: the server's)")
+        export.add_argument("--logo", help="logo image file on top (PDF, HTML; default: the server's)")
         imp = sub.add_parser("import", help="create a card from SageMaker model card JSON")
         imp.add_argument("file")
         imp.add_argument("--name")
@@ -49,11 +53,13 @@ class Card(Subcommand):
                 ctx.variable(args.model), args.name, train=_pair(ctx, args.train),
                 test=_pair(ctx, args.test), project=args.project, model_asset=args.model_asset)
         if action == "list":
-            rows = client.cards()
-            for r in rows:
-                print(f"{r['name']:<24} {r['model']:<24} {r['status']:<14} risk {r['risk_rating']:<8} "
-                      f"v{r['version']}  {r['updated_at'][:19]}")
-            return None if rows else print("no model cards")
+            from ..widgets.table import Table
+
+            rows = [{"card": r["name"], "model": r["model"], "status": r["status"], "risk": r["risk_rating"],
+                     "version": f"v{r['version']}", "updated": (r["updated_at"] or "")[:19].replace("T", " ")}
+                    for r in client.cards()]
+            return Table(["card", "model", "status", "risk", "version", "updated"], rows,
+                         empty="no model cards")
         if action == "show":
             return client.card(args.card, version=args.version)
         if action == "edit":
@@ -72,8 +78,11 @@ class Card(Subcommand):
             print(format_diff(client.card_diff(args.card, args.a, args.b)) or "no changes")
             return None
         if action == "export":
-            path = client.export_card(args.card, args.format, version=args.version, path=args.output)
-            print(f"wrote {path}")
+            path = client.export_card(args.card, args.format, version=args.version, path=args.output,
+                                      organisation=args.organisation, logo=args.logo)
+            import os
+
+            print(f"wrote {os.path.abspath(path)}")
             return None
         return client.import_card(args.file, name=args.name, model=args.model)
 

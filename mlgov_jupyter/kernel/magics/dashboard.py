@@ -6,19 +6,20 @@ class Dashboard(Subcommand):
     help = "Every model: card status, monitoring checks, latest result, alert state"
 
     def run(self, args, ctx):
-        rows = ctx.client.dashboard()
-        if not rows:
-            print("no models in the catalog")
-        for r in rows:
+        from ..widgets.table import Table
+
+        rows = []
+        for r in ctx.client.dashboard():
             latest = r["latest"]
-            last = (f"{latest['status']} ({latest['violations']} violations) {latest['created_at'][:19]}"
+            last = (f"{latest['status']} ({latest['violations']} violations) {latest['created_at'][:19].replace('T', ' ')}"
                     if latest else "never checked")
-            card = f"{r['card']} {r['card_status']}" if r["card"] else "no card"
             if r.get("acknowledged"):
                 last += f" (acknowledged by {r['acknowledged']['by']}: {r['acknowledged']['comment']})"
-            print(f"{r['model']:<24} {r['project']:<14} {r['alert']:<8} {card:<32} "
-                  f"{r['executions']} checks, last: {last}")
-        return None
+            rows.append({"model": r["model"], "project": r["project"], "alert": r["alert"],
+                         "card": f"{r['card']} {r['card_status']}" if r["card"] else "no card",
+                         "checks": r["executions"], "last check": last})
+        return Table(["model", "project", "alert", "card", "checks", "last check"], rows,
+                     empty="no models in the catalog")
 
 
 class History(Subcommand):
@@ -34,14 +35,16 @@ class History(Subcommand):
         client = ctx.client
         if args.id:
             return client.execution(args.model, args.id)
-        rows = client.executions(args.model, limit=args.limit)
-        if not rows:
-            print(f"no monitoring checks of {args.model} yet (%mlgov drift ... --model {args.model})")
-        for e in rows:
-            drifted = ", ".join(e["summary"].get("drifted_columns") or []) or "none"
-            print(f"#{e['id']:<5} {e['created_at'][:19]} {e['monitor_type']:<13} {e['status']:<24} "
-                  f"violations {e['violations']:<3} drifted: {drifted}")
-        return None
+        from ..widgets.table import Table
+
+        rows = [{"id": f"#{e['id']}", "time": e["created_at"][:19].replace("T", " "), "monitor": e["monitor_type"],
+                 "status": e["status"], "violations": e["violations"],
+                 "drifted": ", ".join(e["summary"].get("drifted_columns") or []) or "none"}
+                for e in client.executions(args.model, limit=args.limit)]
+        return Table(["id", "time", "monitor", "status", "violations", "drifted"], rows,
+                     title=f"monitoring checks of {args.model}, newest first" if rows else "",
+                     empty=f"no monitoring checks of {args.model} yet (%mlgov drift ... --model {args.model})",
+                     note=f"one report: %mlgov history {args.model} --id N" if rows else "")
 
 
 class Ack(Subcommand):

@@ -16,6 +16,8 @@ import ipywidgets as w
 from mlgov_jupyter.core.cards.diff import diff
 from mlgov_jupyter.core.cards.schema import RISK_RATINGS, validate
 
+from .fallback import NOTE, StaticFallback
+
 # (section, field, label, max length); risk_rating is the dropdown
 TEXT_FIELDS: tuple[tuple[str, str, str, int], ...] = (
     ("intended_uses", "purpose_of_model", "Purpose of the model", 2048),
@@ -30,12 +32,14 @@ TEXT_FIELDS: tuple[tuple[str, str, str, int], ...] = (
 )
 
 
-class CardForm(w.VBox):
-    """Edit form for card content; see the module docstring."""
+class CardForm(StaticFallback, w.VBox):
+    """Edit form for card content; see the module docstring. Where the widget cannot show (a
+    notebook reopened after a restart, nbconvert) its output shows the fields read-only."""
 
     def __init__(self, content: Mapping | None, on_save: Callable[[dict], Any], *, title: str = "",
                  readonly: bool = False, **kwargs: Any):
         self._original = copy.deepcopy(dict(content or {}))
+        self._title = title
         self._on_save = on_save
         self.last_result: Any = None
         layout = w.Layout(width="98%")
@@ -65,6 +69,20 @@ class CardForm(w.VBox):
         children += [self.fields[(s, f)] for s, f, _l, _m in TEXT_FIELDS if s == "additional_information"]
         children.append(w.HBox([self.save_button, self.message]))
         super().__init__(children=children, **kwargs)
+
+    def _static_text(self) -> str:
+        return f"Model card form: {self._title or 'model card'} (needs a live kernel to edit)"
+
+    def _static_html(self) -> str:
+        rows = [("Risk rating", self.risk_rating.value)]
+        rows += [(label, self.fields[(s, f)].value) for s, f, label, _m in TEXT_FIELDS]
+        body = "".join(f"<tr><th style='text-align:left;vertical-align:top;padding-right:1em'>{_escape(k)}</th>"
+                       f"<td style='white-space:pre-wrap'>{_escape(v) or '<i>empty</i>'}</td></tr>"
+                       for k, v in rows)
+        title = f"<b>{_escape(self._title)}</b>" if self._title else "<b>Model card</b>"
+        return (f"<div class='mlgov-card-form'>{title}<table>{body}</table>"
+                + NOTE.format("Read-only copy: the form needs a live kernel (run the cell again to edit).")
+                + "</div>")
 
     @classmethod
     def for_card(cls, card: Mapping, on_save: Callable[[dict], Any], **kwargs: Any) -> "CardForm":

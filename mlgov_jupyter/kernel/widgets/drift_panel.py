@@ -127,15 +127,19 @@ class DriftPanel(widgets.VBox):
 
     # ---------------------------------------------------------------- display
     def _repr_mimebundle_(self, **kwargs):
+        from .fallback import add_fallback
+
         data = super()._repr_mimebundle_(**kwargs)
-        if isinstance(data, tuple):
-            data, meta = data
-        else:
-            meta = None
-        data = dict(data or {})
-        if self._report is not None:
-            data["text/html"] = self._report._repr_html_()
-        return (data, meta) if meta else data
+        if self._report is None:
+            return add_fallback(data, "<p>Drift check: no report yet.</p>", "Drift check: no report yet")
+        return add_fallback(data, self._report._repr_html_(), _report_text(self._report))
+
+
+def _report_text(report) -> str:
+    try:
+        return repr(report).splitlines()[0][:200]
+    except Exception:  # noqa: BLE001 - a one-line label is all that is needed
+        return "Drift report"
 
 
 def report_mimebundle(report, include=None, exclude=None):
@@ -176,7 +180,8 @@ def run_check_with_panel(baseline, current, display_progress: bool = True, title
         report = check(baseline, current, progress=progress, **kwargs)
     finally:
         if handle is not None:
-            handle.update(widgets.HTML(""))
+            # an empty plain output, not a widget: nothing left to say "model not found" later
+            handle.update({"text/plain": ""}, raw=True)
         box.close()
         bar.close()
         label.close()

@@ -24,6 +24,8 @@ from mlgov_jupyter.core.roles.cedar import role_policies
 from mlgov_jupyter.core.roles.iam import iam_export
 from mlgov_jupyter.core.roles.model import Assignment, AwsSettings, CeilingException, Guardrails, Role
 
+from .fallback import NOTE, StaticFallback
+
 NO_LIMIT = "none"
 
 
@@ -44,7 +46,7 @@ def _tags(text: str) -> dict:
     return tags
 
 
-class RoleWizard(w.VBox):
+class RoleWizard(StaticFallback, w.VBox):
     def __init__(self, on_save: Callable[[Role], Any] | None = None, role: Role | None = None, *,
                  on_assign: Callable[[list], Any] | None = None, **kwargs):
         self.on_save = on_save
@@ -248,6 +250,17 @@ class RoleWizard(w.VBox):
                              f"{len(assignments)} assignments")
         self.save_button.disabled = False
         return role
+
+    def _static_text(self) -> str:
+        return f"Role wizard: {self.name.value or 'new role'} (needs a live kernel)"
+
+    def _static_html(self) -> str:
+        done = f"saved role {html.escape(self.saved.name)}" if self.saved is not None else "not saved"
+        return (f"<div class='mlgov-role-wizard'><b>Role wizard</b>: {html.escape(self.name.value or 'new role')}"
+                f" ({html.escape(str(self.persona.value))}), {done}<br>{self.status.value}"
+                f"<details><summary>mlgov policy (Cedar)</summary>{self.preview_policy.value}</details>"
+                + NOTE.format("Read-only copy: the wizard needs a live kernel (run the cell again).")
+                + "</div>")
 
     def save(self) -> Role | None:
         role = self.refresh()

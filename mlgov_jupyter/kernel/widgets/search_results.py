@@ -3,6 +3,7 @@ for places where widgets do not render (exported notebooks, terminals)."""
 
 from __future__ import annotations
 
+import functools
 import html
 
 
@@ -34,7 +35,9 @@ class SearchResults(list):
 
         header = w.HTML(f"<b>{self.total} asset(s)</b>")
         rows = [self._row(a, w) for a in self]
-        return w.VBox([header, *rows])
+        table = _table_class()([header, *rows])
+        table.results = self
+        return table
 
     def _row(self, a: dict, w):
         text = w.HTML(f"<b>{html.escape(a['name'])}</b> [{html.escape(a['kind'])}] "
@@ -48,8 +51,12 @@ class SearchResults(list):
         status = w.HTML()
 
         def request(_):
+            if not reason.value.strip():
+                status.value = ("<span style='color:var(--jp-error-color1)'>give a reason: "
+                                "why you need it</span>")
+                return
             try:
-                r = self.client.subscribe(a["name"], reason=reason.value)
+                r = self.client.subscribe(a["name"], reason=reason.value.strip())
                 status.value = f"request #{r['id']} pending"
                 button.disabled = True
             except Exception as exc:  # shown as one line in the row
@@ -69,3 +76,23 @@ class SearchResults(list):
         display({"application/vnd.jupyter.widget-view+json": {
                     "model_id": widget.model_id, "version_major": 2, "version_minor": 0},
                  "text/html": self._repr_html_(), "text/plain": repr(self)}, raw=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _table_class():
+    """The widget (ipywidgets imported only when one is shown): a VBox whose output also carries
+    the results as a static HTML table, for where the widget cannot show."""
+    import ipywidgets as w
+
+    from .fallback import StaticFallback
+
+    class SearchTable(StaticFallback, w.VBox):
+        results = None
+
+        def _static_html(self) -> str:
+            return self.results._repr_html_() if self.results is not None else ""
+
+        def _static_text(self) -> str:
+            return repr(self.results)
+
+    return SearchTable
