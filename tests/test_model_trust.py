@@ -589,3 +589,88 @@ async def test_content_and_size_refusals_over_rest(api):
     code, err, _ = await api("alice", "POST", "assets", body(_edit(_rng_model(np.random.RandomState(0)),
                                                                    lambda s: _set_field(s, "pos", 10**8))))
     assert code == 400 and "pos 100000000" in err["message"], err
+
+
+def _fill_dtype(schema) -> dict:
+    return [d for d in _nodes(schema, "DictNode") if "_fill_dtype" in d.get("content", {})][0]["content"]["_fill_dtype"]
+
+
+def test_a_declared_type_is_built_only_by_its_own_loader():
+    """The reader of any SimpleImputer names numpy.dtype; a LossNode declaring numpy.dtype would
+    call np.dtype("V8") and __setstate__ a field at offset 1e9 (transform then writes out of
+    bounds). A type named for its loader is refused from any other, a loader building a fixed
+    type must declare it, and LossNode / ConstructorFromReduceNode build only what skops allows."""
+    import skops.io as sio
+
+    from mlgov_jupyter.core.model_trust import untrusted_types
+
+    pipe = make_pipeline(SimpleImputer(), LogisticRegression()).fit(X, Y)
+    honest = sio.dumps(pipe)
+    assert untrusted_types(honest) == ["numpy.dtype"]
+    assert untrusted_types(honest, trusted=["numpy.dtype"]) == []
+
+    def as_loss(schema):  # the imputer's _fill_dtype, rebuilt by a LossNode
+        node = _fill_dtype(schema)
+        assert node["__loader__"] == "DTypeNode"
+        node.clear()
+        node.update({"__class__": "dtype", "__module__": "numpy", "__loader__": "LossNode",
+                     "__reduce__": {"args": {"__class__": "tuple", "__module__": "builtins",
+                                             "__loader__": "TupleNode",
+                                             "content": [{"__class__": "str", "__module__": "builtins",
+                                                          "__loader__": "JsonNode", "content": '"V8"',
+                                                          "is_json": True}]}},
+                     "content": {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode",
+                                 "content": {}, "key_types": {"__class__": "list", "__module__": "builtins",
+                                                              "__loader__": "ListNode", "content": []}}})
+    with pytest.raises(ValueError, match="LossNode .* builds numpy.dtype, which only skops' DTypeNode"):
+        untrusted_types(_edit(honest, schema=as_loss), trusted=["numpy.dtype"])
+
+    def loss_of(module, cls):
+        def edit(schema):
+            as_loss(schema)
+            node = _fill_dtype(schema)
+            node["__module__"], node["__class__"] = module, cls
+        return edit
+    with pytest.raises(ValueError, match="LossNode .* builds builtins.bytearray, which is not one of"):
+        untrusted_types(_edit(honest, schema=loss_of("builtins", "bytearray")), trusted=["builtins.bytearray"])
+
+    def ctor(schema):
+        node = _fill_dtype(schema)
+        node["__loader__"] = "ConstructorFromReduceNode"
+        node.pop("__id__", None)  # else skops reuses the first node of that id
+    with pytest.raises(ValueError, match="ConstructorFromReduceNode .* builds numpy.dtype"):
+        untrusted_types(_edit(honest, schema=ctor), trusted=["numpy.dtype"])
+
+    def tree_named_dtype(schema):  # a TreeNode builds a Tree whatever it declares
+        tree = sio.dumps(RandomForestClassifier(n_estimators=1).fit(X, Y))
+        import json
+        node = _nodes(json.loads(_files(tree)["schema.json"]), "TreeNode")[0]
+        assert node
+        target = [d for d in _nodes(schema, "DictNode") if "_fill_dtype" in d.get("content", {})][0]
+        node.pop("__id__", None)
+        target["content"]["_fill_dtype"] = dict(node, __class__="dtype", __module__="numpy")
+    with pytest.raises(ValueError, match="TreeNode .* declares numpy.dtype but builds sklearn.tree._tree.Tree"):
+        untrusted_types(_edit(honest, schema=tree_named_dtype), trusted=["numpy.dtype"])
+
+    # honest models with each loader still pass
+    for model in (RandomForestClassifier(n_estimators=2), HistGradientBoostingClassifier(max_iter=2),
+                  KNeighborsClassifier(algorithm="kd_tree", n_neighbors=1)):
+        untrusted_types(sio.dumps(model.fit(X, Y)), trusted=sorted(__import__(
+            "mlgov_jupyter.core.model_trust", fromlist=["x"]).PUBLISHABLE_TYPES))
+
+
+def test_a_bytearray_counts_what_it_builds():
+    """skops builds bytearray(list(bytes)): 9 bytes for each byte read, counted in the budget."""
+    import json
+
+    from mlgov_jupyter.core.errors import TooLarge
+    from mlgov_jupyter.core.model_trust import Limits, untrusted_types
+
+    node = {"__class__": "bytearray", "__module__": "builtins", "__loader__": "BytearrayNode", "file": "b.bin"}
+    schema = {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode",
+              "content": [dict(node), dict(node)], "protocol": 2, "_skops_version": "0.16.0"}
+    data = _zip({"schema.json": json.dumps(schema).encode(), "b.bin": b"\1" * (1 << 20)})
+    limits = Limits(max_bytes=8 << 20)  # 2 MB read, 16 MB built on top
+    with pytest.raises(TooLarge):
+        untrusted_types(data, limits=limits)
+    assert untrusted_types(data, limits=Limits(max_bytes=32 << 20)) == []

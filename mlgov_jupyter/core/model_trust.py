@@ -20,14 +20,23 @@ anything is built, whatever types the reader trusts: a sparse matrix must be of 
 declares and pass scipy's full format check (indices in range, index pointers monotone); an array
 must be a plain ``.npy`` (no object dtype) exactly the size its header declares; a random state or
 generator must have numpy's form with its positions in range; a ``numpy.dtype`` must come from an
-empty array; and sparse matrices, random states and arrays may be built only by their own loader
-(an ``ObjectNode`` declaring ``csc_matrix`` would set its index arrays unchecked).
+empty array; and sparse matrices, random states, arrays, dtypes, trees and every publishable type
+may be built only by their own loader (an ``ObjectNode`` declaring ``csc_matrix`` would set its
+index arrays unchecked; a ``LossNode`` declaring ``numpy.dtype``, which the reader of any
+SimpleImputer names, would call ``np.dtype("V8").__setstate__`` with a field at offset 1e9).
+``LossNode`` builds only the losses skops allows it; ``ConstructorFromReduceNode`` no publishable type.
+
+Even so, content checks per node cannot know every estimator's invariants (a ``OneHotEncoder``
+whose ``_n_features_outs`` disagrees with its categories writes out of bounds on ``transform``),
+so the client runs a catalog model it did not publish in an isolated process
+(kernel/isolated_model.py); these checks keep the service and that process sound.
 
 Size. A skops file is a zip read by a tree of nodes, each reading ("decompressing") the member it
 names; a small file whose schema names one highly compressed member many times made the checker
 and every reader inflate hundreds of MB. The zip directory and the schema are measured before
 skops sees the bytes: members, their sizes and compression ratios, duplicate names, readers per
-member, what all the reads add up to, the number of nodes and the schema's depth (``Limits``).
+member, what all the reads add up to (and what a ``bytearray`` node builds from them: 9 times
+what it reads), the number of nodes and the schema's depth (``Limits``).
 Types are then audited on a copy of the zip whose members are replaced by their names, so the
 audit itself decompresses nothing.
 """
@@ -284,6 +293,19 @@ def _audit_tree(outer: _Zip, schema_bytes: bytes):
 _OWN_LOADERS = (("scipy.sparse", {"SparseMatrixNode"}),
                 ("numpy.random", {"RandomStateNode", "RandomGeneratorNode"}))
 _CLASS_LOADERS = {"TypeNode", "FunctionNode"}
+# The loader that builds each publishable type in an honest file (skops' own dispatch). A reader
+# names a type for all loaders at once, so a type named for one loader must not be built by
+# another: a LossNode declaring numpy.dtype calls np.dtype(...) and __setstate__ with the file's
+# state (a field at offset 1e9), whereas DTypeNode reads a dtype from an empty array.
+_HOME_LOADERS = {t: {"ObjectNode"} for t in PUBLISHABLE_TYPES}
+_HOME_LOADERS.update({"numpy.dtype": {"DTypeNode"}, "sklearn.tree._tree.Tree": {"TreeNode"}})
+# Loaders that build a fixed type whatever the node declares: they must declare that type, or
+# the audit would report (and the reader trust) a name for something else.
+_FIXED_TYPE_LOADERS = {"DTypeNode": {"numpy.dtype"}, "TreeNode": {"sklearn.tree._tree.Tree"}}
+# Loaders that call the declared class with the file's arguments (and state) build only the
+# classes skops allows them: LossNode scikit-learn's losses (refused otherwise, even if named);
+# ConstructorFromReduceNode nothing by default (its type is reported untrusted, and no
+# publishable type may be built by it: _HOME_LOADERS).
 # numpy's bit generators, with the positions their state indexes memory by, (low, high)
 _BIT_GENERATORS = {"MT19937": {("state", "pos"): (0, 624)}, "Philox": {("buffer_pos",): (0, 4)},
                    "PCG64": {}, "PCG64DXSM": {}, "SFC64": {}}
@@ -335,6 +357,7 @@ class _Content:
 
     def node(self, node) -> None:
         kind, declared = _kind(node), _declared(node)
+        self.loader(node, kind, declared)
         if kind not in _CLASS_LOADERS:
             for prefix, loaders in _OWN_LOADERS:
                 if (node.module_name == prefix or str(node.module_name).startswith(prefix + ".")) \
@@ -353,10 +376,32 @@ class _Content:
             if _kind(content) != "NdArrayNode" or content.type != "numpy" \
                     or self.array(self.member(content.buffer))[0] != (0,):
                 raise ValueError("a numpy.dtype of the skops file is not read from an empty array")
+        elif kind == "BytearrayNode":
+            # bytearray(list(bytes)): each byte read becomes an 8-byte list slot first
+            self.outer.charge(_BYTEARRAY_FACTOR * self.outer.infos[self.member(node.content)].file_size)
         elif kind == "RandomStateNode":
             self.random_state(node)
         elif kind == "RandomGeneratorNode":
             self.generator(node)
+
+    def loader(self, node, kind: str, declared: str) -> None:
+        """A declared type may be built only by its own loader (``_HOME_LOADERS``), a loader that
+        builds a fixed type must declare it, and LossNode / ConstructorFromReduceNode build only
+        what skops allows them by default (the tree is built with trusted=None: node.trusted holds
+        skops' defaults)."""
+        fixed = _FIXED_TYPE_LOADERS.get(kind)
+        if fixed is not None and declared not in fixed:
+            raise ValueError(f"a {kind} of the skops file declares {declared} but builds "
+                             f"{' or '.join(sorted(fixed))}")
+        if kind in _CLASS_LOADERS:
+            return
+        home = _HOME_LOADERS.get(declared)
+        if home is not None and kind not in home:
+            raise ValueError(f"a {kind} of the skops file builds {declared}, which only skops' "
+                             f"{' or '.join(sorted(home))} builds")
+        if kind == "LossNode" and not node.is_self_safe():
+            raise ValueError(f"a LossNode of the skops file builds {declared}, which is not one of "
+                             f"scikit-learn's losses that skops allows it")
 
     def member(self, buffer) -> str:
         """The member a data node reads: in the audit copy, every member holds its own name."""
@@ -495,6 +540,7 @@ class _Content:
 
 
 _NPY_HEAD = 16 + 10_000 + 64
+_BYTEARRAY_FACTOR = 8  # what skops' BytearrayNode builds beyond the bytes it reads, per byte
 
 
 def _read_header_v3(fp, version):
