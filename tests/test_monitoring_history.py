@@ -194,9 +194,9 @@ def test_a_report_is_shown_by_the_datasets_it_was_computed_on(clients):
 
     unknown = alice.record_execution("scorer", report, datasets=[])  # none named: as an older client
     on_patients = record(datasets=["patients", "patients"])
-    on_none = record(datasets=[])  # computed on no catalog data
-    assert unknown["datasets"] is None and on_patients["datasets"] == ["patients"] and on_none["datasets"] == []
-    assert [e["datasets"] for e in alice.executions("scorer")] == [[], ["patients"], None]
+    on_none = record(datasets=[])  # names nothing over REST: unknown too (the red team's G4)
+    assert unknown["datasets"] is None and on_patients["datasets"] == ["patients"] and on_none["datasets"] is None
+    assert [e["datasets"] for e in alice.executions("scorer")] == [None, ["patients"], None]
     with pytest.raises(Invalid, match="no asset named 'nope'"):
         record(datasets=["nope"])
 
@@ -208,7 +208,7 @@ def test_a_report_is_shown_by_the_datasets_it_was_computed_on(clients):
     assert seen(bob) == {"unknown": False, "patients": False, "none": False}  # an outsider
     req = bob.subscribe("scorer", reason="score")
     alice.approve(req["id"])
-    assert seen(bob) == {"unknown": False, "patients": False, "none": True}  # the model alone
+    assert seen(bob) == {"unknown": False, "patients": False, "none": False}  # the model alone
     assert "123-45-6789" not in repr([bob.execution("scorer", e["id"]) for e in (unknown, on_patients)])
     # a card with no lineage does not open what the execution does not vouch for
     alice._call("POST", "cards", body={"name": "scorer-card", "model": "scorer", "content": {},
@@ -216,9 +216,9 @@ def test_a_report_is_shown_by_the_datasets_it_was_computed_on(clients):
     assert seen(bob)["unknown"] is False
     req = bob.subscribe("patients", reason="audit the check")
     alice.approve(req["id"])
-    assert seen(bob) == {"unknown": False, "patients": True, "none": True}  # the model and its data
+    assert seen(bob) == {"unknown": False, "patients": True, "none": False}  # the model and its data
     alice.add_member("risk", "carol", "consumer")
-    assert seen(carol)["unknown"] is True  # the model's project (who may read the model)
+    assert seen(carol)["unknown"] is seen(carol)["none"] is True  # the model's project (who may read the model)
     dave = mlgov_jupyter.connect(user="dave")
     alice.add_member("risk", "dave", "viewer")
     assert seen(dave)["unknown"] is False  # a member who may not read the model's data

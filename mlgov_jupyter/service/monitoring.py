@@ -72,8 +72,9 @@ class MonitoringService(ServiceBase):
     def record_execution(self, actor: Actor, name: str, body: m.ExecutionCreate) -> dict:
         """Store a check of model ``name``; its summary (shown on everyone's dashboard) is checked
         and bounded here. ``body.datasets`` names the catalog datasets it was computed on; they are
-        kept by asset id, and gate who sees the report (get_execution). Invalid for a malformed
-        report or an unknown dataset."""
+        kept by asset id, and gate who sees the report (get_execution); none named (None or [])
+        is unknown: the report is for the model's project only. Invalid for a malformed report or
+        an unknown dataset."""
         report = body.report
         if len(json.dumps(report)) > MAX_REPORT_CHARS:
             raise Invalid(f"the report is larger than {MAX_REPORT_CHARS} characters")
@@ -86,7 +87,7 @@ class MonitoringService(ServiceBase):
                             Resource(type="monitor", name=name, project=pname,
                                      classification=model.classification))
             datasets = None
-            if body.datasets is not None:
+            if body.datasets:  # [] says nothing (an older client, or no catalog data): unknown
                 datasets = []
                 for ds in dict.fromkeys(body.datasets):
                     a = s.execute(select(t.Asset).where(t.Asset.name == ds)).scalar_one_or_none()
@@ -140,12 +141,12 @@ class MonitoringService(ServiceBase):
         """A report's charts and statistics carry values of the data it was computed on: it is
         shown to those who may read the model and every dataset stored with the execution (by
         asset id, as recorded: not the model card's lineage, which may change or not exist). When
-        the execution does not say (None, or a dataset since removed), only to members of the
-        model's project and admins."""
+        the execution does not say (None, [] as stored before [] meant unknown, or a dataset since
+        removed), only to members of the model's project and admins."""
         if not self._may_read_data(s, principal, model, pname):
             return False
         project_only = principal.is_admin or pname in principal.designations
-        if not isinstance(row.datasets, list):
+        if not isinstance(row.datasets, list) or not row.datasets:
             return project_only
         projects = self._project_names(s)
         for ref in row.datasets:
