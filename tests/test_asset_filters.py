@@ -50,6 +50,10 @@ async def test_a_filtered_grant_returns_exactly_its_columns_and_rows(api):
 
     code, body, resp = await api("bob", "GET", "assets/people/data")
     assert code == 200
+    from urllib.parse import unquote
+
+    meta = json.loads(unquote(resp.headers["X-Mlgov-Meta"]))
+    assert meta["asset_filter"] == "eu-pay" and meta["content_hash"] is None  # would confirm guesses
     got = _table(body)
     expected = PEOPLE.loc[PEOPLE.region == "EU", ["id", "region", "salary"]].reset_index(drop=True)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)

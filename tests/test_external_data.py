@@ -90,6 +90,23 @@ def test_only_allowed_locations_can_be_registered(setup, tmp_path):
         alice.register("empty", str(shared / "nothing-here"), format="csv")
 
 
+def test_a_file_swapped_for_a_link_after_registration_is_never_read(setup):
+    """Each file is checked when it is opened, on the file actually opened: a link swapped in
+    after registration (or during a read) to the service's own files breaks the read."""
+    live, shared, private, _s3, _df = setup
+    alice = connect(live.url, "alice-token")
+    folder = shared / "swap"
+    folder.mkdir()
+    (folder / "a.csv").write_text("token\nfine\n")
+    (folder / "b.csv").write_text("token\nalso fine\n")
+    alice.register("swap", str(folder), format="csv")
+    (folder / "b.csv").unlink()
+    os.symlink(private / "secret.csv", folder / "b.csv")
+    with pytest.raises(Exception) as err:
+        alice.use("swap")
+    assert "hunter2" not in str(err.value)
+
+
 def test_an_s3_prefix_is_read_with_the_services_credentials(setup):
     live, _shared, _private, s3, df = setup
     alice, bob = connect(live.url, "alice-token"), connect(live.url, "bob-token")

@@ -31,26 +31,49 @@ def _is_text(dtype) -> bool:
         or pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype)
 
 
-def batch_rows(parquet, budget: int = 64 << 20) -> int:
-    """Rows per batch so that one batch, as ``describe_parquet`` reads it (text columns that are
-    dictionary-encoded in the file stay dictionary-encoded), stays near ``budget`` bytes."""
-    meta = parquet.metadata
-    per_row = 0.0
-    for c, field in enumerate(parquet.schema_arrow):
-        if not _is_text(field.type):
-            try:
-                per_row += max(field.type.bit_width // 8, 1)
-            except ValueError:  # nested types: about their encoded size
-                per_row += max((meta.row_group(r).column(c).total_uncompressed_size
-                                / max(meta.row_group(r).num_rows, 1) for r in range(meta.num_row_groups)), default=8)
-            continue
-        worst = 12.0  # a dictionary index and an offset
-        for r in range(meta.num_row_groups):
-            chunk = meta.row_group(r).column(c)
-            if not chunk.has_dictionary_page:
-                worst = max(worst, chunk.total_uncompressed_size / max(meta.row_group(r).num_rows, 1) + 8)
-        per_row += worst
-    return int(max(1, min(65_536, budget // max(per_row, 1.0))))
+_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+ROW_GROUP_CAP = 256 << 20  # what one row group may decode to (413 beyond: write smaller row groups)
+
+
+def row_group_bound(parquet, r: int, kept_text: set) -> int:
+    """An upper bound of the bytes row group ``r`` decodes to, from the footer: per leaf column
+    its value count (nested lists count every element) times the value's width; text kept
+    dictionary-encoded (``kept_text``: top-level columns read so) costs an index and an offset
+    per value plus its dictionary; other text at most its chunk's decoded size per value when
+    dictionary-encoded (a value is at most the whole dictionary), else its decoded size."""
+    group = parquet.metadata.row_group(r)
+    bound = 0
+    for c in range(group.num_columns):
+        chunk = group.column(c)
+        values = max(chunk.num_values, group.num_rows)
+        width = _WIDTH.get(chunk.physical_type)
+        if chunk.physical_type == "FIXED_LEN_BYTE_ARRAY":
+            width = parquet.schema.column(c).length or 16
+        nested = "." in chunk.path_in_schema
+        if width is not None:
+            bound += values * (width + (8 if nested else 0))
+        elif chunk.path_in_schema in kept_text:
+            bound += 12 * values + chunk.total_uncompressed_size
+        elif chunk.has_dictionary_page:
+            bound += values * (chunk.total_uncompressed_size + 8)
+        else:
+            bound += chunk.total_uncompressed_size + 8 * values
+    return bound
+
+
+def bounded_batches(parquet, columns: list, kept_text: set, budget: int = 64 << 20,
+                    cap: int = ROW_GROUP_CAP):
+    """The file's batches, one row group at a time, each sized from that row group's bound so
+    a batch stays near ``budget``; TooLarge before reading a row group bounded above ``cap``."""
+    for r in range(parquet.metadata.num_row_groups):
+        rows = parquet.metadata.row_group(r).num_rows
+        bound = row_group_bound(parquet, r, kept_text)
+        if bound > cap:
+            raise TooLarge(f"row group {r} of the Parquet content may decode to {_size(bound)}, more than "
+                           f"{_size(cap)} at once: write it with smaller row groups")
+        size = int(max(1, min(65_536, rows * budget // max(bound, 1))))
+        yield from parquet.iter_batches(batch_size=size, row_groups=[r], columns=columns,
+                                        use_pandas_metadata=False, use_threads=False)
 
 
 def scan_batch_rows(summary: dict, schema: list, budget: int = 64 << 20) -> int:
@@ -89,11 +112,13 @@ def describe_parquet(source, max_rows: int | None = None,
         fields = [f for f in probe.schema_arrow if not f.name.startswith("__index_level_")]
         # text stays dictionary-encoded as read: a bomb of one long value repeated is counted,
         # never expanded in memory
+        kept_text = {f.name for f in fields if _is_text(f.type)}
         parquet = pq.ParquetFile(source, pre_buffer=False,  # pre-buffering reads the whole file first
-                                 read_dictionary=[f.name for f in fields if _is_text(f.type)])
-        batches = parquet.iter_batches(batch_size=batch_rows(parquet), columns=[f.name for f in fields],
-                                       use_pandas_metadata=False, use_threads=False)
+                                 read_dictionary=sorted(kept_text))
+        batches = bounded_batches(parquet, [f.name for f in fields], kept_text)
         return describe_batches(fields, batches, max_decoded_bytes)[:2] + (rows,)
+    except pa.ArrowMemoryError:
+        raise TooLarge("the Parquet content needs more memory than the service has to read") from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise Invalid(f"content is not a readable Parquet file: {exc}") from None
 

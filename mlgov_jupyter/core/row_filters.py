@@ -60,17 +60,49 @@ def columns_of(filters: list | None) -> set[str]:
     return {term[0] for group in filters or [] for term in group}
 
 
-def to_expression(filters: list | None):
-    """The pyarrow expression of normalised ``filters`` (None stays None)."""
+def to_expression(filters: list | None, schema=None):
+    """The pyarrow expression of normalised ``filters`` (None stays None). With ``schema`` (a
+    pyarrow schema) each value is cast to its column's type first, exactly (Invalid if it does
+    not fit: 1.5 for an integer column, 2**70), so the column itself is never cast: a lossy
+    cast would be computed over every row and could fail on some value."""
     if not filters:
         return None
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.compute as pc
 
-    try:
-        return pq.filters_to_expression([[tuple(term) for term in group] for group in filters])
-    except (pa.ArrowException, TypeError, ValueError) as exc:
-        raise Invalid(f"filter: {str(exc).splitlines()[0]}") from None
+    def value(col, v):
+        try:
+            scalar = pa.scalar(v)
+            if schema is not None and col in schema.names:
+                target = schema.field(col).type
+                if pa.types.is_dictionary(target):
+                    target = target.value_type
+                scalar = scalar.cast(target, safe=True)
+            return scalar
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            kind = f" ({schema.field(col).type})" if schema is not None and col in schema.names else ""
+            raise Invalid(f"filter: {v!r} does not fit column {col!r}{kind}") from None
+
+    ops = {"=": "__eq__", "==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__",
+           ">=": "__ge__"}
+    alternatives = None
+    for group in filters:
+        conj = None
+        for col, op, v in group:
+            field = pc.field(col)
+            if op in ("in", "not in"):
+                try:
+                    values = pa.array([value(col, x).as_py() for x in v],
+                                      type=value(col, v[0]).type if v else None)
+                except (pa.ArrowException, OverflowError, TypeError):
+                    raise Invalid(f"filter: the values of {col!r} {op} are not of one type") from None
+                term = field.isin(values)
+                term = ~term if op == "not in" else term
+            else:
+                term = getattr(field, ops[op])(value(col, v))
+            conj = term if conj is None else conj & term
+        alternatives = conj if alternatives is None else alternatives | conj
+    return alternatives
 
 
 def conjoin(*filters: list | None) -> list | None:

@@ -93,7 +93,7 @@ class Limits:
     """Bounds on the work one request may cause (GovernanceSettings sets them from config)."""
 
     publish_max_rows: int = 1_000_000_000  # rows of one Parquet publish
-    publish_max_decoded_bytes: int = 256 << 30  # what one Parquet publish may decompress to
+    publish_max_decoded_bytes: int = 64 << 30  # what one Parquet publish may decompress to (CPU, not memory: it streams)
     upload_max_bytes: int = 256 << 30  # bytes of one upload (all its parts)
     upload_part_bytes: int = 16 << 20  # bytes a client sends per part (at most max_body_bytes)
     max_body_bytes: int = 256 * 1024 * 1024  # bytes of one request body (the HTTP hosts check it)

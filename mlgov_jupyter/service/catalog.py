@@ -119,7 +119,20 @@ class CatalogService(AssetFilterService, ServiceBase):
         finally:
             if staged is not None:
                 staged.unlink(missing_ok=True)
-        return self._record_publish(actor, body, stored, described)
+        try:
+            return self._record_publish(actor, body, stored[:2] if stored else None, described)
+        except BaseException:
+            if stored is not None and stored[2]:
+                self._forget_unreferenced(stored[0])
+            raise
+
+    def _forget_unreferenced(self, digest: str) -> None:
+        """Delete content this publish stored if no revision refers to it (the publish was
+        refused after storing it): nobody fills the store with content nothing records."""
+        with self.store.transaction(write=False) as s:
+            used = s.execute(select(t.AssetRevision.id).where(t.AssetRevision.content_hash == digest)).first()
+        if not used:
+            self.objects_store().delete(digest)
 
     def _describe_external(self, body: m.Publish) -> tuple:
         """Registered data, read in place with the service's credentials: a hash of its file
@@ -132,9 +145,13 @@ class CatalogService(AssetFilterService, ServiceBase):
         data = ext.dataset(body.location, body.format.removeprefix("external-"))
         try:
             fields = [f for f in data.schema if not f.name.startswith("__index_level_")]
-            described = describe_batches(fields, data.to_batches(batch_size=65_536, batch_readahead=2,
-                                                                   fragment_readahead=1),
-                                         self.limits.publish_max_decoded_bytes)
+            if body.format == "external-parquet":  # file by file, row group by row group, bounded
+                batches = _parquet_files_batches(data, fields)
+            else:
+                batches = data.to_batches(batch_size=65_536, batch_readahead=1, fragment_readahead=0)
+            described = describe_batches(fields, batches, self.limits.publish_max_decoded_bytes)
+        except pa.ArrowMemoryError:
+            raise TooLarge(f"{body.location!r} needs more memory than the service has to read") from None
         except (pa.ArrowException, OSError) as exc:
             raise Invalid(f"cannot read {body.location!r}: {str(exc).splitlines()[0]}") from None
         if described[2] > self.limits.publish_max_rows:
@@ -392,20 +409,18 @@ class CatalogService(AssetFilterService, ServiceBase):
             if scope is not None:
                 detail["asset_filter"] = scope.name
             chunks = None
-            if rev.format.startswith("external-"):
+            if rev.format.startswith("external-") or (rev.format == "parquet" and form == "arrow"):
                 if form != "arrow":
                     raise Invalid("registered external data is read as an Arrow stream (format=arrow)")
-                scan = Scan(self.external_locations().dataset(rev.location, rev.format.removeprefix("external-")),
-                            wanted, row_filters.to_expression(expression_terms),
-                            batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []))
-                meta.update(media_type=ARROW_STREAM, rows=scan.rows(), location=None)
-                detail.update({k: v for k, v in (("columns", wanted), ("filter", expression_terms)) if v})
-                chunks = scan.ipc_chunks()
-            elif rev.format == "parquet" and form == "arrow":
-                scan = Scan(objects.dataset(rev.content_hash), wanted,
-                            row_filters.to_expression(expression_terms),
+                dataset = objects.dataset(rev.content_hash) if rev.format == "parquet" else \
+                    self.external_locations().dataset(rev.location, rev.format.removeprefix("external-"))
+                scan = Scan(dataset, wanted, row_filters.to_expression(expression_terms, dataset.schema),
                             batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []))
                 meta.update(media_type=ARROW_STREAM, rows=scan.rows())
+                if rev.format != "parquet":
+                    meta["location"] = None
+                if scope is not None:  # the whole file's hash would confirm a guess of hidden values
+                    meta["content_hash"] = None
                 detail.update({k: v for k, v in (("columns", wanted), ("filter", expression_terms)) if v})
                 chunks = scan.ipc_chunks()
             elif wanted is not None or expression_terms is not None:
@@ -579,6 +594,20 @@ class CatalogService(AssetFilterService, ServiceBase):
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+def _parquet_files_batches(data, fields):
+    """The batches of a Parquet dataset's files, each read row group by row group with the
+    bounds of ``core.catalog.bounded_batches``."""
+    import pyarrow.parquet as pq
+
+    from ..core.catalog import _is_text, bounded_batches
+
+    kept = {f.name for f in fields if _is_text(f.type)}
+    for path in data.files:
+        with data.filesystem.open_input_file(path) as f:
+            parquet = pq.ParquetFile(f, pre_buffer=False, read_dictionary=sorted(kept))
+            yield from bounded_batches(parquet, [f.name for f in fields], kept)
+
 
 def _columns(columns) -> list[str] | None:
     """A list of column names from a list or its JSON text; None for all."""

@@ -67,16 +67,31 @@ class UploadService(ServiceBase):
         """Append one part at ``offset`` (the bytes received so far; None: at the end);
         ``{"upload_id", "size"}``. Conflict if the offset is not the current size (a part lost or
         sent twice: ask ``upload_status`` and resume); TooLarge past ``upload_max_bytes``."""
-        path = self._upload_path(actor, upload_id)
         with _lock(upload_id):
+            path = self._upload_path(actor, upload_id)  # again under the lock: not taken meanwhile
             size = path.stat().st_size
             if offset is not None and offset != size:
                 raise Conflict(f"upload {upload_id} holds {size} bytes; a part must start there, not at {offset}")
             if size + len(data) > self.limits.upload_max_bytes:
                 raise TooLarge(f"the upload would exceed {self.limits.upload_max_bytes} bytes (upload_max_bytes)")
+            staged = self._staged_bytes(actor)
+            if staged + len(data) > self.limits.upload_max_bytes:
+                raise TooLarge(f"your unfinished uploads hold {staged} bytes; together they may hold at most "
+                               f"{self.limits.upload_max_bytes} (upload_max_bytes): finish or abort some")
             with path.open("ab") as f:
                 f.write(data)
             return {"upload_id": upload_id, "size": size + len(data)}
+
+    def _staged_bytes(self, actor: Actor) -> int:
+        """Bytes held by ``actor``'s unfinished uploads."""
+        total = 0
+        for note in self.objects_store().staging.glob("*.json"):
+            try:
+                if json.loads(note.read_text()).get("user") == actor.name:
+                    total += note.with_suffix(".part").stat().st_size
+            except (OSError, ValueError):
+                pass
+        return total
 
     def upload_status(self, actor: Actor, upload_id: str) -> dict:
         return {"upload_id": upload_id, "size": self._upload_path(actor, upload_id).stat().st_size}
@@ -89,14 +104,18 @@ class UploadService(ServiceBase):
         return {"upload_id": upload_id, "aborted": True}
 
     def _take_upload(self, actor: Actor, upload_id: str, name: str) -> Path:
-        """The staged file of a finished upload for ``name``; its note is removed (the caller
-        adopts or deletes the file)."""
-        path = self._upload_path(actor, upload_id)
-        note = json.loads(_note_path(path).read_text())
-        if note.get("name") != name:
-            raise Conflict(f"upload {upload_id} was started for {note.get('name')!r}, not {name!r}")
-        _note_path(path).unlink(missing_ok=True)
-        return path
+        """The staged file of a finished upload for ``name``, moved under the upload's lock to a
+        name of its own (no part can be appended to what is then checked and stored); the
+        caller adopts or deletes it."""
+        with _lock(upload_id):
+            path = self._upload_path(actor, upload_id)
+            note = json.loads(_note_path(path).read_text())
+            if note.get("name") != name:
+                raise Conflict(f"upload {upload_id} was started for {note.get('name')!r}, not {name!r}")
+            taken = path.with_name(f"{upload_id}.{secrets.token_hex(8)}.taken")
+            os.replace(path, taken)
+            _note_path(path).unlink(missing_ok=True)
+            return taken
 
     def _upload_path(self, actor: Actor, upload_id: str) -> Path:
         path = self.objects_store().staging / f"{upload_id}.part"

@@ -31,7 +31,8 @@ class ExternalLocations:
         target = _normal(location, trailing=False)
         for prefix, options in self.prefixes.items():
             if target == prefix.rstrip("/") or target.startswith(prefix):
-                return _filesystem(target, options)
+                roots = tuple(os.path.realpath(p) for p in self.prefixes if "://" not in p)
+                return _filesystem(target, options, roots, self.private)
         allowed = ", ".join(self.prefixes) or "none are configured (c.MlgovApp.external_locations)"
         raise Forbidden(f"{location!r} is not under a location the mlgov service may read ({allowed})")
 
@@ -48,12 +49,17 @@ class ExternalLocations:
             if file_format == "parquet" else "csv"
         try:
             data = ds.dataset(path, format=fmt, filesystem=fs, exclude_invalid_files=False)
+        except PermissionError:
+            raise Forbidden(f"{location!r} leads to a file outside the locations the mlgov service may read") from None
         except (pa.ArrowException, OSError) as exc:
+            if "leads outside the locations" in str(exc):
+                raise Forbidden(f"{location!r} leads to a file outside the locations the mlgov service "
+                                f"may read") from None
             raise Invalid(f"cannot read {location!r} as {file_format}: {str(exc).splitlines()[0]}") from None
         if not data.files:
             raise Invalid(f"no {file_format} files at {location!r}")
-        if isinstance(fs, pafs.LocalFileSystem):
-            self._check_local_files(location, data.files)
+        if "://" not in location or location.startswith("file://"):
+            self._check_local_files(location, data.files)  # and again at each open (_guarded_local)
         return data
 
     def _check_local_files(self, location: str, files: list) -> None:
@@ -62,9 +68,7 @@ class ExternalLocations:
         roots = [os.path.realpath(p) for p in self.prefixes if "://" not in p]
         for f in files:
             real = os.path.realpath(f)
-            inside = any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots)
-            private = any(real == p or real.startswith(p.rstrip("/") + "/") for p in self.private)
-            if not inside or private:
+            if not _inside(real, roots) or _inside(real, self.private):
                 raise Forbidden(f"{location!r} leads to a file outside the locations the mlgov service may read")
 
     def listing_hash(self, data) -> str:
@@ -88,11 +92,61 @@ def _normal(location: str, trailing: bool) -> str:
     return out.rstrip("/") + "/" if trailing else out
 
 
-def _filesystem(location: str, options: dict):
+def _inside(real: str, roots) -> bool:
+    return any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _guarded_local(roots: tuple, private: tuple):
+    """A read-only local filesystem for pyarrow whose every open is checked on the file actually
+    opened (its real path, read back from /proc/self/fd): under ``roots``, outside ``private``.
+    A symbolic link swapped in after registration or between listing and reading is refused."""
+    import pyarrow as pa
     import pyarrow.fs as pafs
 
+    local = pafs.LocalFileSystem()
+
+    class Handler(pafs.FileSystemHandler):
+        def get_type_name(self):
+            return "mlgov-guarded-local"
+
+        def normalize_path(self, path):
+            return path
+
+        def get_file_info(self, paths):
+            return local.get_file_info(paths)
+
+        def get_file_info_selector(self, selector):
+            return local.get_file_info(selector)
+
+        def _open(self, path):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                real = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                real = os.path.realpath(path)
+            if not _inside(real, roots) or _inside(real, private):
+                os.close(fd)
+                raise PermissionError(f"{path} leads outside the locations the mlgov service may read")
+            return pa.PythonFile(os.fdopen(fd, "rb"), mode="r")
+
+        def open_input_file(self, path):
+            return self._open(path)
+
+        def open_input_stream(self, path):
+            return self._open(path)
+
+        def _refuse(self, *args, **kwargs):
+            raise PermissionError("registered external data is read-only")
+
+        create_dir = delete_dir = delete_dir_contents = delete_root_dir_contents = _refuse
+        delete_file = move = copy_file = open_output_stream = open_append_stream = _refuse
+
+    return pafs.PyFileSystem(Handler())
+
+
+def _filesystem(location: str, options: dict, roots: tuple = (), private: tuple = ()):
     from .objects import _remote, _root_of
 
     if "://" not in location or location.startswith("file://"):
-        return pafs.LocalFileSystem(), location.removeprefix("file://")
+        return _guarded_local(roots, private), location.removeprefix("file://")
     return _remote(location, options), _root_of(location)

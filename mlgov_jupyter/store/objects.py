@@ -66,14 +66,16 @@ class ObjectStore:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         return path
 
-    def adopt(self, staged: Path) -> tuple[str, int]:
+    def adopt(self, staged: Path) -> tuple[str, int, bool]:
         """Hash a staged file, move it into the store under its hash and return
-        ``(digest, size)``; the staged file is gone afterwards. Keeping bytes already stored
-        is a no-op, so two publishers of the same content both succeed."""
+        ``(digest, size, new)`` (``new``: it was not stored before); the staged file is gone
+        afterwards. Keeping bytes already stored is a no-op, so two publishers of the same
+        content both succeed."""
         digest, size = file_digest(staged)
         target = self.path(digest)
         if self.exists(digest):
             staged.unlink()
+            return digest, size, False
         elif self.is_local:
             Path(target).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
@@ -87,13 +89,20 @@ class ObjectStore:
             with staged.open("rb") as src, self.fs.open_output_stream(target) as out:
                 shutil.copyfileobj(src, out, CHUNK)
             staged.unlink()
-        return digest, size
+        return digest, size, True
+
+    def delete(self, digest: str) -> None:
+        """Remove stored content (a publish that was refused after its content was stored)."""
+        try:
+            self.fs.delete_file(self.path(digest))
+        except FileNotFoundError:
+            pass
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
-        """Store small content held in memory (a migration, a base64 body)."""
+        """Store small content held in memory (a migration); ``(digest, size)``."""
         staged = self.new_staging_file()
         staged.write_bytes(data)
-        return self.adopt(staged)
+        return self.adopt(staged)[:2]
 
     def sweep_staging(self, max_age_seconds: float) -> int:
         """Delete staged files untouched for ``max_age_seconds`` (abandoned uploads); the count."""
