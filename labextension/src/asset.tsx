@@ -189,6 +189,8 @@ function AccessSection({
   let body: JSX.Element;
   switch (asset.access) {
     case 'owner':
+    case 'steward':
+    case 'member':
       body = (
         <p>
           You can use this asset as a member of project{' '}

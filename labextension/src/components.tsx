@@ -5,6 +5,8 @@ import { Access, RequestStatus } from './tokens';
 
 const ACCESS_LABEL: Record<Access, string> = {
   owner: 'owner',
+  steward: 'steward',
+  member: 'member',
   granted: 'granted',
   pending: 'pending',
   none: 'no access'

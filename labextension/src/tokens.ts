@@ -9,7 +9,7 @@ export const PLUGIN_ID = 'mlgov-jupyter:plugin';
 export const PANEL_ID = 'mlgov-sidebar';
 
 export type AssetKind = 'dataset' | 'model' | 'feature_group';
-export type Access = 'owner' | 'granted' | 'pending' | 'none';
+export type Access = 'owner' | 'steward' | 'member' | 'granted' | 'pending' | 'none';
 export type Designation =
   | 'owner'
   | 'contributor'
