@@ -130,3 +130,39 @@ def test_card_new_again_makes_a_version_and_keeps_what_people_wrote(users):
     params = {p["name"]: p["value"] for p in
               again["content"]["training_details"]["training_job_details"]["hyper_parameters"]}
     assert params["C"] == "0.5"
+
+
+def test_every_version_of_a_card_is_gated_on_all_versions_lineage(tmp_path, monkeypatch):
+    """The red team's G3: an evaluation written before lineage was declared (version 1) stayed
+    readable by a grantee of the model alone with ?version=1 and in exports. Every version is gated
+    on the union of all versions' lineage; no lineage at all: the model's project only."""
+    import pandas as pd
+
+    monkeypatch.setenv("MLGOV_DB_URL", f"sqlite:///{tmp_path / 'g3.sqlite'}")
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    alice, bob = mlgov_jupyter.connect(user="alice"), mlgov_jupyter.connect(user="bob")
+    alice.create_project("risk")
+    df = pd.DataFrame({"ssn": ["123-45-6789", "987-65-4321"], "age": [40, 50], "y": [0, 1]})
+    alice.publish(df, name="patients", project="risk", classification="pii")
+    alice.publish(LogisticRegression().fit(df[["age"]], df["y"]), name="risk-model", project="risk")
+    card = {"model_overview": {"model_description": "risk"},
+            "evaluation_details": [{"name": "hold-out", "evaluation_observation": "worst on 123-45-6789"}]}
+    alice._call("POST", "cards", body={"name": "risk-card", "model": "risk-model", "content": card})
+    req = bob.subscribe("risk-model", reason="score")
+    alice.approve(req["id"])
+
+    def leaks(client, version):
+        got = [client._call("GET", "cards/risk-card", query={"version": version})]
+        for fmt in ("json", "markdown"):
+            got.append(client._call("GET", "cards/risk-card/export", query={"format": fmt, "version": version}))
+        return ["123-45-6789" in repr(g) for g in got]
+
+    assert leaks(alice, 1) == [True] * 3  # the model's project
+    assert leaks(bob, 1) == [False] * 3  # no lineage: nothing vouches for the data
+    alice._call("PUT", "cards/risk-card", body={"content": card,
+                                                "lineage": {"training": ["patients"], "evaluation": ["patients"]}})
+    assert leaks(bob, 1) == leaks(bob, 2) == [False] * 3  # version 1 too: the union of lineages
+    assert bob._call("GET", "cards/risk-card", query={"version": 1})["withheld"] == ["evaluation_details"]
+    req = bob.subscribe("patients", reason="audit the evaluation")
+    alice.approve(req["id"])
+    assert leaks(bob, 1) == leaks(bob, 2) == [True] * 3  # the model and its data

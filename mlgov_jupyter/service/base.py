@@ -327,22 +327,31 @@ class ServiceBase:
 
     def _may_read_model_data(self, s: Session, principal: Principal, model: t.Asset, project_name: str,
                              lineage: dict | None = None) -> bool:
-        """Whether the caller may see what was computed from a model's data (card evaluations,
-        monitoring reports): they must be able to read the model and every dataset of its lineage
-        (``lineage`` given, else its card's latest), whose values such results carry."""
+        """Whether the caller may see what was computed from a model's data (card evaluations of
+        any version, exports, diffs): they must be able to read the model and every dataset named
+        in the lineage of any version of its cards (and ``lineage``, if given). Lineage is declared
+        per version and may come late or change: an evaluation written before it was declared (or
+        on data a later version dropped) carries the same values, so every version is gated on the
+        union. When no version names a dataset (no lineage), or a named one no longer exists,
+        nothing vouches for the data: only the model's project and admins (like monitoring
+        executions that do not say what they were computed on)."""
         if not self._may_read_data(s, principal, model, project_name):
             return False
-        if lineage is None:
-            latest = s.execute(select(t.ModelCardVersion.lineage)
-                               .join(t.ModelCard, t.ModelCard.id == t.ModelCardVersion.card_id)
-                               .where(t.ModelCard.model_asset_id == model.id,
-                                      t.ModelCardVersion.version == t.ModelCard.latest_version)).first()
-            lineage = (latest[0] if latest else None) or {}
-        names = {n for part in lineage.values() if isinstance(part, list) for n in part if isinstance(n, str)}
+        project_only = principal.is_admin or project_name in principal.designations
+        lineages = [lineage] if isinstance(lineage, dict) else []
+        lineages += [row[0] for row in s.execute(
+            select(t.ModelCardVersion.lineage)
+            .join(t.ModelCard, t.ModelCard.id == t.ModelCardVersion.card_id)
+            .where(t.ModelCard.model_asset_id == model.id)).all()]
+        names = {n for lin in lineages if isinstance(lin, dict)
+                 for part in lin.values() if isinstance(part, list) for n in part if isinstance(n, str)}
         if not names:
-            return True
+            return project_only
+        assets = list(s.execute(select(t.Asset).where(t.Asset.name.in_(names))).scalars())
+        if {a.name for a in assets} != names:  # a dataset since removed: unknown
+            return project_only
         projects = self._project_names(s)
-        for a in s.execute(select(t.Asset).where(t.Asset.name.in_(names))).scalars():
+        for a in assets:
             if not self._may_read_data(s, principal, a, projects[a.project_id]):
                 return False
         return True

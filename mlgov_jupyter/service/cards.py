@@ -154,8 +154,10 @@ class CardService(ServiceBase):
             principal = self._authorize(s, actor, authz.CARD_READ, self._card_resource(s, card, model))
             view = self._view(s, card, version)
             # evaluation details (observations, per-class charts, metadata) can carry values of the
-            # evaluation data: only for those who may read the model and its lineage datasets
-            # (diff, exports too)
+            # evaluation data: only for those who may read the model and the datasets of every
+            # version's lineage (an old version's evaluation, written before lineage was declared,
+            # carries the same values), the model's project alone when none is declared (diff,
+            # exports too)
             if view.get("content", {}).get("evaluation_details") and not self._may_read_model_data(
                     s, principal, model, self._project_names(s)[model.project_id], view.get("lineage")):
                 view["content"] = {k: v for k, v in view["content"].items() if k != "evaluation_details"}
