@@ -93,7 +93,14 @@ def test_a_model_holding_exec_is_refused_and_names_it(pair, tmp_path, monkeypatc
     # naming what one trusts is the reader's explicit choice
     model = alice.use("churn-scorer", trusted=["builtins.exec", "builtins.min", "builtins.object",
                                                      "numpy.full_like", "numpy.ravel"])
-    assert isinstance(model, Pipeline) and not marker.exists()  # loading alone ran nothing
+    from mlgov_jupyter.kernel.isolated_model import IsolatedModel
+
+    # not published by alice: loaded in its own process, never in her kernel
+    assert isinstance(model, IsolatedModel) and type(model).__name__ == "Pipeline"
+    assert not marker.exists()  # loading alone ran nothing
+    assert isinstance(alice.use("churn-scorer", trusted=["builtins.exec", "builtins.min", "builtins.object",
+                                                         "numpy.full_like", "numpy.ravel"], isolated=False),
+                      Pipeline) and not marker.exists()
 
 
 def test_ordinary_models_load_without_naming_anything(pair):

@@ -178,13 +178,16 @@ class Client(CardsClient, RolesClient):
         return self._call("POST", f"subscriptions/{int(subscription_id)}/cancel", body={})
 
     def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None,
-            columns: list[str] | None = None, filter=None, as_: str = "pandas"):
+            columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | None = None):
         """The asset's data if you own it or hold a grant: a dataset as a DataFrame (``as_=
         "pandas"``), a pyarrow Table (``"arrow"``) or an iterator of RecordBatches (``"batches"``),
         a model, a file's bytes, or a URI. ``columns`` and ``filter`` (``[(col, op, value), ...]``
         as ``pandas.read_parquet(filters=...)`` takes them) are applied by the service's scan:
         only those rows and columns travel. A model loads only the types skops trusts by
-        default, plus those you name in ``trusted``."""
+        default, plus those you name in ``trusted``; one you did not publish yourself runs in a
+        process of its own (an ``IsolatedModel``: predict, predict_proba, decision_function,
+        transform, score there; a malformed model's crash is an Invalid, not your kernel's).
+        ``isolated=False`` loads it in your kernel: only if you trust its publisher."""
         if as_ not in ("pandas", "arrow", "batches"):
             raise Invalid(f"as_ must be pandas, arrow or batches, not {as_!r}")
         query = {"revision": revision}
@@ -198,7 +201,8 @@ class Client(CardsClient, RolesClient):
         if tabular:
             value = transfer.read_stream(meta, stream, as_)
         else:
-            value = _load(meta, transfer.read_all(stream) if stream is not None else None, trusted)
+            value = _load(meta, transfer.read_all(stream) if stream is not None else None, trusted,
+                          isolated=meta["format"] == "skops" and self._isolate(name, meta, isolated))
         self.used[name] = {"name": name, "revision": meta["revision"], "kind": meta["kind"],
                            "content_hash": meta["content_hash"], "object_id": id(value)}
         if tabular and as_ == "pandas":
@@ -206,6 +210,20 @@ class Client(CardsClient, RolesClient):
         elif meta["format"] == "skops":
             self._used_models[id(value)] = name
         return value
+
+    def _isolate(self, name: str, meta: dict, isolated: bool | None) -> bool:
+        """A model runs isolated unless the caller says otherwise or published this very
+        revision (same content) themselves."""
+        if isolated is not None:
+            return bool(isolated)
+        try:
+            me = self.whoami()["name"]
+            revs = self._call("GET", f"assets/{quote(name, safe='')}").get("revisions") or []
+            rev = next((r for r in revs if r.get("revision") == meta.get("revision")), None)
+            return not (rev and rev.get("created_by") == me and meta.get("content_hash")
+                        and rev.get("content_hash") == meta.get("content_hash"))
+        except Exception:  # noqa: BLE001 - when in doubt, isolated
+            return True
 
     # monitoring
     def record_execution(self, model: str, report: dict, monitor_type: str = "data_quality",
@@ -310,7 +328,7 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _load(meta: dict, data: bytes | None, trusted: list[str] | None):
+def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: bool = False):
     fmt = meta["format"]
     if fmt == "skops":
         import skops.io as sio
@@ -325,6 +343,10 @@ def _load(meta: dict, data: bytes | None, trusted: list[str] | None):
             raise Invalid(f"model {meta['name']!r} holds types skops does not trust by default (the file "
                           f"builds them with its own arguments): {', '.join(extra)}; if you trust its "
                           f"publisher, pass trusted=[...] naming them")
+        if isolated:
+            from .isolated_model import load_isolated
+
+            return load_isolated(meta["name"], data, sio.get_untrusted_types(data=data))
         return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     if fmt == "uri":
         return meta["location"]

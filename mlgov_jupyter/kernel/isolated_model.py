@@ -1,0 +1,427 @@
+"""A catalog model run in a process of its own.
+
+skops builds only the types the reader trusts and model_trust checks what every data node holds,
+but no check per node knows every estimator's invariants: a standard ``OneHotEncoder`` whose
+``_n_features_outs`` disagrees with its categories, a ``DictVectorizer`` whose ``vocabulary_``
+points past its features, an ``SVC`` whose ``_n_support`` does not add up, a ``KMeans`` whose
+centers are narrower than ``n_features_in_`` all load and then read or write out of bounds in
+scikit-learn's, scipy's or libsvm's compiled code on ``predict``. So ``use()`` of a model the
+reader did not publish returns an ``IsolatedModel``: the model is loaded only in a worker process
+(``python -m mlgov_jupyter.kernel.isolated_model``), its read-only methods (``predict``,
+``predict_proba``, ``predict_log_proba``, ``decision_function``, ``transform``, ``score``,
+``get_feature_names_out``) run there, and a crash of the worker is one ``Invalid`` line; the
+kernel lives on.
+
+What comes back is plain data, never an object the model built: the worker answers with a JSON
+header and ``.npy`` arrays, read with ``json.loads`` and ``numpy.load(allow_pickle=False)``;
+sparse results are rebuilt as CSR and pass scipy's full format check; a DataFrame comes back as
+its columns. Inputs go to the worker pickled (the kernel's own objects). At load the worker also
+describes the model (class, parameters, ``classes_``, ``n_features_in_``, ``feature_names_in_``,
+``feature_importances_``, ``coef_``, pipeline steps) so that cards, monitoring and lineage see an
+estimator-like object: ``type(proxy).__name__`` is the model's class name, ``get_params`` and
+``steps`` read the snapshot.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+import weakref
+from typing import Any
+
+from ..core.errors import Invalid
+
+REMOTE_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform",
+                  "score", "get_feature_names_out")
+SNAPSHOT_ATTRS = ("classes_", "n_features_in_", "feature_names_in_", "feature_importances_", "coef_",
+                  "intercept_", "n_outputs_", "_estimator_type")
+MAX_DEPTH = 8
+
+
+# --- framing --------------------------------------------------------------------------------
+def _send(fp, blob: bytes) -> None:
+    fp.write(struct.pack("<Q", len(blob)))
+    fp.write(blob)
+    fp.flush()
+
+
+def _recv(fp, limit: int = 1 << 34) -> bytes:
+    head = fp.read(8)
+    if len(head) != 8:
+        raise EOFError
+    (n,) = struct.unpack("<Q", head)
+    if n > limit:
+        raise ValueError("answer too large")
+    data = fp.read(n)
+    if len(data) != n:
+        raise EOFError
+    return data
+
+
+# --- the worker's side: encode plain values ---------------------------------------------------
+class _Encoder:
+    def __init__(self):
+        self.arrays: list[bytes] = []
+
+    def array(self, value) -> dict:
+        import numpy as np
+
+        arr = np.asarray(value)
+        if arr.dtype.hasobject:
+            try:
+                plain = np.asarray(arr.tolist())
+            except Exception:  # noqa: BLE001
+                plain = arr
+            if plain.dtype.hasobject:
+                return {"__list__": self.value(arr.tolist()), "shape": list(arr.shape)}
+            arr = plain
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        self.arrays.append(buf.getvalue())
+        return {"__array__": len(self.arrays) - 1}
+
+    def value(self, value, depth: int = 0):
+        import numpy as np
+
+        if depth > MAX_DEPTH:
+            return {"__repr__": "..."}
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value if isinstance(value, float) or abs(value) < 2 ** 63 else float(value)
+        if isinstance(value, np.generic):
+            return self.value(value.item(), depth)
+        if isinstance(value, np.ndarray):
+            return self.array(value)
+        if isinstance(value, (list, tuple)):
+            return {"__seq__": [self.value(v, depth + 1) for v in value], "tuple": isinstance(value, tuple)}
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: self.value(v, depth + 1) for k, v in value.items()}}
+        try:
+            import scipy.sparse as sp
+
+            if sp.issparse(value):
+                m = sp.csr_matrix(value)
+                return {"__sparse__": [self.array(m.data), self.array(m.indices), self.array(m.indptr)],
+                        "shape": [int(n) for n in m.shape]}
+        except ImportError:
+            pass
+        if type(value).__name__ == "DataFrame" and hasattr(value, "columns"):
+            return {"__frame__": [str(c) for c in value.columns],
+                    "data": [self.array(value[c].to_numpy()) for c in value.columns],
+                    "index": self.array(value.index.to_numpy())}
+        if type(value).__name__ == "Series" and hasattr(value, "to_numpy"):
+            return self.array(value.to_numpy())
+        if hasattr(value, "get_params") and not isinstance(value, type):
+            return {"__estimator__": describe(value, self, depth + 1)}
+        if callable(value):
+            return {"__repr__": getattr(value, "__qualname__", None) or type(value).__name__}
+        return {"__repr__": repr(value)[:1000]}
+
+
+def describe(est, enc: _Encoder, depth: int = 0) -> dict:
+    """A snapshot of an estimator: class, parameters, fitted attributes, steps."""
+    cls = type(est)
+    out = {"module": cls.__module__, "qualname": cls.__qualname__,
+           "methods": [m for m in REMOTE_METHODS if hasattr(est, m)], "params": {}, "attrs": {}}
+    try:
+        out["params"] = {k: enc.value(v, depth + 1) for k, v in est.get_params(deep=False).items()}
+    except Exception:  # noqa: BLE001
+        pass
+    for name in SNAPSHOT_ATTRS:
+        try:
+            value = getattr(est, name)
+        except Exception:  # noqa: BLE001 - not fitted, a property that raises
+            continue
+        out["attrs"][name] = enc.value(value, depth + 1)
+    try:
+        from sklearn.base import is_classifier, is_regressor
+
+        out["attrs"]["_estimator_type"] = "classifier" if is_classifier(est) else \
+            "regressor" if is_regressor(est) else out["attrs"].get("_estimator_type")
+    except Exception:  # noqa: BLE001
+        pass
+    steps = getattr(est, "steps", None)
+    if isinstance(steps, list) and depth < MAX_DEPTH:
+        out["steps"] = [[str(n), enc.value(s, depth + 1)] for n, s in steps if isinstance(n, str)]
+    return out
+
+
+def _answer(out, ok: bool, value=None, error: str = "") -> None:
+    enc = _Encoder()
+    try:
+        header = {"ok": ok, "error": error, "value": enc.value(value) if ok else None}
+        blob = json.dumps(header).encode()
+    except Exception as exc:  # noqa: BLE001
+        enc = _Encoder()
+        blob = json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500], "value": None}).encode()
+    _send(out, blob)
+    _send(out, struct.pack("<Q", len(enc.arrays)))
+    for a in enc.arrays:
+        _send(out, a)
+
+
+def _serve() -> None:
+    """The worker: the protocol runs on the process's original stdout; the model's own prints go
+    to stderr."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    inp = sys.stdin.buffer
+    model = None
+    while True:
+        try:
+            op, args = pickle.loads(_recv(inp))
+        except EOFError:
+            return
+        try:
+            if op == "load":
+                import skops.io as sio
+
+                data, trusted = args
+                model = sio.loads(data, trusted=trusted)
+                _answer(out, True, None)
+                continue
+            if op == "describe":
+                enc = _Encoder()
+                header = {"ok": True, "error": "", "value": describe(model, enc)}
+                _send(out, json.dumps(header).encode())
+                _send(out, struct.pack("<Q", len(enc.arrays)))
+                for a in enc.arrays:
+                    _send(out, a)
+                continue
+            if op == "call":
+                method, a, kw = args
+                if method not in REMOTE_METHODS:
+                    raise AttributeError(method)
+                _answer(out, True, getattr(model, method)(*a, **kw))
+                continue
+            raise ValueError(f"unknown operation {op!r}")
+        except Exception as exc:  # noqa: BLE001 - the model's error, as one line
+            _answer(out, False, error=f"{type(exc).__name__}: {str(exc)[:500]}")
+
+
+# --- the kernel's side ----------------------------------------------------------------------
+class _Worker:
+    def __init__(self, name: str):
+        self.name = name
+        self.lock = threading.Lock()
+        env = dict(os.environ)
+        env.pop("MLGOV_SERVER_URL", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "mlgov_jupyter.kernel.isolated_model"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        self.dead = False
+
+    def request(self, op: str, args) -> Any:
+        with self.lock:
+            if self.dead:
+                raise self._crashed()
+            try:
+                _send(self.proc.stdin, pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL))
+                header = json.loads(_recv(self.proc.stdout, 1 << 30))
+                (count,) = struct.unpack("<Q", _recv(self.proc.stdout, 8))
+                arrays = [_recv(self.proc.stdout) for _ in range(count)]
+            except (EOFError, OSError, ValueError, struct.error):
+                self.close()
+                raise self._crashed() from None
+        if not isinstance(header, dict) or not header.get("ok"):
+            raise Invalid(f"model {self.name!r}: {str(header.get('error') if isinstance(header, dict) else '')[:500]}")
+        return _Decoder(arrays).value(header.get("value"))
+
+    def _crashed(self) -> Invalid:
+        code = self.proc.poll()
+        how = f" (exit {code})" if code not in (None, 0) else ""
+        return Invalid(f"model {self.name!r} crashed its isolated process{how}; it may be malformed")
+
+    def close(self) -> None:
+        self.dead = True
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            pass
+        for fp in (self.proc.stdin, self.proc.stdout):
+            try:
+                fp.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+class _Decoder:
+    """Plain values from the worker's answer: JSON and .npy arrays read without pickle."""
+
+    def __init__(self, arrays: list[bytes]):
+        self.raw, self.cache = arrays, {}
+
+    def array(self, ref):
+        import numpy as np
+
+        i = ref if type(ref) is int else -1
+        if not 0 <= i < len(self.raw):
+            raise Invalid("the isolated model answered malformed data")
+        if i not in self.cache:
+            self.cache[i] = np.load(io.BytesIO(self.raw[i]), allow_pickle=False)
+        return self.cache[i]
+
+    def value(self, v):
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, list):
+            return [self.value(x) for x in v]
+        if not isinstance(v, dict):
+            raise Invalid("the isolated model answered malformed data")
+        if "__array__" in v:
+            return self.array(v["__array__"])
+        if "__list__" in v:
+            import numpy as np
+
+            items = self.value(v["__list__"])
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
+            return out
+        if "__seq__" in v:
+            items = [self.value(x) for x in v["__seq__"]]
+            return tuple(items) if v.get("tuple") else items
+        if "__dict__" in v:
+            return {str(k): self.value(x) for k, x in v["__dict__"].items()}
+        if "__sparse__" in v:
+            import scipy.sparse as sp
+
+            data, indices, indptr = (self.array(r) for r in v["__sparse__"])
+            m = sp.csr_matrix((data, indices, indptr), shape=tuple(int(n) for n in v["shape"]))
+            try:
+                m.check_format(full_check=True)
+            except Exception as exc:  # noqa: BLE001
+                raise Invalid(f"the isolated model answered a malformed sparse matrix ({exc})") from None
+            return m
+        if "__frame__" in v:
+            import pandas as pd
+
+            cols = [str(c) for c in v["__frame__"]]
+            data = {c: self.array(r) for c, r in zip(cols, v["data"])}
+            return pd.DataFrame(data, index=self.array(v["index"]), columns=cols)
+        if "__estimator__" in v:
+            return _view(v["__estimator__"], self, None)
+        if "__repr__" in v:
+            return str(v["__repr__"])
+        raise Invalid("the isolated model answered malformed data")
+
+
+class EstimatorView:
+    """A read-only snapshot of an estimator described by the worker (a pipeline step, a
+    parameter); the root, an IsolatedModel, runs its methods in the worker."""
+
+    def __init__(self, desc: dict, decoder: _Decoder):
+        self._desc = desc
+        self._params = {k: decoder.value(v) for k, v in (desc.get("params") or {}).items()}
+        self._attrs = {k: decoder.value(v) for k, v in (desc.get("attrs") or {}).items()}
+        self._steps = [(str(n), decoder.value(s)) for n, s in desc["steps"]] if desc.get("steps") else None
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attrs = self.__dict__.get("_attrs", {})
+        if name in attrs and attrs[name] is not None:
+            return attrs[name]
+        if name == "steps" and self.__dict__.get("_steps") is not None:
+            return list(self._steps)
+        if name == "named_steps" and self.__dict__.get("_steps") is not None:
+            return dict(self._steps)
+        raise AttributeError(f"{type(self).__name__} (isolated) has no attribute {name!r}")
+
+    def get_params(self, deep: bool = True) -> dict:
+        out = dict(self._params)
+        if deep:
+            for key, value in self._params.items():
+                if isinstance(value, EstimatorView):
+                    out.update({f"{key}__{k}": v for k, v in value.get_params(deep=True).items()})
+            for name, step in self._steps or []:
+                out[name] = step
+                if isinstance(step, EstimatorView):
+                    out.update({f"{name}__{k}": v for k, v in step.get_params(deep=True).items()})
+        return out
+
+    def __repr__(self) -> str:
+        return f"{self._desc.get('qualname', 'estimator')}(isolated)"
+
+
+class IsolatedModel(EstimatorView):
+    """A catalog model loaded only in a worker process (module docstring)."""
+
+    def __init__(self, name: str, worker: _Worker, desc: dict, decoder: _Decoder):
+        super().__init__(desc, decoder)
+        self._name, self._worker = name, worker
+        self._finalizer = weakref.finalize(self, worker.close)
+
+    def __getattr__(self, name: str):
+        methods = self.__dict__.get("_desc", {}).get("methods") or []
+        if name in methods:
+            def remote(*args, **kwargs):
+                return self._worker.request("call", (name, args, kwargs))
+            remote.__name__ = name
+            return remote
+        return super().__getattr__(name)
+
+    def fit(self, *args, **kwargs):
+        """Read-only: an isolated catalog model is not refitted (scikit-learn's scorers look for
+        ``fit`` to recognise an estimator)."""
+        raise Invalid(f"model {self._name!r} is a catalog model run isolated; it cannot be refitted "
+                      f"(use(..., isolated=False) if you trust its publisher)")
+
+    def close(self) -> None:
+        """Stop the worker process (also done when the proxy is garbage collected)."""
+        self._finalizer()
+
+    def __repr__(self) -> str:
+        return f"<isolated {self._desc.get('qualname')} {self._name!r}>"
+
+
+_CLASSES: dict[tuple, type] = {}
+
+
+def _view(desc: dict, decoder: _Decoder, worker: _Worker | None, name: str = ""):
+    """An EstimatorView (IsolatedModel at the root) whose class carries the model's class name
+    and module, as cards and library versions read them."""
+    module, qualname = str(desc.get("module", "")), str(desc.get("qualname", "Estimator"))
+    base = IsolatedModel if worker is not None else EstimatorView
+    key = (base, module, qualname)
+    cls = _CLASSES.get(key)
+    if cls is None:
+        cls = _CLASSES[key] = type(qualname.rsplit(".", 1)[-1], (base,),
+                                   {"__module__": module, "__qualname__": qualname})
+    if worker is None:
+        return cls(desc, decoder)
+    return cls(name, worker, desc, decoder)
+
+
+def load_isolated(name: str, data: bytes, trusted: list[str]) -> IsolatedModel:
+    """Start a worker, load the skops bytes there (already checked by model_trust) and return
+    its proxy. Invalid if the worker cannot load it or crashes."""
+    worker = _Worker(name)
+    try:
+        worker.request("load", (data, trusted))
+        with worker.lock:
+            _send(worker.proc.stdin, pickle.dumps(("describe", None)))
+            try:
+                header = json.loads(_recv(worker.proc.stdout, 1 << 30))
+                (count,) = struct.unpack("<Q", _recv(worker.proc.stdout, 8))
+                arrays = [_recv(worker.proc.stdout) for _ in range(count)]
+            except (EOFError, OSError, ValueError, struct.error):
+                worker.close()
+                raise worker._crashed() from None
+        if not header.get("ok"):
+            raise Invalid(f"model {name!r}: {str(header.get('error'))[:500]}")
+        return _view(header["value"], _Decoder(arrays), worker, name)
+    except BaseException:
+        worker.close()
+        raise
+
+
+if __name__ == "__main__":
+    _serve()

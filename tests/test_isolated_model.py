@@ -1,0 +1,119 @@
+"""use() of a catalog model the reader did not publish runs it in a process of its own (the red
+team's G1: standard estimators with inconsistent fitted state, e.g. a OneHotEncoder whose
+_n_features_outs disagree with its categories, pass every content check and write out of bounds
+in compiled code on transform). A crash there is one Invalid line; the kernel lives on; an honest
+model predicts as in-process and works with cards, checks and lineage."""
+
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import mlgov_jupyter
+from mlgov_jupyter.core.errors import Invalid
+from mlgov_jupyter.kernel.isolated_model import IsolatedModel
+
+
+@pytest.fixture
+def pair(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLGOV_DB_URL", f"sqlite:///{tmp_path / 'iso.sqlite'}")
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    mallory, alice = mlgov_jupyter.connect(user="mallory"), mlgov_jupyter.connect(user="alice")
+    mallory.create_project("shop")
+    mallory.add_member("shop", "alice", "consumer")
+    return mallory, alice
+
+
+def _crafted_encoder(k: int = 100_000_000_000) -> OneHotEncoder:
+    m = OneHotEncoder(sparse_output=False).fit(np.array([[0, 0], [1, 1], [2, 2]]))
+    m._n_features_outs = [k + 3, -k]  # feature 1's columns start k doubles before the output
+    return m
+
+
+def test_a_crafted_model_that_crashes_in_process_is_a_clean_error_through_use(pair, tmp_path):
+    mallory, alice = pair
+    model = _crafted_encoder()
+    path = tmp_path / "ohe.skops"
+    path.write_bytes(sio.dumps(model))
+    # in-process, the very same bytes kill the interpreter (SIGSEGV) on transform
+    crash = subprocess.run([sys.executable, "-c",
+                            "import sys, numpy as np, skops.io as sio; d = open(sys.argv[1], 'rb').read(); "
+                            "m = sio.loads(d, trusted=sio.get_untrusted_types(data=d)); "
+                            "print(m.transform(np.array([[1, 2]])))", str(path)],
+                           capture_output=True, timeout=120)
+    assert crash.returncode != 0 and crash.returncode in (-11, 139, -6, 134), crash
+    mallory.publish(model, name="encoder", project="shop")  # passes publish (no type to name)
+    proxy = alice.use("encoder")
+    assert isinstance(proxy, IsolatedModel) and type(proxy).__name__ == "OneHotEncoder"
+    with pytest.raises(Invalid, match=r"crashed its isolated process \(exit -?\d+\); it may be malformed"):
+        proxy.transform(np.array([[1, 2]]))
+    with pytest.raises(Invalid, match="crashed its isolated process"):  # and stays refused
+        proxy.transform(np.array([[0, 0]]))
+    assert alice.whoami()["name"] == "alice"  # the kernel lives on
+
+
+def test_an_honest_model_predicts_as_in_process_and_works_with_cards_checks_lineage(pair):
+    mallory, alice = pair
+    warnings.filterwarnings("ignore", category=UserWarning)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(1000, 4)), columns=["a", "b", "c", "d"])
+    y = (X["a"] + 0.3 * X["b"] > 0).astype(int)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    mallory.publish(model, name="scorer", project="shop")
+    proxy = alice.use("scorer")
+    assert isinstance(proxy, IsolatedModel) and type(proxy).__name__ == "Pipeline"
+    assert (proxy.predict(X) == model.predict(X)).all()
+    assert np.array_equal(proxy.predict_proba(X), model.predict_proba(X))
+    assert np.array_equal(proxy.decision_function(X), model.decision_function(X))
+    assert proxy.score(X, y) == model.score(X, y)
+    assert list(proxy.classes_) == list(model.classes_) and proxy.n_features_in_ == 4
+    assert list(proxy.feature_names_in_) == ["a", "b", "c", "d"]
+    assert not hasattr(proxy, "transform")  # the pipeline's last step does not transform
+    assert proxy.get_params()["logisticregression__C"] == 1.0
+    assert type(proxy.named_steps["logisticregression"]).__name__ == "LogisticRegression"
+
+    # lineage: the proxy is the object use() returned
+    assert alice._used_models[id(proxy)] == "scorer"
+    # card autopopulation reads the class, parameters, metrics and importances
+    from mlgov_jupyter.core.cards import autopopulate as ap
+
+    assert ap.algorithm_type(proxy) == "LogisticRegression"
+    assert ap.qualified_name(proxy) == "sklearn.pipeline.Pipeline"
+    assert ap.hyper_parameters(proxy) == ap.hyper_parameters(model)
+    assert ap.infer_problem_type(proxy) == "BinaryClassification"
+    from mlgov_jupyter.core.cards import metrics
+
+    assert metrics.importance_group(proxy, list(X.columns)) == metrics.importance_group(model, list(X.columns))
+    # monitoring's attribution calls predict_proba on the proxy
+    from mlgov_jupyter.core.monitoring import attribution
+
+    sample, target = X.iloc[:300], y.iloc[:300]
+    assert attribution.global_attributions(proxy, sample, target, method="permutation", n_repeats=2) == \
+        attribution.global_attributions(model, sample, target, method="permutation", n_repeats=2)
+
+    # the owner's own model loads in-process; isolated=False is the explicit opt-out
+    assert not isinstance(mallory.use("scorer"), IsolatedModel)
+    assert not isinstance(alice.use("scorer", isolated=False), IsolatedModel)
+
+    # overhead of one predict on 1,000 rows (printed with -s)
+    def median(f):
+        times = []
+        for _ in range(15):
+            t = time.perf_counter()
+            f(X)
+            times.append(time.perf_counter() - t)
+        return sorted(times)[len(times) // 2]
+    iso, local = median(proxy.predict), median(model.predict)
+    print(f"\npredict on 1,000 rows: isolated {iso * 1e3:.2f} ms, in-process {local * 1e3:.2f} ms")
+    assert iso < 1.0
+    proxy.close()
+    with pytest.raises(Invalid, match="isolated process"):
+        proxy.predict(X)
