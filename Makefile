@@ -44,6 +44,10 @@ bench: install
 	bash benchmarks/run.sh
 	$(BIN)/python benchmarks/policy_benchmark.py
 	$(BIN)/python benchmarks/request_overhead.py
+	$(BIN)/python benchmarks/catalog_search.py --assets 100000
+	@if [ -n "$$MLGOV_TEST_PG_URL" ] && [ -n "$$BENCH_PG_1M" ]; then \
+	  $(BIN)/python benchmarks/catalog_search.py --assets 1000000 --db postgresql --reps 20; \
+	 else echo "catalog_search.py at 1M on PostgreSQL skipped: set MLGOV_TEST_PG_URL and BENCH_PG_1M=1"; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/team_overhead.py; \
 	 else echo "team_overhead.py skipped: needs root (the hub creates users)"; fi
 
@@ -52,6 +56,7 @@ bench-quick: install
 	bash benchmarks/run.sh --skip-evidently
 	$(BIN)/python benchmarks/policy_benchmark.py
 	$(BIN)/python benchmarks/request_overhead.py
+	$(BIN)/python benchmarks/catalog_search.py --assets 10000 --reps 20 --seconds 2 --publishes 50
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/team_overhead.py; \
 	 else echo "team_overhead.py skipped: needs root (the hub creates users)"; fi
 

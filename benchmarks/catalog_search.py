@@ -1,0 +1,400 @@
+"""Catalog search at scale: builds a catalog of N assets (bulk-inserted through the service's own
+tables, one transaction per batch), then times the search the sidebar and `%mlgov search` send,
+in-process and over REST against a real `jupyter server`, and the per-asset cost of publishing
+metadata into a catalog of that size.
+
+    python benchmarks/catalog_search.py [--assets 100000] [--db sqlite|postgresql] [--reps 40]
+                                        [--seconds 4] [--publishes 200] [--keep PATH]
+
+``--db postgresql`` needs MLGOV_TEST_PG_URL (a server where the user may create databases) and
+builds into a fresh database ``mlgov_bench_<pid>``, dropped afterwards. ``--reuse URL`` times an
+existing catalog built by an earlier run with ``--keep``.
+
+Query kinds: the sidebar's open (empty query, first page of everything), a rare word (10
+assets), a word in 10% and in 50% of assets, two words (10% and 50%), a broad word page 5, a
+filter without words (kind + classification), a tag, a word with a tag and a project. Each kind
+is run ``--reps`` times with varying words/filters; printed: p50/p95 of the first page (total
+and facets included) and the total found. REST: requests/s and median latency at 1, 2, 4 and 8
+concurrent clients (separate processes, keep-alive), for the empty query and the rare word.
+Targets (issue 13): every first page p95 <= 20 ms at 100k on SQLite, <= 50 ms at 1M on
+PostgreSQL; REST >= 300 req/s on 2 cores, not falling from 1 to 8 clients; publish <= 5 ms per
+asset metadata write at 1M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+KINDS = ["dataset"] * 12 + ["model"] * 5 + ["feature_group"] * 3
+CLASSES = ["public", "internal", "internal", "confidential", "pii"]
+USERS = 200
+TAGS = 300
+VOCAB = [f"{a}{b}" for a in ("lo", "ma", "ne", "pi", "ru", "sa", "te", "vo", "xa", "zu")
+         for b in ("bar", "cen", "dol", "fim", "gur", "hex", "jol", "kip", "mun", "nor",
+                   "pax", "quo", "ris", "sul", "tov", "urb", "vix", "wen", "yar", "zed")]
+BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ME = "bench"  # the searching user: owner of project p0, steward of p1, a consumer of p2
+
+
+def _rare(k: int) -> str:
+    return f"r{k:06d}"  # fixed length: the prefix query "r000123"* matches this word only
+
+
+def _asset_row(i: int, n: int, projects: int, rng: random.Random) -> tuple:
+    kind = rng.choice(KINDS)
+    words = [rng.choice(VOCAB) for _ in range(rng.randint(4, 9))]
+    words.append(_rare(i % max(1, n // 10)))  # each rare word in 10 assets
+    if i % 10 == 0:
+        words.append("common")  # 10%
+    if i % 2 == 0:
+        words.append("shared")  # 50%
+    rng.shuffle(words)
+    k = rng.randint(0, 3)
+    tags = list(dict.fromkeys(f"tag{min(int(rng.paretovariate(1.2)) - 1, TAGS - 1)}" for _ in range(k)))
+    return (i + 1, f"asset_{i:07d}", kind, rng.randrange(projects) + 1, f"user{rng.randrange(USERS)}",
+            " ".join(words), tags, rng.choice(CLASSES), BASE + timedelta(seconds=i))
+
+
+def build(url: str, n: int, batch: int = 20_000) -> float:
+    """Fill an empty, migrated store with ``n`` assets (one revision each) and their index rows."""
+    from mlgov_jupyter.store.db import Store
+
+    t0 = time.perf_counter()
+    store = Store(url)
+    projects = max(10, n // 2000)
+    rng = random.Random(0)
+    raw = store.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        sqlite = store.is_sqlite
+        ph = "?" if sqlite else "%s"
+
+        def many(sql: str, rows: list) -> None:
+            cur.executemany(sql.replace("?", ph), rows)
+
+        def ts(d: datetime):
+            return d.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else d
+
+        if sqlite:
+            cur.execute("BEGIN")
+        many("INSERT INTO projects (id, name, description, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+             [(p + 1, f"p{p}", f"project {p}", "user0", ts(BASE)) for p in range(projects)])
+        members = [(1, ME, "owner"), (2, ME, "steward"), (3, ME, "consumer")]
+        members += [(p + 1, f"user{p % USERS}", "owner") for p in range(projects)]
+        many('INSERT INTO memberships (project_id, "user", designation) VALUES (?, ?, ?)',
+             list({(p, u): (p, u, d) for p, u, d in members}.values()))
+        raw.commit()
+        for start in range(0, n, batch):
+            rows = [_asset_row(i, n, projects, rng) for i in range(start, min(n, start + batch))]
+            if sqlite:
+                cur.execute("BEGIN")
+            assets, revisions, fts = [], [], []
+            for aid, name, kind, pid, owner, desc, tags, cls, when in rows:
+                cols = [f"col_{rng.choice(VOCAB)}", "id", f"{rng.choice(VOCAB)}_score"]
+                search = (name.replace("_", " ") + " " + name + " " + desc + " " + " ".join(tags) + " "
+                          + " ".join(c.replace("_", " ") + " " + c for c in cols))
+                assets.append((aid, name, kind, pid, owner, desc, json.dumps(tags), "[]", cls,
+                               "" if sqlite else search, True, 1, ts(when), ts(when)))
+                schema = json.dumps([{"name": c, "type": "int64"} for c in cols])
+                revisions.append((aid, aid, 1, "parquet", schema, "{}", rng.randint(10, 10**6), "{}", cls,
+                                  owner, ts(when)))
+                if sqlite:
+                    fts.append((aid, name.replace("_", " ") + " " + name, desc, " ".join(tags),
+                                " ".join(c.replace("_", " ") + " " + c for c in cols), ""))
+            many("INSERT INTO assets (id, name, kind, project_id, owner, description, tags, glossary_terms, "
+                 "classification, search_text, listed, latest_revision, created_at, updated_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", assets)
+            many("INSERT INTO asset_revisions (id, asset_id, revision, format, schema, summary, row_count, "
+                 "features, classification, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 revisions)
+            if sqlite:
+                many("INSERT INTO asset_fts (rowid, name, description, tags, columns, glossary) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", fts)
+            raw.commit()
+            print(f"\r  built {min(n, start + batch):,} / {n:,}", end="", flush=True)
+        print()
+        if sqlite:
+            cur.execute("INSERT INTO asset_fts(asset_fts) VALUES ('optimize')")
+            cur.execute("ANALYZE")
+        else:
+            raw.commit()
+            for table in ("assets", "asset_revisions", "projects"):
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"(SELECT max(id) FROM {table}))")
+            raw.commit()
+            old = raw.autocommit
+            raw.autocommit = True
+            cur.execute("VACUUM ANALYZE")
+            raw.autocommit = old
+        raw.commit()
+    finally:
+        raw.close()
+        store.dispose()
+    return time.perf_counter() - t0
+
+
+def query_kinds(n: int, rng: random.Random) -> dict:
+    """Each kind: a function giving the i-th query (dict of SearchQuery fields)."""
+    rare = max(1, n // 10)
+    return {
+        "empty (sidebar open)": lambda i: {},
+        "rare word": lambda i: {"q": _rare(rng.randrange(rare))},
+        "word in 10%": lambda i: {"q": "common"},
+        "word in 50%": lambda i: {"q": "shared"},
+        "two words (10% & 50%)": lambda i: {"q": "common shared"},
+        "vocabulary word (~3%)": lambda i: {"q": rng.choice(VOCAB)},
+        "word in 50%, page 5": lambda i: {"q": "shared", "page": 5},
+        "kind + classification": lambda i: {"kind": rng.choice(["model", "feature_group"]),
+                                            "classification": rng.choice(["public", "pii"])},
+        "tag": lambda i: {"tag": f"tag{rng.choice([0, 1, 5, 50])}"},
+        "word + tag + project": lambda i: {"q": "shared", "tag": "tag0", "project": f"p{rng.randrange(10)}"},
+    }
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def in_process(url: str, n: int, reps: int, cold: bool = False) -> dict:
+    """``cold``: every query counted in SQL (the service's search cache off), as after any change
+    to the catalog; else as served: a repeated query reads its counts from the cache."""
+    from mlgov_jupyter.core import models as m
+    from mlgov_jupyter.service import Actor, GovernanceService
+    from mlgov_jupyter.store.db import Store
+
+    svc = GovernanceService(store=Store(url))
+    if cold:
+        try:
+            from mlgov_jupyter.service.catalog import _SearchCache
+            svc._search_cache_obj = _SearchCache(0)
+        except ImportError:  # before the cache
+            pass
+    me = Actor(ME)
+    out = {}
+    rng = random.Random(1)
+    for name, make in query_kinds(n, rng).items():
+        times, total = [], None
+        svc.search(me, m.SearchQuery(**make(0)))  # warm
+        for i in range(reps):
+            q = m.SearchQuery(**make(i))
+            t = time.perf_counter()
+            page = svc.search(me, q)
+            times.append((time.perf_counter() - t) * 1000)
+            total = page["total"]
+        out[name] = (pct(times, 50), pct(times, 95), total, len(page["facets"]["tag"]))
+    svc.store.dispose()
+    return out
+
+
+def publish_cost(url: str, count: int) -> float:
+    """ms per metadata publish (a URI asset: no content) into the built catalog."""
+    from mlgov_jupyter.core import models as m
+    from mlgov_jupyter.service import Actor, GovernanceService
+    from mlgov_jupyter.store.db import Store
+
+    svc = GovernanceService(store=Store(url))
+    me = Actor(ME)
+    body = lambda i: m.Publish(name=f"pub_{os.getpid()}_{i}", project="p0", format="uri",  # noqa: E731
+                               location=f"s3://bench/{i}/", description=f"published shared {_rare(i)}",
+                               tags=["tag1", "bench"])
+    svc.publish(me, body(-1))
+    t = time.perf_counter()
+    for i in range(count):
+        svc.publish(me, body(i))
+    per = (time.perf_counter() - t) * 1000 / count
+    svc.store.dispose()
+    return per
+
+
+# ---- REST ---------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A jupyter server with the mlgov extension on ``db_url``, token ``bench-token`` for ME."""
+
+    def __init__(self, root: Path, db_url: str):
+        self.port = _free_port()
+        for d in ("data", "runtime", "config", "notebooks"):
+            (root / d).mkdir(parents=True, exist_ok=True)
+        (root / "config" / "jupyter_server_config.py").write_text(
+            "c.ServerApp.identity_provider_class = 'mlgov_jupyter.server.identity.TokenIdentityProvider'\n"
+            "c.ServerApp.authorizer_class = 'mlgov_jupyter.server.identity.SharedServerAuthorizer'\n"
+            f"c.TokenIdentityProvider.tokens = {{'bench-token': {ME!r}}}\n"
+            f"c.MlgovApp.db_url = {db_url!r}\n"
+            "c.ServerApp.log_level = 'WARN'\n")
+        env = dict(os.environ, JUPYTER_DATA_DIR=str(root / "data"), JUPYTER_RUNTIME_DIR=str(root / "runtime"),
+                   JUPYTER_CONFIG_DIR=str(root / "config"))
+        self.log = open(root / "server.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+                                      f"--port={self.port}", "--ServerApp.token=server-token",
+                                      f"--ServerApp.root_dir={root / 'notebooks'}"],
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 90
+        while True:
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/mlgov/whoami",
+                                             headers={"Authorization": "token bench-token"})
+                urllib.request.urlopen(req, timeout=5).read()
+                return
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"server did not start (see {root / 'server.log'})")
+                time.sleep(0.3)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.log.close()
+
+
+def _client(port: int, paths: list[str], start: float, stop: float, out) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Authorization": "token bench-token"}
+    lat, i = [], 0
+    while time.time() < start:
+        time.sleep(0.001)
+    while time.time() < stop:
+        t = time.perf_counter()
+        conn.request("GET", paths[i % len(paths)], headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}")
+        lat.append(time.perf_counter() - t)
+        i += 1
+    out.put(lat)
+
+
+def rest(port: int, n: int, seconds: float) -> dict:
+    rng = random.Random(2)
+    rare = max(1, n // 10)
+    cases = {"empty (sidebar open)": ["/api/mlgov/assets"],
+             "rare word": [f"/api/mlgov/assets?q={_rare(rng.randrange(rare))}" for _ in range(500)],
+             "word in 50%": ["/api/mlgov/assets?q=shared"]}
+    out = {}
+    ctx = mp.get_context("spawn")
+    for name, paths in cases.items():
+        for clients in (1, 2, 4, 8):
+            q = ctx.Queue()
+            start = time.time() + 1.5
+            procs = [ctx.Process(target=_client, args=(port, paths, start, start + seconds, q))
+                     for _ in range(clients)]
+            for p in procs:
+                p.start()
+            lat = [x for _ in procs for x in q.get()]
+            for p in procs:
+                p.join()
+            out[(name, clients)] = (len(lat) / seconds, statistics.median(lat) * 1000 if lat else float("nan"))
+    return out
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--assets", type=int, default=100_000)
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--reps", type=int, default=40)
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--publishes", type=int, default=200)
+    ap.add_argument("--no-rest", action="store_true")
+    ap.add_argument("--keep", help="build into this SQLite file / keep the PostgreSQL database")
+    ap.add_argument("--reuse", help="time the catalog at this URL (built earlier with --keep)")
+    args = ap.parse_args()
+    n = args.assets
+    target = 20.0 if args.db == "sqlite" else 50.0
+
+    work = Path(tempfile.mkdtemp(prefix="mlgov-search-bench-"))
+    pg_admin, pg_name = None, None
+    try:
+        if args.reuse:
+            url = args.reuse
+            print(f"catalog: reusing {url}")
+        else:
+            if args.db == "sqlite":
+                path = Path(args.keep) if args.keep else work / "mlgov.sqlite"
+                path.unlink(missing_ok=True)
+                url = f"sqlite:///{path}"
+            else:
+                from sqlalchemy import create_engine, text
+
+                base = os.environ.get("MLGOV_TEST_PG_URL")
+                if not base:
+                    sys.exit("--db postgresql needs MLGOV_TEST_PG_URL")
+                pg_name = args.keep or f"mlgov_bench_{os.getpid()}"
+                pg_admin = create_engine(base, isolation_level="AUTOCOMMIT")
+                with pg_admin.connect() as conn:
+                    conn.execute(text(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+                    conn.execute(text(f"CREATE DATABASE {pg_name}"))
+                url = base.rsplit("/", 1)[0] + "/" + pg_name
+            print(f"building {n:,} assets in {args.db} ...")
+            took = build(url, n)
+            print(f"built in {took:.1f} s ({n / took:,.0f} assets/s)")
+
+        for cold in (False, True):
+            results = in_process(url, n, args.reps, cold=cold)
+            print(f"\nin-process search, {n:,} assets on {args.db}, user {ME!r}, first page of 20 "
+                  f"(total and facets included), {args.reps} runs each, "
+                  + ("COLD: counted in SQL every time (search cache off, as after a change)" if cold
+                     else "as served (repeated queries: counts from the search cache)")
+                  + f"; target p95 <= {target:.0f} ms")
+            print(f"{'query':<26}{'p50 ms':>9}{'p95 ms':>9}{'found':>10}{'tags':>6}{'p95/target':>12}")
+            worst = 0.0
+            for name, (p50, p95, total, ntags) in results.items():
+                worst = max(worst, p95 / target)
+                print(f"{name:<26}{p50:>9.1f}{p95:>9.1f}{total:>10,}{ntags:>6}{p95 / target:>12.2f}")
+            print(f"worst p95 / target: {worst:.2f} ({'met' if worst <= 1 else 'NOT met'})")
+
+        if not args.no_rest:
+            server = Server(work / "server", url)
+            try:
+                figures = rest(server.port, n, args.seconds)
+            finally:
+                server.stop()
+            print(f"\nREST search (GET /api/mlgov/assets, jupyter server, {os.cpu_count()} cores, "
+                  f"{args.seconds:.0f} s per step); target >= 300 req/s, not falling from 1 to 8 clients")
+            print(f"{'query':<24}{'clients':>8}{'req/s':>9}{'median ms':>11}{'x target':>10}")
+            for (name, clients), (rps, med) in figures.items():
+                print(f"{name:<24}{clients:>8}{rps:>9.0f}{med:>11.1f}{rps / 300:>10.2f}")
+
+        if args.publishes:
+            per = publish_cost(url, args.publishes)
+            print(f"\npublish (URI asset, metadata only) into {n:,} assets: {per:.2f} ms per asset "
+                  f"(target <= 5 ms at 1M: {per / 5:.2f}x)")
+    finally:
+        if pg_admin is not None and not args.keep:
+            from sqlalchemy import text
+
+            with pg_admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+        if pg_admin is not None:
+            pg_admin.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
