@@ -117,3 +117,28 @@ def test_an_honest_model_predicts_as_in_process_and_works_with_cards_checks_line
     proxy.close()
     with pytest.raises(Invalid, match="isolated process"):
         proxy.predict(X)
+
+
+def test_sparse_and_frame_results_come_back_and_the_worker_holds_no_credential(pair, monkeypatch):
+    """A sparse matrix and a DataFrame come back rebuilt (and checked); the worker's environment
+    holds none of the reader's tokens or store URLs; an interrupted call stops the worker
+    rather than leave its answer for the next call."""
+    mallory, alice = pair
+    X = np.array([[0, 1], [1, 0], [2, 2]])
+    mallory.publish(OneHotEncoder().fit(X), name="enc", project="shop")
+    scaler = StandardScaler().set_output(transform="pandas")
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.0, 5.0, 10.0]})
+    mallory.publish(scaler.fit(frame), name="scale", project="shop")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "SECRET-HUB")
+    monkeypatch.setenv("MLGOV_TOKEN", "SECRET-MLGOV")
+    enc = alice.use("enc")
+    got = enc.transform(X)
+    assert (got != OneHotEncoder().fit(X).transform(X)).nnz == 0
+    pd.testing.assert_frame_equal(alice.use("scale").transform(frame), StandardScaler().set_output(
+        transform="pandas").fit(frame).transform(frame))
+    environ = open(f"/proc/{enc._worker.proc.pid}/environ", "rb").read()
+    assert b"SECRET" not in environ and b"MLGOV_DB_URL" not in environ
+    enc._worker.interrupted = True
+    enc._worker.close()
+    with pytest.raises(Invalid, match="stopped when a call was interrupted"):
+        enc.transform(X)

@@ -31,6 +31,7 @@ import pickle
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import weakref
 from typing import Any
@@ -207,15 +208,34 @@ def _serve() -> None:
 
 
 # --- the kernel's side ----------------------------------------------------------------------
+_KEPT_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "OMP_NUM_THREADS",
+             "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "SYSTEMROOT"}
+
+
+def _confine() -> None:
+    """In the worker before it starts: no new privileges (setuid programs cannot raise it),
+    no core dump of the model's memory."""
+    import ctypes
+    import resource
+
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    except Exception:  # noqa: BLE001 - not Linux: the rest of the isolation stands
+        pass
+
+
 class _Worker:
     def __init__(self, name: str):
         self.name = name
         self.lock = threading.Lock()
-        env = dict(os.environ)
-        env.pop("MLGOV_SERVER_URL", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "mlgov_jupyter.kernel.isolated_model"],
+        # no credential of the reader's (tokens, store URLs, cloud keys) and no import path from
+        # the kernel's working directory or environment (-I); no new privileges, no core dumps
+        env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
+        self.proc = subprocess.Popen([sys.executable, "-I", "-m", "mlgov_jupyter.kernel.isolated_model"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env, close_fds=True)
+                                     stderr=subprocess.DEVNULL, env=env, close_fds=True,
+                                     cwd=tempfile.gettempdir(), preexec_fn=_confine)
         self.dead = False
 
     def request(self, op: str, args) -> Any:
@@ -230,11 +250,18 @@ class _Worker:
             except (EOFError, OSError, ValueError, struct.error):
                 self.close()
                 raise self._crashed() from None
+            except BaseException:  # interrupted mid-call: its answer would be read by the next call
+                self.interrupted = True
+                self.close()
+                raise
         if not isinstance(header, dict) or not header.get("ok"):
             raise Invalid(f"model {self.name!r}: {str(header.get('error') if isinstance(header, dict) else '')[:500]}")
         return _Decoder(arrays).value(header.get("value"))
 
     def _crashed(self) -> Invalid:
+        if getattr(self, "interrupted", False):
+            return Invalid(f"model {self.name!r}: its isolated process was stopped when a call was "
+                           f"interrupted; use() it again")
         code = self.proc.poll()
         how = f" (exit {code})" if code not in (None, 0) else ""
         return Invalid(f"model {self.name!r} crashed its isolated process{how}; it may be malformed")
@@ -269,6 +296,21 @@ class _Decoder:
             self.cache[i] = np.load(io.BytesIO(self.raw[i]), allow_pickle=False)
         return self.cache[i]
 
+    def _plain_array(self, ref):
+        """A numeric array the worker sent (``{"__array__": i}``)."""
+        if not isinstance(ref, dict) or "__array__" not in ref:
+            raise Invalid("the isolated model answered malformed data")
+        return self.array(ref["__array__"])
+
+    def _column(self, ref):
+        """A column: a numeric array, or an object array of plain values."""
+        value = self.value(ref)
+        import numpy as np
+
+        if not isinstance(value, np.ndarray):
+            raise Invalid("the isolated model answered malformed data")
+        return value
+
     def value(self, v):
         if v is None or isinstance(v, (bool, int, float, str)):
             return v
@@ -293,7 +335,7 @@ class _Decoder:
         if "__sparse__" in v:
             import scipy.sparse as sp
 
-            data, indices, indptr = (self.array(r) for r in v["__sparse__"])
+            data, indices, indptr = (self._plain_array(r) for r in v["__sparse__"])
             m = sp.csr_matrix((data, indices, indptr), shape=tuple(int(n) for n in v["shape"]))
             try:
                 m.check_format(full_check=True)
@@ -304,8 +346,8 @@ class _Decoder:
             import pandas as pd
 
             cols = [str(c) for c in v["__frame__"]]
-            data = {c: self.array(r) for c, r in zip(cols, v["data"])}
-            return pd.DataFrame(data, index=self.array(v["index"]), columns=cols)
+            data = {c: self._column(r) for c, r in zip(cols, v["data"])}
+            return pd.DataFrame(data, index=self._column(v["index"]), columns=cols)
         if "__estimator__" in v:
             return _view(v["__estimator__"], self, None)
         if "__repr__" in v:
