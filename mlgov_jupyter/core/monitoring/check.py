@@ -191,7 +191,8 @@ def _parquet_file_batches(pfile, wanted: list[str], chunk_rows: int):
             col_sizes = {n: rg.num_rows * b for n, b in per_column.items()}
             parts = []
             for group in _column_groups(wanted, col_sizes):
-                parts.append(_to_pandas(pfile.read_row_group(i, columns=group)))
+                # one block per group (split blocks would be copied into one by the concat below)
+                parts.append(pfile.read_row_group(i, columns=group).to_pandas(self_destruct=True))
             frame = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
             del parts
             yield frame
