@@ -37,8 +37,10 @@ test: install
 test-fast: $(BIN)/python
 	$(BIN)/python -m pytest -q -m "not browser"
 
-# Drift check vs Evidently (1M x 50 and 200k x 20; Evidently in its own venv with pandas<3),
-# then the policy engine's cost per decision and per request, and %load_ext's time.
+# Drift check vs the NumPy floor, NannyML, a SciPy loop and Evidently on equal work (1M x 50 and
+# 200k x 20, cold processes, interleaved; NannyML and Evidently in their own venv with pandas<3; the
+# quick one skips the slow peers), then the policy engine's cost per decision and per request, and
+# %load_ext's time.
 bench: install
 	$(BIN)/python benchmarks/data_plane.py --rows 10000000
 	bash benchmarks/run.sh
@@ -53,7 +55,7 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python benchmarks/data_plane.py --rows 1000000
-	bash benchmarks/run.sh --skip-evidently
+	bash benchmarks/run.sh --quick
 	$(BIN)/python benchmarks/policy_benchmark.py
 	$(BIN)/python benchmarks/request_overhead.py
 	$(BIN)/python benchmarks/catalog_search.py --assets 10000 --reps 20 --seconds 2 --publishes 50

@@ -1,19 +1,21 @@
-"""Drift benchmark: mlgov's check vs Evidently's DataDriftPreset on the same data, in one run.
+"""Drift benchmark: mlgov against the NumPy floor, NannyML, a plain SciPy loop and Evidently, on equal
+statistical work, in one run.
 
-Cases (rows x columns):
-- 1,000,000 x 50: 40 numeric (8 shifted by 0.3 sd), 9 categorical of 20 levels (2 shifted),
-  1 categorical of 5,000 levels (unshifted);
+Every tool compares the whole reference with the whole current data, one test per column, drift at a
+distance >= 0.1, and each measurement is a cold process (import, Parquet load, one computation, exit).
+The tools are run interleaved, round after round (A B C ... A B C ...), so that a busier or quieter
+spell of a shared machine falls on all of them. Memory is the whole process's peak (VmHWM: the
+interpreter, the imports, loading the Parquet files and the computation), against the size in memory
+of the data that process loads (pandas ``memory_usage(deep=True)``).
+
+Cases (rows x columns; shifted columns move by ``--shift`` standard deviations, 0.1 by default: at the
+0.1 threshold, a borderline shift that any tool finds about half the time):
+- 1,000,000 x 50: 40 numeric (8 shifted), 9 categorical of 20 levels (2 shifted), 1 of 5,000 levels;
 - 200,000 x 20: 15 numeric (3 shifted), 4 categorical of 20 levels (1 shifted), 1 of 5,000 levels.
 
-Each tool runs in a fresh subprocess on the same Parquet files: mlgov in this venv (baseline
-fitted and saved in one process, the check timed in another), Evidently in its own venv with
-pandas<3 (``benchmarks/run.sh`` creates it). Memory: peak RSS of the measuring process during
-the timed step (Linux VmHWM, reset just before) minus the RSS of the idle interpreter with its
-libraries imported, compared with the in-memory size of the data that step needs.
-
-    benchmarks/run.sh                        # both cases, both tools
-    benchmarks/run.sh --sizes 200000x20      # one case
-    benchmarks/run.sh --skip-evidently       # mlgov only
+    benchmarks/run.sh                          # both cases, every tool, 2 rounds
+    benchmarks/run.sh --quick                  # without the slow peers (see QUICK_CELLS)
+    benchmarks/run.sh --sizes 200000x20 --rounds 3 --shift 0.3 --json out.json
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +31,23 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TARGETS = {"check_s": 5.0, "speedup": 50.0, "memory_ratio": 1.5, "false_alarms": 1}
+THRESHOLD = 0.1
+
+# key, label, venv ("main": mlgov's; "peer": pandas<3 with NannyML and Evidently), script, mode,
+# inputs ("cur": the current data and mlgov's baseline; "ref+cur": both data sets),
+# slow (--quick skips 2 always, and 1 above QUICK_CELLS cells)
+TOOLS = [
+    ("floor", "NumPy floor (np.histogram, 2 threads)", "main", "mlgov_worker.py", "floor", "cur", 0),
+    ("mlgov", "mlgov check, cold (baseline fitted before)", "main", "mlgov_worker.py", "check", "cur", 0),
+    ("mlgov_fit", "mlgov fit_baseline + check, cold", "main", "mlgov_worker.py", "fitcheck", "ref+cur", 0),
+    ("mlgov_stream", "mlgov fit + check, streamed from Parquet", "main", "mlgov_worker.py", "stream", "ref+cur", 0),
+    ("nannyml", "NannyML UnivariateDriftCalculator (JS)", "peer", "peer_worker.py", "nannyml", "ref+cur", 0),
+    ("scipy", "SciPy loop (Wasserstein/std, JS)", "main", "peer_worker.py", "scipy", "ref+cur", 1),
+    ("ev_tests", "Evidently's test functions", "peer", "peer_worker.py", "ev_tests", "ref+cur", 1),
+    ("ev_value", "Evidently ValueDrift per column", "peer", "peer_worker.py", "ev_value", "ref+cur", 2),
+    ("ev_preset", "Evidently DataDriftPreset", "peer", "peer_worker.py", "ev_preset", "ref+cur", 2),
+]
+QUICK_CELLS = 20_000_000  # --quick: the SciPy loop and Evidently's test functions only up to this rows x cols
 
 
 # ------------------------------------------------------------------------ data
@@ -42,7 +61,26 @@ def layout(n_cols: int) -> dict:
     raise SystemExit("supported column counts: 50 and 20")
 
 
-def make_frames(n_rows: int, n_cols: int, seed: int = 0):
+def category_tilt(js: float) -> float:
+    """The tilt e (shares x (1 +- e) on two halves of the levels) whose Jensen-Shannon distance is ``js``."""
+    import numpy as np
+    from scipy.optimize import brentq
+    from scipy.spatial.distance import jensenshannon
+
+    p = 1 + 0.1 * np.arange(20)
+    p /= p.sum()
+
+    def dist(e):
+        q = p * np.r_[np.full(10, 1 + e), np.full(10, 1 - e)]
+        return jensenshannon(p, q / q.sum()) - js
+
+    return float(brentq(dist, 1e-6, 0.999))
+
+
+def make_frames(n_rows: int, n_cols: int, shift: float, seed: int = 0):
+    """(reference, current, shifted columns): numeric columns shifted by ``shift`` x their standard
+    deviation (normalised Wasserstein distance = ``shift``), categorical ones tilted to a Jensen-Shannon
+    distance of ``shift``."""
     import numpy as np
     import pandas as pd
 
@@ -51,41 +89,41 @@ def make_frames(n_rows: int, n_cols: int, seed: int = 0):
     ref, cur, shifted = {}, {}, []
     for i in range(spec["numeric"]):
         name = f"num_{i:02d}"
-        shift = i < spec["shifted_numeric"]
+        move = i < spec["shifted_numeric"]
         kind = i % 4
         mu, sd = float(rng.uniform(-5, 5)), float(rng.uniform(0.5, 3))
         if kind == 0:  # normal
             r = rng.normal(mu, sd, n_rows)
-            c = rng.normal(mu, sd, n_rows) + (0.3 * sd if shift else 0.0)
+            c = rng.normal(mu, sd, n_rows)
         elif kind == 1:  # lognormal (skewed)
             r = np.exp(rng.normal(0, 0.5, n_rows)) * sd
             c = np.exp(rng.normal(0, 0.5, n_rows)) * sd
-            if shift:
-                c = c + 0.3 * float(r.std())
         elif kind == 2:  # uniform
             r = rng.uniform(mu, mu + 3 * sd, n_rows)
-            c = rng.uniform(mu, mu + 3 * sd, n_rows) + (0.3 * float(r.std()) if shift else 0.0)
+            c = rng.uniform(mu, mu + 3 * sd, n_rows)
         else:  # integers
             r = np.round(rng.normal(50, 10, n_rows)).astype("int64")
-            c = np.round(rng.normal(50, 10, n_rows) + (3.0 if shift else 0.0)).astype("int64")
+            c = np.round(rng.normal(50, 10, n_rows) + (shift * 10 if move else 0.0)).astype("int64")
+        if move and kind != 3:
+            c = c + shift * float(r.std())
         ref[name], cur[name] = r, c
-        if shift:
+        if move:
             shifted.append(name)
     levels = [f"L{j:02d}" for j in range(20)]
     p = 1 + 0.1 * np.arange(20)
     p /= p.sum()
-    w = np.r_[np.full(10, 1.5), np.full(10, 0.5)]
-    q = p * w
+    tilt = category_tilt(shift)
+    q = p * np.r_[np.full(10, 1 + tilt), np.full(10, 1 - tilt)]
     q /= q.sum()
     for i in range(spec["categorical"]):
         name = f"cat_{i}"
-        shift = i < spec["shifted_categorical"]
+        move = i < spec["shifted_categorical"]
         perm = rng.permutation(20)
         pr = p[perm]
-        qc = q[perm] if shift else pr
+        qc = q[perm] if move else pr
         ref[name] = pd.Categorical.from_codes(rng.choice(20, n_rows, p=pr), levels)
         cur[name] = pd.Categorical.from_codes(rng.choice(20, n_rows, p=qc), levels)
-        if shift:
+        if move:
             shifted.append(name)
     hi_levels = [f"H{j:04d}" for j in range(5000)]
     for i in range(spec["high_card"]):
@@ -97,243 +135,165 @@ def make_frames(n_rows: int, n_cols: int, seed: int = 0):
     return pd.DataFrame(ref), pd.DataFrame(cur), shifted
 
 
-# ------------------------------------------------------------------------ memory helpers
+# ------------------------------------------------------------------------ running
 
 
-def rss_kb(field: str = "VmRSS") -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-# ------------------------------------------------------------------------ mlgov workers
-
-
-def worker_fit(ref_path: str, baseline_path: str) -> dict:
-    import pandas as pd
-
-    from mlgov_jupyter import monitoring as mon
-
-    ref = pd.read_parquet(ref_path)
-    t = time.perf_counter()
-    b = mon.fit_baseline(ref)
-    fit_s = time.perf_counter() - t
-    b.save(baseline_path)
-    return {"fit_s": fit_s, "baseline_bytes": os.path.getsize(baseline_path)}
-
-
-def worker_check(baseline_path: str, cur_path: str, repeat: int) -> dict:
-    import gc
-
-    import numpy  # noqa: F401
-    import pandas as pd
-    import pyarrow.parquet  # noqa: F401
-
-    t = time.perf_counter()
-    from mlgov_jupyter import monitoring as mon
-
-    import_s = time.perf_counter() - t
-    b = mon.Baseline.load(baseline_path)
-    # warm up the Parquet -> pandas path on a few rows so that lazily imported modules are not
-    # counted as data
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    warm = os.path.join(os.path.dirname(baseline_path), "warm.parquet")
-    pq.write_table(pq.ParquetFile(cur_path).read_row_group(0).slice(0, 100), warm)
-    mon.check(b, pd.read_parquet(warm))
-    os.remove(warm)
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    idle = rss_kb()
-    cur = pd.read_parquet(cur_path)
-    data_bytes = int(cur.memory_usage(deep=True).sum())
-    gc.collect()
-    pa.default_memory_pool().release_unused()  # drop the Parquet reader's cached buffers
-    loaded = rss_kb()
-    reset_peak()
-    times = []
-    report = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        report = mon.check(b, cur)
-        times.append(time.perf_counter() - t)
-    peak = rss_kb("VmHWM")
-    import tracemalloc
-
-    tracemalloc.start()
-    mon.check(b, cur)
-    traced_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return {
-        "check_traced_peak_bytes": traced_peak,
-        "import_s": import_s, "check_s_first": times[0], "check_s_best": min(times), "check_s_all": times,
-        "data_bytes": data_bytes, "peak_rss_over_idle_bytes": (peak - idle) * 1024,
-        "loaded_rss_over_idle_bytes": (loaded - idle) * 1024, "check_extra_bytes": (peak - loaded) * 1024,
-        "drifted": report.drifted_columns, "dataset_drift": report.dataset_drift,
-        "tests": {c.column: [c.method, c.statistic] for c in report.columns},
-    }
-
-
-def worker_stream(baseline_path: str, cur_path: str) -> dict:
-    import gc
-
-    import pandas as pd  # noqa: F401
-    import pyarrow.dataset  # noqa: F401
-
-    from mlgov_jupyter import monitoring as mon
-
-    b = mon.Baseline.load(baseline_path)
-    gc.collect()
-    idle = rss_kb()
-    reset_peak()
-    t = time.perf_counter()
-    report = mon.check(b, cur_path, chunk_rows=100_000)
-    s = time.perf_counter() - t
-    return {"stream_s": s, "peak_rss_over_idle_bytes": (rss_kb("VmHWM") - idle) * 1024,
-            "drifted": report.drifted_columns}
-
-
-# ------------------------------------------------------------------------ driver
-
-
-def run_json(cmd: list[str], timeout: float | None = None) -> dict:
+def run_worker(python: str, script: str, args: list, timeout: float) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    t = time.perf_counter()
+    out = subprocess.run([python, os.path.join(HERE, script), *args], capture_output=True, text=True,
+                         timeout=timeout, env=env)
+    wall = time.perf_counter() - t
     if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:3])} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{script} {args[0]} failed:\n{out.stderr[-3000:]}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["wall_s"] = wall
+    return res
 
 
-def flags(found: list[str], shifted: list[str]) -> dict:
+def flags(found: list, shifted: list) -> dict:
     found_set, truth = set(found), set(shifted)
     return {"found": len(found_set & truth), "of": len(truth), "missed": sorted(truth - found_set),
             "false_alarms": sorted(found_set - truth)}
 
 
-def gb(b):
-    return f"{b / 1e9:.2f} GB"
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
 
 
-def run_case(n_rows: int, n_cols: int, args) -> dict:
-    print(f"\n=== {n_rows:,} rows x {n_cols} columns ===", flush=True)
+def run_case(n_rows: int, n_cols: int, args, tools) -> dict:
+    if args.quick:
+        skip = [t for t in tools if t[6] == 2 or (t[6] == 1 and n_rows * n_cols > QUICK_CELLS)]
+        tools = [t for t in tools if t not in skip]
+    print(f"\n=== {n_rows:,} rows x {n_cols} columns; shifts {args.shift:g} (sd for numeric, "
+          f"Jensen-Shannon for categorical) at threshold {THRESHOLD:g} ===", flush=True)
+    if args.quick and skip:
+        print(f"--quick: skipped {', '.join(t[1] for t in skip)}")
     work = args.work_dir or tempfile.mkdtemp(prefix="mlgov-bench-")
     os.makedirs(work, exist_ok=True)
     ref_path = os.path.join(work, f"ref_{n_rows}x{n_cols}.parquet")
     cur_path = os.path.join(work, f"cur_{n_rows}x{n_cols}.parquet")
     base_path = os.path.join(work, f"baseline_{n_rows}x{n_cols}.json")
     t = time.perf_counter()
-    ref, cur, shifted = make_frames(n_rows, n_cols, args.seed)
+    ref, cur, shifted = make_frames(n_rows, n_cols, args.shift, args.seed)
     ref.to_parquet(ref_path, row_group_size=100_000)
     cur.to_parquet(cur_path, row_group_size=100_000)
-    ref_bytes = int(ref.memory_usage(deep=True).sum())
+    data = {"cur": int(cur.memory_usage(deep=True).sum())}
+    data["ref+cur"] = data["cur"] + int(ref.memory_usage(deep=True).sum())
     del ref, cur
-    print(f"data generated in {time.perf_counter() - t:.1f} s; shifted: {', '.join(shifted)}", flush=True)
-    me = sys.executable
-    script = os.path.abspath(__file__)
-    fit = run_json([me, script, "--worker", "fit", ref_path, base_path])
-    chk = run_json([me, script, "--worker", "check", base_path, cur_path, str(args.repeat)])
-    stream = run_json([me, script, "--worker", "stream", base_path, cur_path])
-    res = {"rows": n_rows, "cols": n_cols, "shifted": shifted, "mlgov": {**fit, **chk}, "mlgov_stream": stream,
-           "data_bytes": chk["data_bytes"], "ref_bytes": ref_bytes}
-    m = res["mlgov"]
-    # peak RSS (over the idle interpreter) relative to the data as it sits in memory (RSS after loading);
-    # relative to pandas' memory_usage(deep=True) too
-    mem_ratio = m["peak_rss_over_idle_bytes"] / max(m["loaded_rss_over_idle_bytes"], 1)
-    mem_ratio_nominal = m["peak_rss_over_idle_bytes"] / m["data_bytes"]
-    fm = flags(m["drifted"], shifted)
-    print(f"mlgov   baseline fit {m['fit_s']:.2f} s (once; {m['baseline_bytes'] / 1e6:.1f} MB JSON); "
-          f"import {m['import_s']:.2f} s")
-    print(f"mlgov   check: {m['check_s_first']:.2f} s first, {m['check_s_best']:.2f} s best of {args.repeat}; "
-          f"peak memory {gb(m['peak_rss_over_idle_bytes'])} = {mem_ratio:.2f}x the data as loaded "
-          f"({gb(m['loaded_rss_over_idle_bytes'])} RSS), {mem_ratio_nominal:.2f}x its memory_usage ({gb(m['data_bytes'])})")
-    print(f"mlgov   (data resident {gb(m['loaded_rss_over_idle_bytes'])}; the check adds {m['check_extra_bytes'] / 1e6:.0f} MB "
-          f"of RSS at peak; its own allocations peak at {m['check_traced_peak_bytes'] / 1e6:.0f} MB (tracemalloc), "
-          f"i.e. data + check = {(m['data_bytes'] + m['check_traced_peak_bytes']) / m['data_bytes']:.2f}x the data)")
-    print(f"mlgov   flags {len(m['drifted'])}: {', '.join(m['drifted'])}")
-    print(f"mlgov   found {fm['found']}/{fm['of']} shifted, missed {fm['missed']}, false alarms {fm['false_alarms']}")
-    print(f"mlgov   streaming the Parquet file (100k-row batches): {stream['stream_s']:.2f} s, peak memory "
-          f"{gb(stream['peak_rss_over_idle_bytes'])} ({stream['peak_rss_over_idle_bytes'] / m['data_bytes']:.2f}x the "
-          f"in-memory data), same flags: {sorted(stream['drifted']) == sorted(m['drifted'])}", flush=True)
-    res["mlgov"]["memory_ratio"] = mem_ratio
-    res["mlgov"]["memory_ratio_nominal"] = mem_ratio_nominal
-    res["mlgov"]["flags"] = fm
-    if not args.skip_evidently:
-        ev_py = args.evidently_python
-        if not ev_py or not os.path.exists(ev_py):
-            print("evidently: no venv (run benchmarks/run.sh); skipped")
-        else:
-            ev = run_json([ev_py, os.path.join(HERE, "evidently_worker.py"), ref_path, cur_path],
-                          timeout=args.evidently_timeout)
-            fe = flags(ev["drifted"], shifted)
-            ev["flags"] = fe
-            res["evidently"] = ev
-            ratio = ev["run_s"] / m["check_s_first"]
-            res["speedup"] = ratio
-            print(f"evidently {ev['version']} (pandas {ev['pandas']}): import {ev['import_s']:.1f} s; "
-                  f"DataDriftPreset {ev['run_s']:.1f} s; peak memory {gb(ev['peak_rss_over_idle_bytes'])} "
-                  f"for {gb(ev['data_bytes'])} of data (reference + current) = "
-                  f"{ev['peak_rss_over_idle_bytes'] / ev['data_bytes']:.2f}x")
-            print(f"evidently flags {len(ev['drifted'])}: {', '.join(ev['drifted'])}")
-            print(f"evidently found {fe['found']}/{fe['of']} shifted, missed {fe['missed']}, "
-                  f"false alarms {fe['false_alarms']}")
-            print(f"SPEEDUP mlgov check vs Evidently: {ratio:.0f}x (first check {m['check_s_first']:.2f} s vs "
-                  f"{ev['run_s']:.1f} s)", flush=True)
-    ok = {
-        "check <= 5 s": m["check_s_first"] <= TARGETS["check_s"],
-        "memory <= 1.5x data": mem_ratio <= TARGETS["memory_ratio"],
-        "all shifted found": fm["found"] == fm["of"],
-        "<= 1 false alarm": len(fm["false_alarms"]) <= TARGETS["false_alarms"],
-    }
-    if "speedup" in res:
-        ok[">= 50x faster than Evidently"] = res["speedup"] >= TARGETS["speedup"]
-    res["targets"] = ok
-    print("targets: " + "; ".join(f"{k}: {'MET' if v else 'NOT MET'}" for k, v in ok.items()), flush=True)
+    print(f"data generated in {time.perf_counter() - t:.1f} s: current {data['cur'] / 1e9:.2f} GB in memory, "
+          f"reference + current {data['ref+cur'] / 1e9:.2f} GB; shifted: {', '.join(shifted)}", flush=True)
+    fit = run_worker(args.python, "mlgov_worker.py", ["fit", ref_path, base_path], args.timeout)
+    print(f"mlgov baseline (set-up, cold process): fit_baseline {fit['steps']['compute']:.2f} s, "
+          f"{fit['baseline_bytes'] / 1e6:.1f} MB JSON", flush=True)
+    runs: dict = {key: [] for key, *_ in tools}
+    for rnd in range(args.rounds):
+        for key, label, venv, script, mode, inputs, _ in tools:
+            python = args.python if venv == "main" else args.peer_python
+            ins = [cur_path, base_path] if inputs == "cur" else [ref_path, cur_path]
+            load = os.getloadavg()[0]
+            res = run_worker(python, script, [mode, *ins], args.timeout)
+            res["loadavg"] = load
+            runs[key].append(res)
+            print(f"  round {rnd + 1} {label}: compute {res['steps']['compute']:.2f} s, process "
+                  f"{res['wall_s']:.1f} s, peak {res['peak_bytes'] / 1e9:.2f} GB (load avg {load:.1f})", flush=True)
+    rows = []
+    for key, label, venv, script, mode, inputs, _ in tools:
+        rs = runs[key]
+        rows.append({
+            "key": key, "label": label, "inputs": inputs, "data_bytes": data[inputs],
+            "compute_s": [r["steps"]["compute"] for r in rs], "load_s": med([r["steps"].get("load") for r in rs]),
+            "import_s": med([r["steps"].get("import") for r in rs]), "wall_s": med([r["wall_s"] for r in rs]),
+            "peak_bytes": med([r["peak_bytes"] for r in rs]),
+            "imported_bytes": med([r.get("rss_after_import") for r in rs]),
+            "flags": flags(rs[-1]["drifted"], shifted) if key != "floor" else None,
+            "drifted": [r["drifted"] for r in rs], "version": rs[-1].get("version"),
+            "loadavg": [r["loadavg"] for r in rs], "tests": rs[-1].get("tests"),
+        })
+    print_table(rows, shifted, n_rows, n_cols)
     if not args.keep:
         for p in (ref_path, cur_path, base_path):
             os.remove(p)
-    return res
+    return {"rows": n_rows, "cols": n_cols, "shift": args.shift, "shifted": shifted, "data_bytes": data,
+            "fit": fit, "tools": rows}
+
+
+def print_table(rows, shifted, n_rows, n_cols):
+    floor = next((r for r in rows if r["key"] == "floor"), None)
+    floor_s = med(floor["compute_s"]) if floor else None
+    print(f"\n{n_rows:,} x {n_cols}: compute = the drift computation, in seconds (median; each run in brackets); "
+          "x floor = compute / the NumPy floor's;\nload = Parquet -> pandas (s); import = the tool's import (s); "
+          "process = the cold process, start to exit (s);\npeak = the whole process's peak RSS (interpreter, "
+          "imports, Parquet load, computation), of which imports = RSS once imported;\nx data = peak / the data "
+          "the process loads, in memory (c: current; r+c: reference and current); above imports = (peak - imports) "
+          "/ the data")
+    head = (f"{'tool':<42} {'compute':>18} {'x floor':>7} {'load':>5} {'import':>6} {'process':>7} "
+            f"{'peak GB':>7} {'imports':>7} {'x data':>10} {'above imp.':>10} {'found':>5} {'false':>5}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        c = med(r["compute_s"])
+        each = "[" + ", ".join(f"{x:.2f}" if x < 10 else f"{x:.0f}" for x in r["compute_s"]) + "]"
+        comp = f"{c:.2f} {each}" if c < 10 else f"{c:.1f} {each}"
+        xf = f"{c / floor_s:.1f}x" if floor_s else "-"
+        load = "(in)" if r["load_s"] is None else f"{r['load_s']:.2f}"
+        fl = r["flags"]
+        found = "-" if fl is None else f"{fl['found']}/{fl['of']}"
+        false = "-" if fl is None else str(len(fl["false_alarms"]))
+        which = "c" if r["inputs"] == "cur" else "r+c"
+        xd = f"{r['peak_bytes'] / r['data_bytes']:.2f}x {which}"
+        above = f"{(r['peak_bytes'] - r['imported_bytes']) / r['data_bytes']:.2f}x"
+        print(f"{r['label'][:42]:<42} {comp:>18} {xf:>7} {load:>5} {r['import_s']:>6.2f} {r['wall_s']:>7.1f} "
+              f"{r['peak_bytes'] / 1e9:>7.2f} {r['imported_bytes'] / 1e9:>7.2f} {xd:>10} {above:>10} {found:>5} "
+              f"{false:>5}")
+    versions = ", ".join(sorted({r["version"] for r in rows if r.get("version")}))
+    if versions:
+        print(f"versions: {versions}")
+    # which shifted column each tool found (last run): borderline shifts make this a coin toss per column
+    tools = [r for r in rows if r["flags"] is not None]
+    if tools:
+        print("\nfound per shifted column (x = flagged, last run):")
+        print(f"{'':<42} " + " ".join(f"{s[-6:]:>6}" for s in shifted))
+        for r in tools:
+            got = set(r["drifted"][-1])
+            print(f"{r['label'][:42]:<42} " + " ".join(f"{'x' if s in got else '.':>6}" for s in shifted)
+                  + (f"   false alarms: {', '.join(r['flags']['false_alarms'])}" if r["flags"]["false_alarms"] else ""))
+    loads = [x for r in rows for x in r["loadavg"]]
+    print(f"machine load average during the runs: {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores",
+          flush=True)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--worker", nargs="+")
     ap.add_argument("--sizes", default="1000000x50,200000x20")
-    ap.add_argument("--evidently-python", default=os.environ.get("BENCH_PYTHON"))
-    ap.add_argument("--skip-evidently", action="store_true")
-    ap.add_argument("--evidently-timeout", type=float, default=1800)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2, help="runs of every tool, interleaved (default 2)")
+    ap.add_argument("--shift", type=float, default=0.1)
+    ap.add_argument("--quick", action="store_true", help="skip the slow peers: ValueDrift and DataDriftPreset, "
+                    "and the SciPy loop and Evidently's test functions above QUICK_CELLS rows x columns")
+    ap.add_argument("--only", help="comma-separated tool keys: " + ", ".join(t[0] for t in TOOLS))
+    ap.add_argument("--python", default=sys.executable, help="mlgov's venv python")
+    ap.add_argument("--peer-python", default=os.environ.get("BENCH_PYTHON"),
+                    help="python of the venv with NannyML and Evidently (pandas<3)")
+    ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work-dir")
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--json", help="write all results to this file")
+    ap.add_argument("--json", help="write every figure to this file")
     args = ap.parse_args(argv)
-    if args.worker:
-        kind, *rest = args.worker
-        if kind == "fit":
-            out = worker_fit(*rest)
-        elif kind == "check":
-            out = worker_check(rest[0], rest[1], int(rest[2]))
-        else:
-            out = worker_stream(*rest)
-        print(json.dumps(out))
-        return
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    results = []
-    for size in args.sizes.split(","):
-        rows, cols = size.lower().split("x")
-        results.append(run_case(int(rows), int(cols), args))
+    tools = list(TOOLS)
+    if args.only:
+        keep = set(args.only.split(","))
+        tools = [t for t in tools if t[0] in keep]
+    if not args.peer_python or not os.path.exists(args.peer_python):
+        skipped = [t[1] for t in tools if t[2] == "peer"]
+        tools = [t for t in tools if t[2] != "peer"]
+        if skipped:
+            print(f"no peers' venv (benchmarks/run.sh makes it): skipped {', '.join(skipped)}")
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; {args.rounds} rounds, the tools "
+          "interleaved, each run a cold process")
+    results = [run_case(int(r), int(c), args, tools) for r, c in (s.lower().split("x") for s in args.sizes.split(","))]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)
