@@ -252,7 +252,8 @@ def test_a_nested_column_bomb_is_read_row_group_by_row_group(tmp_path):
         "    print('accepted')\n"
         "except TooLarge as exc:\n"
         "    print(exc)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+        # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec
+        "print([int(x.split()[1]) // 1024 for x in open('/proc/self/status') if x.startswith('VmHWM')][0])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     message, peak = out.stdout.strip().split("\n")
@@ -338,3 +339,19 @@ def _peak_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
+
+
+def test_delta_encoded_nested_text_and_too_many_columns_are_refused(tmp_path):
+    """Text in a delta encoding outside what is kept dictionary-encoded has no size the footer
+    bounds (a repeated value costs a few bits): refused; so is a file of more than 10,000
+    columns; both before any value is decoded."""
+    from mlgov_jupyter.core.catalog import describe_parquet
+
+    t = pa.table({"s": pa.array([{"a": "x" * 100}] * 1_000)})
+    pq.write_table(t, tmp_path / "delta.parquet", use_dictionary=False, column_encoding={"s.a": "DELTA_BYTE_ARRAY"})
+    with pytest.raises(TooLarge, match="'s.a' is text in a delta encoding"):
+        describe_parquet(str(tmp_path / "delta.parquet"))
+    wide = pa.table({f"c{i}": pa.array([0], pa.int8()) for i in range(10_001)})
+    pq.write_table(wide, tmp_path / "wide.parquet")
+    with pytest.raises(TooLarge, match="10001 columns; at most 10000"):
+        describe_parquet(str(tmp_path / "wide.parquet"))

@@ -15,7 +15,7 @@ import pytest
 from live import LiveServer
 from s3_server import S3Server
 
-from mlgov_jupyter.core.errors import Forbidden, Invalid
+from mlgov_jupyter.core.errors import Conflict, Forbidden, Invalid
 from mlgov_jupyter.kernel.client import connect
 
 
@@ -105,6 +105,14 @@ def test_a_file_swapped_for_a_link_after_registration_is_never_read(setup):
     with pytest.raises(Exception) as err:
         alice.use("swap")
     assert "hunter2" not in str(err.value)
+    # any change to the files since registration stops reads until the owner registers again
+    (folder / "b.csv").unlink()
+    (folder / "b.csv").write_text("token\nnew row\n")
+    with pytest.raises(Conflict, match="changed since it was registered"):
+        alice.use("swap")
+    os.link(private / "secret.csv", shared / "hard.csv")  # a hard link names a private file too
+    with pytest.raises(Forbidden):
+        alice.register("hard", str(shared / "hard.csv"), format="csv")
 
 
 def test_an_s3_prefix_is_read_with_the_services_credentials(setup):

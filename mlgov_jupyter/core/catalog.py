@@ -35,20 +35,39 @@ _WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE
 ROW_GROUP_CAP = 256 << 20  # what one row group may decode to (413 beyond: write smaller row groups)
 
 
-def row_group_bound(parquet, r: int, kept_text: set) -> int:
+MAX_COLUMNS = 10_000  # columns a dataset may have (a file of 100k tiny columns is all overhead)
+_DELTA_TEXT = {"DELTA_BYTE_ARRAY", "DELTA_LENGTH_BYTE_ARRAY"}
+
+
+def row_group_bound(parquet, r: int, kept_text: set, text_max: dict | None = None) -> int:
     """An upper bound of the bytes row group ``r`` decodes to, from the footer: per leaf column
     its value count (nested lists count every element) times the value's width; text kept
     dictionary-encoded (``kept_text``: top-level columns read so) costs an index and an offset
     per value plus its dictionary; other text at most its chunk's decoded size per value when
-    dictionary-encoded (a value is at most the whole dictionary), else its decoded size."""
-    group = parquet.metadata.row_group(r)
+    dictionary-encoded (a value is at most the whole dictionary), else its decoded size.
+    ``parquet``: a ParquetFile or a FileMetaData; ``text_max``: the longest value of top-level
+    text columns, when known (what a scan decodes them to). TooLarge for text that is neither kept
+    dictionary-encoded nor plain: a delta encoding stores a repeated value in a few bits, so
+    nothing in the footer bounds it."""
+    import pyarrow.parquet as pq
+
+    meta = parquet if isinstance(parquet, pq.FileMetaData) else parquet.metadata
+    group = meta.row_group(r)
     bound = 0
+    text_max = text_max or {}
     for c in range(group.num_columns):
         chunk = group.column(c)
+        if chunk.path_in_schema in text_max:
+            bound += max(chunk.num_values, group.num_rows) * ((text_max[chunk.path_in_schema] or 0) + 8)
+            continue
+        if chunk.physical_type == "BYTE_ARRAY" and chunk.path_in_schema not in kept_text \
+                and _DELTA_TEXT & set(chunk.encodings):
+            raise TooLarge(f"column {chunk.path_in_schema!r} is text in a delta encoding, which may decode "
+                           f"to any size: write it with plain or dictionary encoding")
         values = max(chunk.num_values, group.num_rows)
         width = _WIDTH.get(chunk.physical_type)
         if chunk.physical_type == "FIXED_LEN_BYTE_ARRAY":
-            width = parquet.schema.column(c).length or 16
+            width = meta.schema.column(c).length or 16
         nested = "." in chunk.path_in_schema
         if width is not None:
             bound += values * (width + (8 if nested else 0))
@@ -110,6 +129,7 @@ def describe_parquet(source, max_rows: int | None = None,
             raise TooLarge(f"the content decompresses to more than {_size(max_decoded_bytes)} "
                            f"(publish_max_decoded_bytes)")
         fields = [f for f in probe.schema_arrow if not f.name.startswith("__index_level_")]
+        check_width(fields)
         # text stays dictionary-encoded as read: a bomb of one long value repeated is counted,
         # never expanded in memory
         kept_text = {f.name for f in fields if _is_text(f.type)}
@@ -138,6 +158,12 @@ def describe_batches(fields, batches, max_decoded_bytes: int | None = None) -> t
                            f"(publish_max_decoded_bytes)")
     schema = [{"name": f.name, "type": str(f.type)} for f in fields]
     return schema, {name: c.summary() for name, c in columns.items()}, rows
+
+
+def check_width(fields) -> None:
+    """TooLarge for more than MAX_COLUMNS columns."""
+    if len(fields) > MAX_COLUMNS:
+        raise TooLarge(f"the data has {len(fields)} columns; at most {MAX_COLUMNS} may be published")
 
 
 class _Column:

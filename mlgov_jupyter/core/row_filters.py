@@ -42,9 +42,9 @@ def normalise(filters) -> list[list[list]] | None:
             if op not in OPS:
                 raise Invalid(f"filter: unknown operator {op!r} (one of {', '.join(OPS)})")
             if op in ("in", "not in"):
-                if not isinstance(value, (list, tuple)) or len(value) > MAX_LIST \
+                if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_LIST \
                         or not all(_scalar(v) for v in value):
-                    raise Invalid(f"filter: {op!r} takes a list of at most {MAX_LIST} values")
+                    raise Invalid(f"filter: {op!r} takes a list of 1 to {MAX_LIST} values")
                 value = list(value)
             elif not _scalar(value) or value is None:
                 raise Invalid(f"filter: {col} {op} needs a number, string or boolean")

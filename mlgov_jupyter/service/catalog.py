@@ -142,12 +142,13 @@ class CatalogService(AssetFilterService, ServiceBase):
         listing (paths, sizes, times) stands for its content; schema and summary from one pass."""
         import pyarrow as pa
 
-        from ..core.catalog import describe_batches
+        from ..core.catalog import check_width, describe_batches
 
         ext = self.external_locations()
         data = ext.dataset(body.location, body.format.removeprefix("external-"))
         try:
             fields = [f for f in data.schema if not f.name.startswith("__index_level_")]
+            check_width(fields)
             if body.format == "external-parquet":  # file by file, row group by row group, bounded
                 batches = _parquet_files_batches(data, fields)
             else:
@@ -486,10 +487,18 @@ class CatalogService(AssetFilterService, ServiceBase):
             if rev.format.startswith("external-") or (rev.format == "parquet" and form == "arrow"):
                 if form != "arrow":
                     raise Invalid("registered external data is read as an Arrow stream (format=arrow)")
-                dataset = objects.dataset(rev.content_hash) if rev.format == "parquet" else \
-                    self.external_locations().dataset(rev.location, rev.format.removeprefix("external-"))
+                if rev.format == "parquet":
+                    dataset = objects.dataset(rev.content_hash)
+                else:
+                    dataset = self.external_locations().dataset(rev.location, rev.format.removeprefix("external-"))
+                    listing = self.external_locations().listing_hash(dataset).split(":", 1)[1]
+                    if rev.content_hash != "sha256:" + listing:
+                        raise Conflict(f"the data at {name!r}'s location changed since it was registered "
+                                       f"(files added, removed or rewritten): its owner registers it again")
                 scan = Scan(dataset, wanted, row_filters.to_expression(expression_terms, dataset.schema),
-                            batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []))
+                            batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []),
+                            text_max={k: v.get("max_length") for k, v in (rev.summary or {}).items()
+                                      if "max_length" in v})
                 meta.update(media_type=ARROW_STREAM, rows=scan.rows())
                 if rev.format != "parquet":
                     meta["location"] = None

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import threading
+import weakref
 import time
 from pathlib import Path
 
@@ -27,7 +28,23 @@ from .base import Actor, ServiceBase
 
 STALE_SECONDS = 24 * 3600
 MAX_OPEN_PER_USER = 8
-_locks: dict[str, threading.Lock] = {}
+class _UploadLock:
+    """One upload's lock; kept while anyone holds a reference (a weak-valued table)."""
+
+    __slots__ = ("lock", "__weakref__")
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+_locks: "weakref.WeakValueDictionary[str, _UploadLock]" = weakref.WeakValueDictionary()
 _locks_guard = threading.Lock()
 
 
@@ -67,6 +84,7 @@ class UploadService(ServiceBase):
         """Append one part at ``offset`` (the bytes received so far; None: at the end);
         ``{"upload_id", "size"}``. Conflict if the offset is not the current size (a part lost or
         sent twice: ask ``upload_status`` and resume); TooLarge past ``upload_max_bytes``."""
+        self._upload_path(actor, upload_id)  # no lock is made for an upload that is not there
         with _lock(upload_id):
             path = self._upload_path(actor, upload_id)  # again under the lock: not taken meanwhile
             size = path.stat().st_size
@@ -144,8 +162,9 @@ def _notes(staging: Path) -> list[dict]:
     return out
 
 
-def _lock(upload_id: str) -> threading.Lock:
+def _lock(upload_id: str) -> _UploadLock:
     with _locks_guard:
-        if len(_locks) > 10_000:
-            _locks.clear()
-        return _locks.setdefault(upload_id, threading.Lock())
+        lock = _locks.get(upload_id)
+        if lock is None:
+            lock = _locks[upload_id] = _UploadLock()
+        return lock

@@ -124,7 +124,8 @@ def _guarded_local(roots: tuple, private: tuple):
                 real = os.readlink(f"/proc/self/fd/{fd}")
             except OSError:
                 real = os.path.realpath(path)
-            if not _inside(real, roots) or _inside(real, private):
+            if not _inside(real, roots) or _inside(real, private) or os.fstat(fd).st_nlink > 1:
+                # a hard link names another file too, which /proc does not show: refused
                 os.close(fd)
                 raise PermissionError(f"{path} leads outside the locations the mlgov service may read")
             return pa.PythonFile(os.fdopen(fd, "rb"), mode="r")

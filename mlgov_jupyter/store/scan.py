@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..core.errors import Invalid
+from ..core.errors import Invalid, TooLarge
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 BATCH_ROWS = 65_536
@@ -44,8 +44,9 @@ class Scan:
     per batch (``core.catalog.scan_batch_rows`` sizes it from the longest values)."""
 
     def __init__(self, dataset, columns: list[str] | None = None, row_filter=None,
-                 batch_rows: int = BATCH_ROWS):
+                 batch_rows: int = BATCH_ROWS, text_max: dict | None = None):
         self.dataset = dataset
+        self.text_max = text_max or {}
         names = self.dataset.schema.names
         if columns is not None:
             unknown = [c for c in columns if c not in names]
@@ -54,10 +55,30 @@ class Scan:
         self.columns = columns
         self.row_filter = row_filter
         self.batch_rows = batch_rows
+        self._check_bounds()
         try:
             self.scanner = self.dataset.scanner(columns=columns, filter=row_filter, batch_size=batch_rows)
         except Exception as exc:  # pyarrow: a filter on a missing field or of the wrong type
             raise Invalid(f"the row filter does not fit this dataset: {str(exc).splitlines()[0]}") from None
+
+    def _check_bounds(self) -> None:
+        """Every Parquet row group's decoded size bounded from its footer (core.catalog), before
+        anything is read: registered files may have changed since they were described."""
+        import pyarrow.dataset as ds
+
+        from ..core.catalog import ROW_GROUP_CAP, _size, row_group_bound
+
+        self.bounds = {}
+        for fragment in self.dataset.get_fragments():
+            if not isinstance(fragment, ds.ParquetFileFragment):
+                continue
+            meta = fragment.metadata
+            for r in range(meta.num_row_groups):
+                bound = row_group_bound(meta, r, set(), self.text_max)
+                if bound > ROW_GROUP_CAP:
+                    raise TooLarge(f"a row group of this dataset may decode to {_size(bound)}, more than "
+                                   f"{_size(ROW_GROUP_CAP)} at once")
+                self.bounds[(fragment.path, r)] = (bound, meta.row_group(r).num_rows)
 
     @property
     def schema(self):
