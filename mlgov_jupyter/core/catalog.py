@@ -92,7 +92,7 @@ def bounded_batches(parquet, columns: list, kept_text: set, budget: int = 64 << 
                            f"{_size(cap)} at once: write it with smaller row groups")
         size = int(max(1, min(65_536, rows * budget // max(bound, 1))))
         yield from parquet.iter_batches(batch_size=size, row_groups=[r], columns=columns,
-                                        use_pandas_metadata=False, use_threads=False)
+                                        use_pandas_metadata=False, use_threads=True)
 
 
 def scan_batch_rows(summary: dict, schema: list, budget: int = 64 << 20) -> int:

@@ -32,22 +32,30 @@ def is_tabular(obj) -> bool:
 
 
 class Uploader:
-    """One upload: ``write`` bytes (sent in parts of ``part_bytes``), then ``close``; ``call`` is
-    the client's ``(method, path, query, body)`` request function."""
+    """One upload: ``write`` bytes (sent in parts of ``part_bytes`` by a background thread while
+    the next part is written, at most two parts queued), then ``close``; ``call`` is the
+    client's ``(method, path, query, body)`` request function."""
 
     def __init__(self, call: Callable, name: str, project: str | None, total: int | None = None):
+        import queue
+        import threading
+
         self.call = call
         started = call("POST", "uploads", None, {k: v for k, v in (("name", name), ("project", project)) if v})
         self.upload_id, self.part_bytes = started["upload_id"], int(started["part_max_bytes"])
-        self.offset, self._buf = 0, bytearray()
+        self.offset, self._buf, self._error = 0, bytearray(), None
         self._bar = _progress(total, f"publish {name}") if total is None or total >= PROGRESS_FROM_BYTES else None
+        self._parts: "queue.Queue[bytes | None]" = queue.Queue(maxsize=2)
+        self._sender = threading.Thread(target=self._send_parts, name=f"mlgov-upload-{name}", daemon=True)
+        self._sender.start()
 
     closed = False
 
     def write(self, data) -> int:
+        self._raise_if_failed()
         self._buf += data
         while len(self._buf) >= self.part_bytes:
-            self._send(bytes(self._buf[:self.part_bytes]))
+            self._queue(bytes(self._buf[:self.part_bytes]))
             del self._buf[:self.part_bytes]
         return len(data)
 
@@ -56,19 +64,47 @@ class Uploader:
 
     def close(self) -> None:
         if self._buf:
-            self._send(bytes(self._buf))
+            self._queue(bytes(self._buf))
             self._buf.clear()
-        if self._bar is not None:
-            self._bar.close()
+        self._finish()
+        self._raise_if_failed()
         self.closed = True
 
     def abort(self) -> None:
+        self._finish()
         try:
             self.call("DELETE", f"uploads/{self.upload_id}", None, None)
         except Exception:  # the upload expires by itself
             pass
+
+    def _queue(self, part: bytes) -> None:
+        while True:
+            self._raise_if_failed()
+            try:
+                self._parts.put(part, timeout=0.5)
+                return
+            except Exception:  # queue.Full: the sender is busy (or stopped: checked above)
+                continue
+
+    def _finish(self) -> None:
+        if self._sender.is_alive():
+            self._parts.put(None)
+            self._sender.join()
         if self._bar is not None:
             self._bar.close()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _send_parts(self) -> None:
+        while (part := self._parts.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the writer sees the error and stops
+            try:
+                self._send(part)
+            except BaseException as exc:  # handed to the writer's thread
+                self._error = exc
 
     def _send(self, part: bytes) -> None:
         self.call("PUT", f"uploads/{self.upload_id}", {"offset": self.offset}, part)

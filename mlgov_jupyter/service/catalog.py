@@ -26,6 +26,7 @@ from ..core.model_trust import unpublishable_types
 from ..store import tables as t
 from .asset_filters import AssetFilterService, narrows
 from .base import Actor, ServiceBase, aware
+from .uploads import taken_digest
 
 
 class CatalogService(AssetFilterService, ServiceBase):
@@ -118,7 +119,7 @@ class CatalogService(AssetFilterService, ServiceBase):
             return self._record_publish(actor, body, stored, described)
         try:
             described = self._describe(body, staged) if staged is not None else None
-            stored = self.objects_store().adopt(staged) if staged is not None else None
+            stored = self.objects_store().adopt(staged, taken_digest(staged)) if staged is not None else None
         finally:
             if staged is not None:
                 staged.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ authorized and audited). Resumable: a part carries the offset it starts at (409 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -46,6 +47,13 @@ class _UploadLock:
 
 _locks: "weakref.WeakValueDictionary[str, _UploadLock]" = weakref.WeakValueDictionary()
 _locks_guard = threading.Lock()
+_digests: dict = {}  # upload id -> (sha256 so far, bytes hashed)
+_taken_digests: dict = {}  # taken file -> its digest, for ObjectStore.adopt
+
+
+def taken_digest(path) -> str | None:
+    """The digest of a taken upload's file, if it was hashed as its parts arrived."""
+    return _taken_digests.pop(str(path), None)
 
 
 class UploadService(ServiceBase):
@@ -98,6 +106,16 @@ class UploadService(ServiceBase):
                                f"{self.limits.upload_max_bytes} (upload_max_bytes): finish or abort some")
             with path.open("ab") as f:
                 f.write(data)
+            # hashed as it arrives (publish then needs no pass of its own); kept by this process
+            # only: a part that reaches another copy of the service makes publish hash the file
+            known = _digests.get(upload_id)
+            if known is not None and known[1] == size:
+                known[0].update(data)
+                _digests[upload_id] = (known[0], size + len(data))
+            elif size == 0:
+                _digests[upload_id] = (hashlib.sha256(data), len(data))
+            else:
+                _digests.pop(upload_id, None)
             return {"upload_id": upload_id, "size": size + len(data)}
 
     def _staged_bytes(self, actor: Actor) -> int:
@@ -119,6 +137,7 @@ class UploadService(ServiceBase):
         with _lock(upload_id):
             path.unlink(missing_ok=True)
             _note_path(path).unlink(missing_ok=True)
+            _digests.pop(upload_id, None)
         return {"upload_id": upload_id, "aborted": True}
 
     def _take_upload(self, actor: Actor, upload_id: str, name: str) -> Path:
@@ -133,6 +152,9 @@ class UploadService(ServiceBase):
             taken = path.with_name(f"{upload_id}.{secrets.token_hex(8)}.taken")
             os.replace(path, taken)
             _note_path(path).unlink(missing_ok=True)
+            known = _digests.pop(upload_id, None)
+            if known is not None and known[1] == taken.stat().st_size:
+                _taken_digests[str(taken)] = "sha256:" + known[0].hexdigest()
             return taken
 
     def _upload_path(self, actor: Actor, upload_id: str) -> Path:

@@ -66,12 +66,16 @@ class ObjectStore:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         return path
 
-    def adopt(self, staged: Path) -> tuple[str, int, bool]:
+    def adopt(self, staged: Path, digest: str | None = None) -> tuple[str, int, bool]:
         """Hash a staged file, move it into the store under its hash and return
         ``(digest, size, new)`` (``new``: it was not stored before); the staged file is gone
         afterwards. Keeping bytes already stored is a no-op, so two publishers of the same
-        content both succeed."""
-        digest, size = file_digest(staged)
+        content both succeed. ``digest``: the file's hash when already known (taken under the
+        upload's lock, hashed as it arrived)."""
+        if digest is None:
+            digest, size = file_digest(staged)
+        else:
+            size = staged.stat().st_size
         target = self.path(digest)
         if self.exists(digest):
             staged.unlink()
