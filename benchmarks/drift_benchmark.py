@@ -216,6 +216,8 @@ def run_case(n_rows: int, n_cols: int, args, tools) -> dict:
     if not args.keep:
         for p in (ref_path, cur_path, base_path):
             os.remove(p)
+        if not args.work_dir:
+            os.rmdir(work)
     return {"rows": n_rows, "cols": n_cols, "shift": args.shift, "shifted": shifted, "data_bytes": data,
             "fit": fit, "tools": rows}
 
