@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from mlgov_jupyter.core import models as m  # noqa: E402
 from mlgov_jupyter.core.authz import DesignationAuthorizer  # noqa: E402
 from mlgov_jupyter.core.roles import Guardrails, Role, personas  # noqa: E402
-from mlgov_jupyter.kernel.client import _content  # noqa: E402
+from mlgov_jupyter.demo import _content  # noqa: E402  (a small frame as inline content)
 from mlgov_jupyter.service import Actor, GovernanceService  # noqa: E402
 from mlgov_jupyter.store.db import Store  # noqa: E402
 
