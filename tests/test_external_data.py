@@ -110,6 +110,14 @@ def test_a_file_swapped_for_a_link_after_registration_is_never_read(setup):
     (folder / "b.csv").write_text("token\nnew row\n")
     with pytest.raises(Conflict, match="changed since it was registered"):
         alice.use("swap")
+    # same size and modification time (touch -r) is still a change: the status-change time moves
+    alice.register("same", str(folder / "a.csv"), format="csv")
+    stamp = os.stat(folder / "a.csv")
+    (folder / "a.csv").write_text("token\nbad!\n")  # as many bytes as "fine"
+    os.utime(folder / "a.csv", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert os.stat(folder / "a.csv").st_size == stamp.st_size
+    with pytest.raises(Conflict, match="changed since it was registered"):
+        alice.use("same")
     os.link(private / "secret.csv", shared / "hard.csv")  # a hard link names a private file too
     with pytest.raises(Forbidden):
         alice.register("hard", str(shared / "hard.csv"), format="csv")

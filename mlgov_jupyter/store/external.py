@@ -72,12 +72,24 @@ class ExternalLocations:
                 raise Forbidden(f"{location!r} leads to a file outside the locations the mlgov service may read")
 
     def listing_hash(self, data) -> str:
-        """A hash of the files' paths, sizes and modification times: it changes when the data does."""
+        """A hash of the files' paths, sizes and modification times (local files: also inode and
+        status-change time, which no one can set back as ``touch -r`` sets a modification time):
+        it changes when the data does."""
         import hashlib
 
         fs = data.filesystem
         infos = sorted((i.path, i.size, str(i.mtime_ns)) for i in fs.get_file_info(sorted(data.files)))
+        if fs.type_name == "py::mlgov-guarded-local":
+            infos = [info + _local_identity(info[0]) for info in infos]
         return "listing:" + hashlib.sha256(repr(infos).encode()).hexdigest()
+
+
+def _local_identity(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+        return (st.st_ino, st.st_ctime_ns)
+    except OSError:
+        return (None, None)
 
 
 def _normal(location: str, trailing: bool) -> str:
