@@ -30,18 +30,17 @@ import multiprocessing as mp
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_server import BenchServer  # noqa: E402
 
 KINDS = ["dataset"] * 12 + ["model"] * 5 + ["feature_group"] * 3
 CLASSES = ["public", "internal", "internal", "confidential", "pii"]
@@ -227,50 +226,6 @@ def publish_cost(url: str, count: int) -> float:
 
 # ---- REST ---------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A jupyter server with the mlgov extension on ``db_url``, token ``bench-token`` for ME."""
-
-    def __init__(self, root: Path, db_url: str):
-        self.port = _free_port()
-        for d in ("data", "runtime", "config", "notebooks"):
-            (root / d).mkdir(parents=True, exist_ok=True)
-        (root / "config" / "jupyter_server_config.py").write_text(
-            "c.ServerApp.identity_provider_class = 'mlgov_jupyter.server.identity.TokenIdentityProvider'\n"
-            "c.ServerApp.authorizer_class = 'mlgov_jupyter.server.identity.SharedServerAuthorizer'\n"
-            f"c.TokenIdentityProvider.tokens = {{'bench-token': {ME!r}}}\n"
-            f"c.MlgovApp.db_url = {db_url!r}\n"
-            "c.ServerApp.log_level = 'WARN'\n")
-        env = dict(os.environ, JUPYTER_DATA_DIR=str(root / "data"), JUPYTER_RUNTIME_DIR=str(root / "runtime"),
-                   JUPYTER_CONFIG_DIR=str(root / "config"))
-        self.log = open(root / "server.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
-                                      f"--port={self.port}", "--ServerApp.token=server-token",
-                                      f"--ServerApp.root_dir={root / 'notebooks'}"],
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while True:
-            try:
-                req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/mlgov/whoami",
-                                             headers={"Authorization": "token bench-token"})
-                urllib.request.urlopen(req, timeout=5).read()
-                return
-            except OSError:
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"server did not start (see {root / 'server.log'})")
-                time.sleep(0.3)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(30)
-        self.log.close()
-
-
 def _client(port: int, paths: list[str], start: float, stop: float, out) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = {"Authorization": "token bench-token"}
@@ -370,7 +325,7 @@ def main() -> None:
             print(f"worst p95 / target: {worst:.2f} ({'met' if worst <= 1 else 'NOT met'})")
 
         if not args.no_rest:
-            server = Server(work / "server", url)
+            server = BenchServer(work / "server", user=ME, db_url=url)
             try:
                 figures = rest(server.port, n, args.seconds)
             finally:

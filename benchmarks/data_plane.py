@@ -14,74 +14,15 @@ database growth < 1 MB, subset + 1% filter < 5% of the bytes.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A jupyter server with the mlgov extension and a token for one user."""
-
-    def __init__(self, root: Path):
-        self.root, self.port = root, _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        for d in ("data", "runtime", "config", "notebooks"):
-            (root / d).mkdir(parents=True, exist_ok=True)
-        self.db = root / "mlgov.sqlite"
-        (root / "config" / "jupyter_server_config.py").write_text(
-            "c.ServerApp.identity_provider_class = 'mlgov_jupyter.server.identity.TokenIdentityProvider'\n"
-            "c.ServerApp.authorizer_class = 'mlgov_jupyter.server.identity.SharedServerAuthorizer'\n"
-            "c.TokenIdentityProvider.tokens = {'bench-token': 'bench'}\n"
-            f"c.MlgovApp.db_url = 'sqlite:///{self.db}'\n")
-        env = dict(os.environ, JUPYTER_DATA_DIR=str(root / "data"), JUPYTER_RUNTIME_DIR=str(root / "runtime"),
-                   JUPYTER_CONFIG_DIR=str(root / "config"))
-        self.log = open(root / "server.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
-                                      f"--port={self.port}", "--ServerApp.token=server-token",
-                                      f"--ServerApp.root_dir={root / 'notebooks'}"],
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while True:
-            try:
-                req = urllib.request.Request(self.url + "api/mlgov/whoami", headers={"Authorization": "token bench-token"})
-                urllib.request.urlopen(req, timeout=2).read()
-                return
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("server did not start")
-                time.sleep(0.3)
-
-    def status(self) -> dict:
-        out = {}
-        for line in open(f"/proc/{self.proc.pid}/status"):
-            if line.startswith(("VmHWM", "VmRSS", "RssAnon", "RssFile")):
-                out[line.split(":")[0]] = int(line.split()[1]) / 1024
-        return out
-
-    def rchar(self) -> int:
-        for line in open(f"/proc/{self.proc.pid}/io"):
-            if line.startswith("rchar"):
-                return int(line.split()[1])
-        return 0
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(20)
-        self.log.close()
+from bench_server import BenchServer  # noqa: E402
 
 
 def main() -> None:
@@ -112,7 +53,7 @@ def main() -> None:
         del back
         size = (work / "local.parquet").stat().st_size / 2**20
 
-        server = Server(work / "server")
+        server = BenchServer(work / "server")
         try:
             client = connect(server.url, "bench-token")
             client.whoami()

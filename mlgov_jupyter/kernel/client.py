@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..core import row_filters
 from ..core.errors import Invalid
 from .cards_client import CardsClient
 from .roles_client import RolesClient
@@ -310,22 +311,19 @@ def _audit_query(**filters) -> dict:
 
 
 def _filter_terms(filters) -> list:
-    """Tuple lists (one conjunction, or a list of them) as JSON-ready lists."""
-    def term(t):
-        if not isinstance(t, (list, tuple)) or len(t) != 3:
-            raise Invalid(f"filter: {t!r} is not (column, op, value)")
-        col, op, value = t
-        return [col, op, [_plain(v) for v in value] if isinstance(value, (list, tuple, set)) else _plain(value)]
+    """Tuple lists (one conjunction, or a list of them; NumPy scalars and sets welcome) as the
+    service reads them: checked here by the same ``core.row_filters.normalise``."""
+    def plain(value):
+        if hasattr(value, "item"):
+            return value.item()
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        raise TypeError(type(value).__name__)
 
-    if not isinstance(filters, (list, tuple)) or not filters:
-        raise Invalid("filter must be a list of (column, op, value) tuples")
-    if isinstance(filters[0], (list, tuple)) and len(filters[0]) == 3 and isinstance(filters[0][0], str):
-        return [term(t) for t in filters]
-    return [[term(t) for t in group] for group in filters]
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
+    try:
+        return row_filters.normalise(json.loads(json.dumps(filters, default=plain)))
+    except (TypeError, ValueError):
+        raise Invalid("filter must be a list of (column, op, value) tuples of plain values") from None
 
 
 def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: bool = False):

@@ -106,8 +106,9 @@ class RouteMixin:
                     await self.flush()
         except StreamClosedError:
             pass  # the reader went away: stop reading
-        except Exception:  # headers are out: a broken stream is all the reader can be told
-            log.exception("streaming %s failed", self.request.path)
+        except Exception as exc:  # headers are out: a broken stream is all the reader can be told
+            # the kind only: a decoding error can quote a value of the data, which a log must not hold
+            log.error("streaming %s stopped: %s", self.request.path, type(exc).__name__)
             self.request.connection.close()
             return
         finally:

@@ -8,6 +8,7 @@ and by ``mlgov serve`` (team mode): the same traits build the same service.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -113,13 +114,10 @@ class GovernanceSettings(LoggingConfigurable):
         return path
 
     def limits(self) -> Limits:
-        return Limits(publish_max_rows=self.publish_max_rows, max_body_bytes=self.max_body_bytes,
-                      publish_max_decoded_bytes=self.publish_max_decoded_bytes,
-                      upload_max_bytes=self.upload_max_bytes,
-                      upload_part_bytes=min(self.upload_part_bytes, self.max_body_bytes),
-                      export_max_chars=self.export_max_chars,
-                      export_max_rows=self.export_max_rows, export_max_charts=self.export_max_charts,
-                      export_timeout=self.export_timeout, export_workers=self.export_workers)
+        """Every field of ``Limits`` that has a trait of the same name, from that trait."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(Limits) if self.has_trait(f.name)}
+        values["upload_part_bytes"] = min(self.upload_part_bytes, self.max_body_bytes)
+        return Limits(**values)
 
     @default("data_dir")
     def _data_dir_default(self):

@@ -122,14 +122,6 @@ class ObjectStore:
 
     # ---- reading ------------------------------------------------------------------------------
 
-    def open(self, digest: str):
-        """A seekable binary file of the content (pyarrow's random-access file)."""
-        return self.fs.open_input_file(self.path(digest))
-
-    def read(self, digest: str) -> bytes:
-        with self.open(digest) as f:
-            return f.read()
-
     def dataset(self, digest: str):
         """A ``pyarrow.dataset`` over a stored Parquet object (no pre-buffering: it would read the
         whole file ahead of the batches asked for)."""

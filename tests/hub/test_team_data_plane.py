@@ -86,3 +86,26 @@ except PermissionError:
     lines = out.strip().split("\n")
     assert lines[:4] == ["Forbidden", "Forbidden", "Forbidden", "Forbidden"], out
     assert lines[4:] == ["[]", "PermissionError"], out
+
+
+def test_another_users_model_runs_isolated_in_a_hub_kernel(hub):
+    """In team mode too: alice's kernel loads bob's model into a worker process of its own, which
+    holds neither her hub token nor the service's URL."""
+    tag = uuid.uuid4().hex[:8]
+    kernel_ok(hub, "bob", CLIENT + f"""
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+c.create_project("models-{tag}")
+c.add_member("models-{tag}", "alice", "consumer")
+c.publish(LogisticRegression().fit(np.array([[0.], [1.], [2.], [3.]]), [0, 0, 1, 1]),
+          name="lr-{tag}", project="models-{tag}")
+""", timeout=120)
+    out = kernel_ok(hub, "alice", CLIENT + f"""
+import numpy as np
+from mlgov_jupyter.kernel.isolated_model import IsolatedModel
+m = c.use("lr-{tag}")
+env = open(f"/proc/{{m._worker.proc.pid}}/environ", "rb").read()
+print(isinstance(m, IsolatedModel), [int(v) for v in m.predict(np.array([[0.], [3.]]))],
+      b"JUPYTERHUB_API_TOKEN" in env, b"MLGOV" in env)
+""", timeout=120)
+    assert out.strip() == "True [0, 1] False False", out
