@@ -87,7 +87,7 @@ class Store:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")  # independent branches may each add tables
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Session]:
