@@ -45,3 +45,10 @@ def start_jobs(service, checkpoint_interval_s: float) -> BackgroundScheduler:
                       id=JOB_ID, max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler
+
+
+def schedule(scheduler, service, settings) -> None:
+    """Add the checkpoint job (``settings.audit_checkpoint_interval`` seconds; 0: none)."""
+    if settings.audit_checkpoint_interval > 0:
+        scheduler.add_job(run_checkpoint, "interval", args=[service], seconds=settings.audit_checkpoint_interval,
+                          id=JOB_ID, max_instances=1, coalesce=True)
