@@ -17,6 +17,7 @@ import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -427,11 +428,45 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
         if col not in baseline.columns:
             raise Invalid(f"column {col!r} is not in the baseline")
     names, chunks, total = _source(current, None, chunk_rows)
+    workers = workers or n_workers()
+    part = scan_partial(baseline, names, chunks, total=total, want_sample=model is not None and attributions is None,
+                        workers=workers, progress=progress)
+    if progress is not None and part.n_rows:
+        progress(1.0, "")
+    t_scan = time.perf_counter() - t0
+    return finish(baseline, part, methods=methods, thresholds=thresholds, method=method, correction=correction,
+                  drift_share=drift_share, quality_constraints=quality_constraints, model=model,
+                  attributions=attributions, bias_tolerance=bias_tolerance, attribution_method=attribution_method,
+                  t0=t0, t_scan=t_scan, workers=workers)
+
+
+@dataclass
+class Partial:
+    """What one pass over (part of) the current data leaves: mergeable statistics per baseline
+    column (``accs``), the few columns model quality and bias need (``kept``), an attribution
+    sample, the row count and the data's column names. Partials of disjoint parts of the data
+    ``merge`` into the partial of their union (the Dask engine computes one per partition)."""
+
+    names: list
+    accs: dict
+    kept_parts: list
+    sample_parts: list
+    n_rows: int
+
+    def merge(self, other: "Partial") -> "Partial":
+        if list(other.names) != list(self.names):
+            raise Invalid("the parts of the current data have different columns")
+        accs = {c: self.accs[c].merge(other.accs[c]) for c in self.accs}
+        return Partial(self.names, accs, self.kept_parts + other.kept_parts, self.sample_parts + other.sample_parts,
+                       self.n_rows + other.n_rows)
+
+
+def scan_partial(baseline: Baseline, names: list, chunks, *, total: int | None = None, want_sample: bool = False,
+                 workers: int = 1, progress: Callable[[float, str], Any] | None = None, seed: int = 0) -> Partial:
+    """One pass over ``chunks`` (DataFrames with columns ``names``): each baseline column's
+    statistics, on ``workers`` threads. Raises Invalid for a chunk lacking a column or holding
+    values that cannot be compared with the baseline; does not refuse zero rows (``finish`` does)."""
     present = [c for c in baseline.columns if c in names]
-    missing = [c for c in baseline.columns if c not in names]
-    # a baseline without data-quality columns (read from model-quality or Clarify files only) says
-    # nothing about which columns the data has: no column is extra
-    extra = [c for c in names if c not in baseline.columns] if baseline.columns else []
     accs = {c: new_acc(baseline.columns[c]) for c in present}
 
     keep_cols = [c for c in (baseline.target, baseline.prediction, baseline.probability) if c]
@@ -440,11 +475,10 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
     keep_cols = [c for c in dict.fromkeys(keep_cols) if c in names]
     kept_parts: list[pd.DataFrame] = []
     sample_parts: list[pd.DataFrame] = []
-    want_sample = model is not None and attributions is None and baseline.attributions
+    want_sample = want_sample and bool(baseline.attributions)
     n_rows = 0
-    workers = workers or n_workers()
     done_rows = 0
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     with ThreadPoolExecutor(workers) as pool:
         for chunk in chunks:
             _names(chunk.columns)
@@ -476,11 +510,27 @@ def check(baseline: Baseline, current, *, methods: dict | None = None, threshold
                 part = part.reset_index(drop=True)
                 part.columns = [str(c) for c in part.columns]
                 sample_parts.append(part)
+    return Partial(list(names), accs, kept_parts, sample_parts, n_rows)
+
+
+def finish(baseline: Baseline, part: Partial, *, methods: dict | None = None, thresholds: dict | None = None,
+           method: str | None = None, correction: str | None = None, drift_share: float | None = None,
+           quality_constraints: dict | None = None, model=None, attributions: dict | None = None,
+           bias_tolerance: float = 0.0, attribution_method: str = "auto", progress=None,
+           t0: float | None = None, t_scan: float = 0.0, workers: int = 1) -> Report:
+    """The report of a scanned ``Partial``: drift per column, SageMaker's data-quality checks, model
+    quality, bias drift and attribution drift. Invalid if the data had no rows."""
+    t0 = time.perf_counter() if t0 is None else t0
+    methods = dict(methods or {})
+    thresholds = dict(thresholds or {})
+    names, accs, kept_parts, sample_parts, n_rows = part.names, part.accs, part.kept_parts, part.sample_parts, part.n_rows
+    present = [c for c in baseline.columns if c in names]
+    missing = [c for c in baseline.columns if c not in names]
+    # a baseline without data-quality columns (read from model-quality or Clarify files only) says
+    # nothing about which columns the data has: no column is extra
+    extra = [c for c in names if c not in baseline.columns] if baseline.columns else []
     if n_rows == 0:
         raise Invalid(NO_ROWS)
-    if progress is not None:
-        progress(1.0, "")
-    t_scan = time.perf_counter() - t0
 
     # -------------------------------------------------------------- drift per column
     def method_for(c):
