@@ -211,6 +211,22 @@ ROUTES: list[Route] = [
           action=az.ROLE_MANAGE, scoped=False),
     Route("public_key", "GET", "audit/public-key", "The Ed25519 public key that verifies audit checkpoints",
           lambda svc, a, p, q, b: svc.audit_public_key(a)),
+    # notifications and channels: each person's own (the service checks ownership)
+    Route("notifications", "GET", "notifications",
+          "My notifications, unread first then newest; unread count; after= for polling",
+          lambda svc, a, p, q, b: svc.notifications(a, q), query=m.NotificationQuery),
+    Route("notificationsread", "POST", "notifications/read", "Mark my notifications read (ids, or all)",
+          lambda svc, a, p, q, b: svc.mark_read(a, b), body=m.NotificationsRead),
+    Route("channels", "GET", "channels", "My channels and those of projects I own (no secrets)",
+          lambda svc, a, p, q, b: svc.list_channels(a)),
+    Route("channels", "POST", "channels",
+          "Add a webhook or email channel (mine, or a project's: its owners); a webhook's secret is shown once",
+          lambda svc, a, p, q, b: svc.add_channel(a, b), body=m.ChannelCreate, status=201),
+    Route("channel", "DELETE", f"channels/{ID}", "Delete one of my channels (or my project's)",
+          lambda svc, a, p, q, b: svc.delete_channel(a, _int(p))),
+    Route("deliveries", "GET", f"channels/{ID}/deliveries",
+          "A channel's delivery log: attempts, status codes, errors (its owner only)",
+          lambda svc, a, p, q, b: svc.channel_deliveries(a, _int(p), q), query=m.DeliveryQuery),
 ]
 
 IGNORED_QUERY = {"token", "_xsrf"}

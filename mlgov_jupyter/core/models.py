@@ -228,3 +228,38 @@ class ProjectFromProfile(Body):
     name: ProjectName
     description: Text = ""
     profile: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+# ---- notifications and channels (service/notifications.py) ------------------------------------
+
+NotificationEventName = Literal["alert.raised", "alert.resolved", "monitor.missing", "monitor.inactive",
+                                "access.requested", "access.decided", "card.review_requested",
+                                "grant.expiring"]
+
+
+class ChannelCreate(Body):
+    """A channel: ``webhook`` (target: an http(s) URL), ``email`` (target: an address), or, for a
+    project only, ``in_lab`` (no target: every member gets the project's events in-Lab).
+    ``events``: which events it carries ([]: all). ``project``: a project channel (its owners)."""
+
+    kind: Literal["webhook", "email", "in_lab"]
+    target: Annotated[str, StringConstraints(min_length=3, max_length=2048)] | None = None
+    events: list[NotificationEventName] = Field(default_factory=list, max_length=8)
+    project: ProjectName | None = None
+
+
+class NotificationQuery(Body):
+    unread: bool = False  # only unread ones
+    after: int | None = Field(None, ge=0, le=2**31 - 1)  # only those newer than this id (polling)
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class NotificationsRead(Body):
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list, max_length=500)
+    all: bool = False  # every notification of mine
+
+
+class DeliveryQuery(Body):
+    limit: int = Field(50, ge=1, le=500)
+

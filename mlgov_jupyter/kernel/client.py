@@ -13,6 +13,7 @@ from urllib.parse import quote
 from ..core import row_filters
 from ..core.errors import Invalid
 from .cards_client import CardsClient
+from .notifications_client import NotificationsClient
 from .roles_client import RolesClient
 from . import transfer
 from .transport import HttpTransport, LocalTransport
@@ -38,7 +39,7 @@ def connect(url: str | None = None, token: str | None = None, user: str | None =
     return Client(LocalTransport(os.environ.get("MLGOV_DB_URL"), user or me, frozenset({me})))
 
 
-class Client(CardsClient, RolesClient):
+class Client(CardsClient, RolesClient, NotificationsClient):
     def __init__(self, transport):
         self.transport = transport
         self.used: dict[str, dict] = {}  # catalog assets loaded in this session: lineage for cards

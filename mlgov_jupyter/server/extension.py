@@ -62,6 +62,8 @@ class MlgovApp(ExtensionApp, GovernanceSettings):
             raise RuntimeError("TokenIdentityProvider needs c.ServerApp.authorizer_class = "
                                "'mlgov_jupyter.server.identity.SharedServerAuthorizer'")
         service = self.build_service()
+        # webhooks never reach this server itself
+        service.delivery_config = self.delivery_config(self.serverapp.connection_url)
         self.settings["mlgov_service"] = service
         self.settings["mlgov_owner"] = self.owner or getpass.getuser()
         self._scheduler = self.start_jobs(service)

@@ -12,7 +12,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from traitlets import Dict, Enum, Float, Int, List, TraitError, Type, Unicode, default, observe, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Type, Unicode, default, observe, validate
 from traitlets.config import LoggingConfigurable
 
 from ..core.authz import Authorizer
@@ -94,6 +94,30 @@ class GovernanceSettings(LoggingConfigurable):
                          help="PDF exports rendered at a time, each in its own process, on threads "
                               "apart from those that serve other calls")
 
+    smtp_host = Unicode("", config=True, help="SMTP server that sends notification emails (empty: email "
+                                              "channels stay pending and their log says why)")
+    smtp_port = Int(25, config=True, help="SMTP port")
+    smtp_from = Unicode("mlgov@localhost", config=True, help="From address of notification emails")
+    smtp_starttls = Bool(False, config=True, help="Upgrade the SMTP connection with STARTTLS")
+    smtp_user = Unicode("", config=True, help="SMTP login user (empty: no login)")
+    smtp_password = Unicode("", config=True, help="SMTP login password")
+    webhook_allowed_hosts = List(Unicode(), config=True,
+                                 help="Host names, addresses or networks (10.0.0.0/8) webhook targets may "
+                                      "resolve to although private, loopback or link-local (refused by "
+                                      "default: the service must not be a way into its own network). The "
+                                      "hub's and this server's own endpoints stay refused.")
+    email_domains = List(Unicode(), config=True,
+                         help="Domains email channels may send to (empty: any)")
+    delivery_interval = Float(5.0, config=True, help="Seconds between runs of the delivery job (0: no job)")
+    delivery_timeout = Float(5.0, config=True, help="Seconds one webhook request or SMTP conversation may take")
+    delivery_max_attempts = Int(5, config=True, help="Attempts per delivery before it is failed")
+    delivery_backoff = Float(30.0, config=True,
+                             help="Seconds before a failed delivery's second attempt; doubled for each next one")
+    grant_expiry_notice_days = Float(3.0, config=True,
+                                     help="Tell grantees this many days before their grant ends (grant.expiring)")
+    grant_expiry_check_interval = Float(86400.0, config=True,
+                                        help="Seconds between runs of the grant expiry notice job (0: no job)")
+
     card_organisation = Unicode("", config=True,
                                 help="Organisation name printed at the top of exported model cards (PDF, HTML)")
     card_logo = Unicode("", config=True,
@@ -131,6 +155,21 @@ class GovernanceSettings(LoggingConfigurable):
             raise TraitError(f"{proposal['trait'].name} must be between 1 and 100")
         return proposal["value"]
 
+    def delivery_config(self, *own_urls: str):
+        """The DeliveryConfig of these settings; the hub's URLs (from the environment) and
+        ``own_urls`` are endpoints webhooks never reach."""
+        from ..service.notifications import DeliveryConfig, endpoints
+
+        urls = [os.environ.get(v, "") for v in ("JUPYTERHUB_API_URL", "JUPYTERHUB_SERVICE_URL",
+                                                "JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL")]
+        return DeliveryConfig(
+            webhook_allowed_hosts=tuple(self.webhook_allowed_hosts), own_endpoints=endpoints(*urls, *own_urls),
+            email_domains=tuple(self.email_domains), smtp_host=self.smtp_host, smtp_port=self.smtp_port,
+            smtp_from=self.smtp_from, smtp_starttls=self.smtp_starttls, smtp_user=self.smtp_user,
+            smtp_password=self.smtp_password, timeout=self.delivery_timeout,
+            max_attempts=max(1, self.delivery_max_attempts), backoff=max(0.0, self.delivery_backoff),
+            grant_notice_days=self.grant_expiry_notice_days)
+
     def build_service(self) -> GovernanceService:
         """The service over its store, with its audit anchor. Raises TraitError on bad settings."""
         from ..store.db import Store
@@ -146,20 +185,20 @@ class GovernanceSettings(LoggingConfigurable):
                                   options=self.objects_options)
         except (ValueError, OSError) as exc:
             raise TraitError(f"objects_url {self.objects_url!r}: {exc}") from None
-        return self.service_class(store=store, authorizer=self.authorizer_class() if self.authorizer_class else None,
+        service = self.service_class(store=store, authorizer=self.authorizer_class() if self.authorizer_class else None,
                                   unassigned=self.unassigned_users, admin_users=frozenset(self.admin_users),
                                   alert_evaluation_period=self.alert_evaluation_period,
                                   alert_datapoints=self.alert_datapoints_to_alert,
                                   monitor_max_age_days=self.monitor_max_age_days, anchor=anchor,
                                   limits=self.limits(), objects=objects,
                                   external=ExternalLocations(self.external_locations, private=(str(folder),)))
+        service.delivery_config = self.delivery_config()
+        return service
 
     def start_jobs(self, service: GovernanceService):
         """A checkpoint now (it covers events written before this key signed each event: a store
-        from an older release), then the scheduled jobs. Returns the scheduler, or None if off."""
-        from ..jobs import run_checkpoint, start_jobs
+        from an older release), then the scheduler with every job module's jobs (jobs/scheduler.py)."""
+        from ..jobs import run_checkpoint, start_scheduler
 
         run_checkpoint(service)
-        if self.audit_checkpoint_interval <= 0:
-            return None
-        return start_jobs(service, self.audit_checkpoint_interval)
+        return start_scheduler(service, self)

@@ -6,12 +6,13 @@ from .base import Actor
 from .cards import CardService
 from .catalog import CatalogService
 from .monitoring import MonitoringService
+from .notifications import NotificationService
 from .roles import RoleService
 from .uploads import UploadService
 
 
 class GovernanceService(CatalogService, UploadService, CardService, MonitoringService, RoleService,
-                        AuditService):
+                        AuditService, NotificationService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

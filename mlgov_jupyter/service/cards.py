@@ -144,6 +144,13 @@ class CardService(ServiceBase):
             self._audit(s, actor, f"card.{body.action}", "card", name,
                         {"version": latest.version, "status": target, "comment": body.comment,
                          "project": self._project_names(s)[model.project_id]})
+            if target == "PendingReview":
+                self._notify(s, "card.review_requested",
+                             users=[u for u in self._deciders(s, model.project_id) if u != actor.name],
+                             subject=f"model card {name} version {latest.version} awaits review",
+                             payload={"card": name, "model": model.name, "version": latest.version,
+                                      "submitted_by": actor.name},
+                             project=self._project_names(s)[model.project_id])
             s.flush()
             return self._view(s, card)
 

@@ -538,6 +538,10 @@ class CatalogService(AssetFilterService, ServiceBase):
             if asked is not None:
                 detail["asset_filter"] = asked.name
             self._audit(s, actor, "access.request", "request", r.id, detail)
+            self._notify(s, "access.requested", project=pname, users=self._deciders(s, a.project_id, a.owner),
+                         subject=f"{actor.name} asks for access to {a.name}",
+                         payload={"request": r.id, "asset": a.name, "requester": actor.name,
+                                  "reason": body.reason, "asset_filter": detail.get("asset_filter")})
             return views.access_request(r, a, pname, asked.name if asked else None)
 
     def _mine_or_incoming(self, s: Session, actor: Actor, incoming: bool, names: dict, who, stmt):
@@ -598,6 +602,10 @@ class CatalogService(AssetFilterService, ServiceBase):
             if accept and scope is not None:
                 detail["asset_filter"] = scope.name
             self._audit(s, actor, "access.accept" if accept else "access.reject", "request", r.id, detail)
+            self._notify(s, "access.decided", users=[r.requester],
+                         subject=f"your request for {a.name} was {r.status} by {actor.name}",
+                         payload={"request": r.id, "asset": a.name, "status": r.status, "decided_by": actor.name,
+                                  "comment": body.comment, "asset_filter": detail.get("asset_filter")})
             if accept:
                 sub = t.Subscription(asset_id=a.id, subscriber=r.requester, request_id=r.id,
                                      status="approved", created_at=now)

@@ -281,3 +281,62 @@ class AlertAck(Base):
     acknowledged_by: Mapped[str] = mapped_column(String(128))
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Channel(Base):
+    """Where notifications go besides the in-Lab list: a ``webhook`` (URL, HMAC-signed with
+    ``secret``) or an ``email`` address; ``in_lab`` only as a project channel (it makes every
+    member of ``project`` a recipient of its events). ``project`` None: the user's own channel,
+    for the events they receive; else a project channel, for every event of that project."""
+
+    __tablename__ = "channels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # webhook | email | in_lab
+    target: Mapped[str | None] = mapped_column(Text, nullable=True)  # URL or address; None for in_lab
+    events: Mapped[list] = mapped_column(JSON, default=list)  # event names; [] = every event
+    user: Mapped[str] = mapped_column(String(128), index=True)  # who added it (its owner)
+    project: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    secret: Mapped[str | None] = mapped_column(String(128), nullable=True)  # webhook signing key
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NotificationEvent(Base):
+    """One event of the outbox, written in the transaction of the change it tells about."""
+
+    __tablename__ = "notification_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    project: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # at most one event per key (e.g. one grant.expiring notice per grant and expiry)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notification(Base):
+    """An event as one recipient's in-Lab notification."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("event_id", "user"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("notification_events.id"), index=True)
+    user: Mapped[str] = mapped_column(String(128), index=True)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Delivery(Base):
+    """One event to one channel: pending until sent or out of attempts. The delivery job claims
+    a row (``claimed_until``) before sending, so two service copies never send it twice."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("notification_events.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claim: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    log: Mapped[list] = mapped_column(JSON, default=list)  # [{at, status_code, error, ms}] per attempt
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

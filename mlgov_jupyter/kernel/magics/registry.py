@@ -29,4 +29,6 @@ SUBCOMMANDS = {
     "history": _P + "dashboard:History",
     "ack": _P + "dashboard:Ack",
     "sagemaker": _P + "sagemaker:Sagemaker",
+    "channels": _P + "channels:Channels",
+    "notifications": _P + "notifications:Notifications",
 }

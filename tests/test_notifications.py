@@ -1,0 +1,386 @@
+"""Notifications and channels through the real server: an access request reaches the owner in-Lab,
+at a webhook receiver (HMAC checked, retried after a 500) and at an SMTP server started here;
+SSRF refusals; nobody reads another's notifications or delivery log; the outbox and its claims
+on the real store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from helpers import publish_body
+from mlgov_jupyter.core import models as m
+from mlgov_jupyter.core import webhooks
+from mlgov_jupyter.core.errors import Invalid
+from mlgov_jupyter.jobs.delivery import run_deliveries
+from mlgov_jupyter.service import Actor, GovernanceService
+from mlgov_jupyter.service.notifications import DeliveryConfig
+from mlgov_jupyter.store.db import Store
+
+PG_URL = os.environ.get("MLGOV_TEST_PG_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records each POST and answers with the next scripted
+    status (then 200)."""
+
+    def __init__(self, statuses=(), location: str | None = None):
+        self.calls, self.statuses = [], list(statuses)
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.calls.append((dict(self.headers), body, self.path))
+                code = outer.statuses.pop(0) if outer.statuses else 200
+                self.send_response(code)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?x=1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode()))
+        return "250 OK"
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver(statuses=[500])
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def smtp():
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, box
+    controller.stop()
+
+
+@pytest.fixture
+def jp_server_config(db_file, smtp):
+    from conftest import TOKENS
+
+    controller, _box = smtp
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"mlgov_jupyter": True},
+            "identity_provider_class": "mlgov_jupyter.server.identity.TokenIdentityProvider",
+            "authorizer_class": "mlgov_jupyter.server.identity.SharedServerAuthorizer",
+            "allow_unauthenticated_access": False,
+        },
+        "TokenIdentityProvider": {"tokens": TOKENS},
+        "MlgovApp": {"db_url": f"sqlite:///{db_file}", "admin_users": ["root"],
+                     "webhook_allowed_hosts": ["127.0.0.1"], "email_domains": ["example.org"],
+                     "smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_from": "mlgov@example.org",
+                     "delivery_interval": 0.2, "delivery_backoff": 0.3, "delivery_timeout": 3.0},
+    }
+
+
+async def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return predicate()
+
+
+async def test_access_request_reaches_owner_in_lab_by_webhook_and_email(api, receiver, smtp):
+    _controller, box = smtp
+    code, _, _ = await api("alice", "POST", "assets", publish_body(project=None))
+    assert code == 201
+    code, hook, _ = await api("alice", "POST", "channels", {"kind": "webhook", "target": receiver.url,
+                                                           "events": ["access.requested"]})
+    assert code == 201 and len(hook["secret"]) == 64 and hook["events"] == ["access.requested"]
+    code, mail, _ = await api("alice", "POST", "channels", {"kind": "email", "target": "alice@example.org"})
+    assert code == 201 and "secret" not in mail
+    code, listed, _ = await api("alice", "GET", "channels")
+    assert [c["id"] for c in listed["channels"]] == [hook["id"], mail["id"]]
+    assert all("secret" not in c for c in listed["channels"])  # shown once only
+
+    code, req, _ = await api("bob", "POST", "requests", {"asset": "churn", "reason": "retention model"})
+    assert code == 201
+
+    # in-Lab: at once (written in the request's transaction)
+    code, mine, _ = await api("alice", "GET", "notifications")
+    assert code == 200 and mine["unread"] == 1 and mine["total"] == 1
+    n = mine["notifications"][0]
+    assert n["event"] == "access.requested" and not n["read"] and n["project"] == "alice"
+    assert n["payload"]["requester"] == "bob" and n["payload"]["request"] == req["id"]
+    assert "bob asks for access to churn" in n["subject"]
+    code, bobs, _ = await api("bob", "GET", "notifications")
+    assert bobs["total"] == 0  # not the requester's
+
+    # webhook: a 500 first, then the retry succeeds; each call signed over the exact body
+    assert await wait_for(lambda: len(receiver.calls) >= 2), receiver.calls
+    for headers, body, path in receiver.calls[:2]:
+        assert path == "/hook?x=1"
+        assert webhooks.verify(hook["secret"], body, headers["X-Mlgov-Signature"])
+        assert headers["X-Mlgov-Signature"].startswith("sha256=")
+        event = json.loads(body)
+        assert headers["X-Mlgov-Event-Id"] == str(event["id"]) and headers["X-Mlgov-Timestamp"] == event["timestamp"]
+        assert event["event"] == "access.requested" and event["payload"]["asset"] == "churn"
+    assert receiver.calls[0][1] == receiver.calls[1][1]  # the same event, byte for byte
+    assert not webhooks.verify("another secret", receiver.calls[1][1], receiver.calls[1][0]["X-Mlgov-Signature"])
+
+    # email: received by the SMTP server
+    assert await wait_for(lambda: box.messages), "no email arrived"
+    sender, rcpts, content = box.messages[0]
+    assert sender == "mlgov@example.org" and rcpts == ["alice@example.org"]
+    assert "Subject: [mlgov] bob asks for access to churn" in content and "retention model" in content
+
+    # the delivery log: the owner's only
+    async def settled():
+        return (await api("alice", "GET", f"channels/{hook['id']}/deliveries"))[1]["deliveries"][0]
+    assert await wait_for_async(lambda: settled(), lambda d: d["status"] == "delivered")
+    d = await settled()
+    assert d["attempts"] == 2 and [a["status_code"] for a in d["log"]] == [500, 200]
+    assert d["log"][0]["error"] == "HTTP 500" and d["log"][1]["error"] is None
+    code, err, _ = await api("bob", "GET", f"channels/{hook['id']}/deliveries")
+    assert code == 404 and "no channel" in err["message"]
+    code, err, _ = await api("bob", "DELETE", f"channels/{hook['id']}")
+    assert code == 404
+
+    # the decision reaches the requester; the webhook only carries access.requested
+    code, _, _ = await api("alice", "POST", f"requests/{req['id']}/approve", {"comment": "ok"})
+    assert code == 200
+    code, bobs, _ = await api("bob", "GET", "notifications")
+    assert bobs["unread"] == 1 and bobs["notifications"][0]["event"] == "access.decided"
+    assert bobs["notifications"][0]["payload"]["status"] == "accepted"
+
+    # mark read: mine only (bob's id is ignored for alice)
+    code, done, _ = await api("alice", "POST", "notifications/read", {"ids": [n["id"], bobs["notifications"][0]["id"]]})
+    assert code == 200 and done == {"read": 1, "unread": 0}
+    code, bobs, _ = await api("bob", "GET", "notifications", unread="true")
+    assert bobs["unread"] == 1
+    code, err, _ = await api("alice", "POST", "notifications/read", {})
+    assert code == 400
+
+    # audit: channel creation and deletion, the webhook's path kept out
+    code, _, _ = await api("alice", "DELETE", f"channels/{mail['id']}")
+    assert code == 200
+    code, events, _ = await api("root", "GET", "audit", action="channel.create")
+    assert {json.loads(e["detail"])["kind"] for e in events["events"]} == {"webhook", "email"}
+    assert all("hook?x=1" not in json.dumps(e) for e in events["events"])
+    code, events, _ = await api("root", "GET", "audit", action="channel.delete")
+    assert len(events["events"]) == 1
+
+
+async def wait_for_async(get, ok, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ok(await get()):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("target, why", [
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://[::ffff:169.254.169.254]/", "link-local"),
+    ("http://2852039166/", "link-local"),  # 169.254.169.254 written as one number
+    ("http://10.1.2.3/hook", "private"),
+    ("http://192.168.0.1/", "private"),
+    ("http://[::1]:8080/", "loopback"),
+    ("http://0.0.0.0/", "unspecified"),
+    ("ftp://example.org/x", "http:// or https://"),
+    ("http://user:pw@example.org/", "user name or password"),
+    ("http://no-such-host.invalid/", "does not resolve"),
+])
+async def test_webhook_targets_the_service_must_not_reach(api, target, why):
+    code, err, _ = await api("alice", "POST", "channels", {"kind": "webhook", "target": target})
+    assert code == 400 and why in err["message"], err
+
+
+async def test_webhook_to_this_server_and_bad_channels_refused(api, jp_http_port):
+    # 127.0.0.1 is allowed here, but never this server's own port
+    code, err, _ = await api("alice", "POST", "channels",
+                             {"kind": "webhook", "target": f"http://127.0.0.1:{jp_http_port}/api/mlgov/projects"})
+    assert code == 400 and "own" in err["message"]
+    for body, status, words in [
+        ({"kind": "email", "target": "eve@evil.com"}, 400, "not allowed"),
+        ({"kind": "email", "target": "a@example.org\r\nBcc: x@evil.com"}, 400, "plain address"),
+        ({"kind": "email"}, 400, "needs a target"),
+        ({"kind": "in_lab"}, 409, "on for everyone"),
+        ({"kind": "sms", "target": "+1"}, 400, "kind"),
+        ({"kind": "email", "target": "a@example.org", "events": ["nope"]}, 400, "events"),
+        ({"kind": "in_lab", "project": "nope"}, 404, "no project"),
+    ]:
+        code, err, _ = await api("alice", "POST", "channels", body)
+        assert code == status and words in err["message"], (body, err)
+    code, _, _ = await api("alice", "GET", "projects")  # alice's personal project exists once she publishes
+    code, _, _ = await api("alice", "POST", "projects", {"name": "fraud"})
+    assert code == 201
+    code, err, _ = await api("bob", "POST", "channels", {"kind": "in_lab", "project": "fraud"})
+    assert code == 403 and "owners" in err["message"]
+    code, err, _ = await api("bob", "GET", "channels/99999/deliveries")
+    assert code == 404
+
+
+# ---- the outbox and the job on the real store (SQLite; PostgreSQL when MLGOV_TEST_PG_URL) ------
+
+def _service(url, **cfg) -> GovernanceService:
+    svc = GovernanceService(store=Store(url), admin_users=frozenset({"root"}))
+    svc.delivery_config = DeliveryConfig(webhook_allowed_hosts=("127.0.0.1",), backoff=0.0, timeout=2.0, **cfg)
+    return svc
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_URL else []))
+def store_url(request, tmp_path):
+    """A fresh SQLite file, or a fresh PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'n.sqlite'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"mlgov_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def _project_with_members(svc):
+    alice, bob, carol = Actor("alice"), Actor("bob"), Actor("carol")
+    svc.create_project(alice, m.ProjectCreate(name="fraud"))
+    svc.set_member(alice, "fraud", m.MemberSet(user="bob", designation="contributor"))
+    svc.set_member(alice, "fraud", m.MemberSet(user="carol", designation="steward"))
+    return alice, bob, carol
+
+
+def test_project_channels_claims_and_retries(store_url):
+    svc = _service(store_url, max_attempts=2)
+    alice, bob, carol = _project_with_members(svc)
+    ok, teapot, redirect = Receiver(), Receiver(statuses=[418]), Receiver(statuses=[302, 302],
+                                                                        location="http://169.254.169.254/")
+    try:
+        team = svc.add_channel(alice, m.ChannelCreate(kind="webhook", target=ok.url, project="fraud",
+                                                      events=["alert.raised"]))
+        svc.add_channel(alice, m.ChannelCreate(kind="in_lab", project="fraud", events=["alert.raised"]))
+        svc.add_channel(bob, m.ChannelCreate(kind="webhook", target=teapot.url))
+        svc.add_channel(carol, m.ChannelCreate(kind="webhook", target=redirect.url))
+        with pytest.raises(Exception, match="owners"):
+            svc.add_channel(bob, m.ChannelCreate(kind="in_lab", project="fraud"))
+
+        with svc.store.transaction() as s:  # as the lead's alert evaluation calls it
+            event_id = svc._notify(s, "alert.raised", subject="churn-model drifted", project="fraud",
+                                   payload={"model": "churn-model", "violations": 3})
+        with svc.store.transaction() as s:
+            assert svc._notify(s, "monitor.missing", subject="x", payload={}, project="fraud") is None
+        # every member in-Lab (the project's in_lab channel carries alert.raised)
+        for who in (alice, bob, carol):
+            page = svc.notifications(who, m.NotificationQuery())
+            assert [n["event_id"] for n in page["notifications"]] == [event_id]
+
+        # two claimers at once never get the same delivery
+        first, second = svc.claim_deliveries(10), svc.claim_deliveries(10)
+        assert len(first) == 3 and second == []
+        for d in first:
+            from mlgov_jupyter.jobs.delivery import send_one
+
+            send_one(svc, d)
+        assert len(ok.calls) == 1 and len(teapot.calls) == 1 and len(redirect.calls) == 1
+        assert run_deliveries(svc) == 1  # only the redirect is retried (backoff 0): a 418 is final
+        assert len(redirect.calls) == 2 and len(teapot.calls) == 1
+        logs = {c["target"]: svc.channel_deliveries(Actor(c["user"]), c["id"], m.DeliveryQuery())["deliveries"][0]
+                for c in svc.list_channels(alice)["channels"] + svc.list_channels(bob)["channels"]
+                + svc.list_channels(carol)["channels"] if c["kind"] == "webhook"}
+        assert logs[ok.url]["status"] == "delivered"
+        assert logs[teapot.url]["status"] == "failed" and logs[teapot.url]["attempts"] == 1
+        assert logs[redirect.url]["status"] == "failed" and logs[redirect.url]["attempts"] == 2
+        assert "redirects are not followed" in logs[redirect.url]["log"][-1]["error"]
+        # a project channel's log: its owner(s), not a member
+        with pytest.raises(Exception, match="no channel"):
+            svc.channel_deliveries(bob, team["id"], m.DeliveryQuery())
+        # a lost claim records nothing
+        assert svc.finish_delivery(first[0]["id"], "not-the-claim", ok=True) is None
+    finally:
+        for r in (ok, teapot, redirect):
+            r.close()
+        svc.store.dispose()
+
+
+def test_grant_expiring_and_card_review(store_url):
+    from helpers import inline_content
+
+    svc = _service(store_url)
+    alice, bob, carol = _project_with_members(svc)
+    dave = Actor("dave")
+    svc.publish(alice, m.Publish(name="churn", project="fraud", **inline_content(__import__("helpers").frame())))
+    req = svc.request_access(dave, m.AccessRequestCreate(asset="churn", reason="study"))
+    assert {n["event"] for n in svc.notifications(carol, m.NotificationQuery())["notifications"]} == {"access.requested"}
+    assert svc.notifications(bob, m.NotificationQuery())["total"] == 0  # a contributor decides nothing
+    svc.decide(carol, req["id"], m.Decision(comment="ok"), accept=True)
+    from mlgov_jupyter.store import tables as t
+
+    with svc.store.transaction() as s:
+        g = s.query(t.Grant).one()
+        g.expires_at = datetime.now(timezone.utc) + timedelta(days=2)
+    assert svc.notify_expiring_grants() == 1
+    assert svc.notify_expiring_grants() == 0  # once per grant and expiry
+    events = [n["event"] for n in svc.notifications(dave, m.NotificationQuery())["notifications"]]
+    assert events == ["grant.expiring", "access.decided"]
+    assert svc.audit_events(Actor("root"), m.AuditQuery(action="notification.grant_expiring"))["events"]
+
+    # a card submitted for review: the project's owners and stewards, not the submitter
+    from sklearn.linear_model import LogisticRegression
+
+    svc.publish(alice, m.Publish(name="scorer", kind="model", project="fraud",
+                                 **inline_content(LogisticRegression().fit([[0], [1]], [0, 1]))))
+    svc.create_card(alice, m.CardCreate(name="scorer-card", model="scorer", content={}))
+    svc.transition_card(alice, "scorer-card", m.CardTransition(action="submit"))
+    latest = svc.notifications(carol, m.NotificationQuery())["notifications"][0]
+    assert latest["event"] == "card.review_requested" and latest["payload"]["card"] == "scorer-card"
+    assert all(n["event"] != "card.review_requested"
+               for n in svc.notifications(alice, m.NotificationQuery())["notifications"])
+    svc.store.dispose()
+
+
+def test_webhook_signature_helpers():
+    body = b'{"id":1}'
+    header = webhooks.sign("s3cret", body)
+    assert webhooks.verify("s3cret", body, header) and not webhooks.verify("s3cret", body + b" ", header)
+    assert not webhooks.verify("s3cret", body, None)
+    with pytest.raises(Invalid):
+        webhooks.parse_target("javascript:alert(1)")
