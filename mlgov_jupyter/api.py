@@ -24,6 +24,8 @@ NAME = r"(?P<name>[^/]{1,256})"
 USER = r"(?P<user>[^/]{1,256})"
 UPLOAD = r"(?P<upload>[0-9a-f]{32})"
 FILTER = r"(?P<filter>[^/]{1,256})"
+REVISION = r"(?P<revision>[0-9]{1,9})"
+ALIAS = r"(?P<alias>[^/]{1,256})"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,27 @@ ROUTES: list[Route] = [
     Route("ack", "POST", f"models/{NAME}/alerts/ack", "Acknowledge a model's alert with a comment",
           lambda svc, a, p, q, b: svc.acknowledge_alert(a, p["name"], b), body=m.Decision,
           action=az.ALERT_ACK),
+    Route("modelversions", "GET", f"models/{NAME}/versions",
+          "A model's revisions: approval status and history, aliases and their moves, cards describing each",
+          lambda svc, a, p, q, b: svc.model_versions(a, p["name"]), action=az.CATALOG_READ),
+    Route("modelapprove", "POST", f"models/{NAME}/versions/{REVISION}/approve",
+          "Approve a model revision with a comment (owners, stewards; not its publisher)",
+          lambda svc, a, p, q, b: svc.decide_model(a, p["name"], int(p["revision"]), b, approve=True),
+          body=m.ModelDecision, action=az.CARD_APPROVE),
+    Route("modelreject", "POST", f"models/{NAME}/versions/{REVISION}/reject",
+          "Reject a model revision with a comment (owners, stewards; not its publisher)",
+          lambda svc, a, p, q, b: svc.decide_model(a, p["name"], int(p["revision"]), b, approve=False),
+          body=m.ModelDecision, action=az.CARD_APPROVE),
+    Route("modelalias", "PUT", f"models/{NAME}/aliases/{ALIAS}",
+          "Point an alias (champion, challenger, ...) at a model revision (owners, stewards; history kept)",
+          lambda svc, a, p, q, b: svc.set_alias(a, p["name"], p["alias"], b), body=m.AliasSet,
+          action=az.CATALOG_DECIDE),
+    Route("projectsettings", "GET", f"projects/{NAME}/settings", "A project's governance settings",
+          lambda svc, a, p, q, b: svc.project_settings(a, p["name"]), action=az.PROJECT_READ),
+    Route("projectsettings", "PUT", f"projects/{NAME}/settings",
+          "Set a project's model_approval: off, warn or refuse (owners; audited)",
+          lambda svc, a, p, q, b: svc.set_project_settings(a, p["name"], b), body=m.ProjectSettings,
+          action=az.PROJECT_MANAGE),
     Route("dashboard", "GET", "dashboard", "Every model: card status, latest check, alert state",
           lambda svc, a, p, q, b: svc.dashboard(a),
           action=az.MONITOR_READ, scoped=False),

@@ -15,6 +15,8 @@ def _concrete(path: str, name="churn", ident="1", user="nobody") -> str:
     path = re.sub(r"\(\?P<user>[^)]*\)", user, path)
     path = re.sub(r"\(\?P<upload>[^)]*\)", "0" * 32, path)
     path = re.sub(r"\(\?P<filter>[^)]*\)", "nofilter", path)
+    path = re.sub(r"\(\?P<revision>[^)]*\)", ident, path)
+    path = re.sub(r"\(\?P<alias>[^)]*\)", "champion", path)
     return re.sub(r"\(\?P<id>[^)]*\)", ident, re.sub(r"\(\?P<name>[^)]*\)", name, path))
 
 
@@ -48,6 +50,10 @@ VALID_BODIES = {
     "card": {"content": {}},
     "executions": {"report": {}},
     "filters": {"name": "f", "columns": ["plan"]},
+    "modelapprove": {"comment": "c"},
+    "modelreject": {"comment": "c"},
+    "modelalias": {"revision": 1},
+    "projectsettings": {"model_approval": "warn"},
     "role": {"role": {"name": "nope", "persona": "data-scientist",
                       "activities": ["search-catalog"]}},
 }
@@ -140,6 +146,9 @@ GOOD_BODIES = {
     ("POST", "transition"): {"action": "submit", "comment": "c"},
     ("POST", "assignments"): {"role": "r", "user": "u", "group": None, "projects": []},
     ("POST", "profiles"): {"name": "n", "profile": "p", "description": "d"},
+    ("POST", "modelapprove"): {"comment": "c"},
+    ("POST", "modelreject"): {"comment": "c"},
+    ("PUT", "projectsettings"): {"model_approval": "warn"},
 }
 
 
@@ -163,7 +172,7 @@ def test_every_body_route_has_an_over_long_check():
     from mlgov_jupyter.core import models as m
 
     with_strings = {(r.method, r.resource) for r in api_routes()
-                    if r.body is not None and r.body not in (m.Empty, m.CardUpdate, m.RoleBody, m.ExecutionCreate)}
+                    if r.body is not None and r.body not in (m.Empty, m.CardUpdate, m.RoleBody, m.ExecutionCreate, m.AliasSet)}
     assert with_strings <= set(GOOD_BODIES)
 
 

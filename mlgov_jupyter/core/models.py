@@ -167,12 +167,16 @@ class CardCreate(Body):
     model: Name
     content: dict
     lineage: Lineage = Field(default_factory=Lineage)
+    # the model revision the card describes (default: the model's latest revision)
+    model_revision: int | None = Field(None, ge=1)
 
 
 class CardUpdate(Body):
     model_config = ConfigDict(extra="forbid")
     content: dict
     lineage: Lineage | None = None
+    # the model revision the new version describes (default: the one the latest version describes)
+    model_revision: int | None = Field(None, ge=1)
 
 
 class CardTransition(Body):
@@ -192,6 +196,29 @@ class CardDiffQuery(Body):
 class CardExportQuery(Body):
     format: Literal["html", "pdf", "json", "markdown"] = "html"
     version: int | None = Field(None, ge=1)
+
+
+# Model versions (issue 13): approval of model revisions, aliases, the project's gate on use
+ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+Alias = Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)]
+ModelApprovalPolicy = Literal["off", "warn", "refuse"]
+
+
+class ModelDecision(Body):
+    """Approve or reject a model revision: the comment says why (required)."""
+    comment: Annotated[str, StringConstraints(min_length=1, max_length=2048, strip_whitespace=True)]
+
+
+class AliasSet(Body):
+    """Point ``alias`` (lower-case letters, digits, ``-``/``_``, at most 64) at ``revision``."""
+    revision: int = Field(..., ge=1)
+
+
+class ProjectSettings(Body):
+    """A project's governance settings (owners): ``model_approval`` decides what ``use`` of a
+    model revision that is not Approved with an Approved card does: nothing (``off``), a
+    warning (``warn``) or a 403 (``refuse``)."""
+    model_approval: ModelApprovalPolicy
 
 
 MonitorType = Literal["data_quality", "model_quality", "bias", "attribution"]

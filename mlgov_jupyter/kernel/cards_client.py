@@ -30,19 +30,29 @@ class CardsClient:
             previous = self.card(name).card
         except NotFound:
             previous = None
+        lineage_body = {"training": list(lineage.get("training", [])),
+                        "evaluation": list(lineage.get("evaluation", []))}
+        # The card describes one exact model revision: the one this object is (published or loaded
+        # in this session, unchanged since), else a new revision published now.
+        known = self.model_revision_of(model)
+        asset = previous["model"] if previous is not None else (model_asset or (known[0] if known else None))
+        if known is not None and known[0] == asset:
+            revision = known[1]
+        else:
+            if asset:  # a new revision of the catalog model, in its project
+                home = previous["project"] if previous is not None else self.asset(asset)["project"]
+                published = self.publish(model, name=asset, project=home)
+            else:
+                published = self.publish(model, name=name, project=project,
+                                         description=description or f"model of card {name}")
+            asset, revision = published["name"], published["revision"]
         if previous is not None:
             # Re-run on a new session: a new version, keeping what people wrote (intended uses,
             # business details, ethics, caveats) where the new autopopulation leaves them empty.
             return self.update_card(name, content=c.carry_over(content, previous["content"]),
-                                    lineage={"training": list(lineage.get("training", [])),
-                                             "evaluation": list(lineage.get("evaluation", []))})
-        asset = model_asset or self._published.get(id(model)) or self._used_models.get(id(model))
-        if asset is None:
-            asset = self.publish(model, name=name, project=project,
-                                 description=description or f"model of card {name}")["name"]
-        body = {"name": name, "model": asset, "content": content,
-                "lineage": {"training": list(lineage.get("training", [])),
-                            "evaluation": list(lineage.get("evaluation", []))}}
+                                    lineage=lineage_body, model_revision=revision)
+        body = {"name": name, "model": asset, "content": content, "lineage": lineage_body,
+                "model_revision": revision}
         return self._card(self._call("POST", "cards", body=body))
 
     def lineage_for(self, train=None, test=None) -> dict:
@@ -66,8 +76,10 @@ class CardsClient:
     def cards(self) -> list[dict]:
         return self._call("GET", "cards")["cards"]
 
-    def update_card(self, name: str, content: dict | None = None, lineage: dict | None = None, **sections):
-        """New version with ``content`` replaced, or given sections merged into the latest."""
+    def update_card(self, name: str, content: dict | None = None, lineage: dict | None = None,
+                    model_revision: int | None = None, **sections):
+        """New version with ``content`` replaced, or given sections merged into the latest;
+        ``model_revision``: the model revision it describes (default: the latest version's)."""
         if content is None:
             content = json.loads(json.dumps(self.card(name).card["content"]))
             for section, fields in sections.items():
@@ -75,7 +87,8 @@ class CardsClient:
                     content[section].update(fields)
                 else:
                     content[section] = fields
-        body = {"content": content, **({"lineage": lineage} if lineage else {})}
+        body = {"content": content, **({"lineage": lineage} if lineage else {}),
+                **({"model_revision": int(model_revision)} if model_revision else {})}
         return self._card(self._call("PUT", f"cards/{quote(name, safe='')}", body=body))
 
     def _transition(self, name: str, action: str, comment: str = ""):

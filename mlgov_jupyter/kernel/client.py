@@ -47,6 +47,9 @@ class Client(CardsClient, RolesClient, NotificationsClient):
         self._used_models: dict[int, str] = {}  # id(model) -> asset name
         self._published: dict[int, str] = {}  # id(model) -> asset name published in this session
         self._published_data: set[str] = set()  # datasets and feature groups published in this session
+        # id(model) -> (asset, revision, joblib.hash of the object then): the catalog revision a
+        # model object of this session is, until it changes (a refit); cards describe it
+        self._model_revisions: dict[int, tuple] = {}
 
     def __repr__(self):
         return f"<mlgov client {self.transport!r}>"
@@ -101,6 +104,7 @@ class Client(CardsClient, RolesClient, NotificationsClient):
         asset = self._call("POST", "assets", body={k: v for k, v in body.items() if v is not None})
         if asset["kind"] == "model":
             self._published[id(obj)] = asset["name"]
+            self._remember_revision(obj, asset["name"], asset["revision"])
         else:
             self._published_data.add(asset["name"])
         return asset
@@ -181,7 +185,8 @@ class Client(CardsClient, RolesClient, NotificationsClient):
 
     def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None,
             columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | None = None):
-        """The asset's data if you own it or hold a grant: a dataset as a DataFrame (``as_=
+        """The asset's data if you own it or hold a grant (``name``, or ``"model@alias"`` for the
+        model revision an alias points at): a dataset as a DataFrame (``as_=
         "pandas"``), a pyarrow Table (``"arrow"``) or an iterator of RecordBatches (``"batches"``),
         a model, a file's bytes, or a URI. ``columns`` and ``filter`` (``[(col, op, value), ...]``
         as ``pandas.read_parquet(filters=...)`` takes them) are applied by the service's scan:
@@ -189,7 +194,10 @@ class Client(CardsClient, RolesClient, NotificationsClient):
         default, plus those you name in ``trusted``; one you did not publish yourself runs in a
         process of its own (an ``IsolatedModel``: predict, predict_proba, decision_function,
         transform, score there; a malformed model's crash is an Invalid, not your kernel's).
-        ``isolated=False`` loads it in your kernel: only if you trust its publisher."""
+        ``isolated=False`` loads it in your kernel: only if you trust its publisher. A model
+        revision its project's ``model_approval`` setting does not vouch for (not Approved, or
+        no Approved card describes it) is Forbidden under ``refuse``, a ModelApprovalWarning
+        under ``warn``."""
         if as_ not in ("pandas", "arrow", "batches"):
             raise Invalid(f"as_ must be pandas, arrow or batches, not {as_!r}")
         query = {"revision": revision}
@@ -204,14 +212,64 @@ class Client(CardsClient, RolesClient, NotificationsClient):
             value = transfer.read_stream(meta, stream, as_)
         else:
             value = _load(meta, transfer.read_all(stream) if stream is not None else None, trusted,
-                          isolated=meta["format"] == "skops" and self._isolate(name, meta, isolated))
+                          isolated=meta["format"] == "skops" and self._isolate(meta["name"], meta, isolated))
+        name = meta["name"]  # NAME@ALIAS names a revision of NAME
         self.used[name] = {"name": name, "revision": meta["revision"], "kind": meta["kind"],
                            "content_hash": meta["content_hash"], "object_id": id(value)}
         if tabular and as_ == "pandas":
             self._used_frames[name] = weakref.ref(value)
         elif meta["format"] == "skops":
-            self._used_models[id(value)] = name
+            self._used_models[id(value)] = meta["name"]
+            self._remember_revision(value, meta["name"], meta["revision"])
+        if meta.get("warning"):
+            import warnings
+
+            warnings.warn(meta["warning"], ModelApprovalWarning, stacklevel=2)
         return value
+
+    # model versions (service/model_versions.py)
+    def model_versions(self, name: str) -> dict:
+        """A model's revisions newest first, each with ``approval_status`` (PendingManualApproval,
+        Approved, Rejected), who decided when with which comment and the history, its aliases and
+        the card versions describing it; plus ``aliases`` and ``alias_history`` (who moved which
+        alias when) and the project's ``model_approval`` setting."""
+        return self._call("GET", f"models/{quote(name, safe='')}/versions")
+
+    def approve_model(self, name: str, revision: int, comment: str) -> dict:
+        """Approve a model revision (owners and stewards of its project; not its publisher)."""
+        return self._call("POST", f"models/{quote(name, safe='')}/versions/{int(revision)}/approve",
+                          body={"comment": comment})
+
+    def reject_model(self, name: str, revision: int, comment: str) -> dict:
+        """Reject a model revision (owners and stewards of its project; not its publisher)."""
+        return self._call("POST", f"models/{quote(name, safe='')}/versions/{int(revision)}/reject",
+                          body={"comment": comment})
+
+    def set_alias(self, name: str, alias: str, revision: int) -> dict:
+        """Point ``alias`` (e.g. ``champion``) of a model at ``revision``; ``use("NAME@ALIAS")``
+        then loads that revision. Owners and stewards; every move is kept."""
+        return self._call("PUT", f"models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}",
+                          body={"revision": int(revision)})
+
+    def project_settings(self, project: str) -> dict:
+        return self._call("GET", f"projects/{quote(project, safe='')}/settings")
+
+    def set_model_approval(self, project: str, policy: str) -> dict:
+        """What ``use`` of a model revision that is not Approved with an Approved card does in
+        ``project``: ``"off"``, ``"warn"`` (a ModelApprovalWarning) or ``"refuse"`` (Forbidden)."""
+        return self._call("PUT", f"projects/{quote(project, safe='')}/settings",
+                          body={"model_approval": policy})
+
+    def _remember_revision(self, model, name: str, revision: int) -> None:
+        self._model_revisions[id(model)] = (name, revision, _fingerprint(model))
+
+    def model_revision_of(self, model) -> tuple[str, int] | None:
+        """(asset, revision) when ``model`` is, unchanged, a revision this session published or
+        loaded; None for a new or refitted model."""
+        known = self._model_revisions.get(id(model))
+        if known is None or known[2] is None or known[2] != _fingerprint(model):
+            return None
+        return known[0], known[1]
 
     def _isolate(self, name: str, meta: dict, isolated: bool | None) -> bool:
         """A model runs isolated unless the caller says otherwise or published this very
@@ -299,6 +357,23 @@ class Client(CardsClient, RolesClient, NotificationsClient):
     def audit_public_key(self) -> dict:
         """``{"algorithm", "key_id", "public_key"}``: the PEM that verifies checkpoints."""
         return self._call("GET", "audit/public-key")
+
+
+class ModelApprovalWarning(UserWarning):
+    """``use`` of a model revision its project's ``model_approval=warn`` does not vouch for."""
+
+
+def _fingerprint(model) -> str | None:
+    """A hash of the object's state (joblib.hash, scikit-learn's own dependency): equal while the
+    object is unchanged, different after a refit. None when it cannot be hashed."""
+    if type(model).__name__ == "IsolatedModel":
+        return "isolated"  # runs elsewhere and cannot be refitted here
+    try:
+        import joblib
+
+        return joblib.hash(model)
+    except Exception:  # noqa: BLE001 - unknown: treat it as new
+        return None
 
 
 def _audit_query(**filters) -> dict:

@@ -5,6 +5,7 @@ from .audit import AuditService
 from .base import Actor
 from .cards import CardService
 from .catalog import CatalogService
+from .model_versions import ModelVersionService
 from .monitoring import MonitoringService
 from .notifications import NotificationService
 from .roles import RoleService
@@ -12,7 +13,7 @@ from .uploads import UploadService
 
 
 class GovernanceService(CatalogService, UploadService, CardService, MonitoringService, RoleService,
-                        AuditService, NotificationService):
+                        AuditService, ModelVersionService, NotificationService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

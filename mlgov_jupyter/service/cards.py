@@ -69,7 +69,48 @@ class CardService(ServiceBase):
         if chosen is None:
             raise NotFound(f"model card {card.name!r} has no version {version} (latest is {card.latest_version})")
         model = s.get(t.Asset, card.model_asset_id)
-        return views.card(card, chosen, versions, model, self._project_names(s)[model.project_id])
+        out = views.card(card, chosen, versions, model, self._project_names(s)[model.project_id])
+        return self._with_model_revision(s, out, chosen, versions, model)
+
+    def _described_revision(self, s: Session, model: t.Asset, number: int | None) -> t.AssetRevision:
+        """The model revision a card version describes (``None``: the model's latest); NotFound."""
+        number = number or model.latest_revision
+        rev = s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == model.id,
+                                                      t.AssetRevision.revision == number)).scalar_one_or_none()
+        if rev is None:
+            raise NotFound(f"model {model.name!r} has no revision {number} (latest is {model.latest_revision})")
+        return rev
+
+    def _with_model_revision(self, s: Session, out: dict, chosen: t.ModelCardVersion,
+                             versions: list[t.ModelCardVersion], model: t.Asset) -> dict:
+        """The view with the model revision the version describes, ``model_revision``: ``{"revision",
+        "content_hash", "approval_status", "aliases", "latest_revision", "is_latest"}`` (None for a
+        version made before versions recorded it), each version's ``model_revision``, and the
+        revision's approval status in ``content.model_package_details.model_approval_status``
+        (SageMaker's field; the stored version is unchanged)."""
+        by_version = {v.version: v.model_revision for v in versions}
+        for entry in out.get("versions", []):
+            entry["model_revision"] = by_version.get(entry["version"])
+        if chosen.model_revision is None:
+            out["model_revision"] = None
+            return out
+        status = self._approval_status(s, model.id, chosen.model_revision)
+        aliases = [row[0] for row in s.execute(select(t.ModelAlias.alias).where(
+            t.ModelAlias.asset_id == model.id, t.ModelAlias.revision == chosen.model_revision)
+            .order_by(t.ModelAlias.alias)).all()]
+        out["model_revision"] = {"revision": chosen.model_revision, "content_hash": chosen.model_content_hash,
+                                 "approval_status": status, "aliases": aliases,
+                                 "latest_revision": model.latest_revision,
+                                 "is_latest": chosen.model_revision == model.latest_revision}
+        content = dict(out.get("content") or {})
+        package = dict(content.get("model_package_details") or {})
+        package["model_approval_status"] = status
+        package.setdefault("model_package_version", chosen.model_revision)
+        if len(model.name) <= 63:
+            package.setdefault("model_package_group_name", model.name)
+        content["model_package_details"] = package
+        out["content"] = content
+        return out
 
     def create_card(self, actor: Actor, body: m.CardCreate) -> dict:
         c.validate(body.content)
@@ -83,13 +124,16 @@ class CardService(ServiceBase):
             if s.execute(select(t.ModelCard.name).where(t.ModelCard.model_asset_id == model.id)).first():
                 raise Conflict(f"model {model.name!r} already has a card (one card per model)")
             lineage = self._check_lineage(s, body.lineage)
+            rev = self._described_revision(s, model, body.model_revision)
             card = t.ModelCard(name=body.name, model_asset_id=model.id, author=actor.name, latest_version=1)
             s.add(card)
             s.flush()
-            s.add(t.ModelCardVersion(card_id=card.id, version=1, content=body.content, lineage=lineage,
-                                     status="Draft", created_by=actor.name))
+            content = _without_derived(body.content, model.name, {rev.revision})
+            s.add(t.ModelCardVersion(card_id=card.id, version=1, content=content, lineage=lineage,
+                                     status="Draft", created_by=actor.name, model_revision=rev.revision,
+                                     model_content_hash=rev.content_hash))
             self._audit(s, actor, "card.create", "card", card.name,
-                        {"model": model.name, "version": 1, "lineage": lineage,
+                        {"model": model.name, "version": 1, "lineage": lineage, "model_revision": rev.revision,
                          "project": self._project_names(s)[model.project_id]})
             s.flush()
             return self._view(s, card)
@@ -105,15 +149,24 @@ class CardService(ServiceBase):
             if latest.status == "Archived":
                 raise Conflict(f"model card {name!r} is archived: it can be exported, not edited")
             lineage = self._check_lineage(s, body.lineage) if body.lineage else latest.lineage
-            if body.content == latest.content and lineage == latest.lineage:
+            if body.model_revision is not None:
+                rev = self._described_revision(s, model, body.model_revision)
+                described = (rev.revision, rev.content_hash)
+            else:  # the revision the latest version describes
+                described = (latest.model_revision, latest.model_content_hash)
+            content = _without_derived(body.content, model.name, {described[0], latest.model_revision})
+            if content == latest.content and lineage == latest.lineage \
+                    and described == (latest.model_revision, latest.model_content_hash):
                 return self._view(s, card)
             card.latest_version += 1
             card.updated_at = datetime.now(timezone.utc)
-            s.add(t.ModelCardVersion(card_id=card.id, version=card.latest_version, content=body.content,
-                                     lineage=lineage, status="Draft", created_by=actor.name))
+            s.add(t.ModelCardVersion(card_id=card.id, version=card.latest_version, content=content,
+                                     lineage=lineage, status="Draft", created_by=actor.name,
+                                     model_revision=described[0], model_content_hash=described[1]))
             self._audit(s, actor, "card.edit", "card", name,
                         {"version": card.latest_version, "previous_status": latest.status,
-                         "changes": len(c.diff(latest.content, body.content)),
+                         "model_revision": described[0],
+                         "changes": len(c.diff(latest.content, content)),
                          "project": self._project_names(s)[model.project_id]})
             s.flush()
             return self._view(s, card)
@@ -248,3 +301,20 @@ class CardService(ServiceBase):
 
 
 _EXPORT_LOCK = threading.Lock()
+
+
+def _without_derived(content: dict, model: str, revisions: set) -> dict:
+    """Content as stored: without what views derive from the model revision a version describes
+    (``model_package_details``' approval status, and its version and group when they are that
+    revision and model; ``revisions``: the one described and the one the previous version described),
+    so a card read, edited and saved again stores only what people wrote."""
+    package = content.get("model_package_details")
+    if not revisions - {None} or not isinstance(package, dict):
+        return content
+    package = {k: v for k, v in package.items() if k != "model_approval_status"
+               and not (k == "model_package_version" and v in revisions)
+               and not (k == "model_package_group_name" and v == model)}
+    out = {k: v for k, v in content.items() if k != "model_package_details"}
+    if package:
+        out["model_package_details"] = package
+    return out

@@ -437,6 +437,8 @@ class CatalogService(AssetFilterService, ServiceBase):
         expression_terms = row_filters.normalise(row_filter)
         objects = self.objects_store()  # before the transaction: its first use may move old blobs
         with self.store.transaction() as s:
+            # a model revision may be named by its alias: NAME@ALIAS (service/model_versions.py)
+            name, revision, alias = self._model_ref(s, name, revision)
             a = self._asset(s, name)
             pname = self._project_names(s)[a.project_id]
             grant = self._active_grant(s, a.id, actor.name)
@@ -482,6 +484,10 @@ class CatalogService(AssetFilterService, ServiceBase):
                 meta["asset_filter"] = scope.name
             detail = {"revision": rev.revision, "content_hash": rev.content_hash,
                       "grant": grant.id if grant else None, "project": pname}
+            if a.kind == "model":  # the project's model_approval gate: a 403, or a warning in meta
+                gate = self._model_gate(s, a, rev, pname)
+                meta.update(gate, alias=alias)
+                detail.update(approval_status=gate["approval_status"], alias=alias)
             if scope is not None:
                 detail["asset_filter"] = scope.name
             chunks = None

@@ -220,6 +220,9 @@ class ModelCardVersion(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the model revision (and its content hash) this version describes (NULL: before migration 0015)
+    model_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model_content_hash: Mapped[str | None] = mapped_column(String(71), nullable=True)
 
 
 class MonitoringExecution(Base):
@@ -340,3 +343,57 @@ class Delivery(Base):
     claim: Mapped[str | None] = mapped_column(String(32), nullable=True)
     log: Mapped[list] = mapped_column(JSON, default=list)  # [{at, status_code, error, ms}] per attempt
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ModelApproval(Base):
+    """A decision on a model revision (SageMaker model registry's ``ModelApprovalStatus``):
+    one row per decision, never changed; a revision's status is its newest row's, and
+    ``PendingManualApproval`` when it has none."""
+
+    __tablename__ = "model_approvals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))  # Approved | Rejected | PendingManualApproval
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(128))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelAlias(Base):
+    """A named pointer (``champion``, ``challenger``, ...) at one revision of a model."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (UniqueConstraint("asset_id", "alias"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    moved_by: Mapped[str] = mapped_column(String(128))
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelAliasMove(Base):
+    """History of alias moves: who pointed which alias from which revision to which, when."""
+
+    __tablename__ = "model_alias_moves"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    from_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_revision: Mapped[int] = mapped_column(Integer)
+    moved_by: Mapped[str] = mapped_column(String(128))
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectSetting(Base):
+    """A project's governance setting (``model_approval``: off | warn | refuse), set by its owners."""
+
+    __tablename__ = "project_settings"
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(256))
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

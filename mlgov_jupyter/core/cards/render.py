@@ -283,6 +283,21 @@ def _model_label(model: Any) -> Any:
     return model
 
 
+def revision_label(rev: Any) -> Any:
+    """The model revision a card version describes, one line: ``3 · Approved · champion ·
+    sha256:1a2b3c4d5e6f`` and ``(latest is 4)`` when a newer revision exists; None when unknown."""
+    if not isinstance(rev, Mapping) or rev.get("revision") is None:
+        return None
+    parts = [f"{rev['revision']}", str(rev.get("approval_status") or "")]
+    parts += [f"@{a}" for a in rev.get("aliases") or []]
+    if rev.get("content_hash"):
+        parts.append(str(rev["content_hash"])[:19])
+    label = " · ".join(p for p in parts if p)
+    if rev.get("latest_revision") and not rev.get("is_latest"):
+        label += f" (latest is {rev['latest_revision']})"
+    return label
+
+
 def _lineage(lineage: Any) -> list[tuple[str, str]]:
     out = []
     if isinstance(lineage, Mapping):
@@ -434,6 +449,7 @@ def _card_body(card: Mapping) -> str:
     parts.append("<section><h2>Model overview</h2>")
     parts.append(_kv([
         ("Model", _model_label(card.get("model"))),
+        ("Model revision", revision_label(card.get("model_revision"))),
         ("Model name", ov.get("model_name")), ("Model id", ov.get("model_id")),
         ("Model version", ov.get("model_version")), ("Problem type", ov.get("problem_type")),
         ("Algorithm", ov.get("algorithm_type")), ("Owner", ov.get("model_owner")),

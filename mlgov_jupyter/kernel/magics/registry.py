@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "filter": _P + "filters:Filter",
     "audit": _P + "audit:Audit",
     "card": _P + "card:Card",
+    "model": _P + "model:Model",
     "role": _P + "role:RoleCommand",
     "project": _P + "role:ProjectCommand",
     "drift": _P + "drift:Drift",
