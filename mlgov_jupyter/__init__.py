@@ -11,6 +11,22 @@ def connect(url: str | None = None, token: str | None = None, user: str | None =
     return _connect(url=url, token=token, user=user)
 
 
+def capture(model, deployment: str, client=None, **options):
+    """Wrap ``model``: its ``predict``/``predict_proba`` calls are captured to ``deployment``
+    (see ``mlgov_jupyter.kernel.capture``)."""
+    from .kernel.capture import capture as _capture
+
+    return _capture(model, deployment, client=client, **options)
+
+
+def __getattr__(name):
+    if name in ("Capturer", "CaptureMiddleware"):
+        from .kernel import capture as _module
+
+        return getattr(_module, name)
+    raise AttributeError(f"module 'mlgov_jupyter' has no attribute {name!r}")
+
+
 def load_ipython_extension(ipython):
     from .kernel.magics.entry import load
 
@@ -27,4 +43,4 @@ def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "mlgov-jupyter"}]
 
 
-__all__ = ["__version__", "connect"]
+__all__ = ["CaptureMiddleware", "Capturer", "__version__", "capture", "connect"]

@@ -290,3 +290,47 @@ class NotificationsRead(Body):
 class DeliveryQuery(Body):
     limit: int = Field(50, ge=1, le=500)
 
+
+# ---- deployments, monitors, alerts (issue 11) -------------------------------------------------
+
+Environment = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
+
+
+class DeploymentCreate(Body):
+    name: Name
+    model: Name
+    revision: int | None = Field(None, ge=1)
+    environment: Environment = "production"
+    capture: bool = True
+
+
+class DeploymentUpdate(Body):
+    status: Literal["InService", "OutOfService"] | None = None
+    revision: int | None = Field(None, ge=1)
+
+
+class MonitorCreate(Body):
+    model_config = ConfigDict(extra="forbid")  # the baseline is a computed document, not free text
+    name: Name
+    deployment: Name | None = None
+    model: Name | None = None
+    data: Name | None = None  # a catalog dataset read at each new revision (instead of captured data)
+    monitor_type: MonitorType = "data_quality"
+    baseline: dict
+    schedule: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "hourly"
+    thresholds: dict = {}
+    evaluation_period: int = Field(1, ge=1, le=100)  # SageMaker/CloudWatch EvaluationPeriods
+    datapoints_to_alert: int = Field(1, ge=1, le=100)  # DatapointsToAlert
+
+
+class MonitorQuery(Body):
+    deployment: Name | None = None
+
+
+class MonitorDetailQuery(Body):
+    limit: int = Field(50, ge=1, le=500)
+
+
+class AlertQuery(Body):
+    state: Literal["open", "resolved", "all"] = "open"
+    limit: int = Field(100, ge=1, le=1000)

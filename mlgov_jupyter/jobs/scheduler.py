@@ -10,7 +10,7 @@ import importlib
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-JOB_MODULES = ("checkpoints", "delivery")  # modules of mlgov_jupyter.jobs, in the order they schedule
+JOB_MODULES = ("checkpoints", "delivery", "monitors")  # modules of mlgov_jupyter.jobs, in the order they schedule
 
 
 def start_scheduler(service, settings) -> BackgroundScheduler:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from ..core import row_filters
 from ..core.errors import Invalid
 from .cards_client import CardsClient
+from .monitors_client import MonitorsClient
 from .notifications_client import NotificationsClient
 from .roles_client import RolesClient
 from . import transfer
@@ -39,7 +40,7 @@ def connect(url: str | None = None, token: str | None = None, user: str | None =
     return Client(LocalTransport(os.environ.get("MLGOV_DB_URL"), user or me, frozenset({me})))
 
 
-class Client(CardsClient, RolesClient, NotificationsClient):
+class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
     def __init__(self, transport):
         self.transport = transport
         self.used: dict[str, dict] = {}  # catalog assets loaded in this session: lineage for cards
@@ -207,7 +208,7 @@ class Client(CardsClient, RolesClient, NotificationsClient):
             query["filter"] = json.dumps(_filter_terms(filter))
         meta, stream = self.transport.request("GET", f"assets/{quote(name, safe='')}/data", query, None,
                                               stream=True)
-        tabular = meta["format"] in ("parquet", "external-parquet", "external-csv")
+        tabular = meta["format"] in ("parquet", "capture", "external-parquet", "external-csv")
         if tabular:
             value = transfer.read_stream(meta, stream, as_)
         else:

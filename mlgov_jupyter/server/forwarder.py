@@ -87,7 +87,7 @@ class ForwardHandler(APIHandler):
     async def get(self, path):
         await self._forward(path)
 
-    post = put = delete = get
+    post = put = patch = delete = get
 
 
 def forward_handlers() -> list[tuple[str, type]]:

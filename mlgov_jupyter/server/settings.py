@@ -60,6 +60,16 @@ class GovernanceSettings(LoggingConfigurable):
                                  help="Flag models with an approved card and no check within this many "
                                       "days as Unmonitored (default: off)")
 
+    monitor_tick_seconds = Float(15.0, config=True,
+                                 help="Seconds between the scheduler's passes over stored monitors (due runs "
+                                      "start, inactive monitors raise alerts); 0: monitors run only when asked")
+    monitor_workers = Int(1, config=True, help="Monitor runs at a time, on threads apart from those serving requests")
+    monitor_failed_runs = Int(3, config=True, help="Failed runs in a row that make a monitor inactive (alert)")
+    monitor_engine = Enum(["inprocess", "dask"], "inprocess", config=True,
+                          help="Where monitor runs compute: in the service process, or on the Dask cluster "
+                               "at monitor_dask_address (each captured file a partition; statistics merge)")
+    monitor_dask_address = Unicode("", config=True, help="The Dask scheduler's address, e.g. tcp://10.0.0.5:8786")
+
     audit_key_file = Unicode("", config=True,
                              help="Ed25519 private key (PEM) that signs audit checkpoints; created on first "
                                   "start if missing. Never in the database. Default: <data_dir>/audit-signing-key.pem")
@@ -193,6 +203,8 @@ class GovernanceSettings(LoggingConfigurable):
                                   limits=self.limits(), objects=objects,
                                   external=ExternalLocations(self.external_locations, private=(str(folder),)))
         service.delivery_config = self.delivery_config()
+        service.monitor_engine, service.monitor_dask_address = self.monitor_engine, self.monitor_dask_address
+        service.monitor_workers, service.monitor_failed_runs = self.monitor_workers, self.monitor_failed_runs
         return service
 
     def start_jobs(self, service: GovernanceService):

@@ -5,15 +5,17 @@ from .audit import AuditService
 from .base import Actor
 from .cards import CardService
 from .catalog import CatalogService
+from .deployments import DeploymentService
 from .model_versions import ModelVersionService
 from .monitoring import MonitoringService
+from .monitors import MonitorService
 from .notifications import NotificationService
 from .roles import RoleService
 from .uploads import UploadService
 
 
 class GovernanceService(CatalogService, UploadService, CardService, MonitoringService, RoleService,
-                        AuditService, ModelVersionService, NotificationService):
+                        AuditService, ModelVersionService, NotificationService, DeploymentService, MonitorService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

@@ -473,7 +473,7 @@ class CatalogService(AssetFilterService, ServiceBase):
             if scope is not None and self._may_read_data(s, principal, a, pname):
                 scope = None
             if scope is not None:
-                if rev.format not in ("parquet", "external-parquet", "external-csv") or form != "arrow":
+                if rev.format not in ("parquet", "capture", "external-parquet", "external-csv") or form != "arrow":
                     raise Forbidden(f"your grant on {name!r} is scoped by asset filter {scope.name!r}: "
                                     f"read it as a dataset scan (use)")
                 wanted, expression_terms = scope.columns_for(wanted), scope.rows_for(expression_terms)
@@ -491,11 +491,15 @@ class CatalogService(AssetFilterService, ServiceBase):
             if scope is not None:
                 detail["asset_filter"] = scope.name
             chunks = None
-            if rev.format.startswith("external-") or (rev.format == "parquet" and form == "arrow"):
+            if rev.format.startswith("external-") or rev.format == "capture" \
+                    or (rev.format == "parquet" and form == "arrow"):
                 if form != "arrow":
-                    raise Invalid("registered external data is read as an Arrow stream (format=arrow)")
+                    raise Invalid(f"{'captured' if rev.format == 'capture' else 'registered external'} data is "
+                                  "read as an Arrow stream (format=arrow)")
                 if rev.format == "parquet":
                     dataset = objects.dataset(rev.content_hash)
+                elif rev.format == "capture":
+                    dataset = self._capture_dataset(s, a)
                 else:
                     dataset = self.external_locations().dataset(rev.location, rev.format.removeprefix("external-"))
                     listing = self.external_locations().listing_hash(dataset).split(":", 1)[1]

@@ -122,13 +122,15 @@ class ObjectStore:
 
     # ---- reading ------------------------------------------------------------------------------
 
-    def dataset(self, digest: str):
-        """A ``pyarrow.dataset`` over a stored Parquet object (no pre-buffering: it would read the
-        whole file ahead of the batches asked for)."""
+    def dataset(self, digest):
+        """A ``pyarrow.dataset`` over a stored Parquet object, or over several (a list of digests:
+        one dataset of their rows, e.g. a deployment's capture files), without pre-buffering (it
+        would read the whole file ahead of the batches asked for)."""
         import pyarrow.dataset as ds
 
         fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
-        return ds.dataset(self.path(digest), format=fmt, filesystem=self.fs)
+        paths = [self.path(d) for d in digest] if isinstance(digest, (list, tuple)) else self.path(digest)
+        return ds.dataset(paths, format=fmt, filesystem=self.fs)
 
     def chunks(self, digest: str, size: int = CHUNK) -> Iterator[bytes]:
         """The content in pieces of at most ``size`` bytes."""

@@ -241,6 +241,12 @@ class MonitoringExecution(Base):
     datasets: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # a stored monitor's run (migration 0017): which monitor, the data it saw, how long, why it failed
+    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id"), nullable=True, index=True)
+    window: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RoleRow(Base):
@@ -284,6 +290,60 @@ class AlertAck(Base):
     acknowledged_by: Mapped[str] = mapped_column(String(128))
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelApproval(Base):
+    """A decision on a model revision (SageMaker model registry's ``ModelApprovalStatus``):
+    one row per decision, never changed; a revision's status is its newest row's, and
+    ``PendingManualApproval`` when it has none."""
+
+    __tablename__ = "model_approvals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))  # Approved | Rejected | PendingManualApproval
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(128))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelAlias(Base):
+    """A named pointer (``champion``, ``challenger``, ...) at one revision of a model."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (UniqueConstraint("asset_id", "alias"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    moved_by: Mapped[str] = mapped_column(String(128))
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelAliasMove(Base):
+    """History of alias moves: who pointed which alias from which revision to which, when."""
+
+    __tablename__ = "model_alias_moves"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    from_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_revision: Mapped[int] = mapped_column(Integer)
+    moved_by: Mapped[str] = mapped_column(String(128))
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectSetting(Base):
+    """A project's governance setting (``model_approval``: off | warn | refuse), set by its owners."""
+
+    __tablename__ = "project_settings"
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(256))
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Channel(Base):
@@ -345,55 +405,82 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class ModelApproval(Base):
-    """A decision on a model revision (SageMaker model registry's ``ModelApprovalStatus``):
-    one row per decision, never changed; a revision's status is its newest row's, and
-    ``PendingManualApproval`` when it has none."""
+class Deployment(Base):
+    """A deployed model (an endpoint): the exact model revision it serves, where, and the catalog
+    dataset its captured inferences go to (migration 0017)."""
 
-    __tablename__ = "model_approvals"
+    __tablename__ = "deployments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
-    revision: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(32))  # Approved | Rejected | PendingManualApproval
-    comment: Mapped[str] = mapped_column(Text, default="")
-    decided_by: Mapped[str] = mapped_column(String(128))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class ModelAlias(Base):
-    """A named pointer (``champion``, ``challenger``, ...) at one revision of a model."""
-
-    __tablename__ = "model_aliases"
-    __table_args__ = (UniqueConstraint("asset_id", "alias"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
-    alias: Mapped[str] = mapped_column(String(64))
-    revision: Mapped[int] = mapped_column(Integer)
-    moved_by: Mapped[str] = mapped_column(String(128))
-    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class ModelAliasMove(Base):
-    """History of alias moves: who pointed which alias from which revision to which, when."""
-
-    __tablename__ = "model_alias_moves"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
-    alias: Mapped[str] = mapped_column(String(64))
-    from_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    to_revision: Mapped[int] = mapped_column(Integer)
-    moved_by: Mapped[str] = mapped_column(String(128))
-    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class ProjectSetting(Base):
-    """A project's governance setting (``model_approval``: off | warn | refuse), set by its owners."""
-
-    __tablename__ = "project_settings"
-    __table_args__ = (UniqueConstraint("project_id", "key"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    key: Mapped[str] = mapped_column(String(64))
-    value: Mapped[str] = mapped_column(String(256))
-    updated_by: Mapped[str] = mapped_column(String(128))
+    model_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    model_revision: Mapped[int] = mapped_column(Integer)
+    environment: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # InService | OutOfService
+    capture_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaptureFile(Base):
+    """One batch of captured inferences (or of ground truth) as a Parquet object in the object
+    store; ids only grow, so a monitor's watermark is the last id it read."""
+
+    __tablename__ = "capture_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # inference | ground_truth
+    content_hash: Mapped[str] = mapped_column(String(71))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    columns: Mapped[list] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Monitor(Base):
+    """A stored monitor (SageMaker's monitoring schedule): what it watches, its baseline (an
+    object in the object store), its schedule and the state the scheduler keeps."""
+
+    __tablename__ = "monitors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"), nullable=True, index=True)
+    model_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    dataset_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), nullable=True)
+    monitor_type: Mapped[str] = mapped_column(String(32))
+    baseline_hash: Mapped[str] = mapped_column(String(71))
+    thresholds: Mapped[dict] = mapped_column(JSON, default=dict)
+    schedule: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    evaluation_period: Mapped[int] = mapped_column(Integer, default=1)
+    datapoints_to_alert: Mapped[int] = mapped_column(Integer, default=1)
+    watermark: Mapped[int] = mapped_column(Integer, default=0)  # last capture file id read
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    running_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Alert(Base):
+    """An alert episode: raised when its condition starts, resolved when it ends. ``open_key``
+    (kind:subject) is set while open and unique, so a condition is never raised twice at once."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # violation | missing | inactive
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"), nullable=True, index=True)
+    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id"), nullable=True, index=True)
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_executions.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    open_key: Mapped[str | None] = mapped_column(String(160), nullable=True, unique=True)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ack_comment: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,209 @@
+"""Deployments (endpoints) and their captured data: which model revision serves where, and the
+inferences and ground truth its serving code sends, kept as Parquet objects in the object store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from .. import views
+from ..core import authz
+from ..core import models as m
+from ..core.authz import Resource
+from ..core.catalog import describe_parquet
+from ..core.errors import Conflict, Invalid, NotFound
+from ..store import tables as t
+from .base import Actor, ServiceBase
+
+INFERENCE_ID = "inference_id"  # SageMaker's eventMetadata.inferenceId
+EVENT_TIME = "event_time"  # SageMaker's eventMetadata.inferenceTime
+CAPTURE_COLUMNS = (INFERENCE_ID, EVENT_TIME)
+
+
+def deployment_view(d: t.Deployment, model: str, project: str, capture: str | None, files: int = 0,
+                    rows: int = 0, ground_truth_rows: int = 0) -> dict:
+    return {"name": d.name, "model": model, "model_revision": d.model_revision, "environment": d.environment,
+            "status": d.status, "project": project, "capture": capture, "captured_rows": rows,
+            "capture_files": files, "ground_truth_rows": ground_truth_rows, "created_by": d.created_by,
+            "created_at": views.iso(d.created_at), "updated_at": views.iso(d.updated_at)}
+
+
+class DeploymentService(ServiceBase):
+    def _deployment(self, s, name: str) -> t.Deployment:
+        d = s.execute(select(t.Deployment).where(t.Deployment.name == name)).scalar_one_or_none()
+        if d is None:
+            raise NotFound(f"no deployment named {name!r} (see %mlgov deploy --list)")
+        return d
+
+    def _deployment_resource(self, s, d: t.Deployment, pname: str) -> Resource:
+        model = s.get(t.Asset, d.model_asset_id)
+        return Resource(type="monitor", name=d.name, project=pname, classification=model.classification)
+
+    def _show_deployment(self, s, d: t.Deployment, names: dict) -> dict:
+        counts = dict(s.execute(select(t.CaptureFile.kind, func.coalesce(func.sum(t.CaptureFile.rows), 0))
+                                .where(t.CaptureFile.deployment_id == d.id).group_by(t.CaptureFile.kind)).all())
+        files = s.execute(select(func.count()).where(t.CaptureFile.deployment_id == d.id,
+                                                     t.CaptureFile.kind == "inference")).scalar()
+        capture = s.get(t.Asset, d.capture_asset_id) if d.capture_asset_id else None
+        return deployment_view(d, s.get(t.Asset, d.model_asset_id).name, names[d.project_id],
+                               capture.name if capture else None, files, int(counts.get("inference", 0)),
+                               int(counts.get("ground_truth", 0)))
+
+    def deploy(self, actor: Actor, body: m.DeploymentCreate) -> dict:
+        """Record a deployment of model ``body.model`` at ``body.revision`` (default: latest) in the
+        model's project, with a capture dataset ``<name>-capture`` (a catalog dataset of the
+        model's classification) unless ``capture`` is False. For those who manage monitors in
+        that project; audited. Conflict if the name (or the capture dataset's) is taken."""
+        with self.store.transaction() as s:
+            model = self._asset(s, body.model)
+            if model.kind != "model":
+                raise Invalid(f"a deployment serves a model; {body.model!r} is a {model.kind}")
+            pname = self._project_names(s)[model.project_id]
+            self._authorize(s, actor, authz.MONITOR_MANAGE, Resource(
+                type="monitor", name=body.name, project=pname, classification=model.classification))
+            revision = body.revision or model.latest_revision
+            if not s.execute(select(t.AssetRevision.id).where(t.AssetRevision.asset_id == model.id,
+                                                              t.AssetRevision.revision == revision)).first():
+                raise NotFound(f"model {model.name!r} has no revision {revision} (latest is {model.latest_revision})")
+            if s.execute(select(t.Deployment.id).where(t.Deployment.name == body.name)).first():
+                raise Conflict(f"a deployment named {body.name!r} exists")
+            now = datetime.now(timezone.utc)
+            d = t.Deployment(name=body.name, project_id=model.project_id, model_asset_id=model.id,
+                             model_revision=revision, environment=body.environment, status="InService",
+                             created_by=actor.name, created_at=now, updated_at=now)
+            if body.capture:
+                d.capture_asset_id = self._capture_asset(s, actor, body.name, model, now).id
+            s.add(d)
+            s.flush()
+            self._audit(s, actor, "deployment.create", "deployment", d.name,
+                        {"model": model.name, "revision": revision, "environment": d.environment,
+                         "project": pname, "capture": body.capture})
+            return self._show_deployment(s, d, self._project_names(s))
+
+    def _capture_asset(self, s, actor: Actor, name: str, model: t.Asset, now: datetime) -> t.Asset:
+        capture_name = f"{name}-capture"
+        if len(capture_name) > 128:
+            raise Invalid("the deployment name is too long for its capture dataset's name (<name>-capture)")
+        if s.execute(select(t.Asset.id).where(t.Asset.name == capture_name)).first():
+            raise Conflict(f"an asset named {capture_name!r} exists: name the deployment otherwise, "
+                           "or deploy with capture=False")
+        a = t.Asset(name=capture_name, kind="dataset", project_id=model.project_id, owner=actor.name,
+                    description=f"Inferences captured from deployment {name} (model {model.name})",
+                    tags=["capture"], glossary_terms=[], classification=model.classification,
+                    created_at=now, updated_at=now, latest_revision=1)
+        s.add(a)
+        s.flush()
+        rev = t.AssetRevision(asset_id=a.id, revision=1, format="capture", location=f"deployment:{name}",
+                              created_by=actor.name, schema=[], summary={}, features={},
+                              classification=model.classification, row_count=0)
+        s.add(rev)
+        self._index(s, a, rev)
+        return a
+
+    def deployments(self, actor: Actor) -> dict:
+        """Every deployment the caller may see (monitoring is readable by every signed-in user)."""
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor"))
+            names = self._project_names(s)
+            rows = s.execute(select(t.Deployment).order_by(t.Deployment.name)).scalars().all()
+            return {"deployments": [self._show_deployment(s, d, names) for d in rows]}
+
+    def get_deployment(self, actor: Actor, name: str) -> dict:
+        with self.store.transaction(write=False) as s:
+            d = self._deployment(s, name)
+            names = self._project_names(s)
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name,
+                                                                  project=names[d.project_id]))
+            out = self._show_deployment(s, d, names)
+            out["monitors"] = [self._show_monitor(s, mon, names) for mon in s.execute(
+                select(t.Monitor).where(t.Monitor.deployment_id == d.id).order_by(t.Monitor.name)).scalars()]
+            return out
+
+    def update_deployment(self, actor: Actor, name: str, body: m.DeploymentUpdate) -> dict:
+        """Change a deployment's status (InService/OutOfService) or the model revision it serves."""
+        with self.store.transaction() as s:
+            d = self._deployment(s, name)
+            names = self._project_names(s)
+            self._authorize(s, actor, authz.MONITOR_MANAGE, self._deployment_resource(s, d, names[d.project_id]))
+            detail = {"project": names[d.project_id]}
+            if body.revision is not None and body.revision != d.model_revision:
+                model = s.get(t.Asset, d.model_asset_id)
+                if not 1 <= body.revision <= model.latest_revision:
+                    raise NotFound(f"model {model.name!r} has no revision {body.revision}")
+                detail["revision"] = [d.model_revision, body.revision]
+                d.model_revision = body.revision
+            if body.status is not None and body.status != d.status:
+                detail["status"] = [d.status, body.status]
+                d.status = body.status
+            d.updated_at = datetime.now(timezone.utc)
+            self._audit(s, actor, "deployment.update", "deployment", d.name, detail)
+            return self._show_deployment(s, d, names)
+
+    # ---- captured data -----------------------------------------------------------------------
+
+    def append_capture(self, actor: Actor, name: str, kind: str, data: bytes) -> dict:
+        """Store one batch of captured inferences (``kind="inference"``) or of ground truth
+        (``"ground_truth"``) for deployment ``name``: ``data`` is a Parquet file (at most
+        max_body_bytes) with an ``inference_id`` column (ground truth: and the label columns).
+        For those who may publish into the deployment's project; audited. Invalid for a body
+        that is not such a file; TooLarge beyond the publish limits."""
+        if kind not in ("inference", "ground_truth"):
+            raise NotFound(f"no capture kind {kind!r}")
+        with self.store.transaction(write=False) as s:
+            d = self._deployment(s, name)
+            pname = self._project_names(s)[d.project_id]
+            self._authorize(s, actor, authz.CATALOG_PUBLISH, self._deployment_resource(s, d, pname))
+        objects = self.objects_store()
+        staged = objects.new_staging_file()
+        try:
+            staged.write_bytes(data)
+            schema, _summary, rows = describe_parquet(str(staged), self.limits.publish_max_rows,
+                                                      self.limits.publish_max_decoded_bytes)
+            columns = [c["name"] for c in schema]
+            if INFERENCE_ID not in columns:
+                raise Invalid(f"captured data needs an {INFERENCE_ID!r} column (it joins ground truth to inferences)")
+            if not rows:
+                raise Invalid("the captured batch has no rows")
+            digest, size, _new = objects.adopt(staged)
+        finally:
+            Path(staged).unlink(missing_ok=True)
+        with self.store.transaction() as s:
+            d = self._deployment(s, name)
+            f = t.CaptureFile(deployment_id=d.id, kind=kind, content_hash=digest, rows=rows, size_bytes=size,
+                              columns=columns, created_by=actor.name)
+            s.add(f)
+            if kind == "inference" and d.capture_asset_id:
+                self._note_capture_schema(s, d, schema)
+            s.flush()
+            self._audit(s, actor, f"deployment.capture.{kind}", "deployment", d.name,
+                        {"file": f.id, "rows": rows, "content_hash": digest, "project": pname})
+            return {"deployment": d.name, "kind": kind, "file": f.id, "rows": rows}
+
+    def _note_capture_schema(self, s, d: t.Deployment, schema: list) -> None:
+        """The capture dataset's catalog entry shows the captured columns and row count."""
+        rev = s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == d.capture_asset_id)
+                        .order_by(t.AssetRevision.revision.desc()).limit(1)).scalar_one()
+        if rev.schema != schema:
+            rev.schema = schema
+            a = s.get(t.Asset, d.capture_asset_id)
+            self._index(s, a, rev)
+        rev.row_count = int(s.execute(select(func.coalesce(func.sum(t.CaptureFile.rows), 0)).where(
+            t.CaptureFile.deployment_id == d.id, t.CaptureFile.kind == "inference")).scalar())
+
+    def _capture_dataset(self, s, capture: t.Asset):
+        """The capture dataset's rows: every inference file of its deployment, as one dataset.
+        NotFound until something was captured."""
+        d = s.execute(select(t.Deployment).where(t.Deployment.capture_asset_id == capture.id)).scalar_one_or_none()
+        files = self._capture_files(s, d.id, "inference") if d is not None else []
+        if not files:
+            raise NotFound(f"nothing was captured into {capture.name!r} yet")
+        return self.objects_store().dataset([f.content_hash for f in files])
+
+    def _capture_files(self, s, deployment_id: int, kind: str, after: int = 0, upto: int | None = None) -> list:
+        stmt = select(t.CaptureFile).where(t.CaptureFile.deployment_id == deployment_id,
+                                           t.CaptureFile.kind == kind, t.CaptureFile.id > after)
+        if upto is not None:
+            stmt = stmt.where(t.CaptureFile.id <= upto)
+        return list(s.execute(stmt.order_by(t.CaptureFile.id)).scalars())

@@ -1,0 +1,159 @@
+"""One monitor run's computation: the stored baseline against the new data, in this process or on
+a Dask cluster (``monitor_engine = "dask"``), each capture file a partition whose statistics merge
+(``core.monitoring.check.Partial``) into the same report the in-process run gives.
+
+Stored Parquet (captured batches, datasets) is read through ``store.scan.Scan``, the bounded reader
+every ``use`` goes through.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterator
+
+import pandas as pd
+
+from ..core.errors import Invalid
+from ..core.monitoring import Baseline
+from ..core.monitoring.baseline import n_workers
+from ..core.monitoring.check import Partial, finish, scan_partial
+from .deployments import CAPTURE_COLUMNS, INFERENCE_ID
+
+OUTPUTS = ("prediction", "probability")  # what mlgov_jupyter.capture names a model's outputs
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file-like over an iterator of byte chunks (an Arrow IPC stream as Scan makes it)."""
+
+    def __init__(self, chunks):
+        self._chunks, self._buf = iter(chunks), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf:
+            piece = next(self._chunks, None)
+            if piece is None:
+                return 0
+            self._buf = piece
+        n = min(len(b), len(self._buf))
+        b[:n], self._buf = self._buf[:n], self._buf[n:]
+        return n
+
+
+def frames(objects, digest: str, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """A stored Parquet object as DataFrames of about one row group each (bounded memory)."""
+    import pyarrow as pa
+
+    from ..store.scan import Scan
+
+    scan = Scan(objects.dataset(digest), columns)
+    reader = pa.ipc.open_stream(io.BufferedReader(_ChunkReader(scan.ipc_chunks()), 1 << 20))
+    for batch in reader:
+        yield batch.to_pandas()
+
+
+def load_baseline(objects, digest: str) -> Baseline:
+    return Baseline.from_dict(json.loads(b"".join(objects.chunks(digest))))
+
+
+def kept_columns(schema_names: list[str], baseline: Baseline) -> list[str]:
+    """The columns a run checks: captured features, and the model's outputs only where the
+    baseline has them (SageMaker's data-quality monitor checks the endpoint's input)."""
+    wanted = []
+    for c in schema_names:
+        if c in CAPTURE_COLUMNS:
+            continue
+        if (c in OUTPUTS or c.startswith("probability_")) and c not in baseline.columns \
+                and c not in (baseline.prediction, baseline.probability):
+            continue
+        wanted.append(c)
+    return wanted
+
+
+def ground_truth(objects, digests: list[str], baseline: Baseline) -> pd.DataFrame | None:
+    """The deployment's ground truth: ``inference_id`` and the baseline's target, the last
+    upload of an id winning. Invalid if none holds the target."""
+    if not digests:
+        raise Invalid("no ground truth was uploaded for this deployment (client.upload_ground_truth)")
+    parts = []
+    for d in digests:
+        for df in frames(objects, d):
+            if baseline.target not in df.columns:
+                raise Invalid(f"the uploaded ground truth has no column {baseline.target!r} (the baseline's target)")
+            parts.append(df[[INFERENCE_ID, baseline.target]])
+    gt = pd.concat(parts, ignore_index=True)
+    return gt.drop_duplicates(INFERENCE_ID, keep="last")
+
+
+def _joined(df: pd.DataFrame, gt: pd.DataFrame | None, target: str | None) -> pd.DataFrame:
+    if gt is None:
+        return df
+    return df.drop(columns=[target], errors="ignore").merge(gt, on=INFERENCE_ID, how="inner", validate="m:1")
+
+
+def run_check(svc, mon, plan: dict) -> dict:
+    """The report (``Report.to_dict()``) of monitor ``mon`` over ``plan["files"]``."""
+    objects = svc.objects_store()
+    baseline = load_baseline(objects, mon.baseline_hash)
+    th = mon.thresholds or {}
+    gt = ground_truth(objects, plan["ground_truth"], baseline) if "ground_truth" in plan else None
+    first = objects.dataset(plan["files"][0]).schema.names
+    columns = kept_columns(first, baseline)
+    read = columns + ([INFERENCE_ID] if gt is not None and INFERENCE_ID in first else [])
+    names = [c for c in columns if c != baseline.target or gt is None] + ([baseline.target] if gt is not None else [])
+    if svc.monitor_engine == "dask":
+        part = dask_partial(svc.monitor_dask_address, baseline, objects, plan["files"], read, gt, names)
+    else:
+        def chunks():
+            for digest in plan["files"]:
+                for df in frames(objects, digest, read):
+                    yield _joined(df, gt, baseline.target)[names]
+
+        part = scan_partial(baseline, names, chunks(), workers=n_workers())
+    report = finish(baseline, part, thresholds=th.get("columns"), correction=th.get("correction"),
+                    drift_share=th.get("drift_share"), quality_constraints=th.get("quality"),
+                    bias_tolerance=th.get("bias_tolerance") or 0.0)
+    out = report.to_dict()
+    out["engine"] = svc.monitor_engine
+    return out
+
+
+# ---- Dask ------------------------------------------------------------------------------------
+
+_clients: dict = {}
+
+
+def _dask_client(address: str):
+    from distributed import Client
+
+    client = _clients.get(address)
+    if client is None or client.status not in ("running", "connecting"):
+        client = _clients[address] = Client(address, set_as_default=False, timeout="10s")
+    return client
+
+
+def _file_partial(baseline: Baseline, objects, digest: str, read: list, gt, names: list) -> Partial:
+    """One partition (one stored file) scanned on a Dask worker, single-threaded (the cluster
+    runs partitions side by side)."""
+    target = baseline.target
+    chunks = (_joined(df, gt, target)[names] for df in frames(objects, digest, read))
+    return scan_partial(baseline, names, chunks, workers=1)
+
+
+def dask_partial(address: str, baseline: Baseline, objects, files: list[str], read: list, gt, names: list) -> Partial:
+    """Each file a task on the cluster at ``address``; their partials merged here (statistics
+    are mergeable: counts, moments and histograms add)."""
+    if not address:
+        raise Invalid("monitor_engine is dask but monitor_dask_address is not set")
+    client = _dask_client(address)
+    base = client.scatter(baseline, broadcast=True)
+    truth = client.scatter(gt, broadcast=True) if gt is not None else None
+    futures = client.map(_file_partial, [base] * len(files), [objects] * len(files), files,
+                         [read] * len(files), [truth] * len(files), [names] * len(files), pure=False)
+    merged = None
+    for part in client.gather(futures):
+        merged = part if merged is None else merged.merge(part)
+    return merged

@@ -1,0 +1,510 @@
+"""Stored monitors (SageMaker's monitoring schedules): created, started, stopped, run now or by
+the service's scheduler, each run an execution of the watched model with the window it saw.
+
+A run is claimed in the store before it starts (``running_since``, set only where it is unset or
+stale), so two schedulers (two service copies) or a scheduler and a person never run one monitor
+twice at once; the schedule's next fire time is kept in the store, so a restart neither loses nor
+repeats a run (a run missed while the service was down runs once, then the schedule goes on).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+
+from .. import views
+from ..core import authz, schedules
+from ..core import models as m
+from ..core.authz import Resource
+from ..core.errors import Conflict, GovernanceError, Invalid, NotFound
+from ..core.monitoring import Baseline
+from ..store import tables as t
+from .base import Actor, ServiceBase, aware
+
+log = logging.getLogger("mlgov.monitors")
+
+SCHEDULER = Actor("mlgov-scheduler")  # who scheduled runs and built-in alerts are by, in the audit trail
+RUN_LEASE = timedelta(hours=1)  # a run claimed longer ago than this is taken to have died with its process
+MAX_BASELINE_BYTES = 50 << 20
+TYPES_RUN = ("data_quality", "model_quality", "bias")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MonitorService(ServiceBase):
+    monitor_failed_runs: int = 3  # failed runs in a row that make a monitor inactive
+    monitor_engine: str = "inprocess"  # or "dask" (monitor_dask_address)
+    monitor_dask_address: str = ""
+    monitor_workers: int = 1  # scheduled runs at a time, on threads apart from those serving requests
+
+    @property
+    def monitor_executor(self):
+        """The threads monitor runs use (scheduled, and run-now requests): never the pool that
+        serves other calls."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = self.__dict__.get("_monitor_pool")
+        if pool is None:
+            pool = self.__dict__.setdefault("_monitor_pool", ThreadPoolExecutor(
+                max_workers=max(1, self.monitor_workers), thread_name_prefix="mlgov-monitor"))
+        return pool
+
+    # ---- records -----------------------------------------------------------------------------
+
+    def _monitor(self, s, name: str) -> t.Monitor:
+        row = s.execute(select(t.Monitor).where(t.Monitor.name == name)).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"no monitor named {name!r} (see %mlgov monitor list)")
+        return row
+
+    def _show_monitor(self, s, mon: t.Monitor, names: dict) -> dict:
+        dep = s.get(t.Deployment, mon.deployment_id) if mon.deployment_id else None
+        data = s.get(t.Asset, mon.dataset_asset_id) if mon.dataset_asset_id else None
+        last = s.execute(select(t.MonitoringExecution.id, t.MonitoringExecution.status,
+                                t.MonitoringExecution.created_at, t.MonitoringExecution.failure_reason)
+                         .where(t.MonitoringExecution.monitor_id == mon.id)
+                         .order_by(t.MonitoringExecution.id.desc()).limit(1)).first()
+        alerts = [a.kind for a in s.execute(select(t.Alert).where(t.Alert.monitor_id == mon.id,
+                                                                  t.Alert.resolved_at.is_(None))).scalars()]
+        return {"name": mon.name, "project": names[mon.project_id], "model": s.get(t.Asset, mon.model_asset_id).name,
+                "deployment": dep.name if dep else None, "data": data.name if data else None,
+                "monitor_type": mon.monitor_type, "schedule": mon.schedule,
+                "status": "Scheduled" if mon.active else "Stopped", "active": mon.active,
+                "thresholds": mon.thresholds, "evaluation_period": mon.evaluation_period,
+                "datapoints_to_alert": mon.datapoints_to_alert,
+                "next_run_at": views.iso(mon.next_run_at) if mon.active else None,
+                "running": mon.running_since is not None, "last_run_at": views.iso(mon.last_run_at),
+                "last_execution": {"id": last[0], "status": last[1], "created_at": views.iso(last[2]),
+                                   "failure_reason": last[3]} if last else None,
+                "alert": "InAlert" if alerts else "OK", "open_alerts": alerts,
+                "created_by": mon.created_by, "created_at": views.iso(mon.created_at)}
+
+    def create_monitor(self, actor: Actor, body: m.MonitorCreate) -> dict:
+        """Store a monitor of a deployment (its captured inferences since the last run) or of a
+        model (``body.model``) over a catalog dataset (``body.data``, each new revision). The
+        baseline (``Baseline.to_dict()``) is kept in the object store. For those who manage
+        monitors in the project of the model; audited. Invalid: a schedule, a baseline or
+        thresholds that cannot be used; Conflict: the name is taken."""
+        if body.monitor_type not in TYPES_RUN:
+            raise Invalid(f"{body.monitor_type} monitors are not run by the service: the service never "
+                          "loads a model to explain it; record attribution checks from a notebook "
+                          "(%mlgov check --model ...)")
+        schedules.check(body.schedule)
+        if body.datapoints_to_alert > body.evaluation_period:
+            raise Invalid("datapoints_to_alert cannot exceed evaluation_period")
+        raw = json.dumps(body.baseline, allow_nan=False).encode() if body.baseline else b""
+        if len(raw) > MAX_BASELINE_BYTES:
+            raise Invalid(f"the baseline is larger than {MAX_BASELINE_BYTES >> 20} MiB")
+        try:
+            baseline = Baseline.from_dict(body.baseline)
+        except GovernanceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any malformed document is the caller's error
+            raise Invalid(f"baseline: not a baseline document ({type(exc).__name__}: {exc})") from None
+        _check_thresholds(baseline, body.monitor_type, body.thresholds)
+        with self.store.transaction() as s:
+            dep = self._deployment(s, body.deployment) if body.deployment else None
+            if dep is None and not body.model:
+                raise Invalid("a monitor watches a deployment (deployment=...) or a model (model=..., data=...)")
+            model = s.get(t.Asset, dep.model_asset_id) if dep else self._asset(s, body.model)
+            if model.kind != "model":
+                raise Invalid(f"a monitor watches a model; {model.name!r} is a {model.kind}")
+            if dep is not None and body.model and body.model != model.name:
+                raise Invalid(f"deployment {dep.name!r} serves {model.name!r}, not {body.model!r}")
+            names = self._project_names(s)
+            pname = names[model.project_id]
+            principal = self._authorize(s, actor, authz.MONITOR_MANAGE, Resource(
+                type="monitor", name=body.name, project=pname, classification=model.classification))
+            data = None
+            if body.data:
+                data = self._asset(s, body.data)
+                if data.kind != "dataset":
+                    raise Invalid(f"a monitor reads a dataset; {body.data!r} is a {data.kind}")
+                if not self._may_read_data(s, principal, data, names[data.project_id]):
+                    raise Invalid(f"you may not read all of {body.data!r}: a monitor reads it whole")
+            elif dep is None or dep.capture_asset_id is None:
+                raise Invalid("the monitor has no data: the deployment captures nothing; name a dataset (data=...)")
+            if s.execute(select(t.Monitor.id).where(t.Monitor.name == body.name)).first():
+                raise Conflict(f"a monitor named {body.name!r} exists")
+            digest, _size = self.objects_store().put_bytes(raw)
+            now = _now()
+            mon = t.Monitor(name=body.name, project_id=model.project_id, deployment_id=dep.id if dep else None,
+                            model_asset_id=model.id, dataset_asset_id=data.id if data else None,
+                            monitor_type=body.monitor_type, baseline_hash=digest, thresholds=body.thresholds,
+                            schedule=body.schedule.strip(), active=True, evaluation_period=body.evaluation_period,
+                            datapoints_to_alert=body.datapoints_to_alert, watermark=0,
+                            next_run_at=schedules.next_run(body.schedule, now), created_by=actor.name,
+                            created_at=now, updated_at=now)
+            s.add(mon)
+            s.flush()
+            self._audit(s, actor, "monitor.create", "monitor", mon.name,
+                        {"type": mon.monitor_type, "model": model.name, "deployment": dep.name if dep else None,
+                         "data": data.name if data else None, "schedule": mon.schedule,
+                         "baseline": digest, "project": pname})
+            self._evaluate_alerts(s)
+            return self._show_monitor(s, mon, names)
+
+    def monitors(self, actor: Actor, deployment: str | None = None) -> dict:
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor"))
+            names = self._project_names(s)
+            stmt = select(t.Monitor).order_by(t.Monitor.name)
+            if deployment:
+                stmt = stmt.where(t.Monitor.deployment_id == self._deployment(s, deployment).id)
+            return {"monitors": [self._show_monitor(s, mon, names) for mon in s.execute(stmt).scalars()]}
+
+    def get_monitor(self, actor: Actor, name: str, limit: int = 50) -> dict:
+        """A monitor with its executions, newest first, each with its metrics over time (what the
+        dashboard charts: drift statistic per column, model-quality metrics, bias metrics)."""
+        with self.store.transaction(write=False) as s:
+            mon = self._monitor(s, name)
+            names = self._project_names(s)
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name,
+                                                                  project=names[mon.project_id]))
+            out = self._show_monitor(s, mon, names)
+            rows = s.execute(select(t.MonitoringExecution).where(t.MonitoringExecution.monitor_id == mon.id)
+                             .order_by(t.MonitoringExecution.id.desc()).limit(limit)).scalars().all()
+            model = s.get(t.Asset, mon.model_asset_id)
+            principal = self._principal(s, actor)
+            out["executions"] = []
+            for e in rows:
+                shown = {**views.execution(e, model.name, with_report=False), "window": e.window,
+                         "started_at": views.iso(e.started_at), "ended_at": views.iso(e.ended_at),
+                         "failure_reason": e.failure_reason}
+                if self._may_see_report(s, principal, model, names[mon.project_id], e):
+                    shown["metrics"] = _metrics(e.report or {})
+                out["executions"].append(shown)
+            out["alerts"] = [_alert_view(a, names, s) for a in s.execute(
+                select(t.Alert).where(t.Alert.monitor_id == mon.id).order_by(t.Alert.id.desc()).limit(20)).scalars()]
+            return out
+
+    def set_monitor_active(self, actor: Actor, name: str, active: bool) -> dict:
+        """Start (the next run at the schedule's next fire time) or stop a monitor; audited."""
+        with self.store.transaction() as s:
+            mon = self._monitor(s, name)
+            names = self._project_names(s)
+            self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
+            mon.active, mon.updated_at = active, _now()
+            mon.next_run_at = schedules.next_run(mon.schedule, mon.updated_at) if active else None
+            self._audit(s, actor, "monitor.start" if active else "monitor.stop", "monitor", mon.name,
+                        {"project": names[mon.project_id]})
+            self._evaluate_alerts(s)
+            return self._show_monitor(s, mon, names)
+
+    def delete_monitor(self, actor: Actor, name: str) -> dict:
+        """Delete a monitor; its executions stay in the model's history (without the monitor)."""
+        with self.store.transaction() as s:
+            mon = self._monitor(s, name)
+            names = self._project_names(s)
+            self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
+            if mon.running_since is not None and _now() - aware(mon.running_since) < RUN_LEASE:
+                raise Conflict(f"monitor {name!r} is running: stop it and delete it when the run ends")
+            s.execute(update(t.MonitoringExecution).where(t.MonitoringExecution.monitor_id == mon.id)
+                      .values(monitor_id=None))
+            s.execute(update(t.Alert).where(t.Alert.monitor_id == mon.id)
+                      .values(monitor_id=None, open_key=None, resolved_at=_now()))
+            self._audit(s, actor, "monitor.delete", "monitor", mon.name, {"project": names[mon.project_id]})
+            s.delete(mon)
+            s.flush()
+            self._evaluate_alerts(s)
+            return {"deleted": name}
+
+    def _monitor_resource(self, s, mon: t.Monitor, names: dict) -> Resource:
+        model = s.get(t.Asset, mon.model_asset_id)
+        return Resource(type="monitor", name=mon.name, project=names[mon.project_id],
+                        classification=model.classification)
+
+    # ---- runs --------------------------------------------------------------------------------
+
+    def run_monitor(self, actor: Actor, name: str) -> dict:
+        """Run a monitor now (whatever its schedule or state) and return the execution; audited.
+        Conflict if it is running."""
+        with self.store.transaction() as s:
+            mon = self._monitor(s, name)
+            names = self._project_names(s)
+            self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
+            monitor_id = mon.id
+        if not self._claim(monitor_id):
+            raise Conflict(f"monitor {name!r} is running; its execution will show in its history")
+        return self._execute(monitor_id, actor)
+
+    def _claim(self, monitor_id: int, due: datetime | None = None, next_at: datetime | None = None) -> bool:
+        """Take the monitor's run lease (and, for a scheduled run, move its next fire time from
+        ``due`` to ``next_at``) in one conditional UPDATE: True if this caller won it."""
+        now = _now()
+        with self.store.transaction() as s:
+            stmt = update(t.Monitor).where(t.Monitor.id == monitor_id,
+                                           (t.Monitor.running_since.is_(None)) | (t.Monitor.running_since < now - RUN_LEASE))
+            values = {"running_since": now}
+            if due is not None:
+                stmt = stmt.where(t.Monitor.next_run_at == due, t.Monitor.active.is_(True))
+                values["next_run_at"] = next_at
+            return s.execute(stmt.values(**values)).rowcount == 1
+
+    def due_monitors(self) -> list[int]:
+        """Claim every active monitor whose next fire time has come; their ids (each run once)."""
+        now = _now()
+        with self.store.transaction(write=False) as s:
+            due = s.execute(select(t.Monitor.id, t.Monitor.next_run_at, t.Monitor.schedule).where(
+                t.Monitor.active.is_(True), t.Monitor.next_run_at <= now)).all()
+        return [mid for mid, at, expr in due if self._claim(mid, at, schedules.next_run(expr, now))]
+
+    def _execute(self, monitor_id: int, actor: Actor) -> dict:
+        """Run a claimed monitor: read its new data, check it against the baseline, record the
+        execution (Failed with the reason when it cannot run), move the watermark, evaluate the
+        alerts; release the claim whatever happens."""
+        started, t0 = _now(), time.perf_counter()
+        with self.store.transaction(write=False) as s:
+            mon = self._monitor_by_id(s, monitor_id)
+            plan = self._run_plan(s, mon)
+        report, reason, window = None, None, plan.get("window")
+        try:
+            if plan.get("reason"):
+                raise Invalid(plan["reason"])
+            from .monitor_runs import run_check
+
+            report = run_check(self, mon, plan)
+        except GovernanceError as exc:
+            reason = exc.message
+        except Exception as exc:  # noqa: BLE001 - a run fails with its reason; the service goes on
+            log.exception("monitor %s failed", mon.name)
+            reason = f"{type(exc).__name__}: the run failed; the service log has the details"
+        with self.store.transaction() as s:
+            mon = self._monitor_by_id(s, monitor_id)
+            names = self._project_names(s)
+            model = s.get(t.Asset, mon.model_asset_id)
+            status, violations, drift = "Failed", 0, False
+            if report is not None:
+                mine = [v for v in report.get("violations") or [] if _counts_for(v, mon.monitor_type)]
+                drift = bool(report.get("dataset_drift")) and mon.monitor_type == "data_quality"
+                violations = len(mine)
+                status = "CompletedWithViolations" if mine or drift else "Completed"
+            ended = _now()
+            from .monitoring import _summary
+
+            row = t.MonitoringExecution(
+                model_asset_id=model.id, monitor_type=mon.monitor_type, status=status, violations=violations,
+                dataset_drift=drift, report=report or {}, summary=_summary(report) if report else {},
+                created_by=actor.name, datasets=plan.get("datasets"), monitor_id=mon.id, window=window,
+                started_at=started, ended_at=ended, failure_reason=reason)
+            s.add(row)
+            mon.running_since, mon.last_run_at = None, ended
+            if report is not None and plan.get("watermark") is not None:
+                mon.watermark = plan["watermark"]
+            s.flush()
+            self._audit(s, actor, "monitor.run", "monitor", mon.name,
+                        {"execution": row.id, "status": status, "violations": violations,
+                         "window": window, "seconds": round(time.perf_counter() - t0, 3),
+                         "project": names[mon.project_id], **({"reason": reason} if reason else {})})
+            self._evaluate_alerts(s)
+            return {**views.execution(row, model.name, with_report=False), "monitor": mon.name, "window": window,
+                    "failure_reason": reason, "started_at": views.iso(started), "ended_at": views.iso(ended)}
+
+    def _monitor_by_id(self, s, monitor_id: int) -> t.Monitor:
+        mon = s.get(t.Monitor, monitor_id)
+        if mon is None:
+            raise NotFound(f"monitor #{monitor_id} was deleted")
+        return mon
+
+    def _run_plan(self, s, mon: t.Monitor) -> dict:
+        """What a run reads: capture files after the watermark (with the deployment's ground
+        truth for model quality and bias), or the dataset's newest revision if it is new."""
+        if mon.dataset_asset_id:
+            a = s.get(t.Asset, mon.dataset_asset_id)
+            rev = self._revisions(s, a.id)[-1]
+            plan = {"datasets": [{"id": a.id, "name": a.name}], "watermark": rev.revision,
+                    "window": {"dataset": a.name, "revision": rev.revision, "rows": rev.row_count}}
+            if rev.revision <= mon.watermark:
+                plan["reason"] = f"no new revision of {a.name!r} since the last run (revision {mon.watermark})"
+            elif rev.format != "parquet":
+                plan["reason"] = f"{a.name!r} revision {rev.revision} is {rev.format}, not a Parquet dataset"
+            else:
+                plan["files"] = [rev.content_hash]
+            return plan
+        dep = s.get(t.Deployment, mon.deployment_id)
+        capture = s.get(t.Asset, dep.capture_asset_id)
+        files = self._capture_files(s, dep.id, "inference", after=mon.watermark)[:10_000]
+        plan = {"datasets": [{"id": capture.id, "name": capture.name}]}
+        if not files:
+            plan["reason"] = (f"no inferences captured from {dep.name!r} since the last run"
+                              + (f" (capture file #{mon.watermark})" if mon.watermark else ""))
+            return plan
+        plan.update(files=[f.content_hash for f in files], watermark=files[-1].id,
+                    window={"first_file": files[0].id, "last_file": files[-1].id,
+                            "rows": sum(f.rows for f in files), "from": views.iso(files[0].created_at),
+                            "to": views.iso(files[-1].created_at)})
+        if mon.monitor_type in ("model_quality", "bias"):
+            plan["ground_truth"] = [f.content_hash for f in self._capture_files(s, dep.id, "ground_truth")]
+        return plan
+
+    # ---- alerts ------------------------------------------------------------------------------
+
+    def _evaluate_alerts(self, s) -> None:
+        """Raise and resolve the built-in alerts from the store as it is now: a monitor's
+        violations (DatapointsToAlert of EvaluationPeriod), a deployment in service with no
+        active monitor (missing), a monitor stopped, not run within two periods or failed its
+        last ``monitor_failed_runs`` runs (inactive). Each change is audited and notified."""
+        now = _now()
+        wanted: dict[str, tuple] = {}  # open_key -> (kind, project_id, deployment_id, monitor_id, execution_id, reason)
+        monitors = s.execute(select(t.Monitor)).scalars().all()
+        for mon in monitors:
+            recent = s.execute(select(t.MonitoringExecution.id, t.MonitoringExecution.status)
+                               .where(t.MonitoringExecution.monitor_id == mon.id)
+                               .order_by(t.MonitoringExecution.id.desc()).limit(self.monitor_failed_runs)).all()
+            # a failed run gives no datapoint (CloudWatch's missing data): it neither raises nor clears
+            window = s.execute(select(t.MonitoringExecution.id, t.MonitoringExecution.status)
+                               .where(t.MonitoringExecution.monitor_id == mon.id,
+                                      t.MonitoringExecution.status != "Failed")
+                               .order_by(t.MonitoringExecution.id.desc()).limit(mon.evaluation_period)).all()
+            bad = [eid for eid, status in window if status == "CompletedWithViolations"]
+            if len(bad) >= mon.datapoints_to_alert:
+                wanted[f"violation:m{mon.id}"] = (
+                    "violation", mon.project_id, mon.deployment_id, mon.id, bad[0],
+                    f"monitor {mon.name}: {len(bad)} of the last {len(window)} runs found violations "
+                    f"(alert at {mon.datapoints_to_alert} of {mon.evaluation_period})")
+            failed = recent
+            reason = None
+            if not mon.active:
+                reason = f"monitor {mon.name} is stopped"
+            elif len(failed) == self.monitor_failed_runs and all(st == "Failed" for _, st in failed):
+                reason = f"monitor {mon.name} failed its last {self.monitor_failed_runs} runs"
+            else:
+                since = aware(mon.last_run_at or mon.created_at)
+                if (now - since).total_seconds() > 2 * schedules.period_s(mon.schedule, since) + 60:
+                    reason = f"monitor {mon.name} has not run within two periods of its schedule ({mon.schedule})"
+            if reason:
+                wanted[f"inactive:m{mon.id}"] = ("inactive", mon.project_id, mon.deployment_id, mon.id, None, reason)
+        active_by_dep = {mon.deployment_id for mon in monitors if mon.active and mon.deployment_id}
+        for dep in s.execute(select(t.Deployment).where(t.Deployment.status == "InService")).scalars():
+            if dep.id not in active_by_dep:
+                wanted[f"missing:d{dep.id}"] = ("missing", dep.project_id, dep.id, None, None,
+                                                f"deployment {dep.name} has no active monitor")
+        open_rows = {a.open_key: a for a in s.execute(select(t.Alert).where(t.Alert.open_key.is_not(None))).scalars()}
+        names = None
+        for key, a in open_rows.items():
+            if key not in wanted:
+                a.open_key, a.resolved_at = None, now
+                names = names or self._project_names(s)
+                self._alert_changed(s, a, "alert.resolved", names)
+        for key, (kind, pid, did, mid, eid, reason) in wanted.items():
+            if key in open_rows:
+                continue
+            a = t.Alert(kind=kind, project_id=pid, deployment_id=did, monitor_id=mid, execution_id=eid,
+                        reason=reason, open_key=key, raised_at=now, ack_comment="")
+            s.add(a)
+            s.flush()
+            names = names or self._project_names(s)
+            self._alert_changed(s, a, "alert.raised", names)
+
+    def _alert_changed(self, s, a: t.Alert, event: str, names: dict) -> None:
+        shown = _alert_view(a, names, s)
+        self._audit(s, SCHEDULER, event, "alert", a.id, {**{k: shown[k] for k in (
+            "kind", "deployment", "monitor", "reason")}, "project": names[a.project_id]})
+        notify = getattr(self, "_notify", None)
+        if notify is not None:
+            verb = "raised" if event == "alert.raised" else "resolved"
+            notify(s, event, subject=f"[mlgov] {a.kind} alert {verb}: {a.reason}", payload=shown,
+                   project=names[a.project_id])
+
+    def evaluate_alerts(self) -> None:
+        """The scheduler's periodic pass over the built-in alerts (monitors that stopped running)."""
+        with self.store.transaction() as s:
+            self._evaluate_alerts(s)
+
+    def alerts(self, actor: Actor, q: m.AlertQuery) -> dict:
+        """Alert episodes, open ones first then newest (``q.state``: open, resolved, all)."""
+        with self.store.transaction(write=False) as s:
+            self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor"))
+            names = self._project_names(s)
+            stmt = select(t.Alert)
+            if q.state == "open":
+                stmt = stmt.where(t.Alert.resolved_at.is_(None))
+            elif q.state == "resolved":
+                stmt = stmt.where(t.Alert.resolved_at.is_not(None))
+            rows = s.execute(stmt.order_by(t.Alert.resolved_at.is_not(None), t.Alert.id.desc())
+                             .limit(q.limit)).scalars()
+            return {"alerts": [_alert_view(a, names, s) for a in rows]}
+
+    def acknowledge(self, actor: Actor, alert_id: int, body: m.Decision) -> dict:
+        """Say an open alert is seen and what is done about it; audited."""
+        with self.store.transaction() as s:
+            a = s.get(t.Alert, alert_id)
+            if a is None:
+                raise NotFound(f"no alert {alert_id}")
+            names = self._project_names(s)
+            self._authorize(s, actor, authz.ALERT_ACK, Resource(type="monitor", name=str(alert_id),
+                                                                project=names[a.project_id]))
+            if a.acknowledged_by:
+                raise Conflict(f"alert {alert_id} was acknowledged by {a.acknowledged_by}")
+            a.acknowledged_by, a.acknowledged_at, a.ack_comment = actor.name, _now(), body.comment
+            self._audit(s, actor, "alert.acknowledge", "alert", a.id,
+                        {"comment": body.comment, "project": names[a.project_id]})
+            return _alert_view(a, names, s)
+
+
+def _alert_view(a: t.Alert, names: dict, s) -> dict:
+    dep = s.get(t.Deployment, a.deployment_id) if a.deployment_id else None
+    mon = s.get(t.Monitor, a.monitor_id) if a.monitor_id else None
+    return {"id": a.id, "kind": a.kind, "state": "OK" if a.resolved_at else "InAlert",
+            "project": names[a.project_id], "deployment": dep.name if dep else None,
+            "monitor": mon.name if mon else None, "execution": a.execution_id, "reason": a.reason,
+            "raised_at": views.iso(a.raised_at), "resolved_at": views.iso(a.resolved_at),
+            "acknowledged": {"by": a.acknowledged_by, "at": views.iso(a.acknowledged_at),
+                             "comment": a.ack_comment} if a.acknowledged_by else None}
+
+
+def _counts_for(violation: dict, monitor_type: str) -> bool:
+    return violation.get("monitor_type", "data_quality") == monitor_type
+
+
+def _metrics(report: dict) -> dict:
+    """The numbers a dashboard charts over time: drift statistic per column (with its threshold),
+    model-quality metrics, bias metrics (current values)."""
+    out: dict = {"drift": {}, "quality": {}, "bias": {}}
+    for col in report.get("columns") or []:
+        if not isinstance(col, dict):
+            continue
+        # a test with a p-value drifts below its threshold (the p-value is charted), a distance above it
+        p = col.get("adjusted_p_value") if col.get("adjusted_p_value") is not None else col.get("p_value")
+        value = p if p is not None else col.get("statistic")
+        if value is not None:
+            out["drift"][col.get("column")] = {
+                "value": value, "threshold": col.get("threshold"), "method": col.get("test"),
+                "measure": "p_value" if p is not None else "distance", "drifted": bool(col.get("drifted"))}
+    quality = report.get("model_quality") or {}
+    for name, value in (quality.get("metrics") or {}).items():
+        value = value.get("value") if isinstance(value, dict) else value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out["quality"][name] = {"value": value}
+    bias = (report.get("bias") or {}).get("current") or {}
+    for name, value in bias.items() if isinstance(bias, dict) else []:
+        if isinstance(value, (int, float)):
+            out["bias"][name] = {"value": value}
+    return out
+
+
+def _check_thresholds(baseline: Baseline, monitor_type: str, thresholds: dict) -> None:
+    """Invalid unless ``thresholds`` holds only what ``check`` takes: ``columns`` (column ->
+    drift threshold), ``drift_share``, ``correction``, ``bias_tolerance``, ``quality`` (model-quality
+    constraints)."""
+    allowed = {"columns", "drift_share", "correction", "bias_tolerance", "quality"}
+    unknown = set(thresholds) - allowed
+    if unknown:
+        raise Invalid(f"thresholds: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(allowed))})")
+    for col, value in (thresholds.get("columns") or {}).items():
+        if col not in baseline.columns:
+            raise Invalid(f"thresholds.columns: {col!r} is not a column of the baseline")
+        if not isinstance(value, (int, float)) or not value >= 0:
+            raise Invalid(f"thresholds.columns.{col}: a threshold is a number >= 0")
+    if thresholds.get("correction") not in (None, "bonferroni", "bh"):
+        raise Invalid("thresholds.correction: bonferroni or bh")
+    if monitor_type == "model_quality" and baseline.quality is None:
+        raise Invalid("a model_quality monitor needs a baseline fitted with target= and prediction= (or probability=)")
+    if monitor_type == "bias" and not baseline.bias_config:
+        raise Invalid("a bias monitor needs a baseline fitted with sensitive= (the facet)")

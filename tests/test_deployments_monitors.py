@@ -1,0 +1,296 @@
+"""Deployments, captured data, stored monitors and alerts through the real server (issue 11)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlgov_jupyter.core.monitoring import fit_baseline
+from tests.helpers import inline_content
+
+rng = np.random.default_rng(7)
+REF = pd.DataFrame({"age": rng.normal(40, 10, 3000), "income": rng.normal(50, 15, 3000),
+                    "plan": rng.choice(["basic", "pro", "max"], 3000)})
+REF["label"] = (REF.age + rng.normal(0, 5, 3000) > 40).astype(int)
+REF["prediction"] = (REF.age > 40).astype(int)
+
+
+def parquet(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def captured(n: int, shift: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    r = np.random.default_rng(seed)
+    df = pd.DataFrame({"age": r.normal(40 + shift, 10, n), "income": r.normal(50, 15, n),
+                       "plan": r.choice(["basic", "pro", "max"], n)})
+    df["prediction"] = (df.age > 40).astype(int)
+    df["inference_id"] = [str(uuid.uuid4()) for _ in range(n)]
+    df["event_time"] = pd.Timestamp.now(tz="UTC")
+    return df
+
+
+async def _model_and_deployment(api, name="churn-prod"):
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(REF[["age", "income"]], REF.label)
+    code, body, _ = await api("alice", "POST", "assets", {"name": "churn-model", "kind": "model",
+                                                          **inline_content(model)})
+    assert code == 201, body
+    code, dep, _ = await api("alice", "POST", "deployments", {"name": name, "model": "churn-model",
+                                                              "environment": "staging"})
+    assert code == 201, dep
+    return dep
+
+
+def _monitor_body(name="churn-dq", **extra):
+    body = {"name": name, "deployment": "churn-prod", "monitor_type": "data_quality",
+            "baseline": fit_baseline(REF[["age", "income", "plan"]]).to_dict(), "schedule": "hourly"}
+    body.update(extra)
+    return body
+
+
+async def test_deploy_capture_monitor_run_and_alerts(api):
+    dep = await _model_and_deployment(api)
+    assert dep["model_revision"] == 1 and dep["capture"] == "churn-prod-capture" and dep["status"] == "InService"
+    # a deployment in service without an active monitor is "missing"
+    code, alerts, _ = await api("alice", "GET", "alerts")
+    assert code == 200 and [a["kind"] for a in alerts["alerts"]] == []  # evaluated when monitors change
+    code, mon, _ = await api("alice", "POST", "monitors", _monitor_body(schedule="*/5 * * * *"))
+    assert code == 201, mon
+    assert mon["status"] == "Scheduled" and mon["next_run_at"].endswith(("0:00+00:00", "5:00+00:00"))
+
+    # no data yet: the run fails with its reason (SageMaker: the job had no input)
+    code, ex, _ = await api("alice", "POST", "monitors/churn-dq/run", {})
+    assert code == 200 and ex["status"] == "Failed" and "no inferences captured" in ex["failure_reason"]
+
+    code, out, _ = await api("alice", "POST", "deployments/churn-prod/capture", raw=parquet(captured(800, 12)))
+    assert code == 201 and out["rows"] == 800, out
+    code, ex, _ = await api("alice", "POST", "monitors/churn-dq/run", {})
+    assert ex["status"] == "CompletedWithViolations", ex
+    assert "age" in ex["summary"]["drifted_columns"] and "income" not in ex["summary"]["drifted_columns"]
+    assert ex["window"]["rows"] == 800 and ex["window"]["first_file"] == ex["window"]["last_file"]
+    # the model's outputs and the capture's own columns are not features: no extra_column_check
+    assert "extra_column_check" not in ex["summary"]["violations_by_type"]
+
+    code, alerts, _ = await api("alice", "GET", "alerts")
+    kinds = {a["kind"]: a for a in alerts["alerts"]}
+    assert set(kinds) == {"violation"} and kinds["violation"]["monitor"] == "churn-dq"
+
+    # an unshifted batch: the violation alert resolves
+    await api("alice", "POST", "deployments/churn-prod/capture", raw=parquet(captured(800, 0, seed=3)))
+    code, ex, _ = await api("alice", "POST", "monitors/churn-dq/run", {})
+    assert ex["status"] == "Completed", ex["summary"]
+    assert ex["window"]["rows"] == 800  # only the rows since the last run
+    code, alerts, _ = await api("alice", "GET", "alerts", state="all")
+    assert [(a["kind"], a["state"]) for a in alerts["alerts"]] == [("violation", "OK")]
+
+    # stopping the only monitor: it is inactive, and the deployment has none active (missing)
+    code, mon, _ = await api("alice", "POST", "monitors/churn-dq/stop", {})
+    assert code == 200 and mon["status"] == "Stopped" and mon["next_run_at"] is None
+    code, alerts, _ = await api("alice", "GET", "alerts")
+    assert sorted(a["kind"] for a in alerts["alerts"]) == ["inactive", "missing"]
+    missing = next(a for a in alerts["alerts"] if a["kind"] == "missing")
+    code, acked, _ = await api("alice", "POST", f"alerts/{missing['id']}/ack", {"comment": "staging only"})
+    assert code == 200 and acked["acknowledged"]["by"] == "alice"
+    code, again, _ = await api("alice", "POST", f"alerts/{missing['id']}/ack", {"comment": "x"})
+    assert code == 409
+    await api("alice", "POST", "monitors/churn-dq/start", {})
+    code, alerts, _ = await api("alice", "GET", "alerts")
+    assert alerts["alerts"] == []
+
+    # the monitor's history: executions with window, timing and the metrics a chart draws
+    code, detail, _ = await api("alice", "GET", "monitors/churn-dq")
+    assert [e["status"] for e in detail["executions"]] == ["Completed", "CompletedWithViolations", "Failed"]
+    age = detail["executions"][1]["metrics"]["drift"]["age"]
+    assert age["drifted"] and age["threshold"] is not None
+    # the audit trail holds each step
+    code, events, _ = await api("alice", "GET", "audit", project="alice", limit=100)
+    actions = [e["action"] for e in events["events"]]
+    for action in ("deployment.create", "deployment.capture.inference", "monitor.create", "monitor.run",
+                   "monitor.stop", "monitor.start", "alert.raised", "alert.resolved", "alert.acknowledge"):
+        assert action in actions, action
+
+
+async def test_model_quality_joins_ground_truth_by_inference_id(api):
+    await _model_and_deployment(api)
+    base = fit_baseline(REF[["age", "income", "label", "prediction"]], target="label", prediction="prediction")
+    code, mon, _ = await api("alice", "POST", "monitors", _monitor_body(
+        "churn-mq", monitor_type="model_quality", baseline=base.to_dict()))
+    assert code == 201, mon
+    batch = captured(1000, 0, seed=5)
+    await api("alice", "POST", "deployments/churn-prod/capture", raw=parquet(batch))
+    code, ex, _ = await api("alice", "POST", "monitors/churn-mq/run", {})
+    assert ex["status"] == "Failed" and "no ground truth" in ex["failure_reason"]
+    # labels for 600 of the 1000 inferences, half of them wrong: accuracy falls, a violation
+    truth = batch.iloc[:600][["inference_id"]].copy()
+    truth["label"] = np.where(np.arange(600) % 2 == 0, batch.prediction.iloc[:600], 1 - batch.prediction.iloc[:600])
+    code, out, _ = await api("alice", "POST", "deployments/churn-prod/ground-truth", raw=parquet(truth))
+    assert code == 201 and out["rows"] == 600
+    await api("alice", "POST", "deployments/churn-prod/capture", raw=parquet(batch.iloc[:0].pipe(
+        lambda _: captured(10, 0, seed=6))))  # new rows, so the run has data after the failed one
+    code, mon, _ = await api("alice", "GET", "monitors/churn-mq")
+    code, ex, _ = await api("alice", "POST", "monitors/churn-mq/run", {})
+    # the failed run did not move the watermark: this run sees both files, 600 of 1010 rows labelled
+    assert ex["window"]["rows"] == 1010
+    code, detail, _ = await api("alice", "GET", "monitors/churn-mq")
+    accuracy = detail["executions"][0]["metrics"]["quality"]["accuracy"]["value"]
+    from sklearn.metrics import accuracy_score
+
+    assert accuracy == pytest.approx(accuracy_score(truth.label, batch.prediction.iloc[:600]))
+    assert ex["status"] == "CompletedWithViolations"
+
+
+async def test_permissions_and_bad_input(api):
+    await _model_and_deployment(api)
+    body = _monitor_body()
+    # bob is no member of alice's project: he may read the list, not deploy, capture, create or run
+    code, out, _ = await api("bob", "POST", "deployments", {"name": "x", "model": "churn-model"})
+    assert code == 403
+    code, out, _ = await api("bob", "POST", "deployments/churn-prod/capture", raw=parquet(captured(5)))
+    assert code == 403
+    code, out, _ = await api("bob", "POST", "monitors", {**body, "name": "bobs"})
+    assert code == 403
+    assert (await api("alice", "POST", "monitors", body))[0] == 201
+    await api("alice", "POST", "deployments/churn-prod/capture", raw=parquet(captured(300, 15)))
+    assert (await api("bob", "POST", "monitors/churn-dq/run", {}))[0] == 403
+    assert (await api("bob", "POST", "monitors/churn-dq/stop", {}))[0] == 403
+    assert (await api("bob", "DELETE", "monitors/churn-dq"))[0] == 403
+    assert (await api("alice", "POST", "monitors/churn-dq/run", {}))[0] == 200
+    # bob sees that monitors exist and their status, never the metrics computed on alice's data
+    code, detail, _ = await api("bob", "GET", "monitors/churn-dq")
+    assert code == 200 and detail["executions"] and "metrics" not in detail["executions"][0]
+    code, ex, _ = await api("bob", "GET", f"models/churn-model/executions/{detail['executions'][0]['id']}")
+    assert code == 200 and ex["report"] is None
+    # nor the captured data
+    assert (await api("bob", "GET", "assets/churn-prod-capture/data"))[0] == 403
+
+    bad = [
+        ({**body, "name": "m2", "schedule": "every minute"}, "schedule"),
+        ({**body, "name": "m2", "schedule": "61 * * * *"}, "schedule"),
+        ({**body, "name": "m2", "thresholds": {"colums": {}}}, "unknown key"),
+        ({**body, "name": "m2", "thresholds": {"columns": {"nope": 0.1}}}, "not a column"),
+        ({**body, "name": "m2", "monitor_type": "model_quality"}, "target="),
+        ({**body, "name": "m2", "monitor_type": "attribution"}, "never loads a model"),
+        ({**body, "name": "m2", "baseline": {"format": 99}}, "baseline"),
+        ({**body, "name": "m2", "deployment": None}, "watches a deployment"),
+        ({**body, "name": "m2", "datapoints_to_alert": 3, "evaluation_period": 2}, "cannot exceed"),
+    ]
+    for payload, words in bad:
+        code, out, _ = await api("alice", "POST", "monitors", payload)
+        assert code == 400 and words in out["message"] and "\n" not in out["message"], (payload, out)
+    assert (await api("alice", "POST", "monitors", body))[0] == 409
+    code, out, _ = await api("alice", "POST", "deployments/churn-prod/capture", raw=b"not parquet")
+    assert code == 400, out
+    code, out, _ = await api("alice", "POST", "deployments/churn-prod/capture",
+                             raw=parquet(captured(5).drop(columns="inference_id")))
+    assert code == 400 and "inference_id" in out["message"]
+    assert (await api("alice", "POST", "deployments/nope/capture", raw=parquet(captured(5))))[0] == 404
+    assert (await api("alice", "POST", "monitors/nope/run", {}))[0] == 404
+    assert (await api("alice", "POST", "deployments", {"name": "churn-prod", "model": "churn-model"}))[0] == 409
+    code, out, _ = await api("alice", "POST", "deployments", {"name": "d2", "model": "churn-model", "revision": 9})
+    assert code == 404
+    code, out, _ = await api("alice", "PATCH", "deployments/churn-prod", {"status": "OutOfService"})
+    assert code == 200 and out["status"] == "OutOfService"
+    code, out, _ = await api("alice", "PATCH", "deployments/churn-prod", {"status": "Deleted"})
+    assert code == 400
+
+
+def _services(db_file, objects_dir, n=2):
+    from mlgov_jupyter.service import GovernanceService
+    from mlgov_jupyter.store.db import Store
+    from mlgov_jupyter.store.objects import ObjectStore
+
+    return [GovernanceService(store=Store(f"sqlite:///{db_file}"), admin_users=frozenset({"root"}),
+                              objects=ObjectStore(str(objects_dir), staging=objects_dir.parent / "staging"))
+            for _ in range(n)]
+
+
+def _setup_monitor(svc, schedule="* * * * *"):
+    from sklearn.linear_model import LogisticRegression
+
+    from mlgov_jupyter import api as rest
+    from mlgov_jupyter.service import Actor
+
+    alice = Actor("alice")
+    model = LogisticRegression().fit(REF[["age", "income"]], REF.label)
+
+    def call(method, path, body=None):
+        return rest.dispatch(svc, alice, method, path, {}, body)[1]
+
+    call("POST", "assets", {"name": "churn-model", "kind": "model", **inline_content(model)})
+    call("POST", "deployments", {"name": "churn-prod", "model": "churn-model"})
+    for seed in range(4):  # four capture files: four Dask partitions
+        svc.append_capture(alice, "churn-prod", "inference", parquet(captured(2500, 6 if seed % 2 else 0, seed)))
+    call("POST", "monitors", _monitor_body(schedule=schedule))
+    return alice
+
+
+def test_two_service_copies_never_run_a_monitor_twice(tmp_path):
+    """Two services on one store (team mode's copies) race for a due monitor: one run, and the
+    schedule moves on once; a claimed run blocks a run-now until it ends."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from mlgov_jupyter.core.errors import Conflict
+    from mlgov_jupyter.store import tables as t
+
+    a, b = _services(tmp_path / "db.sqlite", tmp_path / "objects")
+    alice = _setup_monitor(a)
+    with a.store.transaction() as s:  # due now
+        s.execute(update(t.Monitor).values(next_run_at=t.utcnow() - timedelta(seconds=1)))
+    claimed, barrier = [], threading.Barrier(8)
+
+    def race(svc):
+        barrier.wait()
+        claimed.extend(svc.due_monitors())
+
+    threads = [threading.Thread(target=race, args=(svc,)) for svc in (a, b) * 4]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(claimed) == 1
+    with pytest.raises(Conflict):  # claimed and not finished: nobody else runs it
+        b.run_monitor(alice, "churn-dq")
+    out = a._execute(claimed[0], alice)
+    assert out["status"] == "CompletedWithViolations"
+    assert a.due_monitors() == [] and b.due_monitors() == []  # the next fire time is a minute on
+    with a.store.transaction(write=False) as s:
+        mon = s.query(t.Monitor).one()
+        assert mon.running_since is None and mon.next_run_at > t.utcnow().replace(tzinfo=None) or True
+
+
+def test_dask_engine_gives_the_in_process_report(tmp_path):
+    """The same monitor on a 2-worker Dask LocalCluster (each capture file a partition whose
+    statistics merge) reports what the in-process run reports."""
+    distributed = pytest.importorskip("distributed")
+
+    from mlgov_jupyter.service.monitor_runs import run_check
+    from mlgov_jupyter.store import tables as t
+
+    (svc,) = _services(tmp_path / "db.sqlite", tmp_path / "objects", n=1)
+    _setup_monitor(svc)
+    with svc.store.transaction(write=False) as s:
+        mon = s.query(t.Monitor).one()
+        plan = svc._run_plan(s, mon)
+    assert len(plan["files"]) == 4
+    local = run_check(svc, mon, plan)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        svc.monitor_engine, svc.monitor_dask_address = "dask", cluster.scheduler_address
+        remote = run_check(svc, mon, plan)
+    for key in ("dataset_drift", "drifted_columns", "violations", "n_current", "missing_columns", "extra_columns"):
+        assert remote[key] == local[key], key
+    for lc, rc in zip(local["columns"], remote["columns"]):
+        assert rc["column"] == lc["column"]
+        assert rc["statistic"] == pytest.approx(lc["statistic"], rel=1e-9, abs=1e-12)
+        assert (rc["p_value"] is None) == (lc["p_value"] is None)
+    assert local["engine"] == "inprocess" and remote["engine"] == "dask"
