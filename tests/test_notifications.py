@@ -384,3 +384,47 @@ def test_webhook_signature_helpers():
     assert not webhooks.verify("s3cret", body, None)
     with pytest.raises(Invalid):
         webhooks.parse_target("javascript:alert(1)")
+
+
+def test_magics_in_a_real_kernel(tmp_path):
+    """%mlgov channels and %mlgov notifications in real kernels of a real server: a webhook added
+    (its secret printed once) receives the request, bob's refused target is one UsageError line."""
+    from live import Kernel, LiveServer
+
+    hook = Receiver()
+    server = LiveServer(tmp_path, config="c.MlgovApp.webhook_allowed_hosts = ['127.0.0.1']\n"
+                                         "c.MlgovApp.delivery_interval = 0.2\n")
+    alice = bob = None
+    try:
+        alice, bob = Kernel(server, "alice-token"), Kernel(server, "bob-token")
+        for k in (alice, bob):
+            k.ok("%load_ext mlgov_jupyter")
+        alice.ok("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\n%mlgov publish df --name churn")
+        out = alice.ok(f"%mlgov channels add webhook {hook.url} --events access.requested")
+        assert "channel #1: webhook" in out["stdout"] and "signing secret (shown once" in out["stdout"]
+        secret = out["stdout"].split("keep it): ")[1].split()[0]
+        err = bob.run("%mlgov channels add webhook http://169.254.169.254/latest/meta-data/")["error"]
+        assert err[0] == "UsageError" and "link-local" in err[1] and "\n" not in err[1]
+        err = bob.run("%mlgov channels add pager 123")["error"]
+        assert err[0] == "UsageError"
+        bob.ok('%mlgov subscribe churn --reason "retention"')
+        html = alice.ok("%mlgov notifications")["data"][0]["text/html"]
+        assert "1 unread of 1" in html and "bob asks for access to churn" in html
+        deadline = time.monotonic() + 15
+        while not hook.calls and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert hook.calls and webhooks.verify(secret, hook.calls[0][1], hook.calls[0][0]["X-Mlgov-Signature"])
+        listed = alice.ok("%mlgov channels list")["data"][0]["text/html"]
+        assert hook.url.replace("&", "&amp;") in listed
+        log = alice.ok("%mlgov channels log 1")["data"][0]["text/html"]
+        assert "delivered" in log
+        out = alice.ok("%mlgov notifications --read-all")
+        assert "1 marked read, 0 unread" in out["stdout"]
+        assert "channel #1 (webhook" in alice.ok("%mlgov channels delete 1")["stdout"]
+        assert "no channels" in alice.ok("%mlgov channels")["data"][0]["text/plain"]
+    finally:
+        for k in (alice, bob):
+            if k is not None:
+                k.stop()
+        server.stop()
+        hook.close()

@@ -5,6 +5,7 @@ import {
 } from '@jupyterlab/application';
 
 import { mlgovIcon } from './icons';
+import { inbox } from './notifications';
 import { MlgovPanel } from './panel';
 import { PANEL_ID, PLUGIN_ID } from './tokens';
 
@@ -24,6 +25,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (restorer) {
       restorer.add(panel, PANEL_ID);
     }
+    // new notifications: a toast in the notification centre and a badge on the tab
+    inbox.start(panel.title, () => app.shell.activateById(PANEL_ID));
     app.commands.addCommand('mlgov:open-sidebar', {
       label: 'Open ML Governance',
       icon: mlgovIcon,

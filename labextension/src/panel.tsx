@@ -7,11 +7,12 @@ import { CardsView } from './cards';
 import { CatalogView } from './catalog';
 import { DashboardView } from './dashboard';
 import { MlgovAPI, errorLine } from './handler';
+import { NotificationsView, inbox, useUnread } from './notifications';
 import { RequestsView } from './requests';
 import { RolesView } from './roles';
 import { ErrorSink, IWhoAmI } from './tokens';
 
-type Tab = 'catalog' | 'cards' | 'dashboard' | 'requests' | 'roles';
+type Tab = 'catalog' | 'cards' | 'dashboard' | 'requests' | 'inbox' | 'roles';
 
 interface ISidebarProps {
   /** Bumped when the panel is shown or refreshed: every view reloads. */
@@ -27,6 +28,7 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
   const [asset, setAsset] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(0);
+  const unread = useUnread();
 
   const report: ErrorSink = useCallback(
     (e: unknown | null) => setError(e === null ? null : errorLine(e)),
@@ -36,6 +38,15 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
   useEffect(() => {
     MlgovAPI.whoami().then(setMe, report);
   }, [refreshKey]);
+
+  useEffect(
+    () =>
+      inbox.onShow(() => {
+        setTab('inbox');
+        setSeen(s => (s.has('inbox') ? s : new Set([...s, 'inbox'])));
+      }),
+    []
+  );
 
   const tabButton = (id: Tab, label: string, badge = 0) => (
     <button
@@ -83,6 +94,7 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
         {tabButton('cards', 'Cards')}
         {tabButton('dashboard', 'Dashboard')}
         {tabButton('requests', 'Requests', pending)}
+        {tabButton('inbox', 'Inbox', unread)}
         {me?.is_admin && tabButton('roles', 'Roles')}
       </div>
       {error !== null && (
@@ -168,6 +180,16 @@ function Sidebar({ refreshKey, onRefresh }: ISidebarProps): JSX.Element {
       <div
         className="jp-mlgov-body"
         role="tabpanel"
+        aria-label="Inbox"
+        hidden={tab !== 'inbox'}
+      >
+        {seen.has('inbox') && (
+          <NotificationsView refreshKey={refreshKey} onError={report} />
+        )}
+      </div>
+      <div
+        className="jp-mlgov-body"
+        role="tabpanel"
         aria-label="Requests"
         hidden={tab !== 'requests'}
       >
@@ -203,6 +225,7 @@ export class MlgovPanel extends ReactWidget {
 
   /** Reload every view (whoami, search, detail, requests). */
   refresh(): void {
+    void inbox.poll();
     this._refreshKey += 1;
     this.update();
   }
