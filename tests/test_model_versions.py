@@ -267,3 +267,74 @@ async def test_rest_permission_matrix(api):
     code, body, _ = await api("dave", "GET", "models/scorer/versions")
     assert code == 200 and [r["revision"] for r in body["revisions"]] == [2, 1]
     assert body["model_approval"] == "warn" and body["revisions"][0]["aliases"] == ["champion"]
+
+
+# ---- in a notebook: %mlgov model in a real kernel on a real server ---------------------------
+
+KERNEL_MODEL = (
+    "import pandas as pd, numpy as np\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "rng = np.random.default_rng(0)\n"
+    "X = pd.DataFrame({'a': rng.normal(size=200), 'b': rng.normal(size=200)}); y = (X.a > 0).astype(int)\n"
+    "m = LogisticRegression().fit(X, y)\n"
+    "mlgov_client.create_project('lab')\n"
+    "for user, d in (('bob', 'consumer'), ('carol', 'steward')):\n"
+    "    mlgov_client.add_member('lab', user, d)\n")
+
+
+def test_model_magics_in_a_real_kernel(tmp_path):
+    from live import Kernel, LiveServer
+
+    server = LiveServer(tmp_path)
+    alice = carol = bob = None
+    try:
+        alice = Kernel(server, "alice-token")
+        alice.ok("%load_ext mlgov_jupyter")
+        alice.ok(KERNEL_MODEL)
+        out = alice.ok("%mlgov card new m --name churn-lr --train X,y --test X,y --project lab")
+        alice.ok("m.set_params(C=0.2).fit(X, y)")  # retrained: card new publishes revision 2 first
+        alice.ok("%mlgov card new m --name churn-lr --train X,y --test X,y")
+        out = alice.ok("print(mlgov_client.card('churn-lr').card['model_revision']['revision'])")
+        assert out["stdout"].strip() == "2"
+
+        carol = Kernel(server, "carol-token")
+        carol.ok("%load_ext mlgov_jupyter")
+        out = carol.ok("%mlgov model approve churn-lr 1 --comment 'validated on hold-out'")
+        assert out["stdout"].strip() == "churn-lr revision 1: Approved by carol"
+        carol.ok("%mlgov model alias churn-lr champion 1")
+        out = carol.run("%mlgov model approve churn-lr 1")
+        assert out["error"][0] == "UsageError" and "--comment" in out["error"][1]
+        out = carol.run("%mlgov model alias churn-lr Champion 1")
+        assert out["error"][0] == "UsageError" and "alias 'Champion'" in out["error"][1]
+        out = alice.run("%mlgov model approve churn-lr 2 --comment 'mine'")
+        assert out["error"][0] == "UsageError" and "separation of duties" in out["error"][1]
+        assert "\n" not in out["error"][1]
+        out = carol.run("%mlgov model policy lab refuse")
+        assert out["error"][0] == "UsageError" and "may not" in out["error"][1]
+        out = alice.ok("%mlgov model policy lab warn")
+        assert out["stdout"].strip() == "project lab: model_approval=warn"
+
+        out = alice.ok("v = %mlgov model versions churn-lr\nv")
+        html = next(d["text/html"] for d in out["data"] if "text/html" in d)
+        assert "<table>" in html and "champion" in html and "validated on hold-out" in html
+        assert "PendingManualApproval" in html and "model_approval=warn" in html
+
+        bob = Kernel(server, "bob-token")
+        bob.ok("%load_ext mlgov_jupyter")
+        out = bob.ok("champ = %mlgov use churn-lr@champion\nprint(mlgov_client.used['churn-lr']['revision'])")
+        lines = out["stdout"].strip().splitlines()  # stdout and stderr, in either order
+        assert sorted(lines) == ["1", "<mlgov>:0: ModelApprovalWarning: model 'churn-lr' revision 1 has no Approved "
+                                      "model card describing it; project lab requires both (model_approval=warn)"]
+        out = bob.run("import warnings\nwith warnings.catch_warnings(record=True) as w:\n"
+                      "    warnings.simplefilter('always')\n    latest = mlgov_client.use('churn-lr')\n"
+                      "print([str(x.message) for x in w])")
+        assert "revision 2 is PendingManualApproval and has no Approved model card" in out["stdout"]
+        alice.ok("%mlgov model policy lab refuse")
+        out = bob.run("%mlgov use churn-lr --revision 2")
+        assert out["error"][0] == "UsageError" and "model_approval=refuse" in out["error"][1]
+        assert "\n" not in out["error"][1]
+    finally:
+        for k in (alice, carol, bob):
+            if k is not None:
+                k.stop()
+        server.stop()

@@ -222,10 +222,10 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         elif meta["format"] == "skops":
             self._used_models[id(value)] = meta["name"]
             self._remember_revision(value, meta["name"], meta["revision"])
-        if meta.get("warning"):
+        if meta.get("warning"):  # one line, without a source line of mlgov's or the magic's
             import warnings
 
-            warnings.warn(meta["warning"], ModelApprovalWarning, stacklevel=2)
+            warnings.warn_explicit(meta["warning"], ModelApprovalWarning, "<mlgov>", 0, module="mlgov_jupyter")
         return value
 
     # model versions (service/model_versions.py)
