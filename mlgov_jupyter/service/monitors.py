@@ -406,11 +406,18 @@ class MonitorService(ServiceBase):
         shown = _alert_view(a, names, s)
         self._audit(s, SCHEDULER, event, "alert", a.id, {**{k: shown[k] for k in (
             "kind", "deployment", "monitor", "reason")}, "project": names[a.project_id]})
-        notify = getattr(self, "_notify", None)
-        if notify is not None:
-            verb = "raised" if event == "alert.raised" else "resolved"
-            notify(s, event, subject=f"[mlgov] {a.kind} alert {verb}: {a.reason}", payload=shown,
-                   project=names[a.project_id])
+        # to the monitor's creator and the project's owners and stewards (in-Lab), and to every
+        # channel subscribed to the event: a missing or inactive monitor is its own event
+        raised = event == "alert.raised"
+        kind_event = {"missing": "monitor.missing", "inactive": "monitor.inactive"}.get(a.kind) if raised else None
+        mon = s.get(t.Monitor, a.monitor_id) if a.monitor_id else None
+        people = set(s.execute(select(t.Membership.user).where(
+            t.Membership.project_id == a.project_id, t.Membership.designation.in_(("owner", "steward")))).scalars())
+        if mon is not None:
+            people.add(mon.created_by)
+        self._notify(s, kind_event or event, subject=f"[mlgov] {a.kind} alert {'raised' if raised else 'resolved'}: "
+                     f"{a.reason}", payload={**shown, "event": kind_event or event}, project=names[a.project_id],
+                     users=sorted(people))
 
     def evaluate_alerts(self) -> None:
         """The scheduler's periodic pass over the built-in alerts (monitors that stopped running)."""
