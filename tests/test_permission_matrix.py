@@ -150,6 +150,13 @@ def _calls(ids, spare):
         ("GET", "audit/checkpoints", "audit/checkpoints", None),
         ("POST", "audit/checkpoints", "audit/checkpoints", {}),
         ("GET", "audit/public-key", "audit/public-key", None),
+        # each person's own: open to every signed-in user, the service keeps them apart
+        ("GET", "notifications", "notifications", None),
+        ("POST", "notifications/read", "notifications/read", {"all": True}),
+        ("GET", "channels", "channels", None),
+        ("POST", "channels", "channels", {"kind": "email", "target": "dave@example.org"}),
+        ("GET", "channels/(?P<id>[0-9]{1,18})/deliveries", "channels/1/deliveries", None),
+        ("DELETE", "channels/(?P<id>[0-9]{1,18})", "channels/1", None),
     ]
 
 
