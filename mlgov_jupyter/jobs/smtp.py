@@ -12,7 +12,8 @@ def message(sender: str, to: str, event: dict) -> EmailMessage:
     """The email of one event (``event``: id, event, subject, payload, project, timestamp)."""
     msg = EmailMessage()
     msg["From"], msg["To"] = sender, to
-    msg["Subject"] = f"[mlgov] {event['subject']}"[:200]
+    subject = " ".join(str(event["subject"]).split())  # one line: no header injection
+    msg["Subject"] = (subject if subject.startswith("[mlgov]") else f"[mlgov] {subject}")[:200]
     msg["X-Mlgov-Event"], msg["X-Mlgov-Event-Id"] = event["event"], str(event["id"])
     lines = [event["subject"], "", f"event: {event['event']} (#{event['id']}) at {event['timestamp']}"]
     if event.get("project"):
