@@ -3,6 +3,7 @@ import React, { useEffect, useState } from 'react';
 import { AccessBadge, Chips, KIND_LABEL, TimeAgo } from './components';
 import { FilterPicker, FilterScope, FiltersSection } from './filters';
 import { MlgovAPI } from './handler';
+import { VersionsSection } from './versions';
 import {
   ErrorSink,
   IAssetDetail,
@@ -66,6 +67,7 @@ export function AssetView({
           asset={asset}
           filters={filters}
           canManage={isOwnerOrSteward(me, asset.project)}
+          refreshKey={refreshKey}
           onChanged={onChanged}
           onError={onError}
         />
@@ -78,12 +80,14 @@ function AssetBody({
   asset,
   filters,
   canManage,
+  refreshKey,
   onChanged,
   onError
 }: {
   asset: IAssetDetail;
   filters: IAssetFilter[] | null;
   canManage: boolean;
+  refreshKey: number;
   onChanged: () => void;
   onError: ErrorSink;
 }): JSX.Element {
@@ -162,7 +166,17 @@ function AssetBody({
         />
       )}
       <Schema asset={asset} scopeColumns={scope?.columns ?? null} />
-      <Revisions asset={asset} />
+      {asset.kind === 'model' ? (
+        // a model's revisions with approval status and aliases (versions.tsx)
+        <VersionsSection
+          name={asset.name}
+          refreshKey={refreshKey}
+          onChanged={onChanged}
+          onError={onError}
+        />
+      ) : (
+        <Revisions asset={asset} />
+      )}
     </>
   );
 }

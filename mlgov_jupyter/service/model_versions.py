@@ -184,14 +184,14 @@ class ModelVersionService(ServiceBase):
             if rev is None:
                 raise NotFound(f"model {name!r} has no revision {revision} (latest is {a.latest_revision})")
             pname = self._project_names(s)[a.project_id]
-            # Resource.owner and created_by: the publisher, whom the role manager's separation of
-            # duties bars from approve actions (admins too)
-            resource = Resource(type="asset", name=a.name, project=pname, classification=a.classification,
-                                owner=rev.created_by, attrs={"created_by": rev.created_by})
-            self._authorize(s, actor, authz.CARD_APPROVE, resource)
+            # separation of duties, for everyone (admins too): the publisher never decides
+            resource = Resource(type="asset", name=a.name, project=pname, classification=a.classification)
             if actor.name == rev.created_by:
-                raise Forbidden(f"{actor.name} published {name!r} revision {revision} and may not decide "
-                                f"its approval (separation of duties): another owner or steward decides")
+                reason = (f"{actor.name} published {name!r} revision {revision} and may not decide its "
+                          f"approval (separation of duties): another owner or steward of {pname} decides")
+                self._note_denial(s, actor, authz.CARD_APPROVE, resource, reason)
+                raise Forbidden(reason)
+            self._authorize(s, actor, authz.CARD_APPROVE, resource)
             previous = self._approval_status(s, a.id, revision)
             if previous == status:
                 raise Conflict(f"model {name!r} revision {revision} is already {status}")
