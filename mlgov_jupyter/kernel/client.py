@@ -185,7 +185,7 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         return self._call("POST", f"subscriptions/{int(subscription_id)}/cancel", body={})
 
     def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None,
-            columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | None = None):
+            columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | str | None = None):
         """The asset's data if you own it or hold a grant (``name``, or ``"model@alias"`` for the
         model revision an alias points at): a dataset as a DataFrame (``as_=
         "pandas"``), a pyarrow Table (``"arrow"``) or an iterator of RecordBatches (``"batches"``),
@@ -194,7 +194,10 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         only those rows and columns travel. A model loads only the types skops trusts by
         default, plus those you name in ``trusted``; one you did not publish yourself runs in a
         process of its own (an ``IsolatedModel``: predict, predict_proba, decision_function,
-        transform, score there; a malformed model's crash is an Invalid, not your kernel's).
+        transform, score there; a malformed model's crash is an Invalid, not your kernel's), and
+        that process is sandboxed (kernel/sandbox.py: no file but Python's own, no network, no
+        signal or ptrace of your kernel); where it cannot be, use() refuses (an Invalid naming
+        the opt-out ``isolated="unsandboxed"``, or ``MLGOV_ISOLATED=unsandboxed``).
         ``isolated=False`` loads it in your kernel: only if you trust its publisher. A model
         revision its project's ``model_approval`` setting does not vouch for (not Approved, or
         no Approved card describes it) is Forbidden under ``refuse``, a ModelApprovalWarning
@@ -272,9 +275,14 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
             return None
         return known[0], known[1]
 
-    def _isolate(self, name: str, meta: dict, isolated: bool | None) -> bool:
+    def _isolate(self, name: str, meta: dict, isolated: bool | str | None) -> bool | str:
         """A model runs isolated unless the caller says otherwise or published this very
-        revision (same content) themselves."""
+        revision (same content) themselves; ``"unsandboxed"``: isolated, and allowed to run
+        where the worker's sandbox cannot be set up."""
+        if isinstance(isolated, str):
+            if isolated != "unsandboxed":
+                raise Invalid(f"isolated must be True, False or 'unsandboxed', not {isolated!r}")
+            return isolated
         if isolated is not None:
             return bool(isolated)
         try:
@@ -403,7 +411,7 @@ def _filter_terms(filters) -> list:
         raise Invalid("filter must be a list of (column, op, value) tuples of plain values") from None
 
 
-def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: bool = False):
+def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: bool | str = False):
     fmt = meta["format"]
     if fmt == "skops":
         import skops.io as sio
@@ -421,7 +429,8 @@ def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: b
         if isolated:
             from .isolated_model import load_isolated
 
-            return load_isolated(meta["name"], data, sio.get_untrusted_types(data=data))
+            return load_isolated(meta["name"], data, sio.get_untrusted_types(data=data),
+                                 unsandboxed=isolated == "unsandboxed")
         return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     if fmt == "uri":
         return meta["location"]

@@ -10,7 +10,11 @@ reader did not publish returns an ``IsolatedModel``: the model is loaded only in
 (``python -m mlgov_jupyter.kernel.isolated_model``), its read-only methods (``predict``,
 ``predict_proba``, ``predict_log_proba``, ``decision_function``, ``transform``, ``score``,
 ``get_feature_names_out``) run there, and a crash of the worker is one ``Invalid`` line; the
-kernel lives on.
+kernel lives on. The worker runs as the kernel's Unix user, so before it reads the model it enters
+a sandbox (kernel/sandbox.py: Landlock and seccomp) in which code the model runs can read no file
+but Python's own, write none, open no socket, and neither signal nor ptrace the kernel; where the
+sandbox cannot be set up, loading refuses unless the user allowed an unsandboxed worker
+(``use(name, isolated="unsandboxed")`` or ``MLGOV_ISOLATED=unsandboxed``).
 
 What comes back is plain data, never an object the model built: the worker answers with a JSON
 header and ``.npy`` arrays, read with ``json.loads`` and ``numpy.load(allow_pickle=False)``;
@@ -168,12 +172,30 @@ def _answer(out, ok: bool, value=None, error: str = "") -> None:
         _send(out, a)
 
 
-def _serve() -> None:
-    """The worker: the protocol runs on the process's original stdout; the model's own prints go
-    to stderr."""
+def _serve(allow_unsandboxed: bool = False) -> None:
+    """The worker: it enters the sandbox (kernel/sandbox.py) before anything else, says so in its
+    first answer (``{"sandbox": "landlock ABI 7 + seccomp"}``, or an error when it cannot and the
+    user did not allow an unsandboxed worker), and only then imports scikit-learn and reads the
+    model from stdin. The protocol runs on the process's original stdout; the model's own prints
+    go to stderr."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = sys.stdin.buffer
+    from . import sandbox
+
+    try:
+        applied = sandbox.enter()
+    except sandbox.Unavailable as exc:
+        if not allow_unsandboxed:
+            _answer(out, False, error=str(exc))
+            return
+        applied = f"unsandboxed ({exc})"
+    try:
+        import skops.io  # noqa: F401 - inside the sandbox; paid at use(), not on the first call
+    except Exception as exc:  # noqa: BLE001 - a sandbox that hides what the worker needs
+        _answer(out, False, error=f"the sandboxed worker cannot import skops: {type(exc).__name__}: {exc}")
+        return
+    _answer(out, True, {"sandbox": applied})
     model = None
     while True:
         try:
@@ -225,18 +247,47 @@ def _confine() -> None:
         pass
 
 
+UNSANDBOXED = "unsandboxed"
+SANDBOX_ENV = "MLGOV_ISOLATED"
+
+
 class _Worker:
-    def __init__(self, name: str):
+    def __init__(self, name: str, allow_unsandboxed: bool = False):
         self.name = name
         self.lock = threading.Lock()
         # no credential of the reader's (tokens, store URLs, cloud keys) and no import path from
-        # the kernel's working directory or environment (-I); no new privileges, no core dumps
+        # the kernel's working directory or environment (-I); no new privileges, no core dumps;
+        # then the worker sandboxes itself (kernel/sandbox.py) and says how
         env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
-        self.proc = subprocess.Popen([sys.executable, "-I", "-m", "mlgov_jupyter.kernel.isolated_model"],
+        argv = [sys.executable, "-I", "-m", "mlgov_jupyter.kernel.isolated_model"]
+        self.proc = subprocess.Popen(argv + (["--allow-unsandboxed"] if allow_unsandboxed else []),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, close_fds=True,
                                      cwd=tempfile.gettempdir(), preexec_fn=_confine)
         self.dead = False
+        self.sandbox = ""
+
+    def handshake(self) -> str:
+        """The worker's first answer: how it is sandboxed. Invalid, naming the opt-out, when it
+        could not sandbox itself and was not allowed to run without."""
+        try:
+            with self.lock:
+                header = json.loads(_recv(self.proc.stdout, 1 << 20))
+                (count,) = struct.unpack("<Q", _recv(self.proc.stdout, 8))
+                for _ in range(count):
+                    _recv(self.proc.stdout, 1 << 20)
+        except (EOFError, OSError, ValueError, struct.error):
+            self.close()
+            raise self._crashed() from None
+        if not isinstance(header, dict) or not header.get("ok"):
+            self.close()
+            why = str(header.get("error") if isinstance(header, dict) else "")[:300]
+            raise Invalid(f"model {self.name!r} cannot run sandboxed on this machine ({why}); to run it "
+                          f"in an unsandboxed process anyway: use({self.name!r}, isolated={UNSANDBOXED!r}) "
+                          f"or {SANDBOX_ENV}={UNSANDBOXED} in the kernel's environment")
+        value = header.get("value") or {}
+        self.sandbox = str(value.get("__dict__", {}).get("sandbox", "")) if isinstance(value, dict) else ""
+        return self.sandbox
 
     def request(self, op: str, args) -> Any:
         with self.lock:
@@ -399,6 +450,7 @@ class IsolatedModel(EstimatorView):
     def __init__(self, name: str, worker: _Worker, desc: dict, decoder: _Decoder):
         super().__init__(desc, decoder)
         self._name, self._worker = name, worker
+        self.sandbox = worker.sandbox  # how the worker is confined (kernel/sandbox.py)
         self._finalizer = weakref.finalize(self, worker.close)
 
     def __getattr__(self, name: str):
@@ -442,11 +494,16 @@ def _view(desc: dict, decoder: _Decoder, worker: _Worker | None, name: str = "")
     return cls(name, worker, desc, decoder)
 
 
-def load_isolated(name: str, data: bytes, trusted: list[str]) -> IsolatedModel:
-    """Start a worker, load the skops bytes there (already checked by model_trust) and return
-    its proxy. Invalid if the worker cannot load it or crashes."""
-    worker = _Worker(name)
+def load_isolated(name: str, data: bytes, trusted: list[str], unsandboxed: bool = False) -> IsolatedModel:
+    """Start a sandboxed worker, load the skops bytes there (already checked by model_trust) and
+    return its proxy (``proxy.sandbox`` says how it is confined, e.g. ``"landlock ABI 7 +
+    seccomp"``). Invalid if the worker cannot sandbox itself (unless ``unsandboxed`` or
+    ``MLGOV_ISOLATED=unsandboxed``: then it runs without, and ``proxy.sandbox`` says so), cannot
+    load the model, or crashes."""
+    allow = unsandboxed or os.environ.get(SANDBOX_ENV, "").strip().lower() == UNSANDBOXED
+    worker = _Worker(name, allow_unsandboxed=allow)
     try:
+        worker.handshake()
         worker.request("load", (data, trusted))
         with worker.lock:
             _send(worker.proc.stdin, pickle.dumps(("describe", None)))
@@ -466,4 +523,4 @@ def load_isolated(name: str, data: bytes, trusted: list[str]) -> IsolatedModel:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(allow_unsandboxed="--allow-unsandboxed" in sys.argv[1:])

@@ -1,0 +1,186 @@
+"""The sandbox an isolated model's worker process enters before it reads a byte of the model.
+
+The worker (kernel/isolated_model.py) runs as the same Unix user as the kernel, so without more a
+loader exploit or a memory-corruption bug in a crafted model could read the kernel's environment
+(its hub or mlgov token) through ``/proc/<pid>/environ`` or ``mem``, read the user's files
+(``~/.ssh``, notebooks), write files, connect to the hub or the mlgov service with a stolen token,
+or signal and ptrace the kernel. ``enter()`` takes all of that away with what an unprivileged
+process may do to itself on Linux, for the rest of its life and every thread it starts:
+
+- Landlock (kernel >= 5.13; ABI read with ``landlock_create_ruleset``): the file system is
+  read-only and only below the Python installation (``sys.prefix``, ``sys.base_prefix``), the
+  mlgov package's directory, ``/usr``, ``/lib*``, ``/etc/ld.so.cache`` and the worker's own
+  ``/proc/<pid>``; nothing can be written,
+  created, removed, truncated or executed anywhere. ABI >= 4: no TCP bind or connect. ABI >= 6:
+  no abstract UNIX socket and no signal outside the sandbox. A Landlock domain may also not ptrace
+  (nor read ``/proc/<pid>/mem``/``environ`` of) a process outside it.
+- seccomp (libseccomp through ``pyseccomp``): ``socket`` (every family, so no UNIX socket by
+  path either: Landlock before ABI 9 does not see connect on a path), ``io_uring``, ``execve``,
+  ``ptrace``, ``process_vm_readv/writev``, ``pidfd_*``, ``kcmp``, ``perf_event_open``, ``bpf``,
+  ``userfaultfd``, key management, namespaces (``unshare``, ``setns``, ``clone`` with a
+  ``CLONE_NEW*`` flag) and mounts fail with EPERM (``clone3``: ENOSYS, so threads use ``clone``); ``kill``, ``tgkill``
+  and ``rt_(tg)sigqueueinfo`` only to the worker itself. Other architectures' system calls
+  (32-bit on x86-64) kill the process.
+
+The model's bytes reach the worker through its stdin pipe, never as a path. ``enter()`` must run
+while the process has one thread (thread pools of BLAS or OpenMP start later, inside the
+sandbox); otherwise, or when Landlock or libseccomp is missing, it raises ``Unavailable`` with the
+reason, and the kernel refuses to run the model unless the user opted out
+(``use(name, isolated="unsandboxed")`` or ``MLGOV_ISOLATED=unsandboxed``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import sys
+
+# landlock(7): system call numbers (the same on every architecture) and access rights per ABI
+_CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
+_CREATE_RULESET_VERSION = 1
+_RULE_PATH_BENEATH = 1
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_FS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1, 5: (1 << 16) - 1}
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
+_SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
+_PR_SET_NO_NEW_PRIVS = 38
+
+# denied outright (EPERM); names unknown to this libseccomp or architecture are skipped
+DENIED_SYSCALLS = (
+    "socket", "socketcall", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open",
+    "pidfd_getfd", "pidfd_send_signal", "tkill", "kcmp", "perf_event_open", "bpf", "userfaultfd",
+    "keyctl", "add_key", "request_key", "unshare", "setns", "mount", "umount2", "pivot_root",
+    "chroot", "open_by_handle_at", "name_to_handle_at", "fanotify_init", "init_module", "finit_module",
+    "kexec_load", "kexec_file_load", "move_mount", "open_tree", "fsopen", "fsmount", "fspick",
+    "mount_setattr", "quotactl", "acct", "swapon", "swapoff", "reboot", "syslog", "vmsplice",
+)
+# allowed only when their first argument (a process id) is the worker's own
+SELF_ONLY_SYSCALLS = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
+# clone: no new namespace (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET); clone3,
+# whose flags seccomp cannot read, answers ENOSYS so that the C library falls back to clone
+_CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+
+
+class Unavailable(RuntimeError):
+    """The sandbox cannot be set up on this machine (the message says why)."""
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
+
+
+def landlock_abi() -> int:
+    """The Landlock ABI version of the running kernel; 0 if it has none or it is disabled."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    abi = _libc().syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
+    return int(abi) if abi > 0 else 0
+
+
+def readable_paths() -> list[str]:
+    """What the worker may read (never write): the Python installation, the mlgov package,
+    system libraries, its own /proc entry. Paths that do not exist are left out."""
+    import mlgov_jupyter
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.abspath(mlgov_jupyter.__file__)),
+             "/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache",
+             "/proc/self"}  # opened, it is /proc/<this pid>: threadpoolctl reads its maps
+    return sorted(p for p in paths if p and os.path.exists(p))
+
+
+def _landlock(abi: int, readable: list[str]) -> None:
+    libc = _libc()
+    fs = _FS_BY_ABI.get(abi, (1 << 16) - 1)
+    attr = _RulesetAttr(fs, _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0,
+                        _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise Unavailable(f"Landlock ruleset refused: {os.strerror(ctypes.get_errno())}")
+    try:
+        for path in readable:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            try:
+                rights = FS_READ_FILE | (FS_READ_DIR if os.path.isdir(path) else 0)
+                rule = _PathBeneathAttr(rights, fd)
+                if libc.syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH),
+                                ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                    raise Unavailable(f"Landlock rule for {path} refused: {os.strerror(ctypes.get_errno())}")
+            finally:
+                os.close(fd)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise Unavailable(f"no_new_privs refused: {os.strerror(ctypes.get_errno())}")
+        if libc.syscall(_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            raise Unavailable(f"Landlock restrict_self refused: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(ruleset)
+
+
+def _seccomp_filter():
+    """A libseccomp filter (allow by default) denying what DENIED_SYSCALLS and
+    SELF_ONLY_SYSCALLS name; Unavailable without pyseccomp or libseccomp."""
+    try:
+        import pyseccomp as sc
+    except (ImportError, OSError, RuntimeError) as exc:  # pyseccomp raises if libseccomp.so is missing
+        raise Unavailable(f"seccomp needs libseccomp and pyseccomp ({type(exc).__name__}: {exc})") from None
+    flt = sc.SyscallFilter(sc.ALLOW)
+    deny = sc.ERRNO(errno.EPERM)
+    for name in DENIED_SYSCALLS:
+        try:
+            flt.add_rule(deny, name)
+        except (ValueError, OSError, RuntimeError):  # not a system call here
+            continue
+    try:
+        flt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    except (ValueError, OSError, RuntimeError):
+        pass
+    for bit in _CLONE_NEW:
+        flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, bit, bit))
+    me = os.getpid()
+    for name in SELF_ONLY_SYSCALLS:
+        try:
+            flt.add_rule(deny, name, sc.Arg(0, sc.NE, me))
+        except (ValueError, OSError, RuntimeError):
+            continue
+    return flt
+
+
+def enter() -> str:
+    """Confine this process for good (module docstring); returns what was applied, e.g.
+    ``"landlock ABI 7 + seccomp"``. Raises Unavailable, having applied nothing that the caller
+    could rely on, when Landlock is missing, the process has more than one thread, or libseccomp
+    cannot be loaded."""
+    abi = landlock_abi()
+    if abi < 1:
+        raise Unavailable("the Linux kernel offers no Landlock (needs Linux >= 5.13 with landlock "
+                          "in its LSM list)")
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        threads = 0
+    if threads != 1:
+        raise Unavailable(f"the worker has {threads or 'an unknown number of'} threads; Landlock "
+                          f"would confine only one")
+    flt = _seccomp_filter()  # loads libseccomp before the file system closes
+    readable = readable_paths()
+    _landlock(abi, readable)
+    try:
+        flt.load()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise Unavailable(f"seccomp filter refused ({exc})") from None
+    return f"landlock ABI {abi} + seccomp"

@@ -1,0 +1,222 @@
+"""Issue 9's open finding: the isolated model's worker ran as the kernel's own Unix user, so code
+that runs in it (a loader exploit, memory corruption by a crafted model) could read the kernel's
+token from /proc/<kernel>/environ, the user's files, write files, connect to the service and
+signal or ptrace the kernel. The worker now sandboxes itself (kernel/sandbox.py) before it reads
+the model. Here the attacker's code runs for real inside the worker: a model whose pipeline ends in
+``builtins.exec`` (refused at publish and at use() unless the reader names it, so the test stores
+it past the publish check and the reader names it), whose ``transform`` runs a probe there."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import mlgov_jupyter
+from mlgov_jupyter.core.errors import Invalid
+from mlgov_jupyter.kernel import sandbox
+from mlgov_jupyter.kernel.isolated_model import IsolatedModel
+
+TRUSTED = ["builtins.exec", "builtins.min", "builtins.object", "numpy.full_like", "numpy.ravel"]
+
+# each attempt: "ok" if it worked, else the error's errno name; printed as one JSON line (in the
+# worker it comes back as the model's error: "Invalid: model 'x': RuntimeError: PROBE {...}")
+PROBE = textwrap.dedent('''
+    import ctypes, errno, json, os, signal, socket, subprocess
+    T = __TARGETS__
+    r = {}
+    def attempt(name, fn):
+        try:
+            fn()
+            r[name] = "ok"
+        except OSError as exc:
+            r[name] = errno.errorcode.get(exc.errno, str(exc.errno))
+        except BaseException as exc:
+            r[name] = type(exc).__name__
+    def rd(path):
+        with open(path, "rb") as f:
+            return f.read(64)
+    def wr(path):
+        with open(path, "w") as f:
+            f.write("pwned")
+    def ptrace():
+        libc = ctypes.CDLL(None, use_errno=True)  # PTRACE_SEIZE: traced, not stopped; let go at exit
+        if libc.ptrace(0x4206, T["kernel"], 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "ptrace")
+    def abstract():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(T["abstract"])
+    attempt("environ", lambda: rd(f"/proc/{T['kernel']}/environ"))
+    attempt("mem", lambda: open(f"/proc/{T['kernel']}/mem", "rb").close())  # opened: readable
+    attempt("home file", lambda: rd(T["secret"]))
+    attempt("home list", lambda: os.listdir(T["home"]))
+    attempt("write", lambda: wr(T["write"]))
+    attempt("tcp", lambda: socket.create_connection(("127.0.0.1", T["port"]), timeout=3).close())
+    attempt("abstract unix", abstract)
+    attempt("signal", lambda: os.kill(T["kernel"], 0))
+    attempt("ptrace", ptrace)
+    attempt("exec", lambda: subprocess.run(["/bin/true"], check=True))
+    line = "PROBE " + json.dumps(r, separators=(",", ":"))
+    if T["raise"]:
+        raise RuntimeError(line)
+    print(line)
+''')
+
+ATTEMPTS = ["environ", "mem", "home file", "home list", "write", "tcp", "abstract unix", "signal", "ptrace",
+            "exec"]
+
+
+def _evil(code: str) -> Pipeline:
+    """A pipeline whose transform runs ``code``: fill an array with it, take it back, exec it."""
+    return Pipeline([("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": code, "dtype": object})),
+                     ("flat", FunctionTransformer(np.ravel)), ("first", FunctionTransformer(builtins_min)),
+                     ("run", FunctionTransformer(builtins_exec))])
+
+
+builtins_min, builtins_exec = min, exec
+
+
+@pytest.fixture
+def victim(tmp_path, monkeypatch):
+    """The kernel's secrets (this process plays the kernel): tokens in its environment, a key
+    in its user's home, a service listening on localhost, an abstract UNIX socket."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE-KEY-0x5ec")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "SECRET-HUB")
+    monkeypatch.setenv("MLGOV_TOKEN", "SECRET-MLGOV")
+    monkeypatch.setenv("MLGOV_DB_URL", f"sqlite:///{tmp_path / 'sbx.sqlite'}")
+    monkeypatch.delenv("MLGOV_SERVER_URL", raising=False)
+    monkeypatch.delenv("MLGOV_ISOLATED", raising=False)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind(f"\0mlgov-sbx-{os.getpid()}")
+    abstract.listen()
+    abstract.settimeout(0.5)
+    targets = {"kernel": os.getpid(), "home": str(home), "secret": str(home / ".ssh" / "id_ed25519"),
+               "write": str(home / "pwned"), "port": listener.getsockname()[1],
+               "abstract": f"\0mlgov-sbx-{os.getpid()}"}
+    yield targets, listener, abstract
+    listener.close()
+    abstract.close()
+
+
+def _probe(targets: dict, raise_: bool) -> str:
+    """The probe as one statement that runs it in globals of its own (exec in a transformer
+    runs it in a function's frame)."""
+    return f"exec({PROBE.replace('__TARGETS__', repr({**targets, 'raise': raise_}))!r}, {{}})"
+
+
+def _nobody_called(listener, abstract) -> bool:
+    for s in (listener, abstract):
+        try:
+            s.accept()[0].close()
+            return False
+        except (TimeoutError, socket.timeout):
+            pass
+    return True
+
+
+def test_the_probe_succeeds_without_the_sandbox(victim, tmp_path):
+    """Honesty of the probe: run as an ordinary child of the kernel, every attempt works."""
+    targets, listener, abstract = victim
+    out = subprocess.run([sys.executable, "-I", "-c", _probe(targets, raise_=False)], capture_output=True,
+                         text=True, timeout=60, env={**os.environ})
+    got = json.loads(out.stdout.split("PROBE ", 1)[1])
+    assert got == dict.fromkeys(ATTEMPTS, "ok"), got
+    os.unlink(targets["write"])
+    listener.accept()[0].close()
+    abstract.accept()[0].close()
+
+
+def test_attacker_code_in_the_worker_reaches_nothing_and_predict_still_works(victim):
+    targets, listener, abstract = victim
+    if sandbox.landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock (use() refuses here; see the fail-closed test)")
+    mallory, alice = mlgov_jupyter.connect(user="mallory"), mlgov_jupyter.connect(user="alice")
+    mallory.create_project("shop")
+    mallory.add_member("shop", "alice", "consumer")
+    # stored past the publish check (as bytes stored before it existed): the reader names the types
+    from mlgov_jupyter.service import catalog
+
+    check, catalog._check_skops = catalog._check_skops, lambda data: None
+    try:
+        mallory.publish(_evil(_probe(targets, raise_=True)), name="evil", project="shop")
+    finally:
+        catalog._check_skops = check
+    mallory.publish(LogisticRegression().fit(np.array([[0.], [1.], [2.], [3.]]), [0, 0, 1, 1]),
+                    name="honest", project="shop")
+
+    model = alice.use("evil", trusted=TRUSTED)
+    assert isinstance(model, IsolatedModel) and model.sandbox.startswith("landlock ABI ")
+    with pytest.raises(Invalid, match="PROBE") as err:
+        model.transform(np.zeros((1, 1)))  # the publisher's code runs, in the worker
+    got = json.loads(str(err.value).split("PROBE ", 1)[1])
+    assert set(got) == set(ATTEMPTS)
+    assert all(v != "ok" for v in got.values()), got
+    # refused by the file system rules, the ptrace rule (Landlock) or seccomp
+    assert got["environ"] == got["mem"] == got["home file"] == got["home list"] == "EACCES", got
+    assert got["write"] == "EACCES" and got["tcp"] == got["abstract unix"] == "EPERM", got
+    assert got["signal"] == got["ptrace"] == got["exec"] == "EPERM", got
+    assert not os.path.exists(targets["write"]) and _nobody_called(listener, abstract)
+    # the worker lives on after the model's error; an honest model beside it predicts
+    with pytest.raises(Invalid, match="PROBE"):
+        model.transform(np.zeros((1, 1)))
+    honest = alice.use("honest")
+    assert honest.sandbox == model.sandbox
+    assert [int(v) for v in honest.predict(np.array([[0.], [3.]]))] == [0, 1]
+
+
+FAIL_CLOSED = textwrap.dedent('''
+    import errno, sys
+    import numpy as np, pyseccomp, skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from mlgov_jupyter.core.errors import Invalid
+    from mlgov_jupyter.kernel.isolated_model import load_isolated
+    data = sio.dumps(LogisticRegression().fit(np.array([[0.], [1.], [2.], [3.]]), [0, 0, 1, 1]))
+    # this process and its children now run on a "kernel without Landlock"
+    f = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    f.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "landlock_create_ruleset")
+    f.load()
+    try:
+        load_isolated("lr", data, [])
+        print("LOADED")
+    except Invalid as exc:
+        print("REFUSED", exc)
+    m = load_isolated("lr", data, [], unsandboxed=True)
+    print("OPTED", m.sandbox, [int(v) for v in m.predict(np.array([[0.], [3.]]))])
+''')
+
+
+def test_without_landlock_use_refuses_unless_the_user_opts_out(tmp_path):
+    """Fail closed: where the worker cannot sandbox itself (here: a kernel whose Landlock
+    answers ENOSYS), loading refuses with one line naming the opt-out; with it, the model runs."""
+    out = subprocess.run([sys.executable, "-c", FAIL_CLOSED], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    refused, opted = [line for line in out.stdout.splitlines() if line.startswith(("REFUSED", "OPTED", "LOADED"))]
+    assert refused.startswith("REFUSED model 'lr' cannot run sandboxed on this machine (the Linux kernel "
+                              "offers no Landlock"), refused
+    assert "isolated='unsandboxed'" in refused and "MLGOV_ISOLATED=unsandboxed" in refused
+    assert opted.startswith("OPTED unsandboxed (the Linux kernel offers no Landlock") and opted.endswith("[0, 1]")
+
+
+def test_use_names_the_opt_out_and_checks_its_value(victim):
+    mallory, alice = mlgov_jupyter.connect(user="mallory"), mlgov_jupyter.connect(user="alice")
+    mallory.create_project("shop")
+    mallory.add_member("shop", "alice", "consumer")
+    mallory.publish(LogisticRegression().fit(np.array([[0.], [1.]]), [0, 1]), name="lr", project="shop")
+    with pytest.raises(Invalid, match="isolated must be True, False or 'unsandboxed', not 'yes'"):
+        alice.use("lr", isolated="yes")
+    m = alice.use("lr", isolated="unsandboxed")  # allowed to run without; sandboxed where it can be
+    assert isinstance(m, IsolatedModel)
+    assert m.sandbox.startswith("landlock ABI ") or m.sandbox.startswith("unsandboxed (")
