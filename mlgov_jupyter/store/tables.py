@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -381,10 +381,11 @@ class Notification(Base):
     """An event as one recipient's in-Lab notification."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("event_id", "user"),)
+    # (user, read_at): the sidebar's poll counts a user's unread ones from the index alone
+    __table_args__ = (UniqueConstraint("event_id", "user"), Index("ix_notifications_user_read", "user", "read_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("notification_events.id"), index=True)
-    user: Mapped[str] = mapped_column(String(128), index=True)
+    user: Mapped[str] = mapped_column(String(128))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 

@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.UniqueConstraint('event_id', 'user'),
     )
     op.create_index('ix_notifications_event_id', 'notifications', ['event_id'])
-    op.create_index('ix_notifications_user', 'notifications', ['user'])
+    op.create_index('ix_notifications_user_read', 'notifications', ['user', 'read_at'])
     op.create_table(
         'deliveries',
         sa.Column('id', sa.Integer(), nullable=False),
