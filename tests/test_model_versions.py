@@ -227,6 +227,8 @@ def test_project_gate_off_warn_refuse(users):
     with pytest.raises(Forbidden, match="revision 2 is PendingManualApproval"):
         dave.use("scorer")
     dave.use("scorer", revision=1)  # the approved one still loads
+    refusals = [json.loads(e["detail"]) for e in _events(alice, "access.denied") if e["actor"] == "dave"]
+    assert any("model_approval=refuse" in r["reason"] for r in refusals)
     settings = [json.loads(e["detail"]) for e in _events(alice, "project.settings")]
     assert [s["model_approval"]["new"] for s in settings] == ["refuse", "warn"]
 

@@ -485,7 +485,7 @@ class CatalogService(AssetFilterService, ServiceBase):
             detail = {"revision": rev.revision, "content_hash": rev.content_hash,
                       "grant": grant.id if grant else None, "project": pname}
             if a.kind == "model":  # the project's model_approval gate: a 403, or a warning in meta
-                gate = self._model_gate(s, a, rev, pname)
+                gate = self._model_gate(s, a, rev, pname, actor)
                 meta.update(gate, alias=alias)
                 detail.update(approval_status=gate["approval_status"], alias=alias)
             if scope is not None:

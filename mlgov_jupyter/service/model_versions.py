@@ -93,7 +93,8 @@ class ModelVersionService(ServiceBase):
                                                              t.ProjectSetting.key == key)).first()
         return row[0] if row else default
 
-    def _model_gate(self, s: Session, a: t.Asset, rev: t.AssetRevision, project_name: str) -> dict:
+    def _model_gate(self, s: Session, a: t.Asset, rev: t.AssetRevision, project_name: str,
+                    actor: Actor | None = None) -> dict:
         """What ``use`` of model revision ``rev`` may return under its project's ``model_approval``:
         ``{"approval_status", "approved_card", "warning"}``; Forbidden under ``refuse`` when the
         revision is not Approved or no Approved card version describes it (same content)."""
@@ -113,7 +114,11 @@ class ModelVersionService(ServiceBase):
         message = (f"model {a.name!r} revision {rev.revision} {' and '.join(missing)}; project "
                    f"{project_name} requires both (model_approval={policy})")
         if policy == "refuse":
-            raise Forbidden(message + f": see %mlgov model versions {a.name}")
+            message += f": see %mlgov model versions {a.name}"
+            if actor is not None:  # audited as a refusal, like the authorizer's
+                self._note_denial(s, actor, authz.CATALOG_CONSUME,
+                                  self._asset_resource(a, project_name), message)
+            raise Forbidden(message)
         out["warning"] = message
         return out
 
