@@ -428,3 +428,30 @@ def test_magics_in_a_real_kernel(tmp_path):
                 k.stop()
         server.stop()
         hook.close()
+
+
+def test_two_service_copies_never_send_a_delivery_twice(store_url):
+    """Two copies of the service (own engines, one store) run the delivery job at once over 60
+    pending deliveries: the receiver gets each event exactly once."""
+    first = _service(store_url)
+    second = _service(store_url)
+    hook = Receiver()
+    try:
+        first.add_channel(Actor("alice"), m.ChannelCreate(kind="webhook", target=hook.url))
+        with first.store.transaction() as s:
+            for i in range(60):
+                first._notify(s, "alert.raised", subject=f"alert {i}", payload={"i": i}, users=["alice"])
+        done = []
+        threads = [threading.Thread(target=lambda svc=svc: done.append(run_deliveries(svc, batch=5)))
+                   for svc in (first, second, first, second)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        ids = [json.loads(body)["id"] for _h, body, _p in hook.calls]
+        assert sorted(ids) == sorted(set(ids)) and len(ids) == 60, (len(ids), len(set(ids)))
+        assert sum(done) == 60
+    finally:
+        hook.close()
+        first.store.dispose()
+        second.store.dispose()
