@@ -455,3 +455,40 @@ def test_two_service_copies_never_send_a_delivery_twice(store_url):
         hook.close()
         first.store.dispose()
         second.store.dispose()
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off():
+    """Each byte within the per-operation timeout, but the whole answer too slow: the exchange
+    ends at twice the timeout with an error (the delivery is retried later), the job moves on."""
+    from mlgov_jupyter.jobs.webhook import post
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+            if stop.is_set():
+                break
+            try:
+                conn.send(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.2)
+        conn.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError, match="did not answer within 1 s"):
+            post(f"http://127.0.0.1:{server.getsockname()[1]}/", b"{}", {}, timeout=0.5,
+                 allowed_hosts=("127.0.0.1",))
+        assert time.monotonic() - started < 3
+    finally:
+        stop.set()
+        thread.join(10)
+        server.close()

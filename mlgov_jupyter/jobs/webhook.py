@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 from urllib.parse import urlsplit
 
 from ..core import webhooks
@@ -56,13 +57,17 @@ class _PinnedTLS(http.client.HTTPSConnection):
 def post(url: str, body: bytes, headers: dict, *, timeout: float = 5.0, allowed_hosts=(),
          own: frozenset = frozenset()) -> int:
     """POST ``body`` to ``url``; the HTTP status code (a redirect is returned as its 3xx code,
-    not followed). Raises Invalid if the target is refused now, OSError on network failures and
-    timeouts (socket.timeout is an OSError)."""
+    not followed). ``timeout`` bounds each network operation, and twice it the whole exchange (a
+    receiver dripping its answer a byte at a time is cut off). Raises Invalid if the target is
+    refused now, OSError on network failures and timeouts (socket.timeout is an OSError)."""
     address = vet(url, allowed_hosts, own)[0]
     parts = urlsplit(url)
     scheme, host, port = webhooks.parse_target(url)
     cls = _PinnedTLS if scheme == "https" else _Pinned
     conn = cls(host, port, address, timeout)
+    watchdog = threading.Timer(2 * timeout, _cut, args=[conn])
+    watchdog.daemon = True
+    watchdog.start()
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json",
@@ -70,5 +75,23 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float = 5.0, allowed_
         resp = conn.getresponse()
         resp.read(65536)  # drain a little; the body is not used
         return resp.status
+    except (OSError, http.client.HTTPException) as exc:
+        if getattr(conn, "mlgov_cut", False):
+            raise TimeoutError(f"the receiver did not answer within {2 * timeout:g} s") from None
+        if isinstance(exc, http.client.HTTPException):
+            raise OSError(f"not an HTTP answer ({type(exc).__name__})") from None
+        raise
     finally:
+        watchdog.cancel()
         conn.close()
+
+
+def _cut(conn) -> None:
+    """End an exchange that outlived its deadline: the blocked read fails with an OSError."""
+    conn.mlgov_cut = True
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
