@@ -251,11 +251,15 @@ class NotificationService(ServiceBase):
     # ---- what the delivery job calls (no actor: the service itself) -------------------------
 
     def claim_deliveries(self, limit: int = 20) -> list[dict]:
-        """Claim up to ``limit`` due deliveries for ``lease`` seconds; each as {id, claim, kind,
+        """Claim up to ``limit`` due deliveries for a lease (``lease`` seconds, or longer than
+        sending them all may take); each as {id, claim, kind,
         target, secret, event: {id, event, subject, payload, project, timestamp}}. A claimed row
         is not handed to anyone else until its lease runs out (PostgreSQL: SKIP LOCKED; SQLite:
         writers are serialised)."""
         now, token = _now(), uuid.uuid4().hex
+        cfg = self.delivery_config
+        # the lease outlasts sending the whole batch (each send ends within twice the timeout)
+        lease = timedelta(seconds=max(cfg.lease, limit * 2 * cfg.timeout + 30))
         with self.store.transaction() as s:
             stmt = (select(t.Delivery).where(t.Delivery.status == "pending", t.Delivery.next_attempt_at <= now,
                                              or_(t.Delivery.claimed_until.is_(None),
@@ -266,7 +270,7 @@ class NotificationService(ServiceBase):
             out = []
             for d in s.execute(stmt).scalars().all():
                 c, e = s.get(t.Channel, d.channel_id), s.get(t.NotificationEvent, d.event_id)
-                d.claim, d.claimed_until = token, now + timedelta(seconds=self.delivery_config.lease)
+                d.claim, d.claimed_until = token, now + lease
                 out.append({"id": d.id, "claim": token, "kind": c.kind, "target": c.target, "secret": c.secret,
                             "attempt": d.attempts + 1, "event": event_body(e)})
             return out
