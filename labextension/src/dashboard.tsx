@@ -1,6 +1,12 @@
 import React, { useEffect, useState } from 'react';
 
 import { Badge, CardStatusBadge, TimeAgo, Tone } from './components';
+import {
+  DeploymentAlertRows,
+  DeploymentsSection,
+  DeploymentView,
+  useDeploymentBoard
+} from './deployments';
 import { MlgovAPI } from './handler';
 import {
   AlertState,
@@ -15,7 +21,7 @@ interface IDashboardProps {
   onError: ErrorSink;
 }
 
-/** Every model with its alert state, card status and last check; a model's history. */
+/** Deployments and every model with their alert state; a deployment's monitors, a model's history. */
 export function DashboardView({
   refreshKey,
   onError
@@ -23,6 +29,8 @@ export function DashboardView({
   const [models, setModels] = useState<IDashboardModel[] | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const [changes, setChanges] = useState(0);
+  const [deployment, setDeployment] = useState<string | null>(null);
+  const board = useDeploymentBoard(refreshKey, changes, onError);
 
   useEffect(() => {
     let current = true;
@@ -39,24 +47,36 @@ export function DashboardView({
     onError(null);
     setOpen(model);
   };
+  const showDeployment = (name: string) => {
+    onError(null);
+    setDeployment(name);
+  };
   const alerts = models?.filter(m => m.alert !== 'OK') ?? [];
+  const deploymentAlerts =
+    board?.alerts.filter(a => a.state === 'InAlert' && !a.acknowledged).length ?? 0;
   const entry = models?.find(m => m.model === open) ?? null;
 
   return (
     <div className="jp-mlgov-dashboard">
-      <div hidden={open !== null}>
+      <div hidden={open !== null || deployment !== null}>
         <section className="jp-mlgov-section jp-mlgov-first" aria-label="Alerts">
           <h4>
             Alerts
-            {alerts.length > 0 && (
+            {alerts.length + deploymentAlerts > 0 && (
               <span className="jp-mlgov-count jp-mlgov-count-alert">
-                {alerts.length}
+                {alerts.length + deploymentAlerts}
               </span>
             )}
           </h4>
-          {models !== null && alerts.length === 0 && (
+          {models !== null && alerts.length === 0 && !board?.alerts.length && (
             <p className="jp-mlgov-empty">No model is in alert.</p>
           )}
+          <DeploymentAlertRows
+            board={board}
+            onOpen={showDeployment}
+            onChanged={() => setChanges(c => c + 1)}
+            onError={onError}
+          />
           <ul className="jp-mlgov-rows">
             {alerts.map(m => (
               <li key={m.model} className="jp-mlgov-row jp-mlgov-alertRow">
@@ -75,6 +95,7 @@ export function DashboardView({
             ))}
           </ul>
         </section>
+        <DeploymentsSection board={board} onOpen={showDeployment} />
         <section className="jp-mlgov-section" aria-label="Models">
           <h4>Models{models !== null && ` (${models.length})`}</h4>
           {models !== null && models.length === 0 && (
@@ -131,7 +152,16 @@ export function DashboardView({
           )}
         </section>
       </div>
-      {open !== null && (
+      {deployment !== null && (
+        <DeploymentView
+          name={deployment}
+          refreshKey={refreshKey}
+          onBack={() => setDeployment(null)}
+          onChanged={() => setChanges(c => c + 1)}
+          onError={onError}
+        />
+      )}
+      {open !== null && deployment === null && (
         <ModelHistory
           model={open}
           entry={entry}

@@ -15,8 +15,14 @@ import {
   ICardSummary,
   IAlertAck,
   IDashboardModel,
+  IDeployment,
+  IDeploymentDetail,
   IExecution,
   IExecutionDetail,
+  IMonitor,
+  IMonitorAlert,
+  IMonitorDetail,
+  IMonitorExecution,
   IRole,
   IRoleCatalog,
   IRolePreview,
@@ -297,6 +303,54 @@ export namespace MlgovAPI {
     id: number
   ): Promise<IExecutionDetail> {
     return requestAPI<IExecutionDetail>(`models/${enc(model)}/executions/${id}`);
+  }
+
+  // Deployments, stored monitors, their alerts
+
+  export async function listDeployments(): Promise<IDeployment[]> {
+    return (await requestAPI<{ deployments: IDeployment[] }>('deployments'))
+      .deployments;
+  }
+
+  /** A deployment with its monitors. */
+  export function getDeployment(name: string): Promise<IDeploymentDetail> {
+    return requestAPI<IDeploymentDetail>(`deployments/${enc(name)}`);
+  }
+
+  export async function listMonitors(deployment?: string): Promise<IMonitor[]> {
+    const query = deployment ? `?deployment=${enc(deployment)}` : '';
+    return (await requestAPI<{ monitors: IMonitor[] }>(`monitors${query}`))
+      .monitors;
+  }
+
+  /** A monitor with its executions (newest first, metrics when the caller may see them) and alerts. */
+  export function getMonitor(name: string): Promise<IMonitorDetail> {
+    return requestAPI<IMonitorDetail>(`monitors/${enc(name)}`);
+  }
+
+  /** run: now, returns the execution; start/stop: its schedule, returns the monitor. */
+  export function monitorAction(
+    name: string,
+    action: 'run' | 'start' | 'stop'
+  ): Promise<IMonitorExecution | IMonitor> {
+    return post<IMonitorExecution | IMonitor>(
+      `monitors/${enc(name)}/${action}`,
+      {}
+    );
+  }
+
+  export async function listMonitorAlerts(
+    state: 'open' | 'resolved' | 'all' = 'open'
+  ): Promise<IMonitorAlert[]> {
+    return (await requestAPI<{ alerts: IMonitorAlert[] }>(`alerts?state=${state}`))
+      .alerts;
+  }
+
+  export function acknowledgeMonitorAlert(
+    id: number,
+    comment: string
+  ): Promise<IMonitorAlert> {
+    return post<IMonitorAlert>(`alerts/${id}/ack`, { comment });
   }
 
   // Roles (admins)

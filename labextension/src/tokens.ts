@@ -385,3 +385,107 @@ export interface IRolePreview {
   mlgov_policy: string;
   iam: { [key: string]: unknown };
 }
+
+// Deployments, stored monitors and their alerts (api.py: "deployments, their captured data, ...")
+
+export interface IDeployment {
+  name: string;
+  model: string;
+  model_revision: number;
+  environment: string;
+  /** InService or OutOfService */
+  status: string;
+  project: string;
+  /** The capture dataset's name (<name>-capture), null without capture */
+  capture: string | null;
+  captured_rows: number;
+  capture_files: number;
+  ground_truth_rows: number;
+  created_by: string;
+  created_at: string;
+}
+
+export interface IMonitorLastExecution {
+  id: number;
+  status: string;
+  created_at: string;
+  failure_reason: string | null;
+}
+
+export interface IMonitor {
+  name: string;
+  project: string;
+  model: string;
+  deployment: string | null;
+  data: string | null;
+  monitor_type: string;
+  /** hourly, daily or a cron expression (UTC) */
+  schedule: string;
+  status: 'Scheduled' | 'Stopped';
+  active: boolean;
+  next_run_at: string | null;
+  running: boolean;
+  last_run_at: string | null;
+  last_execution: IMonitorLastExecution | null;
+  alert: 'OK' | 'InAlert';
+  /** the kinds of its open alerts */
+  open_alerts: string[];
+}
+
+export interface IDeploymentDetail extends IDeployment {
+  monitors: IMonitor[];
+}
+
+/** One metric's value in one execution; drift: a p-value drifts below `threshold`, a distance above. */
+export interface IMetricValue {
+  value: number;
+  threshold?: number | null;
+  measure?: 'p_value' | 'distance';
+  method?: string;
+  drifted?: boolean;
+}
+
+export interface IMonitorExecution {
+  id: number;
+  status: string;
+  violations: number;
+  dataset_drift: boolean;
+  summary: {
+    drifted_columns?: string[];
+    violations_by_type?: { [type: string]: number };
+    n_current?: number | null;
+  };
+  created_at: string;
+  window: { rows?: number; [key: string]: unknown } | null;
+  started_at: string | null;
+  ended_at: string | null;
+  failure_reason: string | null;
+  /** absent for a reader who may not see the monitored data */
+  metrics?: {
+    drift?: { [column: string]: IMetricValue };
+    quality?: { [metric: string]: IMetricValue };
+    bias?: { [metric: string]: IMetricValue };
+  };
+}
+
+export type MonitorAlertKind = 'violation' | 'missing' | 'inactive';
+
+export interface IMonitorAlert {
+  id: number;
+  kind: MonitorAlertKind;
+  state: 'InAlert' | 'OK';
+  project: string;
+  deployment: string | null;
+  monitor: string | null;
+  execution: number | null;
+  reason: string;
+  raised_at: string;
+  resolved_at: string | null;
+  acknowledged: { by: string; at: string; comment: string } | null;
+}
+
+export interface IMonitorDetail extends IMonitor {
+  /** newest first */
+  executions: IMonitorExecution[];
+  alerts: IMonitorAlert[];
+}

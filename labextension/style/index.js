@@ -1,2 +1,3 @@
 import './base.css';
 import './notifications.css';
+import './deployments.css';

@@ -138,9 +138,42 @@ def describe_parquet(source, max_rows: int | None = None,
         batches = bounded_batches(parquet, [f.name for f in fields], kept_text)
         return describe_batches(fields, batches, max_decoded_bytes)[:2] + (rows,)
     except pa.ArrowMemoryError:
-        raise TooLarge("the Parquet content needs more memory than the service has to read") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise Invalid(f"content is not a readable Parquet file: {exc}") from None
+        raise
+    except (pa.ArrowException, OSError) as exc:
+        raise Invalid(f"content is not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+
+
+def describe_dataset(data, file_format: str, max_decoded_bytes: int | None = None,
+                     where: str = "the data") -> tuple[list, dict, int]:
+    """``(schema, summary, rows)`` of a ``pyarrow.dataset`` (registered data, ``file_format``
+    "parquet" or "csv") in one pass: Parquet file by file, row group by row group, with the bounds
+    of ``bounded_batches``. TooLarge past ``max_decoded_bytes``; Invalid if unreadable."""
+    import pyarrow as pa
+
+    try:
+        fields = [f for f in data.schema if not f.name.startswith("__index_level_")]
+        check_width(fields)
+        if file_format == "parquet":
+            batches = _parquet_files_batches(data, fields)
+        else:
+            batches = data.to_batches(batch_size=65_536, batch_readahead=1, fragment_readahead=0)
+        return describe_batches(fields, batches, max_decoded_bytes)
+    except pa.ArrowMemoryError:
+        raise
+    except (pa.ArrowException, OSError) as exc:
+        raise Invalid(f"cannot read {where!r}: {str(exc).splitlines()[0]}") from None
+
+
+def _parquet_files_batches(data, fields):
+    """The batches of a Parquet dataset's files, each read row group by row group with the
+    bounds of ``bounded_batches``."""
+    import pyarrow.parquet as pq
+
+    kept = {f.name for f in fields if _is_text(f.type)}
+    for path in data.files:
+        with data.filesystem.open_input_file(path) as f:
+            parquet = pq.ParquetFile(f, pre_buffer=False, read_dictionary=sorted(kept))
+            yield from bounded_batches(parquet, [f.name for f in fields], kept)
 
 
 def describe_batches(fields, batches, max_decoded_bytes: int | None = None) -> tuple[list, dict, int]:

@@ -89,6 +89,10 @@ class GovernanceSettings(LoggingConfigurable):
                                     help="Most bytes a published Parquet file may decompress to (413 beyond)")
     upload_max_bytes = Int(Limits.upload_max_bytes, config=True,
                            help="Most bytes one upload (all its parts) may hold (413 beyond)")
+    decode_max_memory = Int(Limits.decode_max_memory, config=True,
+                            help="Most bytes a worker process decoding user-supplied Parquet (describe at "
+                                 "publish and register, every scan for use) may allocate; beyond it the call is "
+                                 "a 413 and the service's own memory does not move (min 64 MiB)")
     upload_part_bytes = Int(Limits.upload_part_bytes, config=True,
                             help="Bytes per part clients send (kept at most max_body_bytes)")
     export_max_chars = Int(Limits.export_max_chars, config=True,
@@ -158,6 +162,12 @@ class GovernanceSettings(LoggingConfigurable):
         from jupyter_core.paths import jupyter_data_dir
 
         return os.path.join(jupyter_data_dir(), "mlgov")
+
+    @validate("decode_max_memory")
+    def _check_decode_memory(self, proposal):
+        if proposal["value"] < 64 << 20:
+            raise TraitError("decode_max_memory must be at least 64 MiB (67108864)")
+        return proposal["value"]
 
     @validate("alert_evaluation_period", "alert_datapoints_to_alert")
     def _check_alert_rule(self, proposal):

@@ -24,8 +24,11 @@ log = logging.getLogger("mlgov.audit")
 
 if TYPE_CHECKING:
     from ..store.anchor import AuditAnchor
+    from ..store.decode_worker import DecodePool
     from ..store.external import ExternalLocations
     from ..store.objects import ObjectStore
+
+_DECODER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class Limits:
     export_timeout: float = 60.0  # seconds a PDF render may take in its worker process
     export_workers: int = 2  # PDF renders at a time (each in its own process)
     export_cache_entries: int = 64  # rendered PDFs kept, per card version
+    decode_max_memory: int = 1 << 30  # bytes a worker decoding user-supplied Parquet may allocate (store/decode_worker.py)
 
 
 @dataclass
@@ -141,6 +145,21 @@ class ServiceBase:
             move_blobs(self.store, self.objects)
             self.__dict__["_blobs_moved"] = True
         return self.objects
+
+    def decoder(self) -> "DecodePool":
+        """The worker processes that decode user-supplied Parquet (store/decode_worker.py),
+        started on first use, each limited to ``limits.decode_max_memory``."""
+        pool = self.__dict__.get("_decoder")
+        if pool is None:
+            from ..store.decode_worker import DecodePool
+
+            with _DECODER_LOCK:
+                pool = self.__dict__.get("_decoder")
+                if pool is None:
+                    pool = DecodePool(self.objects_store(), self.external_locations(),
+                                      self.limits.decode_max_memory)
+                    self.__dict__["_decoder"] = pool
+        return pool
 
     def external_locations(self) -> "ExternalLocations":
         if self.external is None:

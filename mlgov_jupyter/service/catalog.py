@@ -19,7 +19,7 @@ from .. import views
 from ..core import authz, row_filters
 from ..core import models as m
 from ..core.authz import Resource
-from ..core.catalog import describe_parquet, scan_batch_rows
+from ..core.catalog import scan_batch_rows
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from ..core.roles.catalog import CLASSIFICATION_RANK
 from ..core.model_trust import unpublishable_types
@@ -139,30 +139,17 @@ class CatalogService(AssetFilterService, ServiceBase):
             self.objects_store().delete(digest)
 
     def _describe_external(self, body: m.Publish) -> tuple:
-        """Registered data, read in place with the service's credentials: a hash of its file
-        listing (paths, sizes, times) stands for its content; schema and summary from one pass."""
-        import pyarrow as pa
-
-        from ..core.catalog import check_width, describe_batches
-
-        ext = self.external_locations()
-        data = ext.dataset(body.location, body.format.removeprefix("external-"))
-        try:
-            fields = [f for f in data.schema if not f.name.startswith("__index_level_")]
-            check_width(fields)
-            if body.format == "external-parquet":  # file by file, row group by row group, bounded
-                batches = _parquet_files_batches(data, fields)
-            else:
-                batches = data.to_batches(batch_size=65_536, batch_readahead=1, fragment_readahead=0)
-            described = describe_batches(fields, batches, self.limits.publish_max_decoded_bytes)
-        except pa.ArrowMemoryError:
-            raise TooLarge(f"{body.location!r} needs more memory than the service has to read") from None
-        except (pa.ArrowException, OSError) as exc:
-            raise Invalid(f"cannot read {body.location!r}: {str(exc).splitlines()[0]}") from None
+        """Registered data, read in place with the service's credentials, in a decode worker
+        (store/decode_worker.py): a hash of its file listing (paths, sizes, times) stands for its
+        content; schema and summary from one pass."""
+        fmt = body.format.removeprefix("external-")
+        self.external_locations().resolve(body.location)  # Forbidden outside the allowed prefixes, here
+        described, listing = self.decoder().describe_external(body.location, fmt,
+                                                              self.limits.publish_max_decoded_bytes)
         if described[2] > self.limits.publish_max_rows:
             raise TooLarge(f"{body.location!r} holds {described[2]} rows; at most "
                            f"{self.limits.publish_max_rows} may be registered (publish_max_rows)")
-        return ("sha256:" + ext.listing_hash(data).split(":", 1)[1], None), described
+        return ("sha256:" + listing.split(":", 1)[1], None), described
 
     def _staged_content(self, actor: Actor, body: m.Publish):
         """The content as a staged file (None for a URI asset). The caller's right to publish is
@@ -191,8 +178,9 @@ class CatalogService(AssetFilterService, ServiceBase):
 
     def _describe(self, body: m.Publish, staged) -> tuple | None:
         if body.format == "parquet":
-            return describe_parquet(str(staged), self.limits.publish_max_rows,
-                                    self.limits.publish_max_decoded_bytes)
+            # decoded in a worker process with a memory limit: a footer may lie about what it holds
+            return self.decoder().describe_parquet(str(staged), self.limits.publish_max_rows,
+                                                   self.limits.publish_max_decoded_bytes)
         if body.format == "skops":
             _check_skops(staged)
         return None
@@ -496,20 +484,20 @@ class CatalogService(AssetFilterService, ServiceBase):
                 if form != "arrow":
                     raise Invalid(f"{'captured' if rev.format == 'capture' else 'registered external'} data is "
                                   "read as an Arrow stream (format=arrow)")
+                batch_rows = scan_batch_rows(rev.summary or {}, rev.schema or [])
+                text_max = {k: v.get("max_length") for k, v in (rev.summary or {}).items() if "max_length" in v}
+                # user-supplied Parquet (published, captured by serving code, registered):
+                # decoded in a worker process with a memory limit
                 if rev.format == "parquet":
-                    dataset = objects.dataset(rev.content_hash)
-                elif rev.format == "capture":
-                    dataset = self._capture_dataset(s, a)
-                else:
-                    dataset = self.external_locations().dataset(rev.location, rev.format.removeprefix("external-"))
-                    listing = self.external_locations().listing_hash(dataset).split(":", 1)[1]
-                    if rev.content_hash != "sha256:" + listing:
-                        raise Conflict(f"the data at {name!r}'s location changed since it was registered "
-                                       f"(files added, removed or rewritten): its owner registers it again")
-                scan = Scan(dataset, wanted, row_filters.to_expression(expression_terms, dataset.schema),
-                            batch_rows=scan_batch_rows(rev.summary or {}, rev.schema or []),
-                            text_max={k: v.get("max_length") for k, v in (rev.summary or {}).items()
-                                      if "max_length" in v})
+                    source = {"digest": rev.content_hash}
+                elif rev.format == "capture":  # every batch its deployment's capturers sent
+                    digests, batch_rows, text_max = self._capture_digests(s, a)
+                    source = {"digest": digests}
+                else:  # the worker checks the listing is still the one registered (409 otherwise)
+                    source = {"location": rev.location, "format": rev.format.removeprefix("external-"),
+                              "listing": "listing:" + rev.content_hash.split(":", 1)[1]}
+                scan = self.decoder().scan(source, wanted, expression_terms, batch_rows=batch_rows,
+                                           text_max=text_max)
                 meta.update(media_type=ARROW_STREAM, rows=scan.rows())
                 if rev.format != "parquet":
                     meta["location"] = None
@@ -696,20 +684,6 @@ class CatalogService(AssetFilterService, ServiceBase):
 
 
 # ---- helpers ------------------------------------------------------------------------------
-
-def _parquet_files_batches(data, fields):
-    """The batches of a Parquet dataset's files, each read row group by row group with the
-    bounds of ``core.catalog.bounded_batches``."""
-    import pyarrow.parquet as pq
-
-    from ..core.catalog import _is_text, bounded_batches
-
-    kept = {f.name for f in fields if _is_text(f.type)}
-    for path in data.files:
-        with data.filesystem.open_input_file(path) as f:
-            parquet = pq.ParquetFile(f, pre_buffer=False, read_dictionary=sorted(kept))
-            yield from bounded_batches(parquet, [f.name for f in fields], kept)
-
 
 def _columns(columns) -> list[str] | None:
     """A list of column names from a list or its JSON text; None for all."""
