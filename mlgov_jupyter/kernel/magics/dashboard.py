@@ -1,11 +1,30 @@
 from .base import Subcommand
 
 
+class Sections(list):
+    """Tables shown one after another (HTML in a notebook, text elsewhere)."""
+
+    def __repr__(self) -> str:
+        return "\n\n".join(repr(t) for t in self)
+
+    def _repr_html_(self) -> str:
+        return "".join(t._repr_html_() for t in self)
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        p.text(repr(self))
+
+
 class Dashboard(Subcommand):
     name = "dashboard"
-    help = "Every model: card status, monitoring checks, latest result, alert state"
+    help = ("Deployments (model revision, status, monitors, last run, alert state) and every model "
+            "(card status, monitoring checks, latest result, alert state)")
 
     def run(self, args, ctx):
+        from .deploy import deployments_table
+
+        return Sections([deployments_table(ctx.client), self.models(ctx)])
+
+    def models(self, ctx):
         from ..widgets.table import Table
 
         rows = []
@@ -19,7 +38,7 @@ class Dashboard(Subcommand):
                          "card": f"{r['card']} {r['card_status']}" if r["card"] else "no card",
                          "checks": r["executions"], "last check": last})
         return Table(["model", "project", "alert", "card", "checks", "last check"], rows,
-                     empty="no models in the catalog")
+                     title="models" if rows else "", empty="no models in the catalog")
 
 
 class History(Subcommand):
