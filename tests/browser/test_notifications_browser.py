@@ -44,6 +44,13 @@ def test_inbox_badge_toast_and_list(lab_server, browser, pages):
     page.wait_for_timeout(800)  # the toast slides in
     page.screenshot(path=shot(page, panel, "notifications-inbox").replace(".png", "-page.png"))
 
+    # the toast's action brings the Inbox forward
+    tab(panel, "Catalog").click()
+    expect(listing).to_be_hidden()
+    toast.get_by_role("button", name="Open inbox").click()
+    expect(inbox).to_have_attribute("aria-selected", "true")
+    expect(listing).to_be_visible()
+
     # one marked read by a click, then all
     listing.locator(".jp-mlgov-notification.jp-mod-unread").first.click()
     expect(sidebar_tab).to_have_attribute("data-mlgov-unread", "1")
