@@ -211,3 +211,84 @@ def test_mallory_cannot_listen_to_alices_kernel(hub):
     assert err is None and "alice-secret-7f3a" in out
     out, err = hub.run_in_kernel("mallory", LISTEN)
     assert err is None and "HEARD False" in out, out
+
+
+MODEL_ATTACK = r'''
+import json, os, socket, subprocess, sys, urllib.parse
+import numpy as np, skops.io as sio
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from mlgov_jupyter.core.errors import Invalid
+from mlgov_jupyter.kernel.isolated_model import load_isolated, IsolatedModel
+honest = c.use(__MODEL__)  # bob's model: isolated, sandboxed, predicts
+print("HONEST", isinstance(honest, IsolatedModel), honest.sandbox,
+      [int(v) for v in honest.predict(np.array([[0.], [3.]]))])
+home = os.path.expanduser("~")
+os.makedirs(home + "/.ssh", exist_ok=True)
+with open(home + "/.ssh/mlgov-test-key", "w") as f:
+    f.write("alice-private")
+abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+abstract.bind("\0mlgov-alice-" + __TAG__); abstract.listen()
+targets = {"kernel": os.getpid(), "home": home, "secret": home + "/.ssh/mlgov-test-key",
+           "write": home + "/pwned-" + __TAG__, "abstract": "\0mlgov-alice-" + __TAG__}
+ports = {"hub": urllib.parse.urlsplit(os.environ["JUPYTERHUB_API_URL"]).port,
+         "mlgov": urllib.parse.urlsplit(os.environ["MLGOV_SERVER_URL"]).port}
+results = {}
+for what, port in ports.items():
+    def probe(raise_):
+        code = __PROBE__.replace("__TARGETS__", repr({**targets, "port": port, "raise": raise_}))
+        return f"exec({code!r}, {{}})"
+    # outside the sandbox (a plain child of alice's kernel) every attempt works: the probe is honest
+    plain = subprocess.run([sys.executable, "-I", "-c", probe(False)], capture_output=True, text=True,
+                           timeout=60)
+    assert "PROBE " in plain.stdout, plain.stderr[-1500:]
+    results["plain " + what] = json.loads(plain.stdout.split("PROBE ", 1)[1])
+    os.path.exists(targets["write"]) and os.unlink(targets["write"])
+    # the same code run by a model's loader path inside the worker (the worker's own entry)
+    evil = Pipeline([("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": probe(True), "dtype": object})),
+                     ("flat", FunctionTransformer(np.ravel)), ("first", FunctionTransformer(min)),
+                     ("run", FunctionTransformer(exec))])
+    data = sio.dumps(evil)
+    m = load_isolated("evil", data, sio.get_untrusted_types(data=data))
+    try:
+        m.transform(np.zeros((1, 1)))
+    except Invalid as exc:
+        results["worker " + what] = json.loads(str(exc).split("PROBE ", 1)[1])
+    m.close()
+results["written"] = os.path.exists(targets["write"])
+print("ATTACK " + json.dumps(results))
+'''
+
+
+def test_another_users_model_in_alices_kernel_reaches_none_of_her_secrets(hub):
+    """Issue 9: alice's kernel uses bob's model; code run by a model inside the isolated worker
+    (here: a pipeline whose transform execs a probe, loaded through the worker's own entry) cannot
+    read her kernel's environment (her hub token) or memory, her files, write, connect to the hub
+    or the mlgov service, use an abstract socket, or signal, ptrace or exec; the same probe run as
+    a plain child of her kernel can."""
+    import uuid
+
+    from test_model_sandbox import ATTEMPTS, PROBE
+
+    tag = uuid.uuid4().hex[:8]
+    for user in ("alice", "bob"):
+        hub.start_server(user)
+    out, err = hub.run_in_kernel("bob", (
+        "import numpy as np, mlgov_jupyter as mg\nfrom sklearn.linear_model import LogisticRegression\n"
+        f"c = mg.connect()\nc.create_project('models-{tag}')\nc.add_member('models-{tag}', 'alice', 'consumer')\n"
+        "c.publish(LogisticRegression().fit(np.array([[0.], [1.], [2.], [3.]]), [0, 0, 1, 1]),\n"
+        f"          name='lr-{tag}', project='models-{tag}')\n"), timeout=120)
+    assert err is None, (out, err)
+    code = ("import mlgov_jupyter as mg\nc = mg.connect()\n" + MODEL_ATTACK.replace("__MODEL__", repr(f"lr-{tag}"))
+            .replace("__TAG__", repr(tag)).replace("__PROBE__", repr(PROBE)))
+    out, err = hub.run_in_kernel("alice", code, timeout=240)
+    assert err is None, (out, err)
+    honest = next(line for line in out.splitlines() if line.startswith("HONEST "))
+    assert honest.startswith("HONEST True landlock ABI ") and honest.endswith("[0, 1]"), honest
+    got = json.loads(next(line for line in out.splitlines() if line.startswith("ATTACK "))[len("ATTACK "):])
+    for what in ("hub", "mlgov"):
+        assert got["plain " + what] == dict.fromkeys(ATTEMPTS, "ok"), got
+        assert set(got["worker " + what]) == set(ATTEMPTS), got
+        refused = {k: v for k, v in got["worker " + what].items() if v != "ok"}
+        assert refused == got["worker " + what], f"allowed in the worker: {got['worker ' + what]}"
+    assert got["written"] is False
