@@ -260,11 +260,13 @@ class NotificationService(ServiceBase):
         cfg = self.delivery_config
         # the lease outlasts sending the whole batch (each send ends within twice the timeout)
         lease = timedelta(seconds=max(cfg.lease, limit * 2 * cfg.timeout + 30))
+        due = (t.Delivery.status == "pending", t.Delivery.next_attempt_at <= now,
+               or_(t.Delivery.claimed_until.is_(None), t.Delivery.claimed_until < now))
+        with self.store.transaction(write=False) as s:  # most runs find nothing: no write lock then
+            if s.execute(select(t.Delivery.id).where(*due).limit(1)).first() is None:
+                return []
         with self.store.transaction() as s:
-            stmt = (select(t.Delivery).where(t.Delivery.status == "pending", t.Delivery.next_attempt_at <= now,
-                                             or_(t.Delivery.claimed_until.is_(None),
-                                                 t.Delivery.claimed_until < now))
-                    .order_by(t.Delivery.next_attempt_at).limit(limit))
+            stmt = select(t.Delivery).where(*due).order_by(t.Delivery.next_attempt_at).limit(limit)
             if not self.store.is_sqlite:
                 stmt = stmt.with_for_update(skip_locked=True)
             out = []
