@@ -492,3 +492,31 @@ def test_a_receiver_dripping_its_answer_is_cut_off():
         stop.set()
         thread.join(10)
         server.close()
+
+
+def test_old_read_notifications_and_finished_deliveries_are_purged(store_url):
+    from mlgov_jupyter.store import tables as t
+
+    svc = _service(store_url)
+    hook = Receiver()
+    try:
+        svc.add_channel(Actor("alice"), m.ChannelCreate(kind="webhook", target=hook.url))
+        with svc.store.transaction() as s:
+            old = [svc._notify(s, "alert.raised", subject=f"old {i}", payload={}, users=["alice", "bob"])
+                   for i in range(3)]
+            new = svc._notify(s, "alert.raised", subject="new", payload={}, users=["alice"])
+        run_deliveries(svc)
+        svc.mark_read(Actor("alice"), m.NotificationsRead(all=True))  # bob's stay unread
+        with svc.store.transaction() as s:
+            for e in s.query(t.NotificationEvent).filter(t.NotificationEvent.id.in_(old)):
+                e.created_at = datetime.now(timezone.utc) - timedelta(days=100)
+        assert svc.purge_notifications() == {"notifications": 3, "deliveries": 3, "events": 0}
+        assert svc.notifications(Actor("alice"), m.NotificationQuery())["total"] == 1  # the new one
+        assert svc.notifications(Actor("bob"), m.NotificationQuery())["unread"] == 3  # unread: kept
+        svc.mark_read(Actor("bob"), m.NotificationsRead(all=True))
+        assert svc.purge_notifications() == {"notifications": 3, "deliveries": 0, "events": 3}
+        with svc.store.transaction() as s:
+            assert [e.id for e in s.query(t.NotificationEvent)] == [new]
+    finally:
+        hook.close()
+        svc.store.dispose()

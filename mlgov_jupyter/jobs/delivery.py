@@ -1,4 +1,5 @@
-"""The delivery job: send the outbox's pending deliveries, and the daily grant-expiry notices.
+"""The delivery job: send the outbox's pending deliveries; and the daily job: grant-expiry
+notices and the retention of old notifications.
 
 Every ``delivery_interval`` seconds (APScheduler, its own thread: never the pool that serves
 requests) the job claims due deliveries (service.claim_deliveries: a lease, so service copies
@@ -77,12 +78,18 @@ def run_deliveries(service, batch: int = 20, rounds: int = 10) -> int:
 
 
 def run_expiry_notices(service) -> int:
-    """One run of the grant.expiring job; how many grantees were told (never raises)."""
+    """One run of the daily job: grant.expiring notices, then old read notifications and finished
+    deliveries purged (retention_days). How many grantees were told (never raises)."""
+    told = 0
     try:
-        return service.notify_expiring_grants()
+        told = service.notify_expiring_grants()
     except Exception:  # noqa: BLE001
         log.exception("grant expiry notices failed")
-        return 0
+    try:
+        service.purge_notifications()
+    except Exception:  # noqa: BLE001
+        log.exception("purging old notifications failed")
+    return told
 
 
 def schedule(scheduler, service, settings) -> None:

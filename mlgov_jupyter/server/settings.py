@@ -131,6 +131,9 @@ class GovernanceSettings(LoggingConfigurable):
                                      help="Tell grantees this many days before their grant ends (grant.expiring)")
     grant_expiry_check_interval = Float(86400.0, config=True,
                                         help="Seconds between runs of the grant expiry notice job (0: no job)")
+    notification_retention_days = Float(90.0, config=True,
+                                        help="Read notifications and finished deliveries older than this are "
+                                             "deleted by the daily job (unread and pending ones stay)")
 
     card_organisation = Unicode("", config=True,
                                 help="Organisation name printed at the top of exported model cards (PDF, HTML)")
@@ -188,7 +191,7 @@ class GovernanceSettings(LoggingConfigurable):
             smtp_from=self.smtp_from, smtp_starttls=self.smtp_starttls, smtp_user=self.smtp_user,
             smtp_password=self.smtp_password, timeout=self.delivery_timeout,
             max_attempts=max(1, self.delivery_max_attempts), backoff=max(0.0, self.delivery_backoff),
-            grant_notice_days=self.grant_expiry_notice_days)
+            grant_notice_days=self.grant_expiry_notice_days, retention_days=self.notification_retention_days)
 
     def build_service(self) -> GovernanceService:
         """The service over its store, with its audit anchor. Raises TraitError on bad settings."""

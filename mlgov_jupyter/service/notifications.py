@@ -52,6 +52,7 @@ class DeliveryConfig:
     backoff: float = 30.0  # seconds before the 2nd attempt; doubled for each next one
     lease: float = 120.0  # seconds a claimed delivery stays claimed
     grant_notice_days: float = 3.0
+    retention_days: float = 90.0  # read notifications and finished deliveries older than this go
 
 
 def _now() -> datetime:
@@ -333,6 +334,26 @@ class NotificationService(ServiceBase):
             except Conflict:  # another service copy wrote this notice at the same time
                 continue
         return told
+
+
+    def purge_notifications(self, days: float | None = None) -> dict:
+        """Delete read notifications and finished (delivered, failed) deliveries of events older
+        than ``days`` (default: retention_days), then those events nothing refers to any more.
+        Unread notifications and pending deliveries stay. {"notifications": n, "deliveries": n,
+        "events": n} deleted."""
+        days = self.delivery_config.retention_days if days is None else days
+        cutoff = _now() - timedelta(days=days)
+        with self.store.transaction() as s:
+            old = select(t.NotificationEvent.id).where(t.NotificationEvent.created_at < cutoff)
+            gone_n = s.query(t.Notification).filter(t.Notification.event_id.in_(old),
+                                                    t.Notification.read_at.is_not(None)).delete(synchronize_session=False)
+            gone_d = s.query(t.Delivery).filter(t.Delivery.event_id.in_(old), t.Delivery.status != "pending") \
+                .delete(synchronize_session=False)
+            gone_e = s.query(t.NotificationEvent).filter(
+                t.NotificationEvent.created_at < cutoff,
+                ~t.NotificationEvent.id.in_(select(t.Notification.event_id)),
+                ~t.NotificationEvent.id.in_(select(t.Delivery.event_id))).delete(synchronize_session=False)
+            return {"notifications": gone_n, "deliveries": gone_d, "events": gone_e}
 
 
 def event_body(e: t.NotificationEvent) -> dict:
