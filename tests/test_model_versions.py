@@ -308,7 +308,7 @@ KERNEL_MODEL = (
     "import pandas as pd, numpy as np\n"
     "from sklearn.linear_model import LogisticRegression\n"
     "rng = np.random.default_rng(0)\n"
-    "X = pd.DataFrame({'a': rng.normal(size=200), 'b': rng.normal(size=200)}); y = (X.a > 0).astype(int)\n"
+    "X = pd.DataFrame({'a': rng.normal(size=200), 'g': rng.integers(0, 2, size=200)}); y = (X.a > 0).astype(int)\n"
     "m = LogisticRegression().fit(X, y)\n"
     "mlgov_client.create_project('lab')\n"
     "for user, d in (('bob', 'consumer'), ('carol', 'steward')):\n"
@@ -326,9 +326,12 @@ def test_model_magics_in_a_real_kernel(tmp_path):
         alice.ok(KERNEL_MODEL)
         out = alice.ok("%mlgov card new m --name churn-lr --train X,y --test X,y --project lab")
         alice.ok("m.set_params(C=0.2).fit(X, y)")  # retrained: card new publishes revision 2 first
-        alice.ok("%mlgov card new m --name churn-lr --train X,y --test X,y")
-        out = alice.ok("print(mlgov_client.card('churn-lr').card['model_revision']['revision'])")
-        assert out["stdout"].strip() == "2"
+        out = alice.run("%mlgov card new m --name churn-lr --train X,y --test X,y --bias-facet g")
+        assert out["error"][0] == "UsageError" and "--bias-values" in out["error"][1]
+        alice.ok("%mlgov card new m --name churn-lr --train X,y --test X,y --bias-facet g --bias-values 1")
+        out = alice.ok("c = mlgov_client.card('churn-lr').card\nprint(c['model_revision']['revision'])\n"
+                       "print([e['name'] for e in c['content']['evaluation_details']])")
+        assert out["stdout"].split("\n")[:2] == ["2", "['Test data evaluation', 'Fairness: g']"]
 
         carol = Kernel(server, "carol-token")
         carol.ok("%load_ext mlgov_jupyter")

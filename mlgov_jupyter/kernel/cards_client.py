@@ -15,9 +15,12 @@ class CardsClient:
 
     def card_from_session(self, model, name: str, train=None, test=None, *, model_asset: str | None = None,
                           project: str | None = None, datasets: dict | None = None,
-                          notebook_path: str | None = None, description: str = ""):
+                          notebook_path: str | None = None, description: str = "",
+                          bias_facet: str | None = None, bias_values=None):
         """Fill a card from a fitted model and the session's data, link the catalog datasets this
-        session loaded with ``use`` as lineage, publish the model if the catalog lacks it, save."""
+        session loaded with ``use`` as lineage, publish the model if the catalog lacks it, save.
+        ``bias_facet``/``bias_values``: a column of the test data and its sensitive values; the
+        card gets a fairness evaluation with SageMaker Clarify's bias metrics and a chart."""
         from ..core import cards as c
 
         from ..core.errors import NotFound
@@ -26,6 +29,13 @@ class CardsClient:
         me = self.whoami()["name"]
         content = c.card_from_session(model, name, train=train, test=test, datasets=lineage,
                                       notebook_path=notebook_path or _notebook_path(), author=me)
+        if bias_facet is not None:
+            from ..core.cards.fairness import fairness_evaluation
+
+            if not isinstance(test, (tuple, list)) or len(test) != 2 or bias_values is None:
+                raise Invalid("a fairness section needs test=(X, y) and bias_values (the sensitive group)")
+            content.setdefault("evaluation_details", []).append(
+                fairness_evaluation(model, test[0], test[1], bias_facet, bias_values))
         try:
             previous = self.card(name).card
         except NotFound:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from IPython.core.error import UsageError
+
 from .base import Subcommand
 
 ACTIONS = ("new", "show", "list", "edit", "submit", "approve", "send-back", "archive", "diff",
@@ -21,6 +23,8 @@ class Card(Subcommand):
         new.add_argument("--test", help="X,y variables of the test data")
         new.add_argument("--project")
         new.add_argument("--model-asset", help="catalog model the card belongs to (default: published now)")
+        new.add_argument("--bias-facet", help="a column of the test data: adds Clarify's bias metrics")
+        new.add_argument("--bias-values", help="comma separated: the facet's sensitive values")
         for action in ("show", "edit", "submit", "approve", "send-back", "archive"):
             p = sub.add_parser(action)
             p.add_argument("card")
@@ -49,9 +53,13 @@ class Card(Subcommand):
         client = ctx.client
         action = args.action
         if action == "new":
+            if (args.bias_facet is None) != (args.bias_values is None):
+                raise UsageError("%mlgov card new: give --bias-facet and --bias-values together")
+            values = [v.strip() for v in args.bias_values.split(",") if v.strip()] if args.bias_values else None
             return client.card_from_session(
                 ctx.variable(args.model), args.name, train=_pair(ctx, args.train),
-                test=_pair(ctx, args.test), project=args.project, model_asset=args.model_asset)
+                test=_pair(ctx, args.test), project=args.project, model_asset=args.model_asset,
+                bias_facet=args.bias_facet, bias_values=values)
         if action == "list":
             from ..widgets.table import Table
 
