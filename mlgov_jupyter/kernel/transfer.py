@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..core.errors import Invalid
+from ..core.errors import Invalid, Unavailable
 
 PROGRESS_FROM_BYTES = 64 << 20  # transfers smaller than this show no progress bar
 ROW_GROUP_BYTES = 16 << 20  # about what the service decodes at a time, per row group
@@ -235,9 +235,10 @@ def _is_dask_frame(obj) -> bool:
 def read_stream(meta: dict, stream, as_: str):
     """An Arrow IPC stream as ``pandas`` (a DataFrame), ``arrow`` (a Table) or ``batches`` (an
     iterator of RecordBatches; the stream closes when it is used up)."""
-    import pyarrow as pa
-
+    import http.client
     import io
+
+    import pyarrow as pa
 
     stream = io.BufferedReader(stream, buffer_size=8 << 20) if not isinstance(stream, io.BufferedReader) else stream
     reader = pa.ipc.open_stream(stream)
@@ -250,6 +251,10 @@ def read_stream(meta: dict, stream, as_: str):
                 if bar is not None:
                     bar.update(batch.num_rows)
                 yield batch
+        except (pa.ArrowInvalid, OSError, http.client.HTTPException) as exc:
+            # the service stopped part-way (its reader process failed): its log says why
+            raise Unavailable(f"the stream of {meta['name']!r} broke off before its end ({type(exc).__name__}): "
+                              f"try again; if it recurs the data cannot be read") from None
         finally:
             if bar is not None:
                 bar.close()

@@ -153,7 +153,10 @@ class DecodePool:
                 replace = not ok and not self._closed and len(self._idle) < self.idle_target
             worker.kill()
             if replace:
-                fresh = _Worker(self.settings)
+                try:
+                    fresh = _Worker(self.settings)
+                except errors.Unavailable:
+                    return  # the next call starts one (or says why it cannot)
                 with self._lock:
                     self._idle.append(fresh)
         finally:
@@ -239,9 +242,19 @@ class _Worker:
 
     def __init__(self, settings: dict):
         env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV or k.startswith(_CLOUD_ENV)}
-        self.proc = subprocess.Popen([sys.executable, "-I", "-m", "mlgov_jupyter.store.decode_worker"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=env, close_fds=True, cwd="/", start_new_session=True)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-I", "-m", "mlgov_jupyter.store.decode_worker"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         env=env, close_fds=True, cwd="/", start_new_session=True)
+        except OSError as exc:
+            raise errors.Unavailable(f"the service cannot start a Parquet reader process ({exc.strerror}); "
+                                     f"try again") from None
+        try:  # a larger pipe: fewer switches between worker and service per frame
+            import fcntl
+
+            fcntl.fcntl(self.proc.stdout.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
+        except (ImportError, OSError):
+            pass
         self.ready = False
         self.send_line(json.dumps(settings).encode())
 
@@ -252,7 +265,7 @@ class _Worker:
         if not self.ready:
             kind, _ = self.frame()
             if kind != b"R":
-                raise OSError("decode worker did not start")
+                raise errors.Unavailable("the service's Parquet reader process did not start; try again")
             self.ready = True
         self.send_line(json.dumps(request).encode())
 
