@@ -163,6 +163,71 @@ class CardsClient:
         return self._card(self._call("POST", "cards", body={"name": name, "model": model,
                                                              "content": parsed["content"]}))
 
+    def card_from_mlflow(self, source: str, name: str, model: str, tracking_uri: str | None = None):
+        """A card (or a new version of it) from an MLflow run: ``source`` is a run id or
+        ``models:/NAME/VERSION`` (a registered model version and the run that made it). Params,
+        metrics, user tags, the model artifact's sha256 and the run's logged datasets that are
+        catalog datasets (as lineage) go on the card of catalog model ``model``. Needs ``mlflow``
+        (or ``mlflow-skinny``) installed; ``tracking_uri`` as MLflow takes it (default: MLflow's)."""
+        import tempfile
+
+        from ..core.cards.mlflow_import import card_from_mlflow
+        from ..core.errors import NotFound
+
+        try:
+            from mlflow import MlflowClient
+            from mlflow.exceptions import MlflowException
+        except ImportError:
+            raise Invalid("importing from MLflow needs mlflow: pip install mlflow-skinny") from None
+        mlf = MlflowClient(tracking_uri=tracking_uri)
+        registered = None
+        try:
+            if source.startswith("models:/"):
+                parts = source[len("models:/"):].split("/")
+                if len(parts) != 2 or not parts[1].isdigit():
+                    raise Invalid(f"{source!r}: a registered model version is models:/NAME/VERSION")
+                mv = mlf.get_model_version(parts[0], parts[1])
+                registered = {"name": mv.name, "version": mv.version, "source": mv.source,
+                              "description": mv.description}
+                run_id = mv.run_id
+            else:
+                run_id = source
+            run = mlf.get_run(run_id)
+            datasets = [{"name": d.dataset.name, "digest": d.dataset.digest,
+                         "context": next((t.value for t in d.tags if t.key == "mlflow.data.context"), "")}
+                        for d in (run.inputs.dataset_inputs if run.inputs else [])]
+            path = ""
+            if registered and registered["source"].startswith(f"runs:/{run_id}/"):
+                path = registered["source"][len(f"runs:/{run_id}/"):]
+            with tempfile.TemporaryDirectory() as tmp:
+                local = mlf.download_artifacts(run_id, path, tmp) if (path or mlf.list_artifacts(run_id)) else None
+                digest = _tree_sha256(local) if local else None
+        except MlflowException as exc:
+            raise Invalid(f"MLflow: {str(exc).splitlines()[0][:300]}") from None
+        info = {"run_id": run.info.run_id, "run_name": run.info.run_name, "experiment_id": run.info.experiment_id,
+                "user": run.info.user_id, "start_time": run.info.start_time, "params": dict(run.data.params),
+                "metrics": dict(run.data.metrics), "tags": dict(run.data.tags), "datasets": datasets,
+                "artifact_uri": run.info.artifact_uri}
+        content, logged = card_from_mlflow(info, registered, digest)
+        lineage = {"training": [], "evaluation": []}
+        for role, names in logged.items():
+            for dataset in names:
+                try:
+                    if self.asset(dataset)["kind"] in ("dataset", "feature_group"):
+                        lineage[role].append(dataset)
+                except NotFound:
+                    pass  # a dataset MLflow knows and the catalog does not: named in the details only
+        try:
+            previous = self.card(name).card
+        except NotFound:
+            previous = None
+        if previous is not None:
+            from ..core import cards as c
+
+            return self.update_card(name, content=c.carry_over(content, previous["content"]), lineage=lineage)
+        return self._card(self._call("POST", "cards", body={"name": name, "model": model, "content": content,
+                                                             "lineage": lineage}))
+
     def _card(self, data: dict):
         from .widgets.card_view import CardView
 
@@ -182,6 +247,21 @@ def _export_target(path, filename: str) -> Path:
     if target.is_dir() or text.endswith(("/", os.sep)) or (not target.exists() and not target.suffix):
         return target / filename
     return target
+
+
+def _tree_sha256(path: str) -> str:
+    """sha256 over a file, or a folder's files in sorted relative-path order (path, then bytes)."""
+    import hashlib
+
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(root) if f != root else f.name).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return "sha256:" + h.hexdigest()
 
 
 def _notebook_path() -> str | None:

@@ -7,12 +7,12 @@ from IPython.core.error import UsageError
 from .base import Subcommand
 
 ACTIONS = ("new", "show", "list", "edit", "submit", "approve", "send-back", "archive", "diff",
-           "export", "import")
+           "export", "import", "mlflow")
 
 
 class Card(Subcommand):
     name = "card"
-    help = "Model cards: new|show|list|edit|submit|approve|send-back|archive|diff|export|import"
+    help = "Model cards: new|show|list|edit|submit|approve|send-back|archive|diff|export|import|mlflow"
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -48,6 +48,11 @@ class Card(Subcommand):
         imp.add_argument("file")
         imp.add_argument("--name")
         imp.add_argument("--model", required=True, help="catalog model the card belongs to")
+        mlf = sub.add_parser("mlflow", help="a card from an MLflow run or registered model version")
+        mlf.add_argument("source", help="a run id, or models:/NAME/VERSION")
+        mlf.add_argument("--name", required=True, help="the card")
+        mlf.add_argument("--model", required=True, help="catalog model the card belongs to")
+        mlf.add_argument("--tracking-uri", help="MLflow's tracking URI (default: MLflow's own)")
 
     def run(self, args, ctx):
         client = ctx.client
@@ -60,6 +65,8 @@ class Card(Subcommand):
                 ctx.variable(args.model), args.name, train=_pair(ctx, args.train),
                 test=_pair(ctx, args.test), project=args.project, model_asset=args.model_asset,
                 bias_facet=args.bias_facet, bias_values=values)
+        if action == "mlflow":
+            return client.card_from_mlflow(args.source, args.name, args.model, tracking_uri=args.tracking_uri)
         if action == "list":
             from ..widgets.table import Table
 
