@@ -30,7 +30,7 @@ TRUSTED = ["builtins.exec", "builtins.min", "builtins.object", "numpy.full_like"
 # each attempt: "ok" if it worked, else the error's errno name; printed as one JSON line (in the
 # worker it comes back as the model's error: "Invalid: model 'x': RuntimeError: PROBE {...}")
 PROBE = textwrap.dedent('''
-    import ctypes, errno, json, os, signal, socket, subprocess
+    import ctypes, errno, json, os, resource, signal, socket, subprocess
     T = __TARGETS__
     r = {}
     def attempt(name, fn):
@@ -58,6 +58,9 @@ PROBE = textwrap.dedent('''
     attempt("mem", lambda: open(f"/proc/{T['kernel']}/mem", "rb").close())  # opened: readable
     attempt("home file", lambda: rd(T["secret"]))
     attempt("home list", lambda: os.listdir(T["home"]))
+    attempt("via /proc/self/root", lambda: rd("/proc/self/root" + T["secret"]))
+    attempt("prlimit", lambda: resource.prlimit(T["kernel"], resource.RLIMIT_NOFILE,
+                                                resource.prlimit(T["kernel"], resource.RLIMIT_NOFILE)))
     attempt("write", lambda: wr(T["write"]))
     attempt("tcp", lambda: socket.create_connection(("127.0.0.1", T["port"]), timeout=3).close())
     attempt("abstract unix", abstract)
@@ -70,8 +73,8 @@ PROBE = textwrap.dedent('''
     print(line)
 ''')
 
-ATTEMPTS = ["environ", "mem", "home file", "home list", "write", "tcp", "abstract unix", "signal", "ptrace",
-            "exec"]
+ATTEMPTS = ["environ", "mem", "home file", "home list", "via /proc/self/root", "prlimit", "write", "tcp",
+            "abstract unix", "signal", "ptrace", "exec"]
 
 
 def _evil(code: str) -> Pipeline:
@@ -166,6 +169,7 @@ def test_attacker_code_in_the_worker_reaches_nothing_and_predict_still_works(vic
     assert all(v != "ok" for v in got.values()), got
     # refused by the file system rules, the ptrace rule (Landlock) or seccomp
     assert got["environ"] == got["mem"] == got["home file"] == got["home list"] == "EACCES", got
+    assert got["via /proc/self/root"] == "EACCES" and got["prlimit"] == "EPERM", got
     assert got["write"] == "EACCES" and got["tcp"] == got["abstract unix"] == "EPERM", got
     assert got["signal"] == got["ptrace"] == got["exec"] == "EPERM", got
     assert not os.path.exists(targets["write"]) and _nobody_called(listener, abstract)

@@ -19,7 +19,9 @@ process may do to itself on Linux, for the rest of its life and every thread it 
   ``ptrace``, ``process_vm_readv/writev``, ``pidfd_*``, ``kcmp``, ``perf_event_open``, ``bpf``,
   ``userfaultfd``, key management, namespaces (``unshare``, ``setns``, ``clone`` with a
   ``CLONE_NEW*`` flag) and mounts fail with EPERM (``clone3``: ENOSYS, so threads use ``clone``); ``kill``, ``tgkill``
-  and ``rt_(tg)sigqueueinfo`` only to the worker itself. Other architectures' system calls
+  and ``rt_(tg)sigqueueinfo`` only to the worker itself; ``prlimit64`` (setting), ``setpriority``,
+  ``sched_set*``, ``ioprio_set``, ``migrate_pages``, ``move_pages`` only on pid 0 (itself); no
+  System V or message-queue IPC. Other architectures' system calls
   (32-bit on x86-64) kill the process.
 
 The model's bytes reach the worker through its stdin pipe, never as a path. ``enter()`` must run
@@ -55,7 +57,17 @@ DENIED_SYSCALLS = (
     "chroot", "open_by_handle_at", "name_to_handle_at", "fanotify_init", "init_module", "finit_module",
     "kexec_load", "kexec_file_load", "move_mount", "open_tree", "fsopen", "fsmount", "fspick",
     "mount_setattr", "quotactl", "acct", "swapon", "swapoff", "reboot", "syslog", "vmsplice",
+    # System V and POSIX message-queue IPC: named by keys and names outside the file system
+    "shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semctl",
+    "semtimedop", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
 )
+# system calls that change another process given its pid (limits, priorities, CPUs, memory
+# placement): allowed only on "0", the caller itself, as the C library and OpenMP call them;
+# (name, index of the pid argument, index of an argument that must be 0 for a read, or None)
+OTHERS_PID_SYSCALLS = (("prlimit64", 0, 2), ("setpriority", 1, None), ("ioprio_set", 1, None),
+                       ("sched_setaffinity", 0, None), ("sched_setscheduler", 0, None),
+                       ("sched_setparam", 0, None), ("sched_setattr", 0, None), ("migrate_pages", 0, None),
+                       ("move_pages", 0, None))
 # allowed only when their first argument (a process id) is the worker's own
 SELF_ONLY_SYSCALLS = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 # clone: no new namespace (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET); clone3,
@@ -151,6 +163,12 @@ def _seccomp_filter():
         pass
     for bit in _CLONE_NEW:
         flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, bit, bit))
+    for name, pid_arg, write_arg in OTHERS_PID_SYSCALLS:
+        conditions = [sc.Arg(pid_arg, sc.NE, 0)] + ([sc.Arg(write_arg, sc.NE, 0)] if write_arg is not None else [])
+        try:
+            flt.add_rule(deny, name, *conditions)
+        except (ValueError, OSError, RuntimeError):
+            continue
     me = os.getpid()
     for name in SELF_ONLY_SYSCALLS:
         try:
