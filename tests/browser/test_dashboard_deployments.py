@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .ui import open_lab, shot, tab, widen
+from .ui import dark_theme, open_lab, shot, tab, widen
 
 pytestmark = pytest.mark.browser
 
@@ -39,11 +39,22 @@ def _seed(base: str):
     dep = alice.deploy("churn-prod", model="churn-model", environment="production")
     alice.create_monitor("churn-dq", deployment="churn-prod", type="data_quality",
                          baseline=fit_baseline(ref[["age", "income", "plan"]]), schedule="hourly")
-    runs = []
+    ref["label"], ref["prediction"] = label, (ref.age > 40).astype(int)
+    alice.create_monitor("churn-mq", deployment="churn-prod", type="model_quality", schedule="daily",
+                         baseline=fit_baseline(ref[["age", "income", "label", "prediction"]], target="label",
+                                               prediction="prediction"))
+    runs, quality = [], []
     for shift, seed in ((0, 3), (0, 6), (12, 5)):  # the third batch drifts in age
-        alice.send_capture("churn-prod", _batch(600, shift, seed))
+        batch = _batch(600, shift, seed)
+        alice.send_capture("churn-prod", batch)
         runs.append(alice.run_monitor("churn-dq"))
+        # labels: right for the first batch, a third of them wrong after
+        wrong = np.arange(len(batch)) % 3 == 0 if seed != 3 else np.zeros(len(batch), bool)
+        alice.upload_ground_truth("churn-prod", pd.DataFrame({
+            "inference_id": batch.inference_id, "label": np.where(wrong, 1 - batch.prediction, batch.prediction)}))
+        quality.append(alice.run_monitor("churn-mq"))
     assert [r["status"] for r in runs] == ["Completed", "Completed", "CompletedWithViolations"], runs
+    assert all(q["status"] != "Failed" for q in quality), quality
     return alice, dep
 
 
@@ -65,12 +76,15 @@ def test_deployment_view_monitor_charts_run_now(lab_server, browser, pages):
     expect(row).to_contain_text("churn-model@1")
     expect(row).to_contain_text("production")
     expect(row).to_contain_text("churn-dq")
-    expect(row.locator(".jp-mlgov-badge", has_text="Scheduled")).to_have_count(1)
+    expect(row).to_contain_text("churn-mq")
+    expect(row.locator(".jp-mlgov-badge", has_text="Scheduled")).to_have_count(2)
     expect(row).to_contain_text("last run")
     expect(row.locator(".jp-mlgov-tone-error")).to_have_text("violation")
     # the Alerts section lists the monitor's open alert above the models
     alerts = panel.get_by_label("Deployment alerts")
     alert = alerts.locator(".jp-mlgov-depAlert")
+    expect(alert).to_have_count(len(alice.alerts()))
+    alert = alerts.locator(".jp-mlgov-depAlert", has_text="churn-dq")
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text("violation")
     expect(alert).to_contain_text("churn-dq")
@@ -82,14 +96,29 @@ def test_deployment_view_monitor_charts_run_now(lab_server, browser, pages):
     alert.get_by_role("button", name="Acknowledge").click()
     expect(alert.locator(".jp-mlgov-ack")).to_contain_text("Acknowledged by alice")
     expect(row.locator(".jp-mlgov-tone-muted", has_text="violation ✓")).to_have_count(1)
-    expect(row.locator(".jp-mlgov-tone-error")).to_have_count(0)
+    if not [a for a in alice.alerts() if not a["acknowledged"]]:
+        expect(row.locator(".jp-mlgov-tone-error")).to_have_count(0)
 
     # the deployment: its monitor, executions and charts
     row.get_by_role("button", name="churn-prod").click()
     view = panel.locator(".jp-mlgov-deployment")
     expect(view.locator(".jp-mlgov-meta")).to_contain_text("churn-model@1")
     expect(view.locator(".jp-mlgov-meta")).to_contain_text("1800 rows in 3 files")
+    expect(view.locator(".jp-mlgov-meta")).to_contain_text("1800 labels")
+    # the model-quality monitor: one chart per metric over its runs (no threshold given)
+    view.get_by_role("button", name="churn-mq", exact=True).click()
+    quality = view.get_by_label("Executions of churn-mq")
+    expect(quality.locator("tbody tr")).to_have_count(3)
+    accuracy = quality.locator("figure[data-series='quality:accuracy']")
+    expect(accuracy.locator("svg circle")).to_have_count(3)
+    expect(accuracy.locator("line.jp-mlgov-threshold")).to_have_count(0)
+    assert quality.locator("figure.jp-mlgov-chart").first.get_attribute("data-series").startswith("quality:")
+    # a run with a quality violation and no drift names the kind of violation
+    expect(quality.locator("tbody tr", has_text="quality metric past its threshold")).not_to_have_count(0)
+    _no_horizontal_scroll(page)
+    shot(page, panel, "deployments-2-quality-320")
     monitor = view.get_by_label("Monitor churn-dq")
+    monitor.get_by_role("button", name="churn-dq", exact=True).click()
     expect(monitor).to_contain_text("hourly")
     expect(monitor).to_contain_text("next")
     expect(monitor.locator(".jp-mlgov-tone-muted", has_text="violation ✓")).to_have_count(1)
@@ -133,7 +162,8 @@ def test_deployment_view_monitor_charts_run_now(lab_server, browser, pages):
     expect(executions).to_have_count(4)
     expect(executions.first).to_contain_text("400")
     expect(age.locator("svg circle")).to_have_count(4)
-    expect(monitor).to_contain_text("#4")
+    newest = executions.first.locator("td").first.inner_text().split()[0]
+    expect(monitor).to_contain_text(f"last run {newest}")
     # Stop, then Start
     monitor.get_by_role("button", name="Stop").click()
     expect(monitor.locator(".jp-mlgov-badge", has_text="Stopped")).to_have_count(1)
@@ -154,6 +184,7 @@ def test_deployment_view_monitor_charts_run_now(lab_server, browser, pages):
     ctx, page, panel = open_lab(browser, lab_server, "bob-token", pages, width=320)
     tab(panel, "Dashboard").click()
     panel.get_by_label("Deployments", exact=True).get_by_role("button", name="churn-prod").click()
+    panel.get_by_role("button", name="churn-dq", exact=True).click()
     history = panel.get_by_label("Executions of churn-dq")
     expect(history.locator("tbody tr")).to_have_count(4)
     expect(history.get_by_label("Metrics withheld")).to_be_visible()
@@ -165,4 +196,7 @@ def test_deployment_view_monitor_charts_run_now(lab_server, browser, pages):
     assert "\n" not in error.inner_text().strip()
     expect(history.locator("tbody tr")).to_have_count(4)
     shot(page, panel, "deployments-4-refused")
+    dark_theme(page)
+    history.locator("tbody").scroll_into_view_if_needed()
+    shot(page, panel, "deployments-5-dark")
     ctx.close()
