@@ -40,8 +40,12 @@ _ALIAS = re.compile(m.ALIAS_PATTERN)
 class ModelVersionService(ServiceBase):
     # ---- lookups shared with the catalog (use) and cards --------------------------------------
 
-    def _model_asset(self, s: Session, name: str) -> t.Asset:
+    def _model_asset(self, s: Session, name: str, lock: bool = False) -> t.Asset:
+        """The model asset ``name``; ``lock``: its row locked for this transaction (PostgreSQL), so
+        two decisions or alias moves on one model run one after the other."""
         a = self._asset(s, name)
+        if lock:
+            s.execute(select(t.Asset.id).where(t.Asset.id == a.id).with_for_update())
         if a.kind != "model":
             raise Invalid(f"{name!r} is a {a.kind.replace('_', ' ')}; model versions are of models")
         return a
@@ -184,7 +188,7 @@ class ModelVersionService(ServiceBase):
         of duties), Conflict (the revision already has that status)."""
         status = APPROVED if approve else REJECTED
         with self.store.transaction() as s:
-            a = self._model_asset(s, name)
+            a = self._model_asset(s, name, lock=True)
             rev = next((r for r in self._revisions(s, a.id) if r.revision == revision), None)
             if rev is None:
                 raise NotFound(f"model {name!r} has no revision {revision} (latest is {a.latest_revision})")
@@ -217,7 +221,7 @@ class ModelVersionService(ServiceBase):
             raise Invalid(f"alias {alias!r}: lower-case letters, digits, '-' and '_', starting with a "
                           f"letter, at most 64 characters")
         with self.store.transaction() as s:
-            a = self._model_asset(s, name)
+            a = self._model_asset(s, name, lock=True)
             pname = self._project_names(s)[a.project_id]
             self._authorize(s, actor, authz.CATALOG_DECIDE, self._asset_resource(a, pname))
             if not any(r.revision == body.revision for r in self._revisions(s, a.id)):
