@@ -48,7 +48,9 @@ def row_group_bound(parquet, r: int, kept_text: set, text_max: dict | None = Non
     ``parquet``: a ParquetFile or a FileMetaData; ``text_max``: the longest value of top-level
     text columns, when known (what a scan decodes them to). TooLarge for text that is neither kept
     dictionary-encoded nor plain: a delta encoding stores a repeated value in a few bits, so
-    nothing in the footer bounds it."""
+    nothing in the footer bounds it. The footer itself may lie (encodings, sizes): this bound
+    sizes batches of honest files; the decode worker's memory limit (store/decode_worker.py)
+    bounds a dishonest one."""
     import pyarrow.parquet as pq
 
     meta = parquet if isinstance(parquet, pq.FileMetaData) else parquet.metadata

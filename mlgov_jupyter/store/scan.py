@@ -1,6 +1,11 @@
 """Reading a dataset out of the object store: a ``pyarrow.dataset`` scan with columns and row
 filters pushed down, streamed as Arrow IPC record batches (the stream format, one schema
 message then batches), so neither side holds more than a few batches at once.
+
+User-supplied Parquet is scanned in a decode worker process with a memory limit
+(store/decode_worker.py), which streams these bytes to the service through a pipe: a footer can
+lie about what its pages decode to, so ``_check_bounds`` keeps batches small for honest files and
+the worker's limit, not this module, bounds a dishonest one.
 """
 
 from __future__ import annotations
