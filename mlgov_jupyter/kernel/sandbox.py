@@ -183,6 +183,8 @@ def enter() -> str:
     ``"landlock ABI 7 + seccomp"``. Raises Unavailable, having applied nothing that the caller
     could rely on, when Landlock is missing, the process has more than one thread, or libseccomp
     cannot be loaded."""
+    if not sys.platform.startswith("linux"):
+        raise Unavailable(f"the sandbox needs Linux (Landlock and seccomp), not {sys.platform}")
     abi = landlock_abi()
     if abi < 1:
         raise Unavailable("the Linux kernel offers no Landlock (needs Linux >= 5.13 with landlock "
