@@ -195,8 +195,9 @@ def test_a_worker_killed_mid_stream_breaks_that_stream_only(server):
 
 
 def test_a_crashed_worker_is_a_one_line_400_before_the_stream(tmp_path):
-    """The same pool the service uses: a worker that dies before answering (SIGSEGV) is one
-    Invalid line naming the signal; one that was killed (the kernel's OOM killer) a 413."""
+    """The same pool the service uses: a refusal before decoding (an unknown column) keeps its
+    worker; a worker that dies before answering (SIGSEGV) is one Invalid line naming the signal,
+    one that was killed (the kernel's OOM killer) a 413; the next call works."""
     from mlgov_jupyter.store.decode_worker import DecodePool
     from mlgov_jupyter.store.objects import ObjectStore
 
@@ -204,12 +205,17 @@ def test_a_crashed_worker_is_a_one_line_400_before_the_stream(tmp_path):
     pq.write_table(pa.table({"a": list(range(100))}), tmp_path / "a.parquet")
     pool = DecodePool(objects, None, 256 << 20, idle=1)
     try:
-        scan = pool.scan({"digest": objects.adopt(_copy(objects, tmp_path / "a.parquet"))[0]}, None, None, 1000)
+        digest = objects.adopt(_copy(objects, tmp_path / "a.parquet"))[0]
+        worker = pool._idle[0]
+        with pytest.raises(Invalid, match="^no column named 'nope' in this dataset$"):
+            pool.scan({"digest": digest}, ["nope"], None, 1000)
+        assert pool._idle == [worker] and worker.alive()  # a refusal before decoding keeps the worker
+        scan = pool.scan({"digest": digest}, None, None, 1000)
         os.kill(scan.worker.proc.pid, signal.SIGSEGV)
         with pytest.raises(Invalid, match=r"^reading this Parquet content was stopped by SIGSEGV: the file is corrupt$"):
             list(scan.ipc_chunks())
         assert pool.describe_parquet(str(tmp_path / "a.parquet"), None, None)[2] == 100
-        scan = pool.scan({"digest": objects.adopt(_copy(objects, tmp_path / "a.parquet"))[0]}, None, None, 1000)
+        scan = pool.scan({"digest": digest}, None, None, 1000)
         os.kill(scan.worker.proc.pid, signal.SIGKILL)
         with pytest.raises(TooLarge, match="needs more than 256 MiB of memory"):
             list(scan.ipc_chunks())
@@ -226,10 +232,10 @@ def _copy(objects, path):
 
 def test_a_worker_holds_the_object_store_and_nothing_else(tmp_path, monkeypatch):
     """No database URL, hub token or Jupyter token in its environment or arguments, no inherited
-    descriptors beyond its pipes, no new privileges, its memory limit set."""
+    descriptors beyond its pipes, no new privileges, its memory limit the configured one."""
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-secret-token")
     monkeypatch.setenv("MLGOV_DB_PASSWORD_PROBE", "db-secret")
-    live = LiveServer(tmp_path)
+    live = LiveServer(tmp_path, config="c.MlgovApp.decode_max_memory = 512 * 2**20\n")
     try:
         alice = connect(live.url, "alice-token")
         alice.publish(_frame(100), "small")
@@ -250,7 +256,8 @@ def test_a_worker_holds_the_object_store_and_nothing_else(tmp_path, monkeypatch)
             assert "NoNewPrivs:\t1" in status
             limits = open(f"/proc/{pid}/limits").read()
             data = next(line for line in limits.splitlines() if line.startswith("Max data size"))
-            assert data.split()[3] != "unlimited"
+            held = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData"))
+            assert 0 < int(data.split()[3]) - held <= 512 * 2**20  # the configured decode_max_memory
     finally:
         live.stop()
 

@@ -22,7 +22,7 @@ an allow-listed environment, no inherited descriptors, no new privileges and no 
 Protocol: the parent writes one JSON line of settings, then one JSON line per request; the worker
 answers in frames ``kind (1 byte) + length (8 bytes, big-endian) + payload``: ``R`` ready, ``J`` a
 JSON result, ``H`` a scan's header (JSON), then ``D`` data frames and ``E`` the end; ``X`` an error
-(JSON ``kind``, ``message``). After ``H`` the parent writes ``go`` or ``stop``.
+(JSON ``kind``, ``message``, ``fatal``: the worker then exits). After ``H`` the parent writes ``go`` or ``stop``.
 """
 
 from __future__ import annotations
@@ -145,6 +145,7 @@ class DecodePool:
     def _release(self, worker: "_Worker", ok: bool) -> None:
         """Back to the idle list after a call that ended well; else stopped, and a fresh one
         started in its place (a worker that failed may hold a damaged or swollen heap)."""
+        ok, worker.reusable = ok or worker.reusable, False
         try:
             with self._lock:
                 if ok and not self._closed and len(self._idle) < self.idle_target and worker.alive():
@@ -166,6 +167,7 @@ class DecodePool:
         """Raise what the worker reported (``X``), or what its end tells (no frame: it died)."""
         if kind == b"X":
             info = json.loads(payload)
+            worker.reusable = not info.get("fatal", True)  # a refusal before decoding: it lives on
             cls = getattr(errors, info.get("kind", ""), None)
             if not (isinstance(cls, type) and issubclass(cls, errors.GovernanceError)):
                 cls = errors.Invalid
@@ -255,7 +257,7 @@ class _Worker:
             fcntl.fcntl(self.proc.stdout.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
         except (ImportError, OSError):
             pass
-        self.ready = False
+        self.ready = self.reusable = False
         self.send_line(json.dumps(settings).encode())
 
     def alive(self) -> bool:
@@ -395,8 +397,9 @@ def _serve(request: dict, objects, external, inp, out, max_memory: int) -> bool:
             return _scan(request, objects, external, inp, out)
         _write(out, b"J", json.dumps(_describe(request, objects, external)).encode())
         return True
-    except errors.GovernanceError as exc:
-        _write(out, b"X", json.dumps({"kind": type(exc).__name__, "message": exc.message}).encode())
+    except errors.GovernanceError as exc:  # a refusal (bounds, columns, limits): the worker stays
+        _write(out, b"X", json.dumps({"kind": type(exc).__name__, "message": exc.message, "fatal": False}).encode())
+        return True
     except (pa.ArrowMemoryError, MemoryError):
         _write(out, b"X", json.dumps({"kind": "TooLarge", "message":
                                       f"reading this Parquet content needs more than {_size(max_memory)} "
