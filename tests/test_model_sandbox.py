@@ -224,3 +224,18 @@ def test_use_names_the_opt_out_and_checks_its_value(victim):
     m = alice.use("lr", isolated="unsandboxed")  # allowed to run without; sandboxed where it can be
     assert isinstance(m, IsolatedModel)
     assert m.sandbox.startswith("landlock ABI ") or m.sandbox.startswith("unsandboxed (")
+
+
+def test_a_python_installed_over_the_home_directory_is_not_made_readable(tmp_path, monkeypatch):
+    """The file rules grant the Python installation; if that is the home directory (or /), the
+    sandbox would expose what it protects: refused (so use() refuses, naming the opt-out)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    assert str(home) not in sandbox.readable_paths()
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path))
+    with pytest.raises(sandbox.Unavailable, match=f"would have to read {tmp_path}, which holds the home"):
+        sandbox.readable_paths()
+    monkeypatch.setattr(sys, "base_prefix", "/")
+    with pytest.raises(sandbox.Unavailable, match="would have to read /, which holds the home"):
+        sandbox.readable_paths()

@@ -105,14 +105,30 @@ def landlock_abi() -> int:
 
 def readable_paths() -> list[str]:
     """What the worker may read (never write): the Python installation, the mlgov package,
-    system libraries, its own /proc entry. Paths that do not exist are left out."""
+    system libraries, its own /proc entry. Paths that do not exist are left out. Unavailable if
+    one of them is ``/`` or holds the user's home directory (Python installed with prefix ``~``)."""
     import mlgov_jupyter
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.abspath(mlgov_jupyter.__file__)),
              "/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache",
              "/proc/self"}  # opened, it is /proc/<this pid>: threadpoolctl reads its maps
-    return sorted(p for p in paths if p and os.path.exists(p))
+    paths = sorted(p for p in paths if p and os.path.exists(p))
+    homes = {os.path.realpath(h) for h in (os.path.expanduser("~"), _passwd_home()) if h and h != "/"}
+    for path in paths:
+        real = os.path.realpath(path)
+        if real == "/" or any(h == real or h.startswith(real.rstrip("/") + "/") for h in homes):
+            raise Unavailable(f"the worker would have to read {path}, which holds the home directory")
+    return paths
+
+
+def _passwd_home() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError):
+        return ""
 
 
 def _landlock(abi: int, readable: list[str]) -> None:
