@@ -150,6 +150,11 @@ GOOD_BODIES = {
     ("POST", "modelreject"): {"comment": "c"},
     ("PUT", "projectsettings"): {"model_approval": "warn"},
     ("POST", "channels"): {"kind": "email", "target": "a@example.org"},
+    ("POST", "deployments"): {"name": "d1", "model": "m", "environment": "prod"},
+    ("PATCH", "deployment"): {"status": "InService"},
+    ("POST", "monitors"): {"name": "m1", "deployment": "d", "schedule": "hourly", "monitor_type": "bias",
+                           "baseline": {}},
+    ("POST", "alertack"): {"comment": "c"},
 }
 
 

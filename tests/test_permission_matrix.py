@@ -65,6 +65,12 @@ async def _seed(api, persona, designation):
     ok(await api("alice", "POST", "cards", {"name": "scorer-card", "model": "scorer", "content": {}}))
     ok(await api("alice", "POST", "cards/scorer-card/transition", {"action": "submit"}))
     ok(await api("alice", "POST", "models/scorer/executions", {"report": {"violations": []}}))
+    # deployments of scorer: one monitored (two monitors), one not (a "missing" alert, id 1)
+    ok(await api("alice", "POST", "deployments", {"name": "scorer-prod", "model": "scorer"}))
+    ok(await api("alice", "POST", "deployments", {"name": "scorer-prod2", "model": "scorer"}))
+    ok(await api("alice", "POST", "deployments/scorer-prod/capture", raw=_capture()))
+    for name in ("scorer-dq", "scorer-dq2"):
+        ok(await api("alice", "POST", "monitors", _monitor(name)))
     ids = {}
     for key, asset in (("req", "churn"), ("req2", "churn2"), ("sub", "churn3"), ("sub2", "churn")):
         if key == "sub2":  # churn's first request is still pending: decide it via churn2's flow
@@ -74,6 +80,27 @@ async def _seed(api, persona, designation):
     subs = (await api("carol", "GET", "subscriptions"))[1]["subscriptions"]
     ids["sub"] = subs[0]["id"]
     return ids, spare
+
+
+def _capture(label: bool = False) -> bytes:
+    import io
+
+    from helpers import frame
+
+    df = frame(20).assign(inference_id=[f"i{i}" for i in range(20)])
+    df = df[["inference_id", "churned"]] if label else df
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def _monitor(name: str) -> dict:
+    from helpers import frame
+
+    from mlgov_jupyter.core.monitoring import fit_baseline
+
+    return {"name": name, "deployment": "scorer-prod", "schedule": "daily",
+            "baseline": fit_baseline(frame(50)).to_dict()}
 
 
 def _calls(ids, spare):
@@ -150,6 +177,22 @@ def _calls(ids, spare):
         ("GET", "audit/checkpoints", "audit/checkpoints", None),
         ("POST", "audit/checkpoints", "audit/checkpoints", {}),
         ("GET", "audit/public-key", "audit/public-key", None),
+        ("GET", "deployments", "deployments", None),
+        ("POST", "deployments", "deployments", {"name": "dave-dep", "model": "scorer2"}),
+        ("GET", "deployments/(?P<name>[^/]{1,256})", "deployments/scorer-prod", None),
+        ("PATCH", "deployments/(?P<name>[^/]{1,256})", "deployments/scorer-prod2", {"status": "OutOfService"}),
+        ("POST", "deployments/(?P<name>[^/]{1,256})/capture", "deployments/scorer-prod/capture", _capture()),
+        ("POST", "deployments/(?P<name>[^/]{1,256})/ground-truth", "deployments/scorer-prod/ground-truth",
+         _capture(label=True)),
+        ("GET", "monitors", "monitors", None),
+        ("POST", "monitors", "monitors", _monitor("dave-mon")),
+        ("GET", "monitors/(?P<name>[^/]{1,256})", "monitors/scorer-dq", None),
+        ("POST", "monitors/(?P<name>[^/]{1,256})/run", "monitors/scorer-dq/run", {}),
+        ("POST", "monitors/(?P<name>[^/]{1,256})/stop", "monitors/scorer-dq/stop", {}),
+        ("POST", "monitors/(?P<name>[^/]{1,256})/start", "monitors/scorer-dq/start", {}),
+        ("DELETE", "monitors/(?P<name>[^/]{1,256})", "monitors/scorer-dq2", None),
+        ("GET", "alerts", "alerts", None),
+        ("POST", "alerts/(?P<id>[0-9]{1,18})/ack", "alerts/1/ack", {"comment": "seen"}),
         # each person's own: open to every signed-in user, the service keeps them apart
         ("GET", "notifications", "notifications", None),
         ("POST", "notifications/read", "notifications/read", {"all": True}),

@@ -12,7 +12,7 @@ from .. import views
 from ..core import authz
 from ..core import models as m
 from ..core.authz import Resource
-from ..core.catalog import describe_parquet
+from ..core.catalog import scan_batch_rows
 from ..core.errors import Conflict, Invalid, NotFound
 from ..store import tables as t
 from .base import Actor, ServiceBase
@@ -159,8 +159,9 @@ class DeploymentService(ServiceBase):
         staged = objects.new_staging_file()
         try:
             staged.write_bytes(data)
-            schema, _summary, rows = describe_parquet(str(staged), self.limits.publish_max_rows,
-                                                      self.limits.publish_max_decoded_bytes)
+            # the capturer's bytes are decoded in a worker process with a memory limit, as a publish's
+            schema, summary, rows = self.decoder().describe_parquet(str(staged), self.limits.publish_max_rows,
+                                                                    self.limits.publish_max_decoded_bytes)
             columns = [c["name"] for c in schema]
             if INFERENCE_ID not in columns:
                 raise Invalid(f"captured data needs an {INFERENCE_ID!r} column (it joins ground truth to inferences)")
@@ -172,7 +173,8 @@ class DeploymentService(ServiceBase):
         with self.store.transaction() as s:
             d = self._deployment(s, name)
             f = t.CaptureFile(deployment_id=d.id, kind=kind, content_hash=digest, rows=rows, size_bytes=size,
-                              columns=columns, created_by=actor.name)
+                              columns=columns, created_by=actor.name, batch_rows=scan_batch_rows(summary, schema),
+                              text_max={k: v["max_length"] for k, v in summary.items() if "max_length" in v})
             s.add(f)
             if kind == "inference" and d.capture_asset_id:
                 self._note_capture_schema(s, d, schema)
@@ -192,14 +194,15 @@ class DeploymentService(ServiceBase):
         rev.row_count = int(s.execute(select(func.coalesce(func.sum(t.CaptureFile.rows), 0)).where(
             t.CaptureFile.deployment_id == d.id, t.CaptureFile.kind == "inference")).scalar())
 
-    def _capture_dataset(self, s, capture: t.Asset):
-        """The capture dataset's rows: every inference file of its deployment, as one dataset.
-        NotFound until something was captured."""
+    def _capture_digests(self, s, capture: t.Asset) -> tuple[list, int, dict]:
+        """``(digests, batch_rows, text_max)``: every inference file of the capture dataset's
+        deployment (scanned as one dataset) and what bounds a scan of all of them (the smallest
+        batch, the longest text). NotFound until something was captured."""
         d = s.execute(select(t.Deployment).where(t.Deployment.capture_asset_id == capture.id)).scalar_one_or_none()
         files = self._capture_files(s, d.id, "inference") if d is not None else []
         if not files:
             raise NotFound(f"nothing was captured into {capture.name!r} yet")
-        return self.objects_store().dataset([f.content_hash for f in files])
+        return [f.content_hash for f in files], *_scan_bounds(files)
 
     def _capture_files(self, s, deployment_id: int, kind: str, after: int = 0, upto: int | None = None) -> list:
         stmt = select(t.CaptureFile).where(t.CaptureFile.deployment_id == deployment_id,
@@ -207,3 +210,13 @@ class DeploymentService(ServiceBase):
         if upto is not None:
             stmt = stmt.where(t.CaptureFile.id <= upto)
         return list(s.execute(stmt.order_by(t.CaptureFile.id)).scalars())
+
+
+def _scan_bounds(files: list) -> tuple[int, dict]:
+    """Rows per batch and longest text per column over several capture files (the smallest batch,
+    the longest text)."""
+    text_max: dict = {}
+    for f in files:
+        for k, v in (f.text_max or {}).items():
+            text_max[k] = max(text_max.get(k, 0), v or 0)
+    return min(f.batch_rows for f in files), text_max

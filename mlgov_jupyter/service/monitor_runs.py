@@ -43,16 +43,37 @@ class _ChunkReader(io.RawIOBase):
         return n
 
 
-def frames(objects, digest: str, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """A stored Parquet object as DataFrames of about one row group each (bounded memory)."""
+def _read_ipc(chunks) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
 
-    from ..store.scan import Scan
-
-    scan = Scan(objects.dataset(digest), columns)
-    reader = pa.ipc.open_stream(io.BufferedReader(_ChunkReader(scan.ipc_chunks()), 1 << 20))
+    reader = pa.ipc.open_stream(io.BufferedReader(_ChunkReader(chunks), 1 << 20))
     for batch in reader:
         yield batch.to_pandas()
+
+
+def frames(svc, entries: list[tuple], columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """Stored Parquet objects (``entries``: digest, batch rows, longest text per column, column
+    names) as DataFrames of about one batch each, in one scan decoded by one of the service's
+    decode workers (memory-limited processes: the bytes came from a capturer or a publisher)."""
+    text_max: dict = {}
+    for _d, _rows, tm, _names in entries:
+        for k, v in (tm or {}).items():
+            text_max[k] = max(text_max.get(k, 0), v or 0)
+    scan = svc.decoder().scan({"digest": [e[0] for e in entries]}, columns, None,
+                              batch_rows=min(e[1] for e in entries), text_max=text_max)
+    try:
+        yield from _read_ipc(scan.ipc_chunks())
+    finally:
+        scan.close()
+
+
+def frames_here(objects, entry: tuple, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The same, scanned in this process (a Dask worker: its nanny bounds its memory)."""
+    from ..store.scan import Scan
+
+    digest, batch_rows, text_max, _names = entry
+    yield from _read_ipc(Scan(objects.dataset(digest), columns, batch_rows=batch_rows,
+                              text_max=text_max).ipc_chunks())
 
 
 def load_baseline(objects, digest: str) -> Baseline:
@@ -73,17 +94,14 @@ def kept_columns(schema_names: list[str], baseline: Baseline) -> list[str]:
     return wanted
 
 
-def ground_truth(objects, digests: list[str], baseline: Baseline) -> pd.DataFrame | None:
+def ground_truth(svc, entries: list[tuple], baseline: Baseline) -> pd.DataFrame | None:
     """The deployment's ground truth: ``inference_id`` and the baseline's target, the last
     upload of an id winning. Invalid if none holds the target."""
-    if not digests:
+    if not entries:
         raise Invalid("no ground truth was uploaded for this deployment (client.upload_ground_truth)")
-    parts = []
-    for d in digests:
-        for df in frames(objects, d):
-            if baseline.target not in df.columns:
-                raise Invalid(f"the uploaded ground truth has no column {baseline.target!r} (the baseline's target)")
-            parts.append(df[[INFERENCE_ID, baseline.target]])
+    if any(baseline.target not in e[3] for e in entries):
+        raise Invalid(f"an upload of ground truth has no column {baseline.target!r} (the baseline's target)")
+    parts = list(frames(svc, entries, [INFERENCE_ID, baseline.target]))
     gt = pd.concat(parts, ignore_index=True)
     return gt.drop_duplicates(INFERENCE_ID, keep="last")
 
@@ -99,8 +117,8 @@ def run_check(svc, mon, plan: dict) -> dict:
     objects = svc.objects_store()
     baseline = load_baseline(objects, mon.baseline_hash)
     th = mon.thresholds or {}
-    gt = ground_truth(objects, plan["ground_truth"], baseline) if "ground_truth" in plan else None
-    first = objects.dataset(plan["files"][0]).schema.names
+    gt = ground_truth(svc, plan["ground_truth"], baseline) if "ground_truth" in plan else None
+    first = plan["files"][0][3]  # the first file's column names, stored when it came in
     columns = kept_columns(first, baseline)
     read = columns + ([INFERENCE_ID] if gt is not None and INFERENCE_ID in first else [])
     names = [c for c in columns if c != baseline.target or gt is None] + ([baseline.target] if gt is not None else [])
@@ -108,9 +126,8 @@ def run_check(svc, mon, plan: dict) -> dict:
         part = dask_partial(svc.monitor_dask_address, baseline, objects, plan["files"], read, gt, names)
     else:
         def chunks():
-            for digest in plan["files"]:
-                for df in frames(objects, digest, read):
-                    yield _joined(df, gt, baseline.target)[names]
+            for df in frames(svc, plan["files"], read):
+                yield _joined(df, gt, baseline.target)[names]
 
         part = scan_partial(baseline, names, chunks(), workers=n_workers())
     report = finish(baseline, part, thresholds=th.get("columns"), correction=th.get("correction"),
@@ -135,15 +152,15 @@ def _dask_client(address: str):
     return client
 
 
-def _file_partial(baseline: Baseline, objects, digest: str, read: list, gt, names: list) -> Partial:
+def _file_partial(baseline: Baseline, objects, entry: tuple, read: list, gt, names: list) -> Partial:
     """One partition (one stored file) scanned on a Dask worker, single-threaded (the cluster
     runs partitions side by side)."""
     target = baseline.target
-    chunks = (_joined(df, gt, target)[names] for df in frames(objects, digest, read))
+    chunks = (_joined(df, gt, target)[names] for df in frames_here(objects, entry, read))
     return scan_partial(baseline, names, chunks, workers=1)
 
 
-def dask_partial(address: str, baseline: Baseline, objects, files: list[str], read: list, gt, names: list) -> Partial:
+def dask_partial(address: str, baseline: Baseline, objects, files: list[tuple], read: list, gt, names: list) -> Partial:
     """Each file a task on the cluster at ``address``; their partials merged here (statistics
     are mergeable: counts, moments and histograms add)."""
     if not address:

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from .. import views
 from ..core import authz, schedules
+from ..core.catalog import scan_batch_rows
 from ..core import models as m
 from ..core.authz import Resource
 from ..core.errors import Conflict, GovernanceError, Invalid, NotFound
@@ -325,7 +326,9 @@ class MonitorService(ServiceBase):
             elif rev.format != "parquet":
                 plan["reason"] = f"{a.name!r} revision {rev.revision} is {rev.format}, not a Parquet dataset"
             else:
-                plan["files"] = [rev.content_hash]
+                text_max = {k: v["max_length"] for k, v in (rev.summary or {}).items() if "max_length" in v}
+                plan["files"] = [(rev.content_hash, scan_batch_rows(rev.summary or {}, rev.schema or []), text_max,
+                                  [c["name"] for c in rev.schema or []])]
             return plan
         dep = s.get(t.Deployment, mon.deployment_id)
         capture = s.get(t.Asset, dep.capture_asset_id)
@@ -335,12 +338,14 @@ class MonitorService(ServiceBase):
             plan["reason"] = (f"no inferences captured from {dep.name!r} since the last run"
                               + (f" (capture file #{mon.watermark})" if mon.watermark else ""))
             return plan
-        plan.update(files=[f.content_hash for f in files], watermark=files[-1].id,
+        plan.update(files=[(f.content_hash, f.batch_rows, f.text_max, f.columns) for f in files],
+                    watermark=files[-1].id,
                     window={"first_file": files[0].id, "last_file": files[-1].id,
                             "rows": sum(f.rows for f in files), "from": views.iso(files[0].created_at),
                             "to": views.iso(files[-1].created_at)})
         if mon.monitor_type in ("model_quality", "bias"):
-            plan["ground_truth"] = [f.content_hash for f in self._capture_files(s, dep.id, "ground_truth")]
+            plan["ground_truth"] = [(f.content_hash, f.batch_rows, f.text_max, f.columns)
+                                    for f in self._capture_files(s, dep.id, "ground_truth")]
         return plan
 
     # ---- alerts ------------------------------------------------------------------------------

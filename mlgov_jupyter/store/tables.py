@@ -436,6 +436,9 @@ class CaptureFile(Base):
     rows: Mapped[int] = mapped_column(BigInteger)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     columns: Mapped[list] = mapped_column(JSON, default=list)
+    # what a scan of the file needs to bound its memory (core.catalog): longest text per column
+    text_max: Mapped[dict] = mapped_column(JSON, default=dict)
+    batch_rows: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

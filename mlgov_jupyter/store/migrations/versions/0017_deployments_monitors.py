@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column('rows', sa.BigInteger(), nullable=False),
         sa.Column('size_bytes', sa.BigInteger(), nullable=False),
         sa.Column('columns', sa.JSON(), nullable=False),
+        sa.Column('text_max', sa.JSON(), nullable=False),
+        sa.Column('batch_rows', sa.Integer(), nullable=False),
         sa.Column('created_by', sa.String(128), nullable=False),
         sa.Column('created_at', TZ, nullable=False),
     )
