@@ -10,19 +10,19 @@ process may do to itself on Linux, for the rest of its life and every thread it 
 - Landlock (kernel >= 5.13; ABI read with ``landlock_create_ruleset``): the file system is
   read-only and only below the Python installation (``sys.prefix``, ``sys.base_prefix``), the
   mlgov package's directory, ``/usr``, ``/lib*``, ``/etc/ld.so.cache`` and the worker's own
-  ``/proc/<pid>``; nothing can be written,
-  created, removed, truncated or executed anywhere. ABI >= 4: no TCP bind or connect. ABI >= 6:
-  no abstract UNIX socket and no signal outside the sandbox. A Landlock domain may also not ptrace
-  (nor read ``/proc/<pid>/mem``/``environ`` of) a process outside it.
-- seccomp (libseccomp through ``pyseccomp``): ``socket`` (every family, so no UNIX socket by
-  path either: Landlock before ABI 9 does not see connect on a path), ``io_uring``, ``execve``,
-  ``ptrace``, ``process_vm_readv/writev``, ``pidfd_*``, ``kcmp``, ``perf_event_open``, ``bpf``,
-  ``userfaultfd``, key management, namespaces (``unshare``, ``setns``, ``clone`` with a
-  ``CLONE_NEW*`` flag) and mounts fail with EPERM (``clone3``: ENOSYS, so threads use ``clone``); ``kill``, ``tgkill``
-  and ``rt_(tg)sigqueueinfo`` only to the worker itself; ``prlimit64`` (setting), ``setpriority``,
-  ``sched_set*``, ``ioprio_set``, ``migrate_pages``, ``move_pages`` only on pid 0 (itself); no
-  System V or message-queue IPC. Other architectures' system calls
-  (32-bit on x86-64) kill the process.
+  ``/proc/<pid>``; nothing can be written, created, removed, truncated or executed anywhere.
+  ABI >= 4: no TCP bind or connect. ABI >= 6: no abstract UNIX socket and no signal outside the
+  sandbox. A Landlock domain may also not ptrace (nor open ``/proc/<pid>/mem`` or ``environ``
+  of) a process outside it.
+- seccomp (libseccomp through ``pyseccomp``): EPERM for ``socket`` of every family (Landlock
+  up to ABI 7 does not restrict connecting to a UNIX socket by its path), ``io_uring``,
+  ``execve``, ``ptrace``, ``process_vm_readv/writev``, ``pidfd_*``, ``kcmp``,
+  ``perf_event_open``, ``bpf``, ``userfaultfd``, keys, namespaces (``unshare``, ``setns``,
+  ``clone`` with a ``CLONE_NEW*`` flag; ``clone3`` answers ENOSYS so that threads use
+  ``clone``), mounts, System V and message-queue IPC; ``kill``, ``tgkill`` and
+  ``rt_(tg)sigqueueinfo`` only to the worker itself; setting ``prlimit64``, ``setpriority``,
+  ``sched_set*``, ``ioprio_set``, ``migrate_pages`` and ``move_pages`` only on pid 0 (itself).
+  Other architectures' system calls (32-bit on x86-64) kill the process.
 
 The model's bytes reach the worker through its stdin pipe, never as a path. ``enter()`` must run
 while the process has one thread (thread pools of BLAS or OpenMP start later, inside the
