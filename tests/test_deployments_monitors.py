@@ -145,6 +145,8 @@ async def test_model_quality_joins_ground_truth_by_inference_id(api):
 
     assert accuracy == pytest.approx(accuracy_score(truth.label, batch.prediction.iloc[:600]))
     assert ex["status"] == "CompletedWithViolations"
+    acc = detail["executions"][0]["metrics"]["quality"]["accuracy"]
+    assert acc["drifted"] and acc["operator"] == "LessThanThreshold" and acc["threshold"] > acc["value"]
 
 
 async def test_permissions_and_bad_input(api):

@@ -490,10 +490,15 @@ def _metrics(report: dict) -> dict:
                 "value": value, "threshold": col.get("threshold"), "method": col.get("test"),
                 "measure": "p_value" if p is not None else "distance", "drifted": bool(col.get("drifted"))}
     quality = report.get("model_quality") or {}
+    constraints = quality.get("constraints") or {}
+    violated = {v.get("feature_name") for v in report.get("violations") or []
+                if isinstance(v, dict) and v.get("monitor_type") == "model_quality"}
     for name, value in (quality.get("metrics") or {}).items():
         value = value.get("value") if isinstance(value, dict) else value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out["quality"][name] = {"value": value}
+            c = constraints.get(name) if isinstance(constraints.get(name), dict) else {}
+            out["quality"][name] = {"value": value, "threshold": c.get("threshold"),
+                                    "operator": c.get("comparison_operator"), "drifted": name in violated}
     bias = (report.get("bias") or {}).get("current") or {}
     for name, value in bias.items() if isinstance(bias, dict) else []:
         if isinstance(value, (int, float)):

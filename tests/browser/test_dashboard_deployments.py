@@ -105,13 +105,13 @@ def test_deployment_view_monitor_charts_run_now(lab_server, browser, pages):
     expect(view.locator(".jp-mlgov-meta")).to_contain_text("churn-model@1")
     expect(view.locator(".jp-mlgov-meta")).to_contain_text("1800 rows in 3 files")
     expect(view.locator(".jp-mlgov-meta")).to_contain_text("1800 labels")
-    # the model-quality monitor: one chart per metric over its runs (no threshold given)
+    # the model-quality monitor: one chart per metric over its runs, the baseline's constraint dashed
     view.get_by_role("button", name="churn-mq", exact=True).click()
     quality = view.get_by_label("Executions of churn-mq")
     expect(quality.locator("tbody tr")).to_have_count(3)
     accuracy = quality.locator("figure[data-series='quality:accuracy']")
     expect(accuracy.locator("svg circle")).to_have_count(3)
-    expect(accuracy.locator("line.jp-mlgov-threshold")).to_have_count(0)
+    expect(accuracy.locator("line.jp-mlgov-threshold")).to_have_count(1)
     assert quality.locator("figure.jp-mlgov-chart").first.get_attribute("data-series").startswith("quality:")
     # a run with a quality violation and no drift names the kind of violation
     expect(quality.locator("tbody tr", has_text="quality metric past its threshold")).not_to_have_count(0)
