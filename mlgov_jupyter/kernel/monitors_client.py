@@ -96,9 +96,45 @@ class MonitorsClient:
         """A monitor with its executions (window, timing, metrics) and alerts."""
         return self._call("GET", f"monitors/{quote(name, safe='')}", {"limit": limit})
 
-    def run_monitor(self, name: str) -> dict:
-        """Run now; the execution (status Completed, CompletedWithViolations or Failed with the reason)."""
-        return self._call("POST", f"monitors/{quote(name, safe='')}/run", body={})
+    def run_monitor(self, name: str, progress: bool = False) -> dict:
+        """Run now; the execution (status Completed, CompletedWithViolations or Failed with the
+        reason). ``progress``: a progress bar of the rows the service has read, polled while it runs."""
+        path = f"monitors/{quote(name, safe='')}"
+        if not progress:
+            return self._call("POST", path + "/run", body={})
+        import threading
+        import time
+
+        from .transfer import _progress as progress_bar
+
+        done: dict = {}
+
+        def run():
+            try:
+                done["result"] = self._call("POST", path + "/run", body={})
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+                done["error"] = exc
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        bar = None
+        while worker.is_alive():
+            worker.join(0.5)
+            if not worker.is_alive():
+                break
+            state = self._call("GET", path, {"limit": 1}).get("progress")
+            if state and state.get("total"):
+                if bar is None:
+                    bar = progress_bar(state["total"], f"monitor {name}", "rows")
+                bar.n = state["rows"]
+                bar.refresh()
+            time.sleep(0.5)
+        if bar is not None:
+            bar.n = bar.total
+            bar.close()
+        if "error" in done:
+            raise done["error"]
+        return done["result"]
 
     def start_monitor(self, name: str) -> dict:
         return self._call("POST", f"monitors/{quote(name, safe='')}/start", body={})

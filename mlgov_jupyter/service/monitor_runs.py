@@ -125,8 +125,12 @@ def run_check(svc, mon, plan: dict) -> dict:
     if svc.monitor_engine == "dask":
         part = dask_partial(svc.monitor_dask_address, baseline, objects, plan["files"], read, gt, names)
     else:
+        progress = svc._run_progress().get(mon.id)
+
         def chunks():
             for df in frames(svc, plan["files"], read):
+                if progress is not None:
+                    progress[0] += len(df)
                 yield _joined(df, gt, baseline.target)[names]
 
         part = scan_partial(baseline, names, chunks(), workers=n_workers())

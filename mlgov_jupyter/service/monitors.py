@@ -44,6 +44,10 @@ class MonitorService(ServiceBase):
     monitor_dask_address: str = ""
     monitor_workers: int = 1  # scheduled runs at a time, on threads apart from those serving requests
 
+    def _run_progress(self) -> dict:
+        """monitor id -> [rows read, rows in the window] of the runs going on in this process."""
+        return self.__dict__.setdefault("_progress", {})
+
     @property
     def monitor_executor(self):
         """The threads monitor runs use (scheduled, and run-now requests): never the pool that
@@ -81,6 +85,7 @@ class MonitorService(ServiceBase):
                 "datapoints_to_alert": mon.datapoints_to_alert,
                 "next_run_at": views.iso(mon.next_run_at) if mon.active else None,
                 "running": mon.running_since is not None, "last_run_at": views.iso(mon.last_run_at),
+                "progress": _progress_view(self._run_progress().get(mon.id)) if mon.running_since else None,
                 "last_execution": {"id": last[0], "status": last[1], "created_at": views.iso(last[2]),
                                    "failure_reason": last[3]} if last else None,
                 "alert": "InAlert" if alerts else "OK", "open_alerts": alerts,
@@ -265,6 +270,7 @@ class MonitorService(ServiceBase):
             mon = self._monitor_by_id(s, monitor_id)
             plan = self._run_plan(s, mon)
         report, reason, window = None, None, plan.get("window")
+        self._run_progress()[monitor_id] = [0, (window or {}).get("rows")]
         try:
             if plan.get("reason"):
                 raise Invalid(plan["reason"])
@@ -276,6 +282,8 @@ class MonitorService(ServiceBase):
         except Exception as exc:  # noqa: BLE001 - a run fails with its reason; the service goes on
             log.exception("monitor %s failed", mon.name)
             reason = f"{type(exc).__name__}: the run failed; the service log has the details"
+        finally:
+            self._run_progress().pop(monitor_id, None)
         with self.store.transaction() as s:
             mon = self._monitor_by_id(s, monitor_id)
             names = self._project_names(s)
@@ -469,6 +477,10 @@ def _alert_view(a: t.Alert, names: dict, s) -> dict:
             "raised_at": views.iso(a.raised_at), "resolved_at": views.iso(a.resolved_at),
             "acknowledged": {"by": a.acknowledged_by, "at": views.iso(a.acknowledged_at),
                              "comment": a.ack_comment} if a.acknowledged_by else None}
+
+
+def _progress_view(p) -> dict | None:
+    return {"rows": p[0], "total": p[1]} if p else None
 
 
 def _counts_for(violation: dict, monitor_type: str) -> bool:

@@ -48,7 +48,7 @@ class Monitor(Subcommand):
                   f"{m['schedule']}, next run {(m['next_run_at'] or '')[:19].replace('T', ' ')} UTC")
             return None
         if args.action == "run":
-            e = client.run_monitor(args.name)
+            e = client.run_monitor(args.name, progress=True)
             tail = f": {e['failure_reason']}" if e.get("failure_reason") else \
                 f", {e['violations']} violations" + (f", drifted: {', '.join(e['summary']['drifted_columns'])}"
                                                      if e["summary"].get("drifted_columns") else "")
