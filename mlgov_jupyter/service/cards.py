@@ -237,8 +237,11 @@ class CardService(ServiceBase):
             return {"cards": out}
 
     def card_diff(self, actor: Actor, name: str, q: m.CardDiffQuery) -> dict:
+        """``{name, a, b, changes}``: each change ``{path, op, old, new, old_text, new_text}`` and
+        ``summary`` for a chart's data (see ``core.cards.diff.describe``)."""
         a, b = self.get_card(actor, name, q.a), self.get_card(actor, name, q.b)
-        return {"name": name, "a": q.a, "b": q.b, "changes": c.diff(a["content"], b["content"])}
+        changes = c.diff(a["content"], b["content"])
+        return {"name": name, "a": q.a, "b": q.b, "changes": [c.describe(ch) for ch in changes]}
 
     def export_card(self, actor: Actor, name: str, q: m.CardExportQuery) -> tuple[dict, bytes]:
         card = self.get_card(actor, name, q.version)

@@ -121,8 +121,9 @@ def test_diff_between_versions(full_content):
     assert by_path[f"{hp_path}[name=clf__C].value"]["new"] == "2.0"
     assert by_path[f"{hp_path}[name=zz_new]"]["op"] == "added"
     assert f"{hp_path} (order)" not in by_path  # an insertion keeps the others' order
-    cm_path = "evaluation_details[name=Test data evaluation].metric_groups[name=Confusion matrix].metric_data[name=confusion_matrix].value[0][0]"
-    assert by_path[cm_path]["new"] == by_path[cm_path]["old"] + 1
+    # a chart's data is one change (the whole matrix), not one per cell
+    cm_path = "evaluation_details[name=Test data evaluation].metric_groups[name=Confusion matrix].metric_data[name=confusion_matrix].value"
+    assert by_path[cm_path]["new"][0][0] == by_path[cm_path]["old"][0][0] + 1
     assert len(changes) == 6
     text = format_diff(changes)
     assert "~ intended_uses.risk_rating: 'High' -> 'Low'" in text
@@ -131,12 +132,49 @@ def test_diff_between_versions(full_content):
     assert diff({"m": {"v": 1}}, {"m": {"v": 1.0}}) == []
     assert diff({"m": {"v": 1}}, {"m": {"v": True}})[0]["op"] == "changed"
     assert diff({}, {"x": [1]}) == [{"path": "x", "op": "added", "old": None, "new": [1]}]
-    assert diff({"x": [1, 2]}, {"x": [1]}) == [{"path": "x[1]", "op": "removed", "old": 2, "new": None}]
+    assert diff({"x": ["a", "b"]}, {"x": ["a"]}) == [{"path": "x[1]", "op": "removed", "old": "b", "new": None}]
+    assert diff({"x": [1, 2]}, {"x": [1]}) == [{"path": "x", "op": "changed", "old": [1, 2], "new": [1]}]
     validate(b)
     swapped = copy.deepcopy(a)
     hp = swapped["training_details"]["training_job_details"]["hyper_parameters"]
     hp[0], hp[1] = hp[1], hp[0]
     assert [c["path"] for c in diff(a, swapped)] == [f"{hp_path} (order)"]
+
+
+def test_diff_summarises_curves_and_rounds():
+    """Issue 13 item 3: a curve's 87 points are one line, numbers have 4 significant digits."""
+    from mlgov_jupyter.core.cards import describe
+
+    roc = [[i / 86, (i / 86) ** 0.5] for i in range(87)]
+    a = {"m": [{"name": "roc", "type": "linear_graph", "value": roc},
+               {"name": "acc", "type": "number", "value": 0.912345678}],
+         "bars": [1.5, 2.5], "cm": {"type": "matrix", "value": [[50, 3], [4, 43]]}}
+    b = copy.deepcopy(a)
+    b["m"][0]["value"] = [[x, min(1.0, y + 0.01)] for x, y in roc]
+    b["m"][1]["value"] = 0.9187654321
+    b["bars"] = [1.5, 2.5, 3.5]
+    b["cm"]["value"][0][0] = 51
+    b["extra"] = [[0.0, 0.123456789], [1.0, 1.0]]
+    changes = diff(a, b)
+    assert [c["path"] for c in changes] == ["m[name=roc].value", "m[name=acc].value", "bars", "cm.value", "extra"]
+    d = {c["path"]: describe(c) for c in changes}
+    assert d["m[name=roc].value"]["summary"] == "changed, 87 points"
+    assert d["m[name=roc].value"]["new"] == b["m"][0]["value"]  # the data stays exact
+    assert (d["m[name=acc].value"]["old_text"], d["m[name=acc].value"]["new_text"]) == ("0.9123", "0.9188")
+    assert "summary" not in d["m[name=acc].value"]
+    assert d["bars"]["summary"] == "changed, 2 values → 3 values"
+    assert d["cm.value"]["summary"] == "changed, 2×2 matrix"
+    assert d["extra"]["summary"] == "2 points" and d["extra"]["old_text"] is None
+    # more digits only where 4 would make old and new look equal
+    close = describe({"path": "x", "op": "changed", "old": 0.91231, "new": 0.91234})
+    assert (close["old_text"], close["new_text"]) == ("0.91231", "0.91234")
+    nested = describe({"path": "x", "op": "added", "old": None, "new": {"auc": 0.987654321, "n": [1, "a"]}})
+    assert nested["new_text"] == '{"auc": 0.9877, "n": [1, "a"]}'
+    text = format_diff(changes)
+    assert text.splitlines()[0] == "~ m[name=roc].value: changed, 87 points"
+    assert "~ m[name=acc].value: 0.9123 -> 0.9188" in text
+    assert "+ extra: 2 points" in text
+    assert len(text.splitlines()) == 5
 
 
 def test_model_package_card_round_trips_and_renders_to_markdown():

@@ -20,7 +20,7 @@ from .schema import (  # noqa: F401
     validate_status,
 )
 from .autopopulate import card_from_session, carry_over, data_hash, infer_problem_type  # noqa: F401
-from .diff import diff, format_diff  # noqa: F401
+from .diff import describe, diff, format_diff  # noqa: F401
 from .formats import (  # noqa: F401
     export_sagemaker_json,
     import_sagemaker_json,
