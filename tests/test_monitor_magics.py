@@ -30,6 +30,10 @@ def html_of(out) -> str:
 
 
 def test_deploy_capture_monitor_and_alerts_from_magics(alice):
+    out = alice.ok("%mlgov dashboard")
+    html, text = out["data"][-1]["text/html"], out["data"][-1]["text/plain"]
+    assert "no deployments (%mlgov deploy NAME --model M)" in text and "risk-model" in text
+    assert "<table>" in html
     out = alice.ok("%mlgov deploy risk-prod --model risk-model --environment staging")
     assert out["stdout"].strip().startswith("deployment risk-prod: risk-model revision 1 in staging, capturing to "
                                             "risk-prod-capture")
@@ -42,6 +46,17 @@ def test_deploy_capture_monitor_and_alerts_from_magics(alice):
     out = alice.ok("%mlgov monitor run risk-dq")
     assert out["stdout"].startswith("monitor risk-dq execution #") and "CompletedWithViolations" in out["stdout"]
     assert "drifted: age" in out["stdout"]
+
+    # the dashboard: deployments (model revision, status, monitors, alert, rows) above the models
+    out = alice.ok("%mlgov dashboard")
+    html, text = out["data"][-1]["text/html"], out["data"][-1]["text/plain"]
+    assert html.count("<table>") == 2 and html.index("risk-prod") < html.index("<b>models</b>")
+    lines = text.splitlines()
+    assert lines[0] == "deployments"
+    row = next(line for line in lines if line.startswith("risk-prod"))
+    for part in ("risk-model r1", "staging", "InService", "risk-dq (Scheduled)", "violation", "400"):
+        assert part in row, (part, row)
+    assert "models" in lines and any(line.startswith("risk-model ") and "InAlert" in line for line in lines)
 
     table = html_of(alice.ok("%mlgov monitor list"))
     assert "<table>" in table and "risk-dq" in table and "violation" in table

@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from ..core.chunks import ChunkReader
 from ..core.errors import BY_STATUS, GovernanceError, TooLarge
 
 BASE = "api/mlgov/"  # = api.BASE; the HTTP client does not import the API contract (pydantic)
@@ -110,32 +111,6 @@ class LocalTransport:
                 data = io.BytesIO(data or b"")
             return meta, data
         return json.loads(json.dumps(result)) if isinstance(result, dict) else result
-
-
-class ChunkReader(io.RawIOBase):
-    """A binary file over an iterator of byte chunks (what a streamed route returns in-process)."""
-
-    def __init__(self, chunks):
-        self._chunks, self._buf = iter(chunks), b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        while not self._buf:
-            self._buf = next(self._chunks, None)
-            if self._buf is None:
-                self._buf = b""
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n], self._buf = self._buf[:n], self._buf[n:]
-        return n
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close:
-            close()
-        super().close()
 
 
 def _default_anchor():

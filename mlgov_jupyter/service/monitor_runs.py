@@ -14,6 +14,7 @@ from typing import Iterator
 
 import pandas as pd
 
+from ..core.chunks import ChunkReader
 from ..core.errors import Invalid
 from ..core.monitoring import Baseline
 from ..core.monitoring.baseline import n_workers
@@ -23,30 +24,10 @@ from .deployments import CAPTURE_COLUMNS, INFERENCE_ID
 OUTPUTS = ("prediction", "probability")  # what mlgov_jupyter.capture names a model's outputs
 
 
-class _ChunkReader(io.RawIOBase):
-    """A file-like over an iterator of byte chunks (an Arrow IPC stream as Scan makes it)."""
-
-    def __init__(self, chunks):
-        self._chunks, self._buf = iter(chunks), b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        while not self._buf:
-            piece = next(self._chunks, None)
-            if piece is None:
-                return 0
-            self._buf = piece
-        n = min(len(b), len(self._buf))
-        b[:n], self._buf = self._buf[:n], self._buf[n:]
-        return n
-
-
 def _read_ipc(chunks) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
 
-    reader = pa.ipc.open_stream(io.BufferedReader(_ChunkReader(chunks), 1 << 20))
+    reader = pa.ipc.open_stream(io.BufferedReader(ChunkReader(chunks), 1 << 20))
     for batch in reader:
         yield batch.to_pandas()
 
