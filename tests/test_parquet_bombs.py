@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from live import LiveServer
+from live import Kernel, LiveServer
 from s3_server import S3Server
 
 from mlgov_jupyter.core.errors import Invalid, TooLarge, Unavailable
@@ -170,6 +170,16 @@ def test_a_lying_file_in_the_store_is_a_413_at_use_and_the_next_use_works(server
     assert _memory_mb(server.proc.pid)["VmHWM"] - base["VmHWM"] < 100
     assert alice.whoami()["name"] == "alice"
     assert len(alice.use("untouched")) == 1000
+    # in a notebook: one UsageError line, and the kernel carries on
+    kernel = Kernel(server, "alice-token")
+    try:
+        kernel.ok("%load_ext mlgov_jupyter")
+        out = kernel.run("df = %mlgov use swapped")
+        assert out["error"][:2] == ("UsageError", "reading this Parquet content needs more than 1.0 GiB of "
+                                                  "memory (decode_max_memory)"), out
+        assert kernel.ok("df = %mlgov use untouched\nprint(len(df))")["stdout"].strip().endswith("1000")
+    finally:
+        kernel.stop()
 
 
 def test_a_worker_killed_mid_stream_breaks_that_stream_only(server):
@@ -269,12 +279,14 @@ def s3(tmp_path_factory):
     server.stop()
 
 
-def test_a_lying_file_in_an_s3_store_is_a_413_at_use(s3, tmp_path):
+def test_a_lying_file_in_an_s3_store_or_registered_on_s3_is_a_413(s3, tmp_path):
     import pyarrow.fs as pafs
 
     options = s3.options()
+    lake = f"s3://{s3.bucket}/lake/"
     live = LiveServer(tmp_path, config=f"c.MlgovApp.objects_url = 's3://{s3.bucket}/bombs'\n"
-                                       f"c.MlgovApp.objects_options = {options!r}\n")
+                                       f"c.MlgovApp.objects_options = {options!r}\n"
+                                       f"c.MlgovApp.external_locations = {{{lake!r}: {options!r}}}\n")
     try:
         alice = connect(live.url, "alice-token")
         digest = alice.publish(pd.DataFrame({"s": ["short"] * 10}), "cloud-swapped")["revisions"][-1]["content_hash"]
@@ -286,6 +298,14 @@ def test_a_lying_file_in_an_s3_store_is_a_413_at_use(s3, tmp_path):
         base = _memory_mb(live.proc.pid)
         with pytest.raises(TooLarge, match="needs more than 1.0 GiB of memory"):
             alice.use("cloud-swapped")
+        assert _memory_mb(live.proc.pid)["VmHWM"] - base["VmHWM"] < 100
+        assert len(alice.use("cloud-fine")) == 1000
+
+        # registered in place on S3: described by a worker too
+        with fs.open_output_stream(f"{s3.bucket}/lake/lying/part-0.parquet") as out:
+            out.write(lying_footer_parquet(**PUBLISH_BOMB))
+        with pytest.raises(TooLarge, match="needs more than 1.0 GiB of memory"):
+            alice.register("cloud-lying", lake + "lying/", format="parquet")
         assert _memory_mb(live.proc.pid)["VmHWM"] - base["VmHWM"] < 100
         assert len(alice.use("cloud-fine")) == 1000
     finally:
