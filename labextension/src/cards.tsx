@@ -421,12 +421,37 @@ function RenderedCard({
   );
 }
 
-function short(value: unknown): string {
-  if (value === null || value === undefined) {
-    return '—';
+/** A field path that may break after each "." and before each "[" (not inside a name). */
+function BreakablePath({ path }: { path: string }): JSX.Element {
+  const parts = path.split(/(?<=\.)|(?=\[)/);
+  return (
+    <>
+      {parts.map((part, i) => (
+        <React.Fragment key={i}>
+          {i > 0 && <wbr />}
+          {part}
+        </React.Fragment>
+      ))}
+    </>
+  );
+}
+
+/** One change's text: a chart's data summarised ("changed, 87 points"), else old → new as the
+ * server wrote them (numbers with 4 significant digits). */
+function ChangeText({ ch }: { ch: ICardChange }): JSX.Element {
+  if (ch.summary) {
+    // the badge already says "changed"
+    return <span>{ch.summary.replace(/^changed, /, '')}</span>;
   }
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+  return (
+    <>
+      {ch.op !== 'added' && (
+        <span className="jp-mlgov-old">{ch.old_text ?? '—'}</span>
+      )}
+      {ch.op === 'changed' && ' → '}
+      {ch.op !== 'removed' && <span>{ch.new_text ?? '—'}</span>}
+    </>
+  );
 }
 
 const OP_TONE: Record<string, 'ok' | 'error' | 'warn'> = {
@@ -477,7 +502,7 @@ function Diff({
 
   return (
     <section className="jp-mlgov-section" aria-label="Changes">
-      <div className="jp-mlgov-sectionHeader">
+      <div className="jp-mlgov-sectionHeader jp-mlgov-diffHeader">
         <h4>Changes</h4>
         <span className="jp-mlgov-inline">
           {picker('Compare from version', a, setA)}→
@@ -496,29 +521,19 @@ function Diff({
         </p>
       )}
       {changes !== null && changes.length > 0 && (
-        <table className="jp-mlgov-table" aria-label="Differences">
-          <thead>
-            <tr>
-              <th>Field</th>
-              <th>Change</th>
-            </tr>
-          </thead>
-          <tbody>
-            {changes.map((ch, i) => (
-              <tr key={i}>
-                <td className="jp-mlgov-mono jp-mlgov-wrap">{ch.path}</td>
-                <td className="jp-mlgov-wrap">
-                  <Badge label={ch.op} tone={OP_TONE[ch.op] ?? 'info'} />{' '}
-                  {ch.op !== 'added' && (
-                    <span className="jp-mlgov-old">{short(ch.old)}</span>
-                  )}
-                  {ch.op === 'changed' && ' → '}
-                  {ch.op !== 'removed' && <span>{short(ch.new)}</span>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ul className="jp-mlgov-diff" aria-label="Differences">
+          {changes.map((ch, i) => (
+            <li key={i} className="jp-mlgov-diffItem">
+              <div className="jp-mlgov-mono jp-mlgov-diffPath">
+                <BreakablePath path={ch.path} />
+              </div>
+              <div className="jp-mlgov-diffChange">
+                <Badge label={ch.op} tone={OP_TONE[ch.op] ?? 'info'} />{' '}
+                <ChangeText ch={ch} />
+              </div>
+            </li>
+          ))}
+        </ul>
       )}
     </section>
   );

@@ -217,6 +217,11 @@ export interface ICardChange {
   op: string;
   old: unknown;
   new: unknown;
+  /** Display text of each side (null where absent); numbers with 4 significant digits. */
+  old_text: string | null;
+  new_text: string | null;
+  /** A chart's data: "changed, 87 points", "changed, 2×2 matrix". */
+  summary?: string;
 }
 
 /** What the rules let this user do to the card's latest version (the server decides). */

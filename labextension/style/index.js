@@ -1,3 +1,4 @@
 import './base.css';
 import './notifications.css';
 import './deployments.css';
+import './cards.css';

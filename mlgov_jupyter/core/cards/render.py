@@ -182,6 +182,38 @@ def svg_chart(metric: Mapping) -> str | None:
 
 # ------------------------------------------------------------------------------------ page
 
+# Under ~420 px (the JupyterLab sidebar's widths): a label above its value instead of a column of
+# labels squeezing the values to a character a line; table rows stacked, each cell under its column
+# name (data-label); charts scaled to the width. Printed pages are wider: the PDF does not change.
+_NARROW_CSS = """
+@media (max-width: 420px) {
+  body { padding: 8px; }
+  .mlgov-card h1 { font-size: 19px; }
+  .mlgov-card h2 { font-size: 15px; margin-top: 16px; }
+  .mlgov-card table { width: 100%; }
+  .mlgov-card table.kv, .mlgov-card table.kv tbody, .mlgov-card table.kv tr,
+  .mlgov-card table.kv th, .mlgov-card table.kv td { display: block; width: auto; }
+  .mlgov-card table.kv tr { border: 1px solid #e5e7eb; border-bottom: none; }
+  .mlgov-card table.kv tr:last-child { border-bottom: 1px solid #e5e7eb; }
+  .mlgov-card table.kv th, .mlgov-card table.kv td { border: none; }
+  .mlgov-card table.kv th { padding: 3px 8px 0; background: none; color: #4b5563; font-size: 11px; }
+  .mlgov-card table.kv td { padding: 0 8px 4px; }
+  .mlgov-card table.rows thead { display: none; }
+  .mlgov-card table.rows, .mlgov-card table.rows tbody, .mlgov-card table.rows tr,
+  .mlgov-card table.rows td { display: block; width: auto; }
+  .mlgov-card table.rows tr { border: 1px solid #e5e7eb; margin-bottom: 4px; }
+  .mlgov-card table.rows td, .mlgov-card table.rows td:first-child:not(:last-child) { border: none;
+    padding: 1px 8px; overflow-wrap: anywhere; }
+  .mlgov-card table.rows td::before { content: attr(data-label); display: block; color: #4b5563;
+    font-size: 11px; font-weight: 600; }
+  .mlgov-card table.rows td:empty { display: none; }
+  .mlgov-card table.charts, .mlgov-card table.charts tbody, .mlgov-card table.charts tr,
+  .mlgov-card table.charts td { display: block; padding: 0; }
+  .mlgov-card svg.mlgov-chart { max-width: 100%; height: auto; }
+  .mlgov-card figcaption { max-width: 100%; }
+}
+"""
+
 CARD_CSS = """
 .mlgov-card { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #111827; font-size: 13px;
   line-height: 1.45; max-width: 980px; margin: 0 auto; }
@@ -212,7 +244,9 @@ CARD_CSS = """
 .mlgov-card .muted { color: #6b7280; font-size: 11px; }
 .mlgov-card section { break-inside: auto; }
 .mlgov-card + .mlgov-card { break-before: page; page-break-before: always; }
-"""
+.mlgov-card h1 { overflow-wrap: break-word; }
+.mlgov-card table.rows td:first-child:not(:last-child) { word-break: normal; overflow-wrap: normal; }
+""" + _NARROW_CSS
 
 _MASTHEAD_CSS = """
 .mlgov-masthead { display: flex; align-items: center; gap: 10px; margin: 0 0 10px; padding-bottom: 6px;
@@ -254,8 +288,10 @@ def _list(values: Iterable[Any]) -> str:
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "") -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{esc(fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
-    attr = f' class="{cls}"' if cls else ""
+    labels = [esc(h) for h in header]
+    body = "".join("<tr>" + "".join(f'<td data-label="{labels[i] if i < len(labels) else ""}">{esc(fmt(c))}</td>'
+                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
+    attr = f' class="{" ".join(["rows", cls]).strip()}"'
     return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if body else ""
 
 
