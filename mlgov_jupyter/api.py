@@ -91,6 +91,19 @@ ROUTES: list[Route] = [
     Route("filter", "DELETE", f"assets/{NAME}/filters/{FILTER}",
           "Delete an asset filter no active grant or pending request uses (owners, stewards)",
           lambda svc, a, p, q, b: svc.delete_filter(a, p["name"], p["filter"]), action=az.CATALOG_DECIDE),
+    # lifecycle (service/lifecycle.py)
+    Route("deprecation", "POST", f"assets/{NAME}/deprecation",
+          "Deprecate an asset with a reason and optional replacement: hidden from search unless "
+          "include_deprecated, still readable by holders, use warns (owners, stewards; audited)",
+          lambda svc, a, p, q, b: svc.deprecate_asset(a, p["name"], b), body=m.AssetDeprecate,
+          action=az.CATALOG_DECIDE),
+    Route("deprecation", "DELETE", f"assets/{NAME}/deprecation", "Lift an asset's deprecation (owners, stewards)",
+          lambda svc, a, p, q, b: svc.undeprecate_asset(a, p["name"]), action=az.CATALOG_DECIDE),
+    Route("unpublish", "POST", f"assets/{NAME}/unpublish",
+          "Unpublish an asset for good (owners): grants end, pending requests close, content no other "
+          "asset shares is deleted; its name, revisions' metadata and audit trail stay",
+          lambda svc, a, p, q, b: svc.unpublish_asset(a, p["name"], b), body=m.AssetUnpublish,
+          action=az.CATALOG_REVOKE),
     Route("uploads", "POST", "uploads", "Start an upload of content to publish as the named asset",
           lambda svc, a, p, q, b: svc.start_upload(a, b), body=m.UploadStart, status=201,
           action=az.CATALOG_PUBLISH),
@@ -121,7 +134,7 @@ ROUTES: list[Route] = [
     Route("cancel", "POST", f"subscriptions/{ID}/cancel", "Cancel my own subscription",
           lambda svc, a, p, q, b: svc.end_subscription(a, _int(p), revoke=False), body=m.Empty),
     Route("cards", "GET", "cards", "Model cards: model, status, risk rating, version, last change",
-          lambda svc, a, p, q, b: svc.list_cards(a),
+          lambda svc, a, p, q, b: svc.list_cards(a, q), query=m.CardListQuery,
           action=az.CARD_READ, scoped=False),
     Route("cards", "POST", "cards", "Create a model card (version 1, Draft) for a model asset",
           lambda svc, a, p, q, b: svc.create_card(a, b), body=m.CardCreate, status=201,

@@ -24,7 +24,17 @@ def asset_summary(a: t.Asset, project_name: str, rev: t.AssetRevision, access: s
     return {"name": a.name, "kind": a.kind, "project": project_name, "owner": a.owner,
             "description": a.description, "tags": list(a.tags or []),
             "classification": a.classification, "revision": a.latest_revision,
-            "updated_at": iso(a.updated_at), "row_count": rev.row_count, "access": access}
+            "updated_at": iso(a.updated_at), "row_count": rev.row_count, "access": access,
+            **lifecycle(a)}
+
+
+def lifecycle(a: t.Asset) -> dict:
+    """``deprecated`` and ``unpublished``: None, or ``{"at", "by", "reason"}`` (deprecated: and
+    ``replacement``, an asset name or None)."""
+    return {"deprecated": {"at": iso(a.deprecated_at), "by": a.deprecated_by, "reason": a.deprecation_reason,
+                           "replacement": a.replacement} if a.deprecated_at else None,
+            "unpublished": {"at": iso(a.unpublished_at), "by": a.unpublished_by, "reason": a.unpublish_reason}
+            if a.unpublished_at else None}
 
 
 def revision(r: t.AssetRevision, reveal: bool = True) -> dict:

@@ -54,6 +54,8 @@ VALID_BODIES = {
     "modelreject": {"comment": "c"},
     "modelalias": {"revision": 1},
     "projectsettings": {"model_approval": "warn"},
+    "deprecation": {"reason": "r"},
+    "unpublish": {"reason": "r"},
     "role": {"role": {"name": "nope", "persona": "data-scientist",
                       "activities": ["search-catalog"]}},
 }
@@ -155,6 +157,8 @@ GOOD_BODIES = {
     ("POST", "monitors"): {"name": "m1", "deployment": "d", "schedule": "hourly", "monitor_type": "bias",
                            "baseline": {}},
     ("POST", "alertack"): {"comment": "c"},
+    ("POST", "deprecation"): {"reason": "r", "replacement": "churn2"},
+    ("POST", "unpublish"): {"reason": "r"},
 }
 
 

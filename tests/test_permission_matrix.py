@@ -56,6 +56,7 @@ async def _seed(api, persona, designation):
     ok(await api("alice", "POST", "assets", publish_body("churn", project="risk")))
     ok(await api("alice", "POST", "assets", publish_body("churn2", project="risk")))
     ok(await api("alice", "POST", "assets", publish_body("churn3", project="risk")))
+    ok(await api("alice", "POST", "assets", publish_body("churn4", project="risk")))  # unpublished last
     ok(await api("alice", "POST", "assets/churn/filters", {"name": "spare-f", "columns": ["tenure"]}))
     from tests_models import model_b64
 
@@ -127,6 +128,8 @@ def _calls(ids, spare):
          {"name": "dave-f", "columns": ["plan"]}),
         ("DELETE", "assets/(?P<name>[^/]{1,256})/filters/(?P<filter>[^/]{1,256})",
          "assets/churn/filters/spare-f", None),
+        ("POST", "assets/(?P<name>[^/]{1,256})/deprecation", "assets/churn2/deprecation", {"reason": "matrix"}),
+        ("DELETE", "assets/(?P<name>[^/]{1,256})/deprecation", "assets/churn2/deprecation", None),
         ("GET", "requests", "requests", None),
         ("POST", "requests", "requests", {"asset": "churn", "reason": "dave's analysis"}),
         ("POST", "requests/(?P<id>[0-9]{1,18})/approve", f"requests/{ids['req']}/approve", {}),
@@ -200,6 +203,7 @@ def _calls(ids, spare):
         ("POST", "channels", "channels", {"kind": "email", "target": "dave@example.org"}),
         ("GET", "channels/(?P<id>[0-9]{1,18})/deliveries", "channels/1/deliveries", None),
         ("DELETE", "channels/(?P<id>[0-9]{1,18})", "channels/1", None),
+        ("POST", "assets/(?P<name>[^/]{1,256})/unpublish", "assets/churn4/unpublish", {"reason": "matrix"}),
     ]
 
 
@@ -211,6 +215,8 @@ def _expected(persona, designation, route) -> bool:
     allowed = role_allows(persona, route.action, designation if route.scoped else None)
     if route.resource == "execution" and route.method == "DELETE":  # owners and stewards only
         allowed = allowed and designation in ("owner", "steward")
+    if route.resource == "unpublish":  # owners only, not stewards
+        allowed = allowed and designation == "owner"
     if route.resource == "profiles":  # a profile also creates the project
         allowed = allowed and role_allows(persona, "project:create", None)
     return allowed

@@ -68,6 +68,21 @@ class SearchQuery(Body):
     classification: Classification | None = None
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(20, ge=1, le=100)
+    include_deprecated: bool = False  # deprecated assets are left out unless asked for
+
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2048, strip_whitespace=True)]
+
+
+class AssetDeprecate(Body):
+    """Mark an asset deprecated: why, and optionally the asset to use instead."""
+    reason: Reason
+    replacement: Name | None = None
+
+
+class AssetUnpublish(Body):
+    """Take an asset out of the catalog for good (a tombstone): why."""
+    reason: Reason
 
 
 class AccessRequestCreate(Body):
@@ -97,7 +112,7 @@ class AssetFilterCreate(Body):
 
 class RequestQuery(Body):
     incoming: bool = False
-    status: Literal["pending", "accepted", "rejected"] | None = None
+    status: Literal["pending", "accepted", "rejected", "closed"] | None = None  # closed: its asset was unpublished
 
 
 class SubscriptionQuery(Body):
@@ -186,6 +201,18 @@ class CardTransition(Body):
 
 class CardQuery(Body):
     version: int | None = Field(None, ge=1)
+
+
+CardStatus = Literal["Draft", "PendingReview", "Approved", "Archived"]
+RiskRating = Literal["High", "Medium", "Low", "Unknown"]
+
+
+class CardListQuery(Body):
+    """Filters of the card list: words of the card (all, as prefixes, stemmed: names, model
+    description, intended uses, risk, business details), the latest version's status, its risk rating."""
+    text: Annotated[str, StringConstraints(max_length=256)] = ""
+    status: CardStatus | None = None
+    risk: RiskRating | None = None
 
 
 class CardDiffQuery(Body):

@@ -24,7 +24,14 @@ class CardsClient:
         from ..core import cards as c
 
         from ..core.errors import NotFound
+        from .transfer import is_tabular
 
+        # nothing is published before the card is known to be valid: a DataFrame passed as the
+        # model used to be published as a dataset, then refused as a card's model (a stray dataset)
+        if is_tabular(model) or isinstance(model, (str, Path)) or not (
+                hasattr(model, "fit") and hasattr(model, "get_params")):
+            raise Invalid(f"a card describes a fitted scikit-learn model, not a {type(model).__name__} "
+                          f"(nothing was published)")
         lineage = datasets or self.lineage_for(train, test)
         me = self.whoami()["name"]
         content = c.card_from_session(model, name, train=train, test=test, datasets=lineage,
@@ -36,6 +43,7 @@ class CardsClient:
                 raise Invalid("a fairness section needs test=(X, y) and bias_values (the sensitive group)")
             content.setdefault("evaluation_details", []).append(
                 fairness_evaluation(model, test[0], test[1], bias_facet, bias_values))
+        c.validate(content)  # the service validates again; checked here before anything is published
         try:
             previous = self.card(name).card
         except NotFound:
@@ -46,6 +54,14 @@ class CardsClient:
         # in this session, unchanged since), else a new revision published now.
         known = self.model_revision_of(model)
         asset = previous["model"] if previous is not None else (model_asset or (known[0] if known else None))
+        if previous is None and asset:  # refusals the card would meet, before a revision is published
+            target = self.asset(asset)
+            if target["kind"] != "model":
+                raise Invalid(f"a card belongs to a model; {asset!r} is a {target['kind']} (nothing was published)")
+            taken = [x["name"] for x in self.cards() if x["model"] == asset]
+            if taken:
+                raise Invalid(f"model {asset!r} already has card {taken[0]!r} (one card per model; "
+                              f"nothing was published)")
         if known is not None and known[0] == asset:
             revision = known[1]
         else:
@@ -83,8 +99,12 @@ class CardsClient:
     def card(self, name: str, version: int | None = None):
         return self._card(self._call("GET", f"cards/{quote(name, safe='')}", query={"version": version}))
 
-    def cards(self) -> list[dict]:
-        return self._call("GET", "cards")["cards"]
+    def cards(self, text: str = "", status: str | None = None, risk: str | None = None) -> list[dict]:
+        """Model cards, last changed first: ``[{name, model, project, status, version, risk_rating,
+        author, updated_at, approved_version}]``. ``text``: words of the card (all, as prefixes:
+        names, model description, intended uses, risk, business details); ``status``: Draft,
+        PendingReview, Approved or Archived (the latest version's); ``risk``: High, Medium, Low, Unknown."""
+        return self._call("GET", "cards", query={"text": text or None, "status": status, "risk": risk})["cards"]
 
     def update_card(self, name: str, content: dict | None = None, lineage: dict | None = None,
                     model_revision: int | None = None, **sections):

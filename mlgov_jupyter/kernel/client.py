@@ -135,6 +135,27 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
     def asset(self, name: str) -> dict:
         return self._call("GET", f"assets/{quote(name, safe='')}")
 
+    def deprecate(self, name: str, reason: str, replacement: str | None = None) -> dict:
+        """Mark an asset deprecated (owners, stewards): left out of search unless
+        ``include_deprecated=True``, still readable by holders; ``use`` warns, naming
+        ``replacement``. Returns the asset with ``deprecated``: ``{at, by, reason, replacement}``."""
+        body = {"reason": reason}
+        if replacement:
+            body["replacement"] = replacement
+        return self._call("POST", f"assets/{quote(name, safe='')}/deprecation", body=body)
+
+    def undeprecate(self, name: str) -> dict:
+        """Lift a deprecation (owners, stewards)."""
+        return self._call("DELETE", f"assets/{quote(name, safe='')}/deprecation")
+
+    def unpublish(self, name: str, reason: str) -> dict:
+        """Take an asset out of the catalog for good (owners of its project): its grants end, its
+        pending requests close, its content is deleted unless another asset shares it; its name,
+        revisions' metadata and audit trail stay. ``{name, unpublished, grants_ended,
+        requests_closed, content_deleted, content_kept}``. A model a deployment in service uses
+        (or an active monitor watches) is a Conflict."""
+        return self._call("POST", f"assets/{quote(name, safe='')}/unpublish", body={"reason": reason})
+
     def subscribe(self, name: str, reason: str, filter: str | None = None) -> dict:
         """Ask for access with a reason; ``filter``: an asset filter of the dataset, to ask for
         that scope only (see ``filters(name)``)."""
@@ -229,6 +250,13 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
             import warnings
 
             warnings.warn_explicit(meta["warning"], ModelApprovalWarning, "<mlgov>", 0, module="mlgov_jupyter")
+        if meta.get("deprecated"):  # every use; as the caller's (__main__'s), which Python and IPython show
+            import warnings
+
+            d = meta["deprecated"]
+            instead = f"; use {d['replacement']} instead" if d.get("replacement") else ""
+            warnings.warn_explicit(f"{name} is deprecated by {d['by']}: {d['reason']}{instead}",
+                                   DeprecationWarning, "<mlgov>", 0, module="__main__", registry={})
         return value
 
     # model versions (service/model_versions.py)

@@ -6,6 +6,7 @@ from .base import Actor
 from .cards import CardService
 from .catalog import CatalogService
 from .deployments import DeploymentService
+from .lifecycle import LifecycleService
 from .model_versions import ModelVersionService
 from .monitoring import MonitoringService
 from .monitors import MonitorService
@@ -15,7 +16,8 @@ from .uploads import UploadService
 
 
 class GovernanceService(CatalogService, UploadService, CardService, MonitoringService, RoleService,
-                        AuditService, ModelVersionService, NotificationService, DeploymentService, MonitorService):
+                        AuditService, ModelVersionService, NotificationService, DeploymentService, MonitorService,
+                        LifecycleService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -132,6 +133,7 @@ class CardService(ServiceBase):
             s.add(t.ModelCardVersion(card_id=card.id, version=1, content=content, lineage=lineage,
                                      status="Draft", created_by=actor.name, model_revision=rev.revision,
                                      model_content_hash=rev.content_hash))
+            self._index_card(s, card, model.name, content)
             self._audit(s, actor, "card.create", "card", card.name,
                         {"model": model.name, "version": 1, "lineage": lineage, "model_revision": rev.revision,
                          "project": self._project_names(s)[model.project_id]})
@@ -163,6 +165,7 @@ class CardService(ServiceBase):
             s.add(t.ModelCardVersion(card_id=card.id, version=card.latest_version, content=content,
                                      lineage=lineage, status="Draft", created_by=actor.name,
                                      model_revision=described[0], model_content_hash=described[1]))
+            self._index_card(s, card, model.name, content)
             self._audit(s, actor, "card.edit", "card", name,
                         {"version": card.latest_version, "previous_status": latest.status,
                          "model_revision": described[0],
@@ -224,13 +227,25 @@ class CardService(ServiceBase):
                 view["withheld"] = ["evaluation_details"]
             return view
 
-    def list_cards(self, actor: Actor) -> dict:
+    def list_cards(self, actor: Actor, q: m.CardListQuery | None = None) -> dict:
+        """Cards, last changed first: ``{"cards": [{name, model, project, status, version,
+        risk_rating, author, updated_at, approved_version}]}``; ``q`` filters by words of the card
+        (full text, service/lifecycle.py), the latest version's status and risk rating."""
+        q = q or m.CardListQuery()
         with self.store.transaction(write=False) as s:
             self._authorize(s, actor, authz.CARD_READ, Resource(type="card"))
-            cards = s.execute(select(t.ModelCard).order_by(t.ModelCard.updated_at.desc())).scalars().all()
+            stmt = select(t.ModelCard).order_by(t.ModelCard.updated_at.desc())
+            words = tuple(re.findall(r"\w+", q.text))
+            if words:
+                stmt = stmt.where(t.ModelCard.id.in_(self._card_ids_matching(s, words)))
+            elif q.text.strip():
+                return {"cards": []}
+            cards = s.execute(stmt).scalars().all()
             out = []
             for card in cards:
                 full = self._view(s, card)
+                if (q.status and full["status"] != q.status) or (q.risk and full["risk_rating"] != q.risk):
+                    continue
                 out.append({k: full[k] for k in ("name", "model", "project", "status", "version",
                                                  "risk_rating", "author", "updated_at",
                                                  "approved_version")})

@@ -26,6 +26,7 @@ from ..core.model_trust import unpublishable_types
 from ..store import tables as t
 from .asset_filters import AssetFilterService, narrows
 from .base import Actor, ServiceBase, aware
+from .lifecycle import unpublished_message
 from .uploads import taken_digest
 
 
@@ -203,6 +204,8 @@ class CatalogService(AssetFilterService, ServiceBase):
                 raise Conflict(f"asset {body.name!r} already belongs to another project")
             if a is not None and a.kind != body.kind:
                 raise Conflict(f"asset {body.name!r} is a {a.kind}, not a {body.kind}")
+            if a is not None and not a.listed:  # a tombstone keeps its name and its trail
+                raise Conflict(f"{unpublished_message(a)}; its name is not reused: publish under another name")
             # a new revision keeps the asset's metadata unless the body gives it
             old_class = a.classification if a is not None else None
             classification = body.classification or old_class or "internal"
@@ -297,15 +300,23 @@ class CatalogService(AssetFilterService, ServiceBase):
             project_id = {v: k for k, v in names.items()}.get(q.project, -1) if q.project else None
             stmt, rank = select(t.Asset.id), None
             if match:
+                # a model is also found by the words of its card (card_fts / model_cards' GIN index)
                 if self.store.is_sqlite:
-                    fts = (text("SELECT rowid AS id, rank AS rank FROM asset_fts WHERE asset_fts MATCH :q")
+                    fts = (text("SELECT id, min(rank) AS rank FROM (SELECT rowid AS id, rank FROM asset_fts "
+                                "WHERE asset_fts MATCH :q UNION ALL SELECT model_cards.model_asset_id, "
+                                "card_fts.rank FROM card_fts JOIN model_cards ON model_cards.id = card_fts.rowid "
+                                "WHERE card_fts MATCH :q) GROUP BY id")
                            .bindparams(q=match).columns(id=Integer, rank=Float).subquery("fts"))
                     stmt, rank = stmt.join(fts, fts.c.id == t.Asset.id), fts.c.rank
                 else:  # PostgreSQL: the GIN index on to_tsvector('english', search_text)
                     vector = func.to_tsvector(literal_column("'english'"), t.Asset.search_text)
                     query = func.to_tsquery(literal_column("'english'"), " & ".join(f"{w}:*" for w in words))
-                    stmt, rank = stmt.where(vector.op("@@")(query)), func.ts_rank(vector, query).desc()
+                    cards = self._card_match(words)
+                    stmt = stmt.where(vector.op("@@")(query) | t.Asset.id.in_(select(cards.subquery().c.id)))
+                    rank = func.ts_rank(vector, query).desc()
             stmt = stmt.where(t.Asset.listed.is_(True))
+            if not q.include_deprecated:
+                stmt = stmt.where(t.Asset.deprecated_at.is_(None))
             if q.kind:
                 stmt = stmt.where(t.Asset.kind == q.kind)
             if project_id is not None:
@@ -320,7 +331,7 @@ class CatalogService(AssetFilterService, ServiceBase):
             cache = self._search_cache(s)
             generation = s.execute(text("SELECT value FROM search_generation WHERE id = 1")).scalar() \
                 if cache.size else None
-            key = (words, q.kind, project_id, q.owner, q.classification, q.tag)
+            key = (words, q.kind, project_id, q.owner, q.classification, q.tag, q.include_deprecated)
             counted = cache.get(generation, key)
             if counted is None:
                 counted = _count_facets(s, stmt, self.store.is_sqlite)
@@ -399,6 +410,8 @@ class CatalogService(AssetFilterService, ServiceBase):
             a = self._asset(s, name)
             pname = self._project_names(s)[a.project_id]
             principal = self._authorize(s, actor, authz.CATALOG_READ, self._asset_resource(a, pname))
+            if not a.listed and not (principal.is_admin or pname in principal.designations):
+                raise NotFound(unpublished_message(a))  # its tombstone: for its project and admins
             reveal = self._may_read_data(s, principal, a, pname)
             out = views.asset_detail(a, pname, self._revisions(s, a.id), self._access(s, principal, a, pname),
                                      reveal=reveal)
@@ -428,6 +441,8 @@ class CatalogService(AssetFilterService, ServiceBase):
             # a model revision may be named by its alias: NAME@ALIAS (service/model_versions.py)
             name, revision, alias = self._model_ref(s, name, revision)
             a = self._asset(s, name)
+            if not a.listed:
+                raise NotFound(unpublished_message(a))
             pname = self._project_names(s)[a.project_id]
             grant = self._active_grant(s, a.id, actor.name)
             try:
@@ -470,6 +485,8 @@ class CatalogService(AssetFilterService, ServiceBase):
                     "filename": rev.filename, "features": rev.features or None}
             if scope is not None:
                 meta["asset_filter"] = scope.name
+            if a.deprecated_at is not None:  # the client warns, naming the replacement
+                meta["deprecated"] = views.lifecycle(a)["deprecated"]
             detail = {"revision": rev.revision, "content_hash": rev.content_hash,
                       "grant": grant.id if grant else None, "project": pname}
             if a.kind == "model":  # the project's model_approval gate: a 403, or a warning in meta
@@ -517,6 +534,8 @@ class CatalogService(AssetFilterService, ServiceBase):
     def request_access(self, actor: Actor, body: m.AccessRequestCreate) -> dict:
         with self.store.transaction() as s:
             a = self._asset(s, body.asset)
+            if not a.listed:
+                raise NotFound(unpublished_message(a))
             pname = self._project_names(s)[a.project_id]
             principal = self._authorize(s, actor, authz.CATALOG_SUBSCRIBE, self._asset_resource(a, pname))
             access = self._access(s, principal, a, pname)

@@ -52,6 +52,16 @@ class Asset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # indexed: the sidebar's open lists the newest listed assets first (migration 0014)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # lifecycle (migration 0018): deprecated assets stay readable by holders and leave search
+    # unless asked for; an unpublished one (listed False) is a tombstone: metadata, revisions'
+    # metadata and audit trail stay, grants ended, content deleted unless shared
+    deprecated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deprecated_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    deprecation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replacement: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    unpublished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    unpublished_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    unpublish_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SearchGeneration(Base):
@@ -203,6 +213,8 @@ class ModelCard(Base):
     latest_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the latest version's searchable text (PostgreSQL's GIN index; SQLite: card_fts), migration 0018
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ModelCardVersion(Base):

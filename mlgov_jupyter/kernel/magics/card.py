@@ -30,7 +30,10 @@ class Card(Subcommand):
             p.add_argument("card")
             p.add_argument("--version", type=int)
             p.add_argument("--comment", default="")
-        sub.add_parser("list")
+        lst = sub.add_parser("list", help="cards, filtered by words of the card, status, risk rating")
+        lst.add_argument("text", nargs="*", help="words of the card (names, description, intended uses, ...)")
+        lst.add_argument("--status", choices=("Draft", "PendingReview", "Approved", "Archived"))
+        lst.add_argument("--risk", choices=("High", "Medium", "Low", "Unknown"))
         diff = sub.add_parser("diff")
         diff.add_argument("card")
         diff.add_argument("a", type=int)
@@ -72,9 +75,10 @@ class Card(Subcommand):
 
             rows = [{"card": r["name"], "model": r["model"], "status": r["status"], "risk": r["risk_rating"],
                      "version": f"v{r['version']}", "updated": (r["updated_at"] or "")[:19].replace("T", " ")}
-                    for r in client.cards()]
+                    for r in client.cards(" ".join(args.text), status=args.status, risk=args.risk)]
+            filtered = args.text or args.status or args.risk
             return Table(["card", "model", "status", "risk", "version", "updated"], rows,
-                         empty="no model cards")
+                         empty="no model cards match" if filtered else "no model cards")
         if action == "show":
             return client.card(args.card, version=args.version)
         if action == "edit":

@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "revoke": _P + "subscriptions:Revoke",
     "cancel": _P + "subscriptions:Cancel",
     "use": _P + "use:Use",
+    "deprecate": _P + "deprecate:Deprecate",
+    "unpublish": _P + "unpublish:Unpublish",
     "filter": _P + "filters:Filter",
     "audit": _P + "audit:Audit",
     "card": _P + "card:Card",

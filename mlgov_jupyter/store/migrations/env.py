@@ -13,7 +13,7 @@ if connection is None:  # `alembic revision --autogenerate` during development
 
 def include_object(obj, name, type_, reflected, compare_to):
     # the SQLite full-text index is ours but not an ORM table
-    return not (type_ == "table" and name.startswith("asset_fts"))
+    return not (type_ == "table" and name.startswith(("asset_fts", "card_fts")))
 
 
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
