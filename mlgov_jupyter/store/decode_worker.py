@@ -8,8 +8,9 @@ describe at publish and register, and every scan for ``use``. A lie then costs a
 worker's limit (``decode_max_memory``, an ``RLIMIT_DATA`` set in the worker), answers 413 or 400
 with one line, and the service's own memory does not move.
 
-The workers are started ahead (``DecodePool``, a few idle ones with pyarrow imported and its
-thread pools warm), so a small ``use`` pays a pipe round trip, not an interpreter start. A scan
+The workers stay started between calls (``DecodePool``: up to two idle ones with pyarrow imported
+and its thread pools warm, each for up to ten minutes unused), so a small ``use`` pays a pipe
+round trip, not an interpreter start. A scan
 streams Arrow IPC from the worker through its stdout pipe in frames of at most ``FRAME`` bytes;
 the service forwards each frame and holds no more. A worker that fails (a memory limit, a crash
 on a corrupt file) is discarded and replaced; the next call gets a fresh one.
@@ -29,16 +30,21 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
+import weakref
 from typing import Iterator
 
 from ..core import errors
 
 FRAME = 8 << 20  # most bytes of one data frame (what the service holds of a stream at once)
 DEFAULT_MAX_MEMORY = 1 << 30
+IDLE_SECONDS = 600  # an idle worker exits after this long unused
+IDLE_EXIT = 3  # its exit status then
 _KEPT_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "ARROW_DEFAULT_MEMORY_POOL",
              "OMP_NUM_THREADS"}
 _CLOUD_ENV = ("AWS_", "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_")  # credentials the filesystems may read
@@ -52,23 +58,25 @@ class DecodePool:
     objects: the ``ObjectStore`` (its url, options and staging directory are sent to workers);
     external: the ``ExternalLocations`` (prefixes with options, private directories) or None;
     max_memory: bytes a worker may allocate beyond what it holds once warm (its data segment,
-    ``RLIMIT_DATA``); idle: workers kept started; max_workers: workers at once (more callers wait).
+    ``RLIMIT_DATA``); idle: workers kept started once used (the first call starts one; each stays
+    ``idle_seconds`` unused at most); max_workers: workers at once (more callers wait).
     """
 
     def __init__(self, objects, external=None, max_memory: int = DEFAULT_MAX_MEMORY, idle: int = 2,
-                 max_workers: int = 8):
+                 max_workers: int = 8, idle_seconds: float = IDLE_SECONDS):
         self.settings = {"objects": {"url": objects.url, "options": objects.options,
                                      "staging": str(objects.staging)},
                          "external": {"prefixes": dict(external.prefixes) if external else {},
                                       "private": list(external.private) if external else []},
-                         "max_memory": int(max_memory)}
-        self.max_memory, self.idle_target = int(max_memory), idle
+                         "max_memory": int(max_memory), "idle_seconds": idle_seconds}
+        self.max_memory, self.idle_target, self.idle_seconds = int(max_memory), idle, idle_seconds
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_workers)
         self._closed = False
-        for _ in range(idle):
-            self._idle.append(_Worker(self.settings))
+        # idle workers stop with the pool (a service that is dropped) and by themselves after
+        # IDLE_SECONDS unused (a pool nobody calls any more holds no process for long)
+        weakref.finalize(self, _stop_all, self._idle)
 
     # ---- calls ----
 
@@ -134,7 +142,9 @@ class DecodePool:
             with self._lock:
                 while self._idle:
                     worker = self._idle.pop()
-                    if worker.alive():
+                    # one close to retiring by itself is not used: it could exit as it is asked
+                    margin = min(60.0, self.idle_seconds / 10)
+                    if worker.alive() and time.monotonic() - worker.idle_since < self.idle_seconds - margin:
                         return worker
                     worker.kill()
             return _Worker(self.settings)
@@ -149,6 +159,7 @@ class DecodePool:
         try:
             with self._lock:
                 if ok and not self._closed and len(self._idle) < self.idle_target and worker.alive():
+                    worker.idle_since = time.monotonic()
                     self._idle.append(worker)
                     return
                 replace = not ok and not self._closed and len(self._idle) < self.idle_target
@@ -173,6 +184,8 @@ class DecodePool:
                 cls = errors.Invalid
             raise cls(info.get("message") or "the data could not be read")
         code = worker.wait()
+        if code == IDLE_EXIT:
+            raise errors.Unavailable("the service's Parquet reader process retired as it was asked; try again")
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             how = f"was stopped by {name}"
@@ -258,6 +271,7 @@ class _Worker:
         except (ImportError, OSError):
             pass
         self.ready = self.reusable = False
+        self.idle_since = time.monotonic()
         self.send_line(json.dumps(settings).encode())
 
     def alive(self) -> bool:
@@ -309,6 +323,11 @@ class _Worker:
                 f.close()
             except OSError:
                 pass
+
+
+def _stop_all(workers: list) -> None:
+    for w in list(workers):
+        w.kill()
 
 
 def _size(n: int) -> str:
@@ -382,7 +401,12 @@ def main() -> None:
     max_memory = settings["max_memory"]
     _confine(max_memory)
     _write(out, b"R")
-    for line in inp:
+    while True:
+        if not select.select([inp], [], [], settings.get("idle_seconds", IDLE_SECONDS))[0]:
+            sys.exit(IDLE_EXIT)  # unused for long: its pool starts another when needed
+        line = inp.readline()
+        if not line:
+            return
         request = json.loads(line)
         ok = _serve(request, objects, external, inp, out, max_memory)
         if not ok:  # after an error the heap may be swollen or damaged: the pool starts another
