@@ -95,7 +95,8 @@ class DecodePool:
 
     def scan(self, source: dict, columns: list | None, terms, batch_rows: int,
              text_max: dict | None = None) -> "RemoteScan":
-        """A scan prepared in a worker: ``source`` is ``{"digest"}`` (a stored Parquet object) or
+        """A scan prepared in a worker: ``source`` is ``{"digest"}`` (a stored Parquet object, or a
+        list of digests scanned as one dataset: ``ObjectStore.dataset``) or
         ``{"location", "format", "listing"}`` (registered data; Conflict when its listing hash is
         no longer ``listing``); ``terms``: normalised row filter terms (core/row_filters.py).
         Errors of the data (unknown columns, a filter that does not fit, a row group too large,
