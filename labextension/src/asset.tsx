@@ -3,6 +3,7 @@ import React, { useEffect, useState } from 'react';
 import { AccessBadge, Chips, KIND_LABEL, TimeAgo } from './components';
 import { FilterPicker, FilterScope, FiltersSection } from './filters';
 import { MlgovAPI } from './handler';
+import { DeprecatedBadge, LifecycleNotice, LifecycleSection } from './lifecycle';
 import { VersionsSection } from './versions';
 import {
   ErrorSink,
@@ -65,6 +66,7 @@ export function AssetView({
       ) : (
         <AssetBody
           asset={asset}
+          me={me}
           filters={filters}
           canManage={isOwnerOrSteward(me, asset.project)}
           refreshKey={refreshKey}
@@ -78,6 +80,7 @@ export function AssetView({
 
 function AssetBody({
   asset,
+  me,
   filters,
   canManage,
   refreshKey,
@@ -85,6 +88,7 @@ function AssetBody({
   onError
 }: {
   asset: IAssetDetail;
+  me: IWhoAmI | null;
   filters: IAssetFilter[] | null;
   canManage: boolean;
   refreshKey: number;
@@ -99,7 +103,9 @@ function AssetBody({
       <div className="jp-mlgov-assetTitle">
         <h3 className="jp-mlgov-assetName">{asset.name}</h3>
         <AccessBadge access={asset.access} />
+        {asset.deprecated && <DeprecatedBadge mark={asset.deprecated} />}
       </div>
+      <LifecycleNotice asset={asset} />
       {asset.description && (
         <p className="jp-mlgov-assetDesc">{asset.description}</p>
       )}
@@ -149,14 +155,16 @@ function AssetBody({
           {asset.content_hash ?? '—'}
         </dd>
       </dl>
-      <AccessSection
-        asset={asset}
-        filters={filters ?? []}
-        scope={scope}
-        onChanged={onChanged}
-        onError={onError}
-      />
-      {filters !== null && (
+      {!asset.unpublished && (
+        <AccessSection
+          asset={asset}
+          filters={filters ?? []}
+          scope={scope}
+          onChanged={onChanged}
+          onError={onError}
+        />
+      )}
+      {filters !== null && !asset.unpublished && (
         <FiltersSection
           asset={asset}
           filters={filters}
@@ -177,6 +185,13 @@ function AssetBody({
       ) : (
         <Revisions asset={asset} />
       )}
+      <LifecycleSection
+        asset={asset}
+        me={me}
+        canManage={canManage}
+        onChanged={onChanged}
+        onError={onError}
+      />
     </>
   );
 }

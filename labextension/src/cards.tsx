@@ -1,5 +1,6 @@
 import React, { useEffect, useState } from 'react';
 
+import { CardFilters, NO_CARD_FILTER } from './card_filters';
 import { Badge, CardStatusBadge, Chips, TimeAgo } from './components';
 import { MlgovAPI, saveDownload } from './handler';
 import {
@@ -29,21 +30,24 @@ export function CardsView({
 }: ICardsProps): JSX.Element {
   const [cards, setCards] = useState<ICardSummary[] | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const [filter, setFilter] = useState(NO_CARD_FILTER);
+  const filtered = !!(filter.text.trim() || filter.status || filter.risk);
 
   useEffect(() => {
     let current = true;
-    MlgovAPI.listCards().then(
+    MlgovAPI.listCards(filter).then(
       c => current && setCards(c),
       e => current && onError(e)
     );
     return () => {
       current = false;
     };
-  }, [refreshKey]);
+  }, [refreshKey, filter]);
 
   return (
     <div className="jp-mlgov-cardsView">
       <div hidden={open !== null}>
+        <CardFilters value={filter} onChange={setFilter} />
         <div className="jp-mlgov-resultsHeader" aria-live="polite">
           {cards === null
             ? 'Loading…'
@@ -78,7 +82,10 @@ export function CardsView({
             </li>
           ))}
         </ul>
-        {cards !== null && cards.length === 0 && (
+        {cards !== null && cards.length === 0 && filtered && (
+          <p className="jp-mlgov-empty">No model cards match these filters.</p>
+        )}
+        {cards !== null && cards.length === 0 && !filtered && (
           <p className="jp-mlgov-empty">
             No model cards yet. Create one from a notebook with{' '}
             <code>%mlgov card new model --name NAME</code>.

@@ -3,6 +3,7 @@ import React, { useEffect, useState } from 'react';
 
 import { AccessBadge, Chips, KIND_LABEL } from './components';
 import { MlgovAPI } from './handler';
+import { DeprecatedBadge } from './lifecycle';
 import { ErrorSink, FACETS, Facet, ISearchQuery, ISearchResult } from './tokens';
 
 const PAGE_SIZE = 20;
@@ -105,6 +106,18 @@ export function CatalogView({
           Filters
           {active > 0 && <span className="jp-mlgov-count">{active}</span>}
         </summary>
+        <label className="jp-mlgov-showDeprecated">
+          <input
+            type="checkbox"
+            checked={!!query.include_deprecated}
+            onChange={e => {
+              const include_deprecated = e.target.checked;
+              onError(null);
+              setQuery(q => ({ ...q, include_deprecated, page: 1 }));
+            }}
+          />
+          Show deprecated
+        </label>
         <div className="jp-mlgov-facetGrid">
           {FACETS.map(facet => (
             <FacetGroup
@@ -154,6 +167,7 @@ export function CatalogView({
               <span className="jp-mlgov-resultTop">
                 <span className="jp-mlgov-resultName">{item.name}</span>
                 <AccessBadge access={item.access} />
+                {item.deprecated && <DeprecatedBadge mark={item.deprecated} />}
               </span>
               <span className="jp-mlgov-resultMeta">
                 {KIND_LABEL[item.kind] ?? item.kind} · {item.project} ·{' '}

@@ -12,12 +12,14 @@ import {
   IAssignment,
   ICard,
   ICardChange,
+  ICardFilter,
   ICardSummary,
   IAlertAck,
   IDashboardModel,
   IDeployment,
   IDeploymentDetail,
   IExecution,
+  IUnpublished,
   IExecutionDetail,
   IMonitor,
   IMonitorAlert,
@@ -143,7 +145,36 @@ export namespace MlgovAPI {
     }
     params.set('page', String(query.page));
     params.set('page_size', String(query.page_size));
+    if (query.include_deprecated) {
+      params.set('include_deprecated', 'true');
+    }
     return requestAPI<ISearchResult>(`assets?${params.toString()}`);
+  }
+
+  /** Deprecate (owners, stewards): a reason, optionally the asset to use instead. */
+  export function deprecateAsset(
+    name: string,
+    reason: string,
+    replacement?: string
+  ): Promise<IAssetDetail> {
+    return post<IAssetDetail>(`assets/${enc(name)}/deprecation`, {
+      reason,
+      ...(replacement ? { replacement } : {})
+    });
+  }
+
+  export function undeprecateAsset(name: string): Promise<IAssetDetail> {
+    return requestAPI<IAssetDetail>(`assets/${enc(name)}/deprecation`, {
+      method: 'DELETE'
+    });
+  }
+
+  /** Unpublish for good (owners): grants end, requests close. */
+  export function unpublishAsset(
+    name: string,
+    reason: string
+  ): Promise<IUnpublished> {
+    return post<IUnpublished>(`assets/${enc(name)}/unpublish`, { reason });
   }
 
   export function getAsset(name: string): Promise<IAssetDetail> {
@@ -235,8 +266,17 @@ export namespace MlgovAPI {
 
   // Model cards
 
-  export async function listCards(): Promise<ICardSummary[]> {
-    return (await requestAPI<{ cards: ICardSummary[] }>('cards')).cards;
+  export async function listCards(
+    filter?: ICardFilter
+  ): Promise<ICardSummary[]> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter ?? {})) {
+      if (value) {
+        params.set(key, value);
+      }
+    }
+    const query = params.toString() ? `?${params.toString()}` : '';
+    return (await requestAPI<{ cards: ICardSummary[] }>(`cards${query}`)).cards;
   }
 
   /** The latest version (or `version`) with the list of versions. */

@@ -36,6 +36,35 @@ export interface IAssetSummary {
   updated_at: string;
   row_count: number | null;
   access: Access;
+  /** Set while deprecated: who, when, why and what to use instead. */
+  deprecated?: ILifecycleMark | null;
+  /** Set once unpublished (a tombstone its project still sees). */
+  unpublished?: ILifecycleMark | null;
+}
+
+/** A deprecation or an unpublishing (service/lifecycle.py). */
+export interface ILifecycleMark {
+  at: string;
+  by: string;
+  reason: string;
+  replacement?: string | null;
+}
+
+/** What POST assets/{name}/unpublish answers. */
+export interface IUnpublished {
+  name: string;
+  unpublished: ILifecycleMark;
+  grants_ended: number;
+  requests_closed: number;
+  content_deleted: string[];
+  content_kept: string[];
+}
+
+/** Filters of the Cards tab (GET cards). */
+export interface ICardFilter {
+  text: string;
+  status: string;
+  risk: string;
 }
 
 export interface IColumn {
@@ -101,6 +130,8 @@ export interface ISearchQuery {
   filters: Partial<Record<Facet, string>>;
   page: number;
   page_size: number;
+  /** Deprecated assets are left out unless this is set. */
+  include_deprecated?: boolean;
 }
 
 export interface ISearchResult {
@@ -111,7 +142,7 @@ export interface ISearchResult {
   facets: Partial<Record<Facet, { [value: string]: number }>>;
 }
 
-export type RequestStatus = 'pending' | 'accepted' | 'rejected';
+export type RequestStatus = 'pending' | 'accepted' | 'rejected' | 'closed';
 
 export interface IAccessRequest {
   id: number;

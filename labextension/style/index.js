@@ -2,3 +2,4 @@ import './base.css';
 import './notifications.css';
 import './deployments.css';
 import './cards.css';
+import './lifecycle.css';
