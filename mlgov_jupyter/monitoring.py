@@ -11,8 +11,10 @@ Drift tests: small samples (effective n <= 1000) use p-values (KS for numeric, c
 categorical), large ones distances with thresholds (Wasserstein / reference std >= 0.1,
 Jensen-Shannon >= 0.1; PSI >= 0.2 on request), because p-values flag everything at a million
 rows. Override per column with ``methods={"col": "psi"}`` and ``thresholds={"col": 0.25}``;
-correct p-values across columns with ``correction="bonferroni"`` or ``"bh"``; the dataset
-drifts when the share of drifted columns reaches ``drift_share`` (0.5).
+p-values are corrected across columns with Benjamini-Hochberg by default (``correction="bh"``: a
+30-column check of unshifted data would otherwise flag some column at p < 0.05 four times in five),
+or ``"bonferroni"``, or ``"none"``; the dataset drifts when the share of drifted columns reaches
+``drift_share`` (0.5).
 
 SageMaker's own files go both ways: ``baseline.to_sagemaker()`` (or ``baseline.save_sagemaker(dir)``)
 writes Model Monitor's data-quality statistics.json / constraints.json, its model-quality

@@ -110,7 +110,7 @@ def test_approved_models_nobody_checks_are_unmonitored(tmp_path):
     def state():
         return svc.dashboard(alice)["models"][0]["alert"]
 
-    assert state() == "OK"  # no approved card: nothing promised yet
+    assert state() == "NotMonitored"  # never checked: unknown, not OK (no approved card: no alert)
     svc.create_card(alice, m.CardCreate(name="scorer-card", model="scorer", content={}))
     svc.transition_card(alice, "scorer-card", m.CardTransition(action="submit"))
     svc.transition_card(carol, "scorer-card", m.CardTransition(action="approve"))

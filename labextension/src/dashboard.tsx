@@ -51,7 +51,11 @@ export function DashboardView({
     onError(null);
     setDeployment(name);
   };
-  const alerts = models?.filter(m => m.alert !== 'OK') ?? [];
+  // in the Alerts list: models the alert rule or the age rule flags (a model never checked is
+  // "not monitored" in the table, not an alert)
+  const alerts =
+    models?.filter(m => m.alert === 'InAlert' || m.alert === 'Unmonitored') ?? [];
+  const openAlerts = alerts.filter(m => !m.acknowledged).length;
   const deploymentAlerts =
     board?.alerts.filter(a => a.state === 'InAlert' && !a.acknowledged).length ?? 0;
   const entry = models?.find(m => m.model === open) ?? null;
@@ -62,9 +66,12 @@ export function DashboardView({
         <section className="jp-mlgov-section jp-mlgov-first" aria-label="Alerts">
           <h4>
             Alerts
-            {alerts.length + deploymentAlerts > 0 && (
-              <span className="jp-mlgov-count jp-mlgov-count-alert">
-                {alerts.length + deploymentAlerts}
+            {openAlerts + deploymentAlerts > 0 && (
+              <span
+                className="jp-mlgov-count jp-mlgov-count-alert"
+                title="Open (not acknowledged) alerts"
+              >
+                {openAlerts + deploymentAlerts}
               </span>
             )}
           </h4>
@@ -79,7 +86,13 @@ export function DashboardView({
           />
           <ul className="jp-mlgov-rows">
             {alerts.map(m => (
-              <li key={m.model} className="jp-mlgov-row jp-mlgov-alertRow">
+              <li
+                key={m.model}
+                className={
+                  'jp-mlgov-row jp-mlgov-alertRow' +
+                  (m.acknowledged ? ' jp-mlgov-alertRow-acked' : '')
+                }
+              >
                 <button
                   className="jp-mlgov-rowMain jp-mlgov-plain"
                   onClick={() => show(m.model)}
@@ -88,9 +101,10 @@ export function DashboardView({
                   <span className="jp-mlgov-rowTitle">{m.model}</span>
                   <span className="jp-mlgov-resultMeta">
                     {latestLine(m.latest)}
+                    {m.acknowledged && ` · acknowledged by ${m.acknowledged.by}`}
                   </span>
                 </button>
-                <AlertBadge alert={m.alert} />
+                <AlertBadge entry={m} />
               </li>
             ))}
           </ul>
@@ -128,7 +142,7 @@ export function DashboardView({
                       <div className="jp-mlgov-stats">{m.project}</div>
                     </td>
                     <td>
-                      <AlertBadge alert={m.alert} />
+                      <AlertBadge entry={m} />
                     </td>
                     <td>
                       <CardStatusBadge status={m.card_status} />
@@ -136,13 +150,16 @@ export function DashboardView({
                     <td>
                       {m.latest ? (
                         <>
+                          <span className="jp-mlgov-narrowOnly">checked </span>
                           <TimeAgo iso={m.latest.created_at} />
                           <div className="jp-mlgov-stats">
                             {plural(m.latest.violations, 'violation')}
                           </div>
                         </>
                       ) : (
-                        <span className="jp-mlgov-stats">never</span>
+                        <span className="jp-mlgov-stats" title="Health unknown">
+                          never checked
+                        </span>
                       )}
                     </td>
                   </tr>
@@ -196,14 +213,54 @@ function latestLine(e: IExecution | null): string {
     .join(' · ');
 }
 
-function AlertBadge({ alert }: { alert: AlertState }): JSX.Element {
+/** The model's alert state; an acknowledged alert muted (grey, ✓), a model never checked
+ * "Not monitored" (its health is unknown: not a green OK); the title says what is unknown. */
+function AlertBadge({
+  entry
+}: {
+  entry: Pick<IDashboardModel, 'alert' | 'acknowledged' | 'unknown'>;
+}): JSX.Element {
+  const alert: AlertState = entry.alert;
+  const unknown = entry.unknown?.length
+    ? `\nUnknown: ${entry.unknown.join(', ')}`
+    : '';
+  if (alert === 'InAlert' && entry.acknowledged) {
+    return (
+      <Badge
+        label="InAlert ✓"
+        tone="muted"
+        title={`Acknowledged by ${entry.acknowledged.by}: ${entry.acknowledged.comment}`}
+      />
+    );
+  }
   if (alert === 'InAlert') {
-    return <Badge label="InAlert" tone="error" title="Recent checks found violations or drift" />;
+    return (
+      <Badge
+        label="InAlert"
+        tone="error"
+        title="Recent checks found violations or drift (open)"
+      />
+    );
   }
   if (alert === 'Unmonitored') {
-    return <Badge label="Unmonitored" tone="warn" title="An approved model with no recent check" />;
+    return (
+      <Badge
+        label="Unmonitored"
+        tone="warn"
+        title={'An approved model with no recent check' + unknown}
+      />
+    );
   }
-  return <Badge label="OK" tone="ok" title="Recent checks passed (or none yet)" />;
+  if (alert === 'NotMonitored') {
+    return (
+      <Badge
+        label="Not monitored"
+        tone="info"
+        title={'Never checked: its health is unknown' + unknown}
+      />
+    );
+  }
+  return <Badge label="OK" tone="ok" title={'Recent checks passed' + unknown} />;
 }
 
 function ExecutionStatus({ status }: { status: string }): JSX.Element {
@@ -301,7 +358,7 @@ function ModelHistory({
       </button>
       <div className="jp-mlgov-assetTitle">
         <h3 className="jp-mlgov-assetName">{model}</h3>
-        {entry && <AlertBadge alert={entry.alert} />}
+        {entry && <AlertBadge entry={entry} />}
       </div>
       {entry && (
         <dl className="jp-mlgov-meta">

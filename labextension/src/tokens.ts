@@ -281,7 +281,7 @@ export function cardActions(me: IWhoAmI | null, card: ICard): CardAction[] {
 
 // Monitoring
 
-export type AlertState = 'OK' | 'InAlert' | 'Unmonitored';
+export type AlertState = 'OK' | 'InAlert' | 'Unmonitored' | 'NotMonitored';
 
 export interface IExecution {
   id: number;
@@ -339,6 +339,8 @@ export interface IDashboardModel {
   latest: IExecution | null;
   alert: AlertState;
   acknowledged: IAlertAck | null;
+  /** What the dashboard cannot tell: "never checked", "no model card", "card not approved". */
+  unknown?: string[];
 }
 
 export interface IAlertAck {

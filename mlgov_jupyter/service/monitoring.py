@@ -209,7 +209,14 @@ class MonitoringService(ServiceBase):
             return views.ack(ack)
 
     def dashboard(self, actor: Actor) -> dict:
-        """Every model with its card status and its latest execution: the Model Dashboard."""
+        """Every model with its card status and its latest execution: the Model Dashboard.
+
+        ``models``: ``[{model, project, owner, card, card_status, executions, latest, alert,
+        acknowledged, unknown}]``. ``alert`` is ``InAlert`` (the alert rule fires; ``acknowledged``
+        says whether someone has), ``Unmonitored`` (an approved model with no recent check),
+        ``NotMonitored`` (never checked: its health is unknown, not OK) or ``OK`` (checked, the rule
+        does not fire). ``unknown`` names what the dashboard cannot tell (``"never checked"``,
+        ``"no model card"``, ``"card not approved"``)."""
         with self.store.transaction(write=False) as s:
             self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor"))
             names = self._project_names(s)
@@ -235,11 +242,16 @@ class MonitoringService(ServiceBase):
                         t.ModelCardVersion.version == card.latest_version)).scalar_one()
                 if state == "OK" and self._unmonitored(status, ex):
                     state = "Unmonitored"
+                elif state == "OK" and ex is None:
+                    state = "NotMonitored"
+                unknown = (["never checked"] if ex is None else []) + (
+                    ["no model card"] if card is None else ["card not approved"] if status != "Approved" else [])
                 out.append({"model": a.name, "project": names[a.project_id], "owner": a.owner,
                             "card": card.name if card else None, "card_status": status,
                             "executions": counts.get(a.id, 0),
                             "latest": _shown(ex, a.name) if ex else None,
-                            "alert": state, "acknowledged": views.ack(ack) if ack else None})
+                            "alert": state, "acknowledged": views.ack(ack) if ack else None,
+                            "unknown": unknown})
             return {"models": out, "alert_rule": {"evaluation_period": self.alert_evaluation_period,
                                                   "datapoints_to_alert": self.alert_datapoints,
                                                   "monitor_max_age_days": self.monitor_max_age_days}}

@@ -531,8 +531,8 @@ def _check_thresholds(baseline: Baseline, monitor_type: str, thresholds: dict) -
             raise Invalid(f"thresholds.columns: {col!r} is not a column of the baseline")
         if not isinstance(value, (int, float)) or not value >= 0:
             raise Invalid(f"thresholds.columns.{col}: a threshold is a number >= 0")
-    if thresholds.get("correction") not in (None, "bonferroni", "bh"):
-        raise Invalid("thresholds.correction: bonferroni or bh")
+    if thresholds.get("correction") not in (None, "bonferroni", "bh", "none"):
+        raise Invalid("thresholds.correction: bh (the default), bonferroni or none")
     if monitor_type == "model_quality" and baseline.quality is None:
         raise Invalid("a model_quality monitor needs a baseline fitted with target= and prediction= (or probability=)")
     if monitor_type == "bias" and not baseline.bias_config:

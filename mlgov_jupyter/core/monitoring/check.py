@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import Invalid
 from .baseline import SHARE_KEYS, Baseline, n_workers
-from .drift import adjust, column_drift
+from .drift import adjust, column_drift, resolve_correction
 from .report import Report
 from .sagemaker_formats import constraint_settings, evaluates, number
 from .stats import CategoricalAcc, NumericAcc, new_acc
@@ -541,6 +541,7 @@ def finish(baseline: Baseline, part: Partial, *, methods: dict | None = None, th
         return method or "auto"
 
     results = [column_drift(accs[c], method_for(c), thresholds.get(c)) for c in present]
+    correction = resolve_correction(correction)  # None: the default, Benjamini-Hochberg
     adjust(results, correction)
     # SageMaker's evaluate_constraints, for the file and per feature (monitoring_config_overrides):
     # a feature whose constraints are not evaluated is shown, never flagged (constraint_settings)

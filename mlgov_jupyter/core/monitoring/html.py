@@ -12,6 +12,7 @@ STYLE = (
     ".mlgov-drift table{border-collapse:collapse;margin:4px 0}"
     ".mlgov-drift th,.mlgov-drift td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}"
     ".mlgov-drift .bad{color:#c0392b;font-weight:bold}.mlgov-drift .ok{color:#27ae60}"
+    ".mlgov-drift .warn{color:#b45309;font-weight:bold}"
     ".mlgov-drift .sum{margin:4px 0;font-size:13px}</style>"
 )
 
@@ -86,7 +87,8 @@ def summary_line(report) -> str:
     for v in report.violations:
         by_type[v["constraint_check_type"]] = by_type.get(v["constraint_check_type"], 0) + 1
     viol = ", ".join(f"{k}: {v}" for k, v in sorted(by_type.items())) or "none"
-    cls = "bad" if report.dataset_drift else "ok"
+    # "no dataset drift" is only good news when nothing else was found: with violations it is amber
+    cls = "bad" if report.dataset_drift else "warn" if report.violations else "ok"
     return (f'<div class="sum"><b>Dataset drift: <span class="{cls}">{"yes" if report.dataset_drift else "no"}</span></b>'
             f' &middot; drifted columns: <b>{len(drifted)}</b> of {len(report.columns)} '
             f'({report.drift_share:.0%}, threshold {report.drift_share_threshold:.0%})'

@@ -14,7 +14,7 @@ class Check(Subcommand):
     name = "check"
     help = ("Check CURRENT_DF (a DataFrame or Parquet path) against BASELINE (a Baseline variable, a saved "
             "baseline file, SageMaker's baseline files or a folder of them): "
-            "r = %mlgov check BASELINE CURRENT_DF [--model NAME] [--correction bh]")
+            "r = %mlgov check BASELINE CURRENT_DF [--model NAME] [--correction bh|bonferroni|none]")
 
     def add_arguments(self, parser):
         parser.add_argument("baseline", metavar="BASELINE")

@@ -13,7 +13,8 @@ from .base import Subcommand
 def add_check_options(parser) -> None:
     parser.add_argument("--method", help="drift test for every column: ks, chisquare, wasserstein, "
                                          "jensenshannon, psi (default: chosen by type and size)")
-    parser.add_argument("--correction", choices=["bonferroni", "bh"], help="multiple-testing correction")
+    parser.add_argument("--correction", choices=["bh", "bonferroni", "none"],
+                        help="multiple-testing correction across columns (default: bh)")
     parser.add_argument("--drift-share", type=float, help="dataset drift when this share of columns drifts (0.5)")
     parser.add_argument("--model", metavar="NAME", help="store the result as a monitoring execution of model NAME")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
