@@ -24,7 +24,8 @@ demo: install
 	cp -n binder/demo.ipynb $(DEMO_DIR)/ || true
 	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/python -m mlgov_jupyter.demo
 	JUPYTER_DATA_DIR=$(DEMO_DIR)/data $(BIN)/jupyter lab --port $(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir=$(DEMO_DIR) --LabApp.default_url=/lab/tree/demo.ipynb
+		--ServerApp.root_dir=$(DEMO_DIR) --LabApp.default_url=/lab/tree/demo.ipynb \
+		--MlgovApp.admin_users="$$(id -un)"
 
 # Team mode on this machine (run as root): JupyterHub with mlgov serve as user mlgov, Unix users
 # alice, bob and mallory; prints the URL and the password; Ctrl-C stops it. TEAM_DB_URL: a PostgreSQL store.

@@ -40,6 +40,10 @@ def test_demo_notebook_runs_twice_on_a_fresh_data_dir(tmp_path):
     seeded = subprocess.run([sys.executable, "-m", "mlgov_jupyter.demo", "--db-url", env["MLGOV_DB_URL"]],
                             env=env, capture_output=True, text=True, check=True).stdout
     assert seeded.startswith("demo catalog seeded: projects clinical") and "{" not in seeded
+    # every tab has something: an approved card, a deployment, a monitor run thrice, the last with
+    # violations (issue 13 item 8)
+    assert "model cancer-screening with an approved card" in seeded
+    assert "(Completed, Completed, CompletedWithViolations)" in seeded
     again = subprocess.run([sys.executable, "-m", "mlgov_jupyter.demo", "--db-url", env["MLGOV_DB_URL"]],
                            env=env, capture_output=True, text=True, check=True).stdout
     assert again.startswith("demo catalog already present") and "{" not in again
@@ -47,14 +51,23 @@ def test_demo_notebook_runs_twice_on_a_fresh_data_dir(tmp_path):
     os.environ.update(_fresh_env(tmp_path))
     os.environ.pop("MLGOV_SERVER_URL", None)
     try:
-        outputs = []
+        outputs, shown = [], []
         for _ in range(2):
             nb = nbformat.read(ROOT / "binder" / "demo.ipynb", as_version=4)
             NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
             outputs.append("\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])))
+            shown.append("\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                                   + str(o.get("data", {}).get("text/html", ""))
+                                   for c in nb.cells for o in c.get("outputs", [])))
+            errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+            assert errors == []
     finally:
         os.environ.clear()
         os.environ.update(saved)
     assert "wine-chemistry" in outputs[0] and "is pending" in outputs[0]
+    for out in (shown[0], shown[1]):
+        assert "cancer-screening" in out and "Approved" in out  # card list and card
+        assert "cancer-screening-prod" in out and "InAlert" in out  # dashboard: deployment, alert
+        assert "cancer-screening-dq" in out  # alerts: the monitor's open alert
     assert "your access is 'pending'" in outputs[1] and "nothing pending: already decided" in outputs[1]
     assert re.search(r"OK: audit chain intact", outputs[1])
