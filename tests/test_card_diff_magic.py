@@ -52,3 +52,12 @@ def test_card_diff_summarises_curves_and_rounds(alice):
     summary = [c for c in changes if "summary" in c]
     assert summary and all(isinstance(c["new"], list) for c in summary)
     assert all("old_text" in c and "new_text" in c for c in changes)
+
+
+def test_dashboard_magic_says_not_monitored_and_what_is_unknown(alice):
+    """Issue 13 item 9 in the notebook: the model the cards above describe was never checked."""
+    alice.ok("import pandas as pd\n"
+             "_ = mlgov_client.card_from_session(LogisticRegression().fit(X, y), 'never-checked', train=(X, y))")
+    text = alice.ok("%mlgov dashboard")["data"][-1]["text/plain"]
+    row = next(line for line in text.splitlines() if "never-checked" in line)
+    assert "Not monitored" in row and "never checked" in row and "OK" not in row.split()

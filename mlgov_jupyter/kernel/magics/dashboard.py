@@ -34,10 +34,14 @@ class Dashboard(Subcommand):
                     if latest else "never checked")
             if r.get("acknowledged"):
                 last += f" (acknowledged by {r['acknowledged']['by']}: {r['acknowledged']['comment']})"
-            rows.append({"model": r["model"], "project": r["project"], "alert": r["alert"],
+            alert = "Not monitored" if r["alert"] == "NotMonitored" else r["alert"]
+            if r["alert"] == "InAlert" and r.get("acknowledged"):
+                alert = "InAlert (acknowledged)"
+            rows.append({"model": r["model"], "project": r["project"], "alert": alert,
                          "card": f"{r['card']} {r['card_status']}" if r["card"] else "no card",
-                         "checks": r["executions"], "last check": last})
-        return Table(["model", "project", "alert", "card", "checks", "last check"], rows,
+                         "checks": r["executions"], "last check": last,
+                         "unknown": ", ".join(r.get("unknown") or []) or "—"})
+        return Table(["model", "project", "alert", "card", "checks", "last check", "unknown"], rows,
                      title="models" if rows else "", empty="no models in the catalog")
 
 
