@@ -34,6 +34,8 @@ def test_card_words_find_the_model_and_filter_the_card_list(users):
     assert [a["name"] for a in bob.search("nuclei measure")] == ["tumour-screen"]  # description, prefix
     assert [a["name"] for a in bob.search("retention", kind="model")] == ["churn-guess"]
     assert bob.search("mammography", kind="dataset").total == 0
+    both = bob.search("churn guess")  # the asset's name and its card's: found once
+    assert [a["name"] for a in both] == ["churn-guess"] and both.total == 1
 
     assert [c["name"] for c in bob.cards("referrals")] == ["tumour-screen"]
     assert [c["name"] for c in bob.cards(risk="Low")] == ["churn-guess"]

@@ -300,19 +300,21 @@ class CatalogService(AssetFilterService, ServiceBase):
             project_id = {v: k for k, v in names.items()}.get(q.project, -1) if q.project else None
             stmt, rank = select(t.Asset.id), None
             if match:
-                # a model is also found by the words of its card (card_fts / model_cards' GIN index)
+                # a model is also found by the words of its card alone (service/lifecycle.py):
+                # those few ids join the asset index's matches, ranked after them
+                extra = self._card_only_models(s, words, match)
                 if self.store.is_sqlite:
-                    fts = (text("SELECT id, min(rank) AS rank FROM (SELECT rowid AS id, rank FROM asset_fts "
-                                "WHERE asset_fts MATCH :q UNION ALL SELECT model_cards.model_asset_id, "
-                                "card_fts.rank FROM card_fts JOIN model_cards ON model_cards.id = card_fts.rowid "
-                                "WHERE card_fts MATCH :q) GROUP BY id")
-                           .bindparams(q=match).columns(id=Integer, rank=Float).subquery("fts"))
+                    sql = "SELECT rowid AS id, rank AS rank FROM asset_fts WHERE asset_fts MATCH :q"
+                    if extra:
+                        sql += " UNION ALL SELECT value, 0.0 FROM json_each(:extra)"
+                    fts = text(sql).bindparams(q=match, **({"extra": json.dumps(extra)} if extra else {}))
+                    fts = fts.columns(id=Integer, rank=Float).subquery("fts")
                     stmt, rank = stmt.join(fts, fts.c.id == t.Asset.id), fts.c.rank
                 else:  # PostgreSQL: the GIN index on to_tsvector('english', search_text)
                     vector = func.to_tsvector(literal_column("'english'"), t.Asset.search_text)
                     query = func.to_tsquery(literal_column("'english'"), " & ".join(f"{w}:*" for w in words))
-                    cards = self._card_match(words)
-                    stmt = stmt.where(vector.op("@@")(query) | t.Asset.id.in_(select(cards.subquery().c.id)))
+                    found = vector.op("@@")(query)
+                    stmt = stmt.where(found | t.Asset.id.in_(extra) if extra else found)
                     rank = func.ts_rank(vector, query).desc()
             stmt = stmt.where(t.Asset.listed.is_(True))
             if not q.include_deprecated:

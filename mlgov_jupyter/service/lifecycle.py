@@ -11,10 +11,11 @@ captured batch holds the same bytes (content-addressed: then it stays for them).
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from .. import views
@@ -192,12 +193,29 @@ class LifecycleService(ServiceBase):
                            "VALUES (:id, :name, :model, :description, :uses, :risk, :other)"),
                       {"id": card.id, **card_search_fields(card.name, model_name, content)})
 
-    def _card_match(self, words: tuple[str, ...]):
-        """PostgreSQL: a select of (id: model_asset_id, rank) of the cards whose text holds every
-        word (as a prefix, stemmed), through model_cards' GIN index. (SQLite: card_fts.)"""
+    def _card_only_models(self, s: Session, words: tuple[str, ...], match: str) -> list[int]:
+        """Ids of the models whose card holds every word while the asset index does not find
+        them (``match``: the asset index's FTS5 query): what catalog search adds to the asset
+        index's matches. Cards are few; a query no card matches costs one small index read."""
+        if self.store.is_sqlite:
+            models = set(s.execute(text(
+                "SELECT model_cards.model_asset_id FROM card_fts JOIN model_cards ON model_cards.id = "
+                "card_fts.rowid WHERE card_fts MATCH :q"), {"q": match}).scalars())
+            if not models:
+                return []
+            found = set(s.execute(text(
+                "SELECT rowid FROM asset_fts WHERE asset_fts MATCH :q AND rowid IN (SELECT value FROM "
+                "json_each(:ids))"), {"q": match, "ids": json.dumps(sorted(models))}).scalars())
+            return sorted(models - found)
         vector, query = _card_tsquery(words)
-        return select(t.ModelCard.model_asset_id.label("id"), func.ts_rank(vector, query).label("rank")) \
-            .where(vector.op("@@")(query))
+        models = set(s.execute(select(t.ModelCard.model_asset_id).where(vector.op("@@")(query))).scalars())
+        if not models:
+            return []
+        english = literal_column("'english'")
+        found = set(s.execute(select(t.Asset.id).where(
+            t.Asset.id.in_(models),
+            func.to_tsvector(english, t.Asset.search_text).op("@@")(query))).scalars())
+        return sorted(models - found)
 
     def _card_ids_matching(self, s: Session, words: tuple[str, ...]) -> set[int]:
         """Ids of the cards whose text holds every word (as a prefix, stemmed)."""
@@ -209,8 +227,6 @@ class LifecycleService(ServiceBase):
 
 
 def _card_tsquery(words: tuple[str, ...]):
-    from sqlalchemy import literal_column
-
     english = literal_column("'english'")
     return (func.to_tsvector(english, t.ModelCard.search_text),
             func.to_tsquery(english, " & ".join(f"{w}:*" for w in words)))
