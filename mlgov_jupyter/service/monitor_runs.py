@@ -43,9 +43,49 @@ def frames(svc, entries: list[tuple], columns: list[str] | None = None) -> Itera
     scan = svc.decoder().scan({"digest": [e[0] for e in entries]}, columns, None,
                               batch_rows=min(e[1] for e in entries), text_max=text_max)
     try:
-        yield from _read_ipc(scan.ipc_chunks())
+        yield from _ahead(_read_ipc(scan.ipc_chunks()))
     finally:
         scan.close()
+
+
+def _ahead(frames_: Iterator[pd.DataFrame], depth: int = 2) -> Iterator[pd.DataFrame]:
+    """``frames_`` read (decoded by the worker, converted to pandas) on a thread, up to ``depth``
+    frames ahead of the caller, so reading overlaps the statistics of the frame before."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def fill():
+        try:
+            for df in frames_:
+                while not stop.is_set():
+                    try:
+                        q.put(df, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(end)
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            q.put(exc)
+
+    thread = threading.Thread(target=fill, name="mlgov-monitor-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(5)
 
 
 def frames_here(objects, entry: tuple, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -88,6 +128,8 @@ def ground_truth(svc, entries: list[tuple], baseline: Baseline) -> pd.DataFrame 
 
 
 def _joined(df: pd.DataFrame, gt: pd.DataFrame | None, target: str | None) -> pd.DataFrame:
+    """``df`` with the ground truth's ``target`` joined by inference id (only the rows that have
+    one); ``df`` itself without ground truth."""
     if gt is None:
         return df
     return df.drop(columns=[target], errors="ignore").merge(gt, on=INFERENCE_ID, how="inner", validate="m:1")
@@ -112,7 +154,8 @@ def run_check(svc, mon, plan: dict) -> dict:
             for df in frames(svc, plan["files"], read):
                 if progress is not None:
                     progress[0] += len(df)
-                yield _joined(df, gt, baseline.target)[names]
+                df = _joined(df, gt, baseline.target)
+                yield df if list(df.columns) == names else df[names]  # a selection copies every column
 
         part = scan_partial(baseline, names, chunks(), workers=n_workers())
     report = finish(baseline, part, thresholds=th.get("columns"), correction=th.get("correction"),
