@@ -186,6 +186,8 @@ def test_unpublish_refuses_a_model_in_service_and_keeps_shared_content(users):
     assert len(done["content_deleted"]) == 1
     with pytest.raises(NotFound, match="unpublished by alice"):
         alice.use("lr")
+    with pytest.raises(NotFound, match="unpublished by alice"):
+        alice._call("POST", "cards", body={"name": "lr-card", "model": "lr", "content": {}})
 
     # the same bytes under two names: unpublishing one keeps them for the other
     alice.publish(frame(), name="a", project="clinical")

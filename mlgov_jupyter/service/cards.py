@@ -117,6 +117,10 @@ class CardService(ServiceBase):
         c.validate(body.content)
         with self.store.transaction() as s:
             model = self._asset(s, body.model)
+            if not model.listed:
+                from .lifecycle import unpublished_message
+
+                raise NotFound(unpublished_message(model))
             if model.kind != "model":
                 raise Invalid(f"a card belongs to a model; {model.name!r} is a {model.kind}")
             self._authorize(s, actor, authz.CARD_CREATE, self._card_resource(s, None, model))
