@@ -41,9 +41,12 @@ test-fast: $(BIN)/python
 # Drift check vs the NumPy floor, NannyML, a SciPy loop and Evidently on equal work (1M x 50 and
 # 200k x 20, cold processes, interleaved; NannyML and Evidently in their own venv with pandas<3; the
 # quick one skips the slow peers), then the policy engine's cost per decision and per request, and
-# %load_ext's time.
+# %load_ext's time. Before them: the data plane (publish/use of 10M rows through a running service) and
+# one data-quality monitor run over 10M captured rows x 50 (in the service, on Dask, vs check() in
+# memory and Evidently's preset).
 bench: install
 	$(BIN)/python benchmarks/data_plane.py --rows 10000000
+	$(BIN)/python benchmarks/monitor_run.py --rows 10000000 --evidently-rows 200000
 	bash benchmarks/run.sh
 	$(BIN)/python benchmarks/policy_benchmark.py
 	$(BIN)/python benchmarks/request_overhead.py
@@ -56,6 +59,7 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python benchmarks/data_plane.py --rows 1000000
+	$(BIN)/python benchmarks/monitor_run.py --rows 1000000 --peer-python none
 	bash benchmarks/run.sh --quick
 	$(BIN)/python benchmarks/policy_benchmark.py
 	$(BIN)/python benchmarks/request_overhead.py
