@@ -296,3 +296,64 @@ def test_dask_engine_gives_the_in_process_report(tmp_path):
         assert rc["statistic"] == pytest.approx(lc["statistic"], rel=1e-9, abs=1e-12)
         assert (rc["p_value"] is None) == (lc["p_value"] is None)
     assert local["engine"] == "inprocess" and remote["engine"] == "dask"
+
+
+async def test_monitor_of_a_catalog_dataset_reads_each_new_revision(api):
+    from tests.helpers import parquet_b64
+
+    await _model_and_deployment(api)
+    data = captured(500, 0, seed=8).drop(columns=["inference_id", "event_time"])
+    code, out, _ = await api("alice", "POST", "assets", {"name": "scoring-batch", "format": "parquet",
+                                                         "content_b64": parquet_b64(data)})
+    assert code == 201, out
+    code, mon, _ = await api("alice", "POST", "monitors", _monitor_body(
+        "batch-dq", deployment=None, model="churn-model", data="scoring-batch"))
+    assert code == 201 and mon["data"] == "scoring-batch" and mon["deployment"] is None, mon
+    code, ex, _ = await api("alice", "POST", "monitors/batch-dq/run", {})
+    assert ex["status"] == "Completed" and ex["window"] == {"dataset": "scoring-batch", "revision": 1, "rows": 500}
+    code, ex, _ = await api("alice", "POST", "monitors/batch-dq/run", {})
+    assert ex["status"] == "Failed" and "no new revision of 'scoring-batch'" in ex["failure_reason"]
+    shifted = captured(500, 15, seed=9).drop(columns=["inference_id", "event_time"])
+    await api("alice", "POST", "assets", {"name": "scoring-batch", "format": "parquet",
+                                          "content_b64": parquet_b64(shifted)})
+    code, ex, _ = await api("alice", "POST", "monitors/batch-dq/run", {})
+    assert ex["status"] == "CompletedWithViolations" and ex["window"]["revision"] == 2
+    assert "age" in ex["summary"]["drifted_columns"]
+    # bob may not read alice's dataset: a monitor of his own model cannot read it for him
+    from sklearn.dummy import DummyClassifier
+
+    model = DummyClassifier().fit(REF[["age"]], REF.label)
+    assert (await api("bob", "POST", "assets", {"name": "bobs-model", "kind": "model",
+                                                **inline_content(model)}))[0] == 201
+    code, out, _ = await api("bob", "POST", "monitors", _monitor_body("bobs-dq", deployment=None, model="bobs-model",
+                                                                      data="scoring-batch"))
+    assert code == 400 and "you may not read all of 'scoring-batch'" in out["message"]
+    code, out, _ = await api("alice", "POST", "monitors", _monitor_body("m3", deployment=None, model="churn-model",
+                                                                        data="nope"))
+    assert code == 404
+
+
+async def test_bias_monitor_compares_clarify_metrics_of_captured_and_labelled_rows(api):
+    from mlgov_jupyter.core.monitoring import bias_metrics
+
+    await _model_and_deployment(api)
+    ref = REF.assign(group=np.where(rng.random(len(REF)) < 0.4, "a", "b"))
+    base = fit_baseline(ref[["age", "income", "group", "label", "prediction"]], target="label",
+                        prediction="prediction", sensitive="group", facet_values=["a"])
+    code, mon, _ = await api("alice", "POST", "monitors", _monitor_body(
+        "churn-bias", monitor_type="bias", baseline=base.to_dict()))
+    assert code == 201, mon
+    batch = captured(2000, 0, seed=12)
+    batch["group"] = np.where(np.arange(2000) % 3 == 0, "a", "b")
+    await api("alice", "POST", "deployments/churn-prod/capture", raw=parquet(batch))
+    # ground truth that favours group b: the labels of group a are all 0
+    truth = batch[["inference_id"]].assign(label=np.where(batch.group == "a", 0, batch.prediction))
+    await api("alice", "POST", "deployments/churn-prod/ground-truth", raw=parquet(truth))
+    code, ex, _ = await api("alice", "POST", "monitors/churn-bias/run", {})
+    assert ex["status"] in ("Completed", "CompletedWithViolations") and ex["window"]["rows"] == 2000, ex
+    code, detail, _ = await api("alice", "GET", "monitors/churn-bias")
+    bias = detail["executions"][0]["metrics"]["bias"]
+    joined = batch.drop(columns="label", errors="ignore").merge(truth, on="inference_id")
+    expected = bias_metrics(joined, label="label", facet="group", facet_values=["a"], predicted="prediction")
+    for name in ("CI", "DPL"):
+        assert bias[name]["value"] == pytest.approx(expected[name]), name
