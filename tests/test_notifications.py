@@ -219,6 +219,8 @@ async def wait_for_async(get, ok, timeout=15.0):
     ("http://192.168.0.1/", "private"),
     ("http://[::1]:8080/", "loopback"),
     ("http://0.0.0.0/", "unspecified"),
+    ("http://[fec0::1]/", "site-local"),  # deprecated site-local IPv6
+    ("http://[2002:a9fe:a9fe::]/", "link-local"),  # 6to4 embedding 169.254.169.254
     ("ftp://example.org/x", "http:// or https://"),
     ("http://user:pw@example.org/", "user name or password"),
     ("http://no-such-host.invalid/", "does not resolve"),
@@ -375,6 +377,36 @@ def test_grant_expiring_and_card_review(store_url):
     assert all(n["event"] != "card.review_requested"
                for n in svc.notifications(alice, m.NotificationQuery())["notifications"])
     svc.store.dispose()
+
+
+@pytest.mark.parametrize("address, why", [
+    ("fec0::1", "site-local"),
+    ("fec0:1234::abcd", "site-local"),
+    ("2002:a9fe:a9fe::", "link-local"),  # 6to4 of 169.254.169.254
+    ("2002:7f00:1::1", "loopback"),  # 6to4 of 127.0.0.1
+    ("2002:0a00:0001::", "private"),  # 6to4 of 10.0.0.1
+    ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+    ("64:ff9b::7f00:1", "loopback"),
+    ("::ffff:169.254.169.254", "link-local"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private"),  # Teredo, client 192.0.2.45
+    ("2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7", "link-local"),  # Teredo, server 169.254.169.254
+    ("::127.0.0.1", "reserved"),  # IPv4-compatible (deprecated)
+    ("4000::1", "reserved"),  # outside 2000::/3
+    ("2001:db8::1", "private"),  # documentation
+    ("fd00::1", "private"),
+    ("fe80::1", "link-local"),
+    ("ff02::1", "multicast"),
+    ("::1", "loopback"),
+    ("100.100.100.200", "not a public address"),  # shared (CGNAT)
+])
+def test_ipv6_and_embedded_ipv4_targets_refused(address, why):
+    assert webhooks.refused(address) == why
+
+
+@pytest.mark.parametrize("address", ["2606:4700::1111", "2001:4860:4860::8888", "2002:808:808::1",
+                                     "64:ff9b::808:808", "::ffff:8.8.8.8", "8.8.8.8"])
+def test_public_targets_pass(address):
+    assert webhooks.refused(address) is None
 
 
 def test_webhook_signature_helpers():

@@ -61,18 +61,49 @@ def allowed(host: str, address: str, allowed_hosts) -> bool:
     return False
 
 
+GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated (RFC 3879), still routed inside sites
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for: IPv4-mapped (::ffff:0:0/96), 6to4
+    (2002::/16), Teredo (2001::/32: its server and client) and NAT64 (64:ff9b::/96); [] else."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if ip in NAT64:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
 def refused(address: str) -> str | None:
     """Why a service must not send to ``address`` unless allowed (loopback, private, link-local
-    such as the cloud metadata address 169.254.169.254, multicast, reserved, shared), or None for
-    a global address. IPv4 inside IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address."""
+    such as the cloud metadata address 169.254.169.254, multicast, reserved, shared, site-local),
+    or None for a public address. IPv6: only global unicast (2000::/3) that is also global by
+    the IANA registries; an address embedding an IPv4 one (IPv4-mapped, 6to4, Teredo, NAT64) is
+    judged by that IPv4 address (each of them, for Teredo)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner:
+            return next((why for why in map(_refused_ip, inner) if why), None)
+        if ip in SITE_LOCAL:
+            return "site-local"
+    return _refused_ip(ip)
+
+
+def _refused_ip(ip) -> str | None:
     for test, why in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
                       ("is_link_local", "link-local"), ("is_private", "private"),
                       ("is_multicast", "multicast"), ("is_reserved", "reserved")):
         if getattr(ip, test):
             return why
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in GLOBAL_UNICAST:
+        return "not a global unicast"
     if not ip.is_global:
         return "not a public address"
     return None
