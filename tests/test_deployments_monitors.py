@@ -357,3 +357,43 @@ async def test_bias_monitor_compares_clarify_metrics_of_captured_and_labelled_ro
     expected = bias_metrics(joined, label="label", facet="group", facet_values=["a"], predicted="prediction")
     for name in ("CI", "DPL"):
         assert bias[name]["value"] == pytest.approx(expected[name]), name
+
+
+def test_one_projects_many_monitors_do_not_hold_anothers_runs(tmp_path):
+    """Claims go to projects in turn and only as many as can start; a project holds at most
+    monitor_max_per_project monitors; a captured batch at most capture_max_rows rows."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from mlgov_jupyter.core.errors import Conflict, TooLarge
+    from mlgov_jupyter.service import Actor
+    from mlgov_jupyter.store import tables as t
+
+    (svc,) = _services(tmp_path / "db.sqlite", tmp_path / "objects", n=1)
+    alice = _setup_monitor(svc)
+    from sklearn.dummy import DummyClassifier
+
+    from mlgov_jupyter import api as rest
+
+    mallory = Actor("mallory")
+    model = DummyClassifier().fit(REF[["age"]], REF.label)
+    rest.dispatch(svc, mallory, "POST", "assets", {}, {"name": "mal-model", "kind": "model", **inline_content(model)})
+    rest.dispatch(svc, mallory, "POST", "deployments", {}, {"name": "mal-prod", "model": "mal-model"})
+    svc.monitor_max_per_project = 6
+    for i in range(6):
+        rest.dispatch(svc, mallory, "POST", "monitors", {}, _monitor_body(f"mal-{i}", deployment="mal-prod"))
+    with pytest.raises(Conflict, match="monitor_max_per_project"):
+        rest.dispatch(svc, mallory, "POST", "monitors", {}, _monitor_body("mal-6", deployment="mal-prod"))
+    with svc.store.transaction() as s:  # all due; mallory's six have waited longest
+        s.execute(update(t.Monitor).values(next_run_at=t.utcnow() - timedelta(seconds=5)))
+        s.execute(update(t.Monitor).where(t.Monitor.name == "churn-dq")
+                  .values(next_run_at=t.utcnow() - timedelta(seconds=1)))
+    first = svc.due_monitors(limit=2)
+    with svc.store.transaction(write=False) as s:
+        names = [s.get(t.Monitor, i).name for i in first]
+    assert len(first) == 2 and "churn-dq" in names  # alice's turn comes second, not seventh
+    assert len(svc.due_monitors(limit=None)) == 5  # the rest stayed due, unclaimed until now
+    svc.capture_max_rows = 100
+    with pytest.raises(TooLarge, match="capture_max_rows"):
+        svc.append_capture(alice, "churn-prod", "inference", parquet(captured(101)))

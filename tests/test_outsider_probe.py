@@ -67,6 +67,20 @@ async def _seed(api):
     req = (await api("carol", "POST", "requests", {"asset": "patients", "reason": "study"}))[1]
     ok(await api("alice", "POST", f"requests/{req['id']}/approve", {}))
     ok(await api("carol", "GET", "assets/patients/data"))
+    # a deployment capturing the patients' rows, a monitor run on them (its metrics, alerts)
+    import io
+
+    from mlgov_jupyter.core.monitoring import fit_baseline
+
+    ok(await api("alice", "POST", "deployments", {"name": "triage", "model": "scorer"}))
+    buf = io.BytesIO()
+    _patients().assign(inference_id=[f"i{k}" for k in range(40)]).to_parquet(buf, index=False)
+    ok(await api("alice", "POST", "deployments/triage/capture", raw=buf.getvalue()))
+    ok(await api("alice", "POST", "monitors", {"name": "triage-dq", "deployment": "triage", "schedule": "daily",
+                                               "baseline": fit_baseline(_patients().iloc[:30]).to_dict()}))
+    ok(await api("alice", "POST", "monitors/triage-dq/run", {}))
+    ok(await api("alice", "POST", "deployments", {"name": "triage2", "model": "scorer"}))  # a missing alert
+    ok(await api("alice", "POST", "channels", {"kind": "email", "target": "alice@example.org"}))
     return execution[1]["id"]
 
 
@@ -99,6 +113,16 @@ def _probes(execution_id):
         "audit/checkpoints": [("audit/checkpoints", {})],
         "audit/public-key": [("audit/public-key", {})],
         "uploads/(?P<upload>[0-9a-f]{32})": [("uploads/" + "0" * 32, {})],
+        f"models/{n}/versions": [("models/scorer/versions", {})],
+        f"projects/{n}/settings": [("projects/clinic/settings", {})],
+        "deployments": [("deployments", {})],
+        f"deployments/{n}": [("deployments/triage", {})],
+        "monitors": [("monitors", {}), ("monitors", {"deployment": "triage"})],
+        f"monitors/{n}": [("monitors/triage-dq", {})],
+        "alerts": [("alerts", {"state": "all"})],
+        "notifications": [("notifications", {})],
+        "channels": [("channels", {})],
+        f"channels/{i}/deliveries": [("channels/1/deliveries", {})],
     }
 
 

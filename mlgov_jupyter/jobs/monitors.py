@@ -12,23 +12,37 @@ APScheduler's CronTrigger computes it (core/schedules.py).
 from __future__ import annotations
 
 import logging
+import time
 
 log = logging.getLogger("mlgov.jobs")
 
 JOB_ID = "mlgov-monitors"
 
 
+ALERT_PASS_S = 30.0  # the periodic alert pass runs at most this often (runs and changes pass their own)
+
+
 def tick(service) -> int:
-    """One pass: start every due monitor's run on the monitor pool; then the alert pass. The
-    number of runs started. Never raises (a job must survive anything; the log says what)."""
+    """One pass: claim as many due monitors as the monitor pool has free threads (a claim is a
+    run starting: what waits stays due, unclaimed, for the next pass) and start them; then, at
+    most every ALERT_PASS_S, the alert pass. The number of runs started. Never raises (a job
+    must survive anything; the log says what)."""
     from ..service.monitors import SCHEDULER
 
     started = 0
+    state = service.__dict__.setdefault("_monitor_tick", {"inflight": set(), "alerts_at": 0.0})
     try:
-        for monitor_id in service.due_monitors():
-            service.monitor_executor.submit(_run, service, monitor_id, SCHEDULER)
-            started += 1
-        service.evaluate_alerts()
+        inflight = state["inflight"]
+        inflight -= {f for f in inflight if f.done()}
+        free = max(1, service.monitor_workers) - len(inflight)
+        if free > 0:
+            for monitor_id in service.due_monitors(limit=free):
+                inflight.add(service.monitor_executor.submit(_run, service, monitor_id, SCHEDULER))
+                started += 1
+        now = time.monotonic()
+        if now - state["alerts_at"] >= ALERT_PASS_S:
+            state["alerts_at"] = now
+            service.evaluate_alerts()
     except Exception:  # noqa: BLE001
         log.exception("monitor tick failed")
     return started

@@ -71,7 +71,7 @@ class RouteMixin:
             # slow call (a PDF export, a large publish) does not stall every other request.
             # Exports (PDF renders) have their own small pool: they never occupy this one.
             pool = self.service.export_executor if route.resource == "export" else \
-                self.service.monitor_executor if route.resource == "monitorrun" else None
+                self.service.monitor_request_executor if route.resource == "monitorrun" else None
             result = await IOLoop.current().run_in_executor(
                 pool, api.run, route, self.service, actor, path_args, query, body)
         except GovernanceError as exc:

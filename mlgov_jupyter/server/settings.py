@@ -65,6 +65,9 @@ class GovernanceSettings(LoggingConfigurable):
                                       "start, inactive monitors raise alerts); 0: monitors run only when asked")
     monitor_workers = Int(1, config=True, help="Monitor runs at a time, on threads apart from those serving requests")
     monitor_failed_runs = Int(3, config=True, help="Failed runs in a row that make a monitor inactive (alert)")
+    monitor_max_per_project = Int(50, config=True, help="Most monitors one project may hold (409 beyond)")
+    capture_max_rows = Int(1_000_000, config=True,
+                           help="Most rows one captured batch (or ground-truth upload) may hold (413 beyond)")
     monitor_engine = Enum(["inprocess", "dask"], "inprocess", config=True,
                           help="Where monitor runs compute: in the service process, or on the Dask cluster "
                                "at monitor_dask_address (each captured file a partition; statistics merge)")
@@ -218,6 +221,7 @@ class GovernanceSettings(LoggingConfigurable):
         service.delivery_config = self.delivery_config()
         service.monitor_engine, service.monitor_dask_address = self.monitor_engine, self.monitor_dask_address
         service.monitor_workers, service.monitor_failed_runs = self.monitor_workers, self.monitor_failed_runs
+        service.monitor_max_per_project, service.capture_max_rows = self.monitor_max_per_project, self.capture_max_rows
         return service
 
     def start_jobs(self, service: GovernanceService):

@@ -13,7 +13,7 @@ from ..core import authz
 from ..core import models as m
 from ..core.authz import Resource
 from ..core.catalog import scan_batch_rows
-from ..core.errors import Conflict, Invalid, NotFound
+from ..core.errors import Conflict, Invalid, NotFound, TooLarge
 from ..store import tables as t
 from .base import Actor, ServiceBase
 
@@ -31,6 +31,8 @@ def deployment_view(d: t.Deployment, model: str, project: str, capture: str | No
 
 
 class DeploymentService(ServiceBase):
+    capture_max_rows: int = 1_000_000  # rows one captured batch may hold (a serving batch is small)
+
     def _deployment(self, s, name: str) -> t.Deployment:
         d = s.execute(select(t.Deployment).where(t.Deployment.name == name)).scalar_one_or_none()
         if d is None:
@@ -160,8 +162,15 @@ class DeploymentService(ServiceBase):
         try:
             staged.write_bytes(data)
             # the capturer's bytes are decoded in a worker process with a memory limit, as a publish's
-            schema, summary, rows = self.decoder().describe_parquet(str(staged), self.limits.publish_max_rows,
-                                                                    self.limits.publish_max_decoded_bytes)
+            cap = min(self.limits.publish_max_rows, self.capture_max_rows)
+            try:
+                schema, summary, rows = self.decoder().describe_parquet(str(staged), cap,
+                                                                        self.limits.publish_max_decoded_bytes)
+            except TooLarge as exc:
+                if f"at most {cap} may be" in str(exc):  # the footer's row count, before any decoding
+                    raise TooLarge(f"a captured batch may hold at most {cap} rows (capture_max_rows): "
+                                   "send smaller batches") from None
+                raise
             columns = [c["name"] for c in schema]
             if INFERENCE_ID not in columns:
                 raise Invalid(f"captured data needs an {INFERENCE_ID!r} column (it joins ground truth to inferences)")

@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from .. import views
 from ..core import authz, schedules
@@ -30,7 +30,7 @@ log = logging.getLogger("mlgov.monitors")
 
 SCHEDULER = Actor("mlgov-scheduler")  # who scheduled runs and built-in alerts are by, in the audit trail
 RUN_LEASE = timedelta(hours=1)  # a run claimed longer ago than this is taken to have died with its process
-MAX_BASELINE_BYTES = 50 << 20
+MAX_BASELINE_BYTES = 16 << 20
 TYPES_RUN = ("data_quality", "model_quality", "bias")
 
 
@@ -43,6 +43,7 @@ class MonitorService(ServiceBase):
     monitor_engine: str = "inprocess"  # or "dask" (monitor_dask_address)
     monitor_dask_address: str = ""
     monitor_workers: int = 1  # scheduled runs at a time, on threads apart from those serving requests
+    monitor_max_per_project: int = 50
 
     def _run_progress(self) -> dict:
         """monitor id -> [rows read, rows in the window] of the runs going on in this process."""
@@ -50,14 +51,21 @@ class MonitorService(ServiceBase):
 
     @property
     def monitor_executor(self):
-        """The threads monitor runs use (scheduled, and run-now requests): never the pool that
-        serves other calls."""
+        """The threads scheduled monitor runs use: never the pool that serves other calls."""
+        return self._pool("_monitor_pool", self.monitor_workers, "mlgov-monitor")
+
+    @property
+    def monitor_request_executor(self):
+        """The threads run-now requests use: apart from scheduled runs (a project's many
+        scheduled monitors never hold a person's run) and from the pool that serves other calls."""
+        return self._pool("_monitor_request_pool", self.monitor_workers, "mlgov-monitor-now")
+
+    def _pool(self, key: str, size: int, prefix: str):
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = self.__dict__.get("_monitor_pool")
+        pool = self.__dict__.get(key)
         if pool is None:
-            pool = self.__dict__.setdefault("_monitor_pool", ThreadPoolExecutor(
-                max_workers=max(1, self.monitor_workers), thread_name_prefix="mlgov-monitor"))
+            pool = self.__dict__.setdefault(key, ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix=prefix))
         return pool
 
     # ---- records -----------------------------------------------------------------------------
@@ -138,6 +146,10 @@ class MonitorService(ServiceBase):
                 raise Invalid("the monitor has no data: the deployment captures nothing; name a dataset (data=...)")
             if s.execute(select(t.Monitor.id).where(t.Monitor.name == body.name)).first():
                 raise Conflict(f"a monitor named {body.name!r} exists")
+            held = s.execute(select(func.count()).where(t.Monitor.project_id == model.project_id)).scalar()
+            if held >= self.monitor_max_per_project:
+                raise Conflict(f"project {pname} holds {held} monitors, the most a project may "
+                               f"(monitor_max_per_project): delete one first")
             digest, _size = self.objects_store().put_bytes(raw)
             now = _now()
             mon = t.Monitor(name=body.name, project_id=model.project_id, deployment_id=dep.id if dep else None,
@@ -153,7 +165,7 @@ class MonitorService(ServiceBase):
                         {"type": mon.monitor_type, "model": model.name, "deployment": dep.name if dep else None,
                          "data": data.name if data else None, "schedule": mon.schedule,
                          "baseline": digest, "project": pname})
-            self._evaluate_alerts(s)
+            self._evaluate_alerts(s, [mon.deployment_id], [mon.id])
             return self._show_monitor(s, mon, names)
 
     def monitors(self, actor: Actor, deployment: str | None = None) -> dict:
@@ -200,7 +212,7 @@ class MonitorService(ServiceBase):
             mon.next_run_at = schedules.next_run(mon.schedule, mon.updated_at) if active else None
             self._audit(s, actor, "monitor.start" if active else "monitor.stop", "monitor", mon.name,
                         {"project": names[mon.project_id]})
-            self._evaluate_alerts(s)
+            self._evaluate_alerts(s, [mon.deployment_id], [mon.id])
             return self._show_monitor(s, mon, names)
 
     def delete_monitor(self, actor: Actor, name: str) -> dict:
@@ -216,9 +228,10 @@ class MonitorService(ServiceBase):
             s.execute(update(t.Alert).where(t.Alert.monitor_id == mon.id)
                       .values(monitor_id=None, open_key=None, resolved_at=_now()))
             self._audit(s, actor, "monitor.delete", "monitor", mon.name, {"project": names[mon.project_id]})
+            dep_id = mon.deployment_id
             s.delete(mon)
             s.flush()
-            self._evaluate_alerts(s)
+            self._evaluate_alerts(s, [dep_id], [])
             return {"deleted": name}
 
     def _monitor_resource(self, s, mon: t.Monitor, names: dict) -> Resource:
@@ -253,13 +266,32 @@ class MonitorService(ServiceBase):
                 values["next_run_at"] = next_at
             return s.execute(stmt.values(**values)).rowcount == 1
 
-    def due_monitors(self) -> list[int]:
-        """Claim every active monitor whose next fire time has come; their ids (each run once)."""
+    def due_monitors(self, limit: int | None = None) -> list[int]:
+        """Claim up to ``limit`` (all: None) active monitors whose next fire time has come, the
+        longest waiting first and one project at a time in turn (a project with many monitors
+        cannot hold the monitor pool while another's wait); their ids (each run once). Those
+        not claimed stay due for the next pass; a claim is taken when its run can start."""
         now = _now()
         with self.store.transaction(write=False) as s:
-            due = s.execute(select(t.Monitor.id, t.Monitor.next_run_at, t.Monitor.schedule).where(
-                t.Monitor.active.is_(True), t.Monitor.next_run_at <= now)).all()
-        return [mid for mid, at, expr in due if self._claim(mid, at, schedules.next_run(expr, now))]
+            due = s.execute(select(t.Monitor.id, t.Monitor.next_run_at, t.Monitor.schedule, t.Monitor.project_id)
+                            .where(t.Monitor.active.is_(True), t.Monitor.next_run_at <= now)
+                            .order_by(t.Monitor.next_run_at, t.Monitor.id)).all()
+        by_project: dict = {}
+        for row in due:
+            by_project.setdefault(row[3], []).append(row)
+        turns = []
+        while by_project:
+            for pid in list(by_project):
+                turns.append(by_project[pid].pop(0))
+                if not by_project[pid]:
+                    del by_project[pid]
+        claimed = []
+        for mid, at, expr, _pid in turns:
+            if limit is not None and len(claimed) >= limit:
+                break
+            if self._claim(mid, at, schedules.next_run(expr, now)):
+                claimed.append(mid)
+        return claimed
 
     def _execute(self, monitor_id: int, actor: Actor) -> dict:
         """Run a claimed monitor: read its new data, check it against the baseline, record the
@@ -311,7 +343,7 @@ class MonitorService(ServiceBase):
                         {"execution": row.id, "status": status, "violations": violations,
                          "window": window, "seconds": round(time.perf_counter() - t0, 3),
                          "project": names[mon.project_id], **({"reason": reason} if reason else {})})
-            self._evaluate_alerts(s)
+            self._evaluate_alerts(s, [mon.deployment_id], [mon.id])
             return {**views.execution(row, model.name, with_report=False), "monitor": mon.name, "window": window,
                     "failure_reason": reason, "started_at": views.iso(started), "ended_at": views.iso(ended)}
 
@@ -358,14 +390,29 @@ class MonitorService(ServiceBase):
 
     # ---- alerts ------------------------------------------------------------------------------
 
-    def _evaluate_alerts(self, s) -> None:
+    def _evaluate_alerts(self, s, deployment_ids=None, monitor_ids=None) -> None:
         """Raise and resolve the built-in alerts from the store as it is now: a monitor's
         violations (DatapointsToAlert of EvaluationPeriod), a deployment in service with no
         active monitor (missing), a monitor stopped, not run within two periods or failed its
-        last ``monitor_failed_runs`` runs (inactive). Each change is audited and notified."""
+        last ``monitor_failed_runs`` runs (inactive). Each change is audited and notified.
+        ``deployment_ids`` / ``monitor_ids``: only the alerts of those (and of the monitors of
+        those deployments), as a change to them can only move their own; None: all."""
+        if not self._alert_changes(s, deployment_ids, monitor_ids, apply=True):
+            return
+
+    def _alert_changes(self, s, deployment_ids=None, monitor_ids=None, apply: bool = False) -> int:
+        """How many alerts the store's state would raise or resolve (and, with ``apply``, do it)."""
         now = _now()
+        scoped = deployment_ids is not None or monitor_ids is not None
+        deployment_ids = {d for d in deployment_ids or () if d is not None}
+        monitor_ids = set(monitor_ids or ())
         wanted: dict[str, tuple] = {}  # open_key -> (kind, project_id, deployment_id, monitor_id, execution_id, reason)
-        monitors = s.execute(select(t.Monitor)).scalars().all()
+        stmt = select(t.Monitor)
+        if scoped:
+            stmt = stmt.where(t.Monitor.id.in_(monitor_ids) | t.Monitor.deployment_id.in_(deployment_ids))
+        monitors = s.execute(stmt).scalars().all()
+        deployment_ids |= {mon.deployment_id for mon in monitors if mon.deployment_id}
+        monitor_ids |= {mon.id for mon in monitors}
         for mon in monitors:
             recent = s.execute(select(t.MonitoringExecution.id, t.MonitoringExecution.status)
                                .where(t.MonitoringExecution.monitor_id == mon.id)
@@ -394,26 +441,32 @@ class MonitorService(ServiceBase):
             if reason:
                 wanted[f"inactive:m{mon.id}"] = ("inactive", mon.project_id, mon.deployment_id, mon.id, None, reason)
         active_by_dep = {mon.deployment_id for mon in monitors if mon.active and mon.deployment_id}
-        for dep in s.execute(select(t.Deployment).where(t.Deployment.status == "InService")).scalars():
+        deps = select(t.Deployment).where(t.Deployment.status == "InService")
+        if scoped:
+            deps = deps.where(t.Deployment.id.in_(deployment_ids))
+        for dep in s.execute(deps).scalars():
             if dep.id not in active_by_dep:
                 wanted[f"missing:d{dep.id}"] = ("missing", dep.project_id, dep.id, None, None,
                                                 f"deployment {dep.name} has no active monitor")
-        open_rows = {a.open_key: a for a in s.execute(select(t.Alert).where(t.Alert.open_key.is_not(None))).scalars()}
-        names = None
-        for key, a in open_rows.items():
-            if key not in wanted:
-                a.open_key, a.resolved_at = None, now
-                names = names or self._project_names(s)
-                self._alert_changed(s, a, "alert.resolved", names)
-        for key, (kind, pid, did, mid, eid, reason) in wanted.items():
-            if key in open_rows:
-                continue
+        opened = select(t.Alert).where(t.Alert.open_key.is_not(None))
+        if scoped:
+            opened = opened.where(t.Alert.monitor_id.in_(monitor_ids) | t.Alert.deployment_id.in_(deployment_ids))
+        open_rows = {a.open_key: a for a in s.execute(opened).scalars()}
+        gone = [a for key, a in open_rows.items() if key not in wanted]
+        new = [(key, v) for key, v in wanted.items() if key not in open_rows]
+        if not apply:
+            return len(gone) + len(new)
+        names = self._project_names(s) if gone or new else None
+        for a in gone:
+            a.open_key, a.resolved_at = None, now
+            self._alert_changed(s, a, "alert.resolved", names)
+        for key, (kind, pid, did, mid, eid, reason) in new:
             a = t.Alert(kind=kind, project_id=pid, deployment_id=did, monitor_id=mid, execution_id=eid,
                         reason=reason, open_key=key, raised_at=now, ack_comment="")
             s.add(a)
             s.flush()
-            names = names or self._project_names(s)
             self._alert_changed(s, a, "alert.raised", names)
+        return len(gone) + len(new)
 
     def _alert_changed(self, s, a: t.Alert, event: str, names: dict) -> None:
         shown = _alert_view(a, names, s)
@@ -432,10 +485,14 @@ class MonitorService(ServiceBase):
                      f"{a.reason}", payload={**shown, "event": kind_event or event}, project=names[a.project_id],
                      users=sorted(people))
 
-    def evaluate_alerts(self) -> None:
-        """The scheduler's periodic pass over the built-in alerts (monitors that stopped running)."""
+    def evaluate_alerts(self) -> int:
+        """The scheduler's periodic pass over the built-in alerts (monitors that stopped running):
+        read first, and the store's write lock taken only when an alert changes. The changes."""
+        with self.store.transaction(write=False) as s:
+            if not self._alert_changes(s):
+                return 0
         with self.store.transaction() as s:
-            self._evaluate_alerts(s)
+            return self._alert_changes(s, apply=True)
 
     def alerts(self, actor: Actor, q: m.AlertQuery) -> dict:
         """Alert episodes, open ones first then newest (``q.state``: open, resolved, all)."""

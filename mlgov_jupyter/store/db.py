@@ -46,7 +46,8 @@ def _sqlite_setup(engine: Engine) -> None:
 _UNWRITABLE = (("database or disk is full", "disk is full"),
                ("readonly database", "the database is read-only"),
                ("unable to open database file", "the database file cannot be opened"),
-               ("disk i/o error", "disk I/O error"))
+               ("disk i/o error", "disk I/O error"),
+               ("database is locked", "it is busy (another change held it too long); try again"))
 _UNWRITABLE_SQLSTATE = {"53100": "disk full", "25006": "the database is read-only",
                         "53200": "out of memory", "53000": "insufficient resources"}
 
