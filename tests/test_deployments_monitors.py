@@ -397,3 +397,14 @@ def test_one_projects_many_monitors_do_not_hold_anothers_runs(tmp_path):
     svc.capture_max_rows = 100
     with pytest.raises(TooLarge, match="capture_max_rows"):
         svc.append_capture(alice, "churn-prod", "inference", parquet(captured(101)))
+
+
+async def test_an_unpublished_model_is_not_deployed(api):
+    from sklearn.dummy import DummyClassifier
+
+    model = DummyClassifier().fit(REF[["age"]], REF.label)
+    assert (await api("alice", "POST", "assets", {"name": "old-model", "kind": "model",
+                                                  **inline_content(model)}))[0] == 201
+    assert (await api("alice", "POST", "assets/old-model/unpublish", {"reason": "retired"}))[0] == 200
+    code, out, _ = await api("alice", "POST", "deployments", {"name": "old-prod", "model": "old-model"})
+    assert code == 404 and "unpublished by alice" in out["message"]

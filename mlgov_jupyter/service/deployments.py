@@ -60,6 +60,10 @@ class DeploymentService(ServiceBase):
         that project; audited. Conflict if the name (or the capture dataset's) is taken."""
         with self.store.transaction() as s:
             model = self._asset(s, body.model)
+            if model.unpublished_at is not None:
+                from .lifecycle import unpublished_message
+
+                raise NotFound(unpublished_message(model))
             if model.kind != "model":
                 raise Invalid(f"a deployment serves a model; {body.model!r} is a {model.kind}")
             pname = self._project_names(s)[model.project_id]
