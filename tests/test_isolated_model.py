@@ -142,3 +142,84 @@ def test_sparse_and_frame_results_come_back_and_the_worker_holds_no_credential(p
     enc._worker.close()
     with pytest.raises(Invalid, match="stopped when a call was interrupted"):
         enc.transform(X)
+
+
+def _answer_bomb(n_outputs: int = 12_500_000):
+    """The red team's F1: a 3.5 KB DummyRegressor of default-trusted types whose predict answers
+    an (n_rows, n_outputs) array (10 rows: 1 GB)."""
+    from sklearn.dummy import DummyRegressor
+
+    m = DummyRegressor().fit(np.zeros((4, 2)), np.zeros(4))
+    m.n_outputs_, m.constant_ = n_outputs, np.array([[1.0]])
+    return sio.dumps(m)
+
+
+def _max_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def test_an_answer_over_max_answer_bytes_is_one_line_and_the_kernel_does_not_grow(monkeypatch):
+    from mlgov_jupyter.kernel.isolated_model import load_isolated
+
+    data = _answer_bomb()
+    model = load_isolated("bomb", data, sio.get_untrusted_types(data=data))
+    before = _max_rss_gb()
+    with pytest.raises(Invalid, match=r"^model 'bomb' answered 1000000\d+ bytes in 1 arrays, over the 268435456 "
+                                      r"bytes .* \(use\(\.\.\., max_answer_bytes=N\) or "
+                                      r"MLGOV_ISOLATED_MAX_ANSWER_BYTES\)$"):
+        model.predict(np.zeros((10, 2)))
+    assert _max_rss_gb() - before < 0.2  # the 1 GB never reached the kernel
+    assert model.predict(np.zeros((2, 2))).shape == (2, 12_500_000)  # 200 MB: under the default
+    small = load_isolated("bomb", data, sio.get_untrusted_types(data=data), max_answer_bytes=50_000_000)
+    with pytest.raises(Invalid, match="over the 50000000 bytes"):
+        small.predict(np.zeros((1, 2)))
+    monkeypatch.setenv("MLGOV_ISOLATED_MAX_ANSWER_BYTES", "0")
+    with pytest.raises(Invalid, match="^max_answer_bytes must be a positive whole number, not '0'$"):
+        load_isolated("bomb", data, [])
+
+
+def test_the_kernel_checks_announced_sizes_before_reading_and_npy_headers_against_their_bytes():
+    """A worker that answers over the limit anyway (code run in it need not follow _answer): the
+    sizes announced before the arrays are refused without reading them; an .npy whose header
+    declares more than it holds is malformed data, not an allocation."""
+    import io
+    import os
+    import struct
+
+    from mlgov_jupyter.kernel import isolated_model as im
+
+    r, w = os.pipe()
+    with os.fdopen(w, "wb") as out:  # announces 16 GiB, sends none of it
+        im._send(out, b'{"ok": true, "error": "", "value": {"__array__": 0}}')
+        im._send(out, struct.pack("<2Q", 1, 1 << 34))
+    with os.fdopen(r, "rb") as inp, pytest.raises(im._TooLarge) as big:
+        im._read_answer(inp, 1 << 28)
+    assert big.value.total > 1 << 34 and big.value.killed
+    buf = io.BytesIO()
+    np.save(buf, np.zeros(4))
+    honest = buf.getvalue()
+    assert im._npy(honest).tolist() == [0.0] * 4
+    from numpy.lib import format as npformat
+
+    head = io.BytesIO()
+    npformat.write_array_header_1_0(head, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 10,)})
+    lying = head.getvalue() + honest[-32:]  # declares 80 GB, holds 32 bytes
+    with pytest.raises(Invalid, match="^the isolated model answered malformed data$"):
+        im._npy(lying)
+
+
+def test_the_worker_has_a_memory_limit_and_a_refused_allocation_is_one_line(monkeypatch):
+    from mlgov_jupyter.kernel.isolated_model import load_isolated
+
+    monkeypatch.setenv("MLGOV_ISOLATED_MAX_MEMORY", str(512 << 20))
+    data = _answer_bomb()
+    model = load_isolated("bomb", data, sio.get_untrusted_types(data=data), max_answer_bytes=1 << 34)
+    before = _max_rss_gb()
+    for _ in range(2):  # the worker lives on after the refused allocation
+        with pytest.raises(Invalid, match=r"^model 'bomb': MemoryError: .* \(the isolated worker may use "
+                                          r"536870912 bytes more than when it started: MLGOV_ISOLATED_MAX_MEMORY\)$"):
+            model.predict(np.zeros((10, 2)))  # 1 GB in the worker
+    assert _max_rss_gb() - before < 0.2
+    assert model.predict(np.zeros((1, 2))).shape == (1, 12_500_000)  # 100 MB fits

@@ -206,7 +206,8 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         return self._call("POST", f"subscriptions/{int(subscription_id)}/cancel", body={})
 
     def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None,
-            columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | str | None = None):
+            columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | str | None = None,
+            max_answer_bytes: int | None = None):
         """The asset's data if you own it or hold a grant (``name``, or ``"model@alias"`` for the
         model revision an alias points at): a dataset as a DataFrame (``as_=
         "pandas"``), a pyarrow Table (``"arrow"``) or an iterator of RecordBatches (``"batches"``),
@@ -219,7 +220,9 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         that process is sandboxed (kernel/sandbox.py: no file but Python's own, no network, no
         signal or ptrace of your kernel); where it cannot be, use() refuses (an Invalid naming
         the opt-out ``isolated="unsandboxed"``, or ``MLGOV_ISOLATED=unsandboxed``).
-        ``isolated=False`` loads it in your kernel: only if you trust its publisher. A model
+        ``isolated=False`` loads it in your kernel: only if you trust its publisher.
+        ``max_answer_bytes``: what one call of an isolated model may answer (default 256 MiB, or
+        ``MLGOV_ISOLATED_MAX_ANSWER_BYTES``; over it, an Invalid naming the setting). A model
         revision its project's ``model_approval`` setting does not vouch for (not Approved, or
         no Approved card describes it) is Forbidden under ``refuse``, a ModelApprovalWarning
         under ``warn``."""
@@ -237,7 +240,8 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
             value = transfer.read_stream(meta, stream, as_)
         else:
             value = _load(meta, transfer.read_all(stream) if stream is not None else None, trusted,
-                          isolated=meta["format"] == "skops" and self._isolate(meta["name"], meta, isolated))
+                          isolated=meta["format"] == "skops" and self._isolate(meta["name"], meta, isolated),
+                          max_answer_bytes=max_answer_bytes)
         name = meta["name"]  # NAME@ALIAS names a revision of NAME
         self.used[name] = {"name": name, "revision": meta["revision"], "kind": meta["kind"],
                            "content_hash": meta["content_hash"], "object_id": id(value)}
@@ -439,7 +443,8 @@ def _filter_terms(filters) -> list:
         raise Invalid("filter must be a list of (column, op, value) tuples of plain values") from None
 
 
-def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: bool | str = False):
+def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: bool | str = False,
+          max_answer_bytes: int | None = None):
     fmt = meta["format"]
     if fmt == "skops":
         import skops.io as sio
@@ -458,7 +463,7 @@ def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: b
             from .isolated_model import load_isolated
 
             return load_isolated(meta["name"], data, sio.get_untrusted_types(data=data),
-                                 unsandboxed=isolated == "unsandboxed")
+                                 unsandboxed=isolated == "unsandboxed", max_answer_bytes=max_answer_bytes)
         return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     if fmt == "uri":
         return meta["location"]

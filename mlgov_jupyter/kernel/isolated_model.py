@@ -24,10 +24,25 @@ describes the model (class, parameters, ``classes_``, ``n_features_in_``, ``feat
 ``feature_importances_``, ``coef_``, pipeline steps) so that cards, monitoring and lineage see an
 estimator-like object: ``type(proxy).__name__`` is the model's class name, ``get_params`` and
 ``steps`` read the snapshot.
+
+Sizes are bounded on both sides. One answer may hold at most ``max_answer_bytes`` (default 256
+MiB; ``use(..., max_answer_bytes=N)`` or ``MLGOV_ISOLATED_MAX_ANSWER_BYTES``; the JSON header at
+most an eighth of it) in at most ``MAX_ANSWER_ARRAYS`` arrays: the worker sends the sizes of its
+arrays before the arrays, and the kernel checks them before it reads a byte of them (an answer
+over the limit is one ``Invalid`` naming the setting; a worker that sends one anyway is killed).
+Each ``.npy`` array must hold exactly the bytes its header declares. The worker may use at most
+``MLGOV_ISOLATED_MAX_MEMORY`` bytes (default 4 GiB) more data memory than it held once ready
+(``RLIMIT_DATA``; it also bounds the threads it can start): a refused allocation is the model's
+``MemoryError``, one ``Invalid`` line. The worker runs in a session of its own and cannot fork
+(kernel/sandbox.py), and ``close()`` kills its whole process group, so nothing it starts
+outlives it. Its CPU time is not limited unless ``MLGOV_ISOLATED_MAX_CPU_SECONDS`` is set
+(``RLIMIT_CPU``: the worker is killed when its lifetime CPU time passes it): a call runs while
+the user waits, and interrupting it stops the worker.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -47,6 +62,11 @@ REMOTE_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_fun
 SNAPSHOT_ATTRS = ("classes_", "n_features_in_", "feature_names_in_", "feature_importances_", "coef_",
                   "intercept_", "n_outputs_", "_estimator_type")
 MAX_DEPTH = 8
+MAX_ANSWER_BYTES = 256 << 20      # default bound of one answer (header and arrays), in bytes
+MAX_ANSWER_ARRAYS = 65_536        # arrays in one answer
+MAX_MEMORY = 4 << 30              # default RLIMIT_DATA headroom of the worker, in bytes
+ANSWER_ENV, MEMORY_ENV, CPU_ENV = ("MLGOV_ISOLATED_MAX_ANSWER_BYTES", "MLGOV_ISOLATED_MAX_MEMORY",
+                                   "MLGOV_ISOLATED_MAX_CPU_SECONDS")
 
 
 # --- framing --------------------------------------------------------------------------------
@@ -96,6 +116,8 @@ class _Encoder:
 
         if depth > MAX_DEPTH:
             return {"__repr__": "..."}
+        if isinstance(value, _Described):
+            return describe(value.model, self)
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -158,26 +180,48 @@ def describe(est, enc: _Encoder, depth: int = 0) -> dict:
     return out
 
 
-def _answer(out, ok: bool, value=None, error: str = "") -> None:
+def _answer(out, ok: bool, value=None, error: str = "", limit: int = MAX_ANSWER_BYTES) -> None:
+    """One answer: the JSON header, the sizes of the arrays (count, then one ``<Q`` each), the
+    arrays. Over ``limit`` bytes or MAX_ANSWER_ARRAYS arrays: an error answer saying how large
+    it would have been (the kernel names its setting)."""
     enc = _Encoder()
     try:
         header = {"ok": ok, "error": error, "value": enc.value(value) if ok else None}
         blob = json.dumps(header).encode()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - MemoryError included
         enc = _Encoder()
         blob = json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500], "value": None}).encode()
+    total = len(blob) + sum(len(a) for a in enc.arrays)
+    if total > limit or len(blob) > limit // 8 or len(enc.arrays) > MAX_ANSWER_ARRAYS:
+        enc, blob = _Encoder(), json.dumps({"ok": False, "error": "", "value": None,
+                                            "too_large": [total, len(enc.arrays)]}).encode()
     _send(out, blob)
-    _send(out, struct.pack("<Q", len(enc.arrays)))
+    _send(out, struct.pack(f"<{len(enc.arrays) + 1}Q", len(enc.arrays), *(len(a) for a in enc.arrays)))
     for a in enc.arrays:
         _send(out, a)
 
 
-def _serve(allow_unsandboxed: bool = False) -> None:
+def _limit_memory(headroom: int) -> None:
+    """At most ``headroom`` more bytes of data segment (heap, anonymous mappings, thread stacks)
+    than the worker holds now; soft and hard, so the model cannot raise it."""
+    import resource
+
+    held = 0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmData:"):
+                held = int(line.split()[1]) * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (held + headroom, held + headroom))
+
+
+def _serve(allow_unsandboxed: bool = False, max_answer: int = MAX_ANSWER_BYTES,
+           max_memory: int = MAX_MEMORY) -> None:
     """The worker: it enters the sandbox (kernel/sandbox.py) before anything else, says so in its
     first answer (``{"sandbox": "landlock ABI 7 + seccomp"}``, or an error when it cannot and the
     user did not allow an unsandboxed worker), and only then imports scikit-learn and reads the
-    model from stdin. The protocol runs on the process's original stdout; the model's own prints
-    go to stderr."""
+    model from stdin, with its data memory limited to ``max_memory`` bytes more than it then
+    holds. The protocol runs on the process's original stdout; the model's own prints go to
+    stderr; answers are bounded by ``max_answer`` bytes."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = sys.stdin.buffer
@@ -195,6 +239,11 @@ def _serve(allow_unsandboxed: bool = False) -> None:
     except Exception as exc:  # noqa: BLE001 - a sandbox that hides what the worker needs
         _answer(out, False, error=f"the sandboxed worker cannot import skops: {type(exc).__name__}: {exc}")
         return
+    try:
+        _limit_memory(max_memory)
+    except (OSError, ValueError) as exc:
+        _answer(out, False, error=f"the worker's memory limit cannot be set: {exc}")
+        return
     _answer(out, True, {"sandbox": applied})
     model = None
     while True:
@@ -208,25 +257,31 @@ def _serve(allow_unsandboxed: bool = False) -> None:
 
                 data, trusted = args
                 model = sio.loads(data, trusted=trusted)
-                _answer(out, True, None)
+                _answer(out, True, None, limit=max_answer)
                 continue
             if op == "describe":
-                enc = _Encoder()
-                header = {"ok": True, "error": "", "value": describe(model, enc)}
-                _send(out, json.dumps(header).encode())
-                _send(out, struct.pack("<Q", len(enc.arrays)))
-                for a in enc.arrays:
-                    _send(out, a)
+                _answer(out, True, _Described(model), limit=max_answer)
                 continue
             if op == "call":
                 method, a, kw = args
                 if method not in REMOTE_METHODS:
                     raise AttributeError(method)
-                _answer(out, True, getattr(model, method)(*a, **kw))
+                _answer(out, True, getattr(model, method)(*a, **kw), limit=max_answer)
                 continue
             raise ValueError(f"unknown operation {op!r}")
+        except MemoryError as exc:
+            model_error = (f"MemoryError: {str(exc)[:300]} (the isolated worker may use {max_memory} bytes "
+                           f"more than when it started: {MEMORY_ENV})")
+            _answer(out, False, error=model_error, limit=max_answer)
         except Exception as exc:  # noqa: BLE001 - the model's error, as one line
-            _answer(out, False, error=f"{type(exc).__name__}: {str(exc)[:500]}")
+            _answer(out, False, error=f"{type(exc).__name__}: {str(exc)[:500]}", limit=max_answer)
+
+
+class _Described:
+    """The model's snapshot as an answer's value (``describe``), encoded when answered."""
+
+    def __init__(self, model):
+        self.model = model
 
 
 # --- the kernel's side ----------------------------------------------------------------------
@@ -234,17 +289,74 @@ _KEPT_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "OMP_
              "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "SYSTEMROOT"}
 
 
-def _confine() -> None:
+def _confine(cpu_seconds: int | None = None) -> None:
     """In the worker before it starts: no new privileges (setuid programs cannot raise it),
-    no core dump of the model's memory."""
+    no core dump of the model's memory, and ``cpu_seconds`` of CPU time if given."""
     import ctypes
     import resource
 
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if cpu_seconds:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
         ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
     except Exception:  # noqa: BLE001 - not Linux: the rest of the isolation stands
         pass
+
+
+def _setting(name: str, env: str, value, default: int) -> int:
+    """A positive byte count or number of seconds: ``value`` if given, else the environment's
+    ``env``, else ``default``; Invalid naming it otherwise."""
+    raw = value if value is not None else os.environ.get(env, "").strip() or default
+    try:
+        n = int(raw)
+        if n <= 0 or isinstance(raw, bool):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise Invalid(f"{name} must be a positive whole number, not {raw!r}") from None
+    return n
+
+
+class _TooLarge(Exception):
+    def __init__(self, total: int, count: int, killed: bool):
+        super().__init__(total, count)
+        self.total, self.count, self.killed = total, count, killed
+
+
+def _read_answer(fp, max_bytes: int) -> tuple[Any, list[bytes]]:
+    """One answer (see _answer): the header, then the array sizes, checked against
+    ``max_bytes`` and MAX_ANSWER_ARRAYS before any array is read. _TooLarge (``killed``: the
+    stream is out of step and the worker must go) when over; EOFError, ValueError otherwise."""
+    head = fp.read(8)
+    if len(head) != 8:
+        raise EOFError
+    (n,) = struct.unpack("<Q", head)
+    if n > max(max_bytes // 8, 1 << 16):
+        raise _TooLarge(n, 0, killed=True)
+    blob = fp.read(n)
+    if len(blob) != n:
+        raise EOFError
+    header = json.loads(blob)
+    sizes_blob = _recv(fp, 8 * (MAX_ANSWER_ARRAYS + 1))
+    if len(sizes_blob) < 8 or len(sizes_blob) % 8:
+        raise ValueError("malformed sizes")
+    sizes = struct.unpack(f"<{len(sizes_blob) // 8}Q", sizes_blob)
+    count, sizes = sizes[0], sizes[1:]
+    if count != len(sizes):
+        raise ValueError("malformed sizes")
+    total = len(blob) + sum(sizes)
+    if total > max_bytes:
+        raise _TooLarge(total, count, killed=True)
+    arrays = []
+    for n in sizes:
+        data = _recv(fp, n)
+        if len(data) != n:
+            raise ValueError("array size differs from the one announced")
+        arrays.append(data)
+    if isinstance(header, dict) and isinstance(header.get("too_large"), list) and len(header["too_large"]) == 2:
+        total, count = header["too_large"]
+        raise _TooLarge(int(total), int(count), killed=False)
+    return header, arrays
 
 
 UNSANDBOXED = "unsandboxed"
@@ -252,18 +364,23 @@ SANDBOX_ENV = "MLGOV_ISOLATED"
 
 
 class _Worker:
-    def __init__(self, name: str, allow_unsandboxed: bool = False):
+    def __init__(self, name: str, allow_unsandboxed: bool = False, max_answer_bytes: int = MAX_ANSWER_BYTES,
+                 max_memory: int = MAX_MEMORY, cpu_seconds: int | None = None):
         self.name = name
+        self.max_answer_bytes = max_answer_bytes
         self.lock = threading.Lock()
         # no credential of the reader's (tokens, store URLs, cloud keys) and no import path from
         # the kernel's working directory or environment (-I); no new privileges, no core dumps;
         # then the worker sandboxes itself (kernel/sandbox.py) and says how
         env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
-        argv = [sys.executable, "-I", "-m", "mlgov_jupyter.kernel.isolated_model"]
+        # in a session (and process group) of its own, which close() kills whole
+        argv = [sys.executable, "-I", "-m", "mlgov_jupyter.kernel.isolated_model",
+                f"--max-answer-bytes={max_answer_bytes}", f"--max-memory={max_memory}"]
         self.proc = subprocess.Popen(argv + (["--allow-unsandboxed"] if allow_unsandboxed else []),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, close_fds=True,
-                                     cwd=tempfile.gettempdir(), preexec_fn=_confine)
+                                     cwd=tempfile.gettempdir(), start_new_session=True,
+                                     preexec_fn=functools.partial(_confine, cpu_seconds))
         self.dead = False
         self.sandbox = ""
 
@@ -272,11 +389,8 @@ class _Worker:
         could not sandbox itself and was not allowed to run without."""
         try:
             with self.lock:
-                header = json.loads(_recv(self.proc.stdout, 1 << 20))
-                (count,) = struct.unpack("<Q", _recv(self.proc.stdout, 8))
-                for _ in range(count):
-                    _recv(self.proc.stdout, 1 << 20)
-        except (EOFError, OSError, ValueError, struct.error):
+                header, _ = _read_answer(self.proc.stdout, 1 << 20)
+        except (EOFError, OSError, ValueError, struct.error, _TooLarge):
             self.close()
             raise self._crashed() from None
         if not isinstance(header, dict) or not header.get("ok"):
@@ -289,15 +403,20 @@ class _Worker:
         self.sandbox = str(value.get("__dict__", {}).get("sandbox", "")) if isinstance(value, dict) else ""
         return self.sandbox
 
-    def request(self, op: str, args) -> Any:
+    def request(self, op: str, args, raw: bool = False) -> Any:
+        """The worker's answer to ``op``: its value decoded, or (``raw``) the header's value
+        and the arrays as bytes."""
         with self.lock:
             if self.dead:
                 raise self._crashed()
             try:
                 _send(self.proc.stdin, pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL))
-                header = json.loads(_recv(self.proc.stdout, 1 << 30))
-                (count,) = struct.unpack("<Q", _recv(self.proc.stdout, 8))
-                arrays = [_recv(self.proc.stdout) for _ in range(count)]
+                header, arrays = _read_answer(self.proc.stdout, self.max_answer_bytes)
+            except _TooLarge as big:
+                if big.killed:
+                    self.too_large = True
+                    self.close()
+                raise self._too_large(big) from None
             except (EOFError, OSError, ValueError, struct.error):
                 self.close()
                 raise self._crashed() from None
@@ -307,9 +426,20 @@ class _Worker:
                 raise
         if not isinstance(header, dict) or not header.get("ok"):
             raise Invalid(f"model {self.name!r}: {str(header.get('error') if isinstance(header, dict) else '')[:500]}")
+        if raw:
+            return header.get("value"), arrays
         return _Decoder(arrays).value(header.get("value"))
 
+    def _too_large(self, big: _TooLarge) -> Invalid:
+        again = "; its isolated process was stopped: use() it again" if big.killed else ""
+        return Invalid(f"model {self.name!r} answered {big.total} bytes in {big.count} arrays, over the "
+                       f"{self.max_answer_bytes} bytes (and {MAX_ANSWER_ARRAYS} arrays) one call may answer "
+                       f"(use(..., max_answer_bytes=N) or {ANSWER_ENV}){again}")
+
     def _crashed(self) -> Invalid:
+        if getattr(self, "too_large", False):
+            return Invalid(f"model {self.name!r}: its isolated process was stopped after an answer over "
+                           f"{self.max_answer_bytes} bytes; use() it again")
         if getattr(self, "interrupted", False):
             return Invalid(f"model {self.name!r}: its isolated process was stopped when a call was "
                            f"interrupted; use() it again")
@@ -318,9 +448,16 @@ class _Worker:
         return Invalid(f"model {self.name!r} crashed its isolated process{how}; it may be malformed")
 
     def close(self) -> None:
+        """Kill the worker's whole process group (it leads it) and reap the worker."""
         self.dead = True
         try:
-            self.proc.kill()
+            os.killpg(self.proc.pid, 9)
+        except (OSError, AttributeError):  # gone already, or not POSIX
+            try:
+                self.proc.kill()
+            except Exception:  # noqa: BLE001
+                pass
+        try:
             self.proc.wait(timeout=5)
         except Exception:  # noqa: BLE001
             pass
@@ -329,6 +466,31 @@ class _Worker:
                 fp.close()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _npy(blob: bytes):
+    """The .npy array in ``blob``, only if its header declares exactly the bytes that follow
+    (numpy.load would first allocate what a header declares); Invalid otherwise."""
+    import numpy as np
+    from numpy.lib import format as npformat
+
+    fp = io.BytesIO(blob)
+    try:
+        version = npformat.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = npformat.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, _, dtype = npformat.read_array_header_2_0(fp)
+        else:
+            raise ValueError(version)
+        count = 1
+        for n in shape:
+            count *= n
+        if dtype.hasobject or count * dtype.itemsize != len(blob) - fp.tell():
+            raise ValueError("size")
+        return np.load(io.BytesIO(blob), allow_pickle=False)
+    except Exception:  # noqa: BLE001
+        raise Invalid("the isolated model answered malformed data") from None
 
 
 class _Decoder:
@@ -344,7 +506,7 @@ class _Decoder:
         if not 0 <= i < len(self.raw):
             raise Invalid("the isolated model answered malformed data")
         if i not in self.cache:
-            self.cache[i] = np.load(io.BytesIO(self.raw[i]), allow_pickle=False)
+            self.cache[i] = _npy(self.raw[i])
         return self.cache[i]
 
     def _plain_array(self, ref):
@@ -494,33 +656,38 @@ def _view(desc: dict, decoder: _Decoder, worker: _Worker | None, name: str = "")
     return cls(name, worker, desc, decoder)
 
 
-def load_isolated(name: str, data: bytes, trusted: list[str], unsandboxed: bool = False) -> IsolatedModel:
+def load_isolated(name: str, data: bytes, trusted: list[str], unsandboxed: bool = False,
+                  max_answer_bytes: int | None = None) -> IsolatedModel:
     """Start a sandboxed worker, load the skops bytes there (already checked by model_trust) and
     return its proxy (``proxy.sandbox`` says how it is confined, e.g. ``"landlock ABI 7 +
     seccomp"``). Invalid if the worker cannot sandbox itself (unless ``unsandboxed`` or
     ``MLGOV_ISOLATED=unsandboxed``: then it runs without, and ``proxy.sandbox`` says so), cannot
-    load the model, or crashes."""
+    load the model, or crashes. ``max_answer_bytes`` bounds one call's answer (module
+    docstring); Invalid naming the setting if one is over it or the setting is not a positive
+    whole number."""
     allow = unsandboxed or os.environ.get(SANDBOX_ENV, "").strip().lower() == UNSANDBOXED
-    worker = _Worker(name, allow_unsandboxed=allow)
+    limit = _setting("max_answer_bytes", ANSWER_ENV, max_answer_bytes, MAX_ANSWER_BYTES)
+    memory = _setting(MEMORY_ENV, MEMORY_ENV, None, MAX_MEMORY)
+    cpu = _setting(CPU_ENV, CPU_ENV, None, 0) if os.environ.get(CPU_ENV, "").strip() else None
+    worker = _Worker(name, allow_unsandboxed=allow, max_answer_bytes=limit, max_memory=memory, cpu_seconds=cpu)
     try:
         worker.handshake()
         worker.request("load", (data, trusted))
-        with worker.lock:
-            _send(worker.proc.stdin, pickle.dumps(("describe", None)))
-            try:
-                header = json.loads(_recv(worker.proc.stdout, 1 << 30))
-                (count,) = struct.unpack("<Q", _recv(worker.proc.stdout, 8))
-                arrays = [_recv(worker.proc.stdout) for _ in range(count)]
-            except (EOFError, OSError, ValueError, struct.error):
-                worker.close()
-                raise worker._crashed() from None
-        if not header.get("ok"):
-            raise Invalid(f"model {name!r}: {str(header.get('error'))[:500]}")
-        return _view(header["value"], _Decoder(arrays), worker, name)
+        desc, arrays = worker.request("describe", None, raw=True)
+        if not isinstance(desc, dict):
+            raise Invalid("the isolated model answered malformed data")
+        return _view(desc, _Decoder(arrays), worker, name)
     except BaseException:
         worker.close()
         raise
 
 
+def _main(argv: list[str]) -> None:
+    opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+    _serve(allow_unsandboxed="--allow-unsandboxed" in argv,
+           max_answer=int(opts.get("max-answer-bytes", MAX_ANSWER_BYTES)),
+           max_memory=int(opts.get("max-memory", MAX_MEMORY)))
+
+
 if __name__ == "__main__":
-    _serve(allow_unsandboxed="--allow-unsandboxed" in sys.argv[1:])
+    _main(sys.argv[1:])
