@@ -552,3 +552,184 @@ def test_old_read_notifications_and_finished_deliveries_are_purged(store_url):
     finally:
         hook.close()
         svc.store.dispose()
+
+
+# ---- fairness and deadlines of the delivery job (red team F4) ------------------------------
+
+class Tarpit:
+    """A real TCP receiver that reads the request, then drips one byte every ``every`` seconds
+    and never finishes its answer."""
+
+    def __init__(self, every: float = 1.0):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(100)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stop, self.accepted, self.conns = threading.Event(), 0, []
+        threading.Thread(target=self._serve, args=(every,), daemon=True).start()
+
+    def _serve(self, every):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.conns.append(conn)
+            threading.Thread(target=self._drip, args=(conn, every), daemon=True).start()
+
+    def _drip(self, conn, every):
+        try:
+            conn.recv(65536)
+            while not self.stop.is_set():
+                conn.send(b"H")
+                self.stop.wait(every)
+        except OSError:
+            pass
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+def test_one_owners_tarpit_webhooks_do_not_delay_anothers_delivery(store_url):
+    """Bob's 20 webhooks to a receiver dripping a byte a second (each attempt cut off at 2 x 1 s),
+    then alice's event to a fast receiver: the scheduled job (real APScheduler, 4 workers, one in
+    flight per owner) delivers hers within a few seconds, not after bob's 20 x 2 s."""
+    import types
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from mlgov_jupyter.jobs.delivery import schedule
+
+    svc = _service(store_url)
+    svc.delivery_config = DeliveryConfig(webhook_allowed_hosts=("127.0.0.1",), backoff=60.0, timeout=1.0)
+    tarpit, fast = Tarpit(every=1.0), Receiver()
+    scheduler = BackgroundScheduler(daemon=True)
+    try:
+        bob, alice = Actor("bob"), Actor("alice")
+        for i in range(20):
+            svc.add_channel(bob, m.ChannelCreate(kind="webhook", target=f"{tarpit.url}/slow{i}"))
+        svc.add_channel(alice, m.ChannelCreate(kind="webhook", target=f"{fast.url}/alice"))
+        with svc.store.transaction() as s:
+            svc._notify(s, "access.requested", subject="carol asks for bob-data", payload={}, users=["bob"])
+        schedule(scheduler, svc, types.SimpleNamespace(delivery_interval=0.5, grant_expiry_check_interval=0))
+        scheduler.start()
+        deadline = time.monotonic() + 10
+        while tarpit.accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tarpit.accepted == 1  # bob's lane is busy: one of his, not four
+        with svc.store.transaction() as s:
+            svc._notify(s, "access.requested", subject="bob asks for alice-data", payload={}, users=["alice"])
+        created = time.monotonic()
+        while not fast.calls and time.monotonic() < created + 10:
+            time.sleep(0.05)
+        assert fast.calls, "alice's webhook did not arrive within 10 s"
+        waited = time.monotonic() - created
+        assert waited < 3, waited
+        assert tarpit.accepted <= 3  # still one at a time for bob (each cut off after 2 s)
+    finally:
+        scheduler.shutdown(wait=False)
+        tarpit.close()
+        fast.close()
+        svc.store.dispose()
+
+
+def test_a_channel_whose_attempts_keep_timing_out_waits_longer(store_url):
+    """Backoff 0 (retried at once), but after a channel's 3rd timeout in a row all its pending
+    deliveries wait slow_backoff (600 s): three attempts, not 4 events x 5 attempts."""
+    from mlgov_jupyter.store import tables as t
+
+    svc = _service(store_url)
+    svc.delivery_config = DeliveryConfig(webhook_allowed_hosts=("127.0.0.1",), backoff=0.0, timeout=0.2)
+    tarpit = Tarpit(every=0.1)
+    try:
+        svc.add_channel(Actor("bob"), m.ChannelCreate(kind="webhook", target=tarpit.url))
+        with svc.store.transaction() as s:
+            for i in range(4):
+                svc._notify(s, "alert.raised", subject=f"alert {i}", payload={}, users=["bob"])
+        before = datetime.now(timezone.utc)
+        assert run_deliveries(svc) == 3
+        with svc.store.transaction() as s:
+            rows = s.query(t.Delivery).all()
+            assert [d.status for d in rows] == ["pending"] * 4
+            assert sum(d.attempts for d in rows) == 3
+            assert all(d.log[-1]["timeout"] and "did not answer" in d.log[-1]["error"] for d in rows if d.log)
+            assert all((d.next_attempt_at.replace(tzinfo=timezone.utc) - before).total_seconds() > 590 for d in rows)
+    finally:
+        tarpit.close()
+        svc.store.dispose()
+
+
+def test_a_name_lookup_that_never_answers_is_cut_off(tmp_path):
+    """getaddrinfo against a DNS server that swallows every query (a UDP socket on 127.0.0.2:53,
+    made the resolver in a private mount namespace): the webhook fails with a TimeoutError within
+    the exchange's deadline instead of blocking for the resolver's own timeouts."""
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to give one process its own /etc/resolv.conf")
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        dns.bind(("127.0.0.2", 53))
+    except OSError as exc:
+        pytest.skip(f"cannot listen on 127.0.0.2:53 ({exc})")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.2\noptions timeout:5 attempts:3\n")
+    code = ("import time\nfrom mlgov_jupyter.jobs.webhook import post\nt0 = time.monotonic()\n"
+            "try:\n    post('http://mlgov-slow-dns.example.org/', b'{}', {}, timeout=0.5)\n"
+            "except TimeoutError as exc:\n    print('timeout', round(time.monotonic() - t0, 2), exc)\n")
+    try:
+        out = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind {resolv} /etc/resolv.conf && '
+                              f'exec "$0" -c "$1"', sys.executable, code],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        dns.close()
+    if "mount" in out.stderr and out.returncode:
+        pytest.skip(f"no private mount namespace here: {out.stderr.strip()[:200]}")
+    assert out.stdout.startswith("timeout "), (out.stdout, out.stderr[-500:])
+    assert float(out.stdout.split()[1]) < 1.5 and "did not resolve within 0.5 s" in out.stdout
+
+
+# ---- email channels in team mode (red team F6) ----------------------------------------------
+
+def test_team_mode_refuses_email_channels_until_email_domains_is_set(store_url, smtp):
+    """mlgov serve's default: no email channel (nor a send to one added before) while
+    email_domains is empty; a personal server keeps allowing any address; with email_domains set
+    the team service sends to those domains only."""
+    from mlgov_jupyter.server.extension import MlgovApp
+    from mlgov_jupyter.server.serve import MlgovServe
+    from mlgov_jupyter.store import tables as t
+
+    assert MlgovServe().email_domains_required is True and MlgovApp().email_domains_required is False
+    assert MlgovServe(email_domains_required=False).delivery_config().email_domains_required is False
+    controller, box = smtp
+    mail = dict(smtp_host="127.0.0.1", smtp_port=controller.port, backoff=0.0)
+    svc = _service(store_url, smtp_host="127.0.0.1", smtp_port=controller.port)  # personal mode: any domain
+    alice = Actor("alice")
+    try:
+        before = svc.add_channel(alice, m.ChannelCreate(kind="email", target="alice@outside.example"))
+        svc.delivery_config = DeliveryConfig(email_domains_required=True, **mail)  # team mode
+        with pytest.raises(Invalid, match=r"email channels are off until an administrator sets email_domains"):
+            svc.add_channel(alice, m.ChannelCreate(kind="email", target="alice@example.org"))
+        with svc.store.transaction() as s:
+            svc._notify(s, "alert.raised", subject="drift", payload={}, users=["alice"])
+        assert run_deliveries(svc) == 1
+        with svc.store.transaction() as s:
+            d = s.query(t.Delivery).one()
+            assert d.status == "failed" and "email_domains" in d.log[-1]["error"]
+        assert box.messages == []
+        svc.delivery_config = DeliveryConfig(email_domains_required=True, email_domains=("example.org",), **mail)
+        with pytest.raises(Invalid, match="not allowed"):
+            svc.add_channel(alice, m.ChannelCreate(kind="email", target="alice@outside.example"))
+        svc.delete_channel(alice, before["id"])
+        svc.add_channel(alice, m.ChannelCreate(kind="email", target="alice@example.org"))
+        with svc.store.transaction() as s:
+            svc._notify(s, "alert.raised", subject="drift again", payload={}, users=["alice"])
+        assert run_deliveries(svc) == 1 and len(box.messages) == 1
+    finally:
+        svc.store.dispose()

@@ -9,22 +9,43 @@ import http.client
 import socket
 import ssl
 import threading
+import time
 from urllib.parse import urlsplit
 
 from ..core import webhooks
 from ..core.errors import Invalid
 
 
-def vet(url: str, allowed_hosts=(), own: frozenset = frozenset()) -> list[str]:
-    """The addresses ``url``'s host resolves to, each one allowed; Invalid (one line) naming the
-    first refused address, a host that does not resolve, or one of the service's own endpoints
-    (``own``: (address, port) pairs of the hub and of this server; refused even when allowed)."""
+def resolve(host: str, port: int, timeout: float = 5.0) -> list[str]:
+    """The addresses ``host`` resolves to, within ``timeout`` seconds: getaddrinfo has no deadline
+    of its own (a slow DNS server holds it for as long as it likes), so it runs on a daemon thread
+    this call stops waiting for. Invalid if the host does not resolve; TimeoutError if too slow."""
+    result: list = []
+    done = threading.Event()
+
+    def lookup():
+        try:
+            result.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:
+            result.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="mlgov-resolve", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"the name {host!r} did not resolve within {timeout:g} s")
+    if isinstance(result[0], BaseException):
+        raise Invalid(f"webhook target host {host!r} does not resolve ({result[0]})")
+    return list(dict.fromkeys(info[4][0] for info in result[0]))
+
+
+def vet(url: str, allowed_hosts=(), own: frozenset = frozenset(), timeout: float = 5.0) -> list[str]:
+    """The addresses ``url``'s host resolves to (within ``timeout`` s), each one allowed; Invalid
+    (one line) naming the first refused address, a host that does not resolve, or one of the
+    service's own endpoints (``own``: (address, port) pairs of the hub and of this server;
+    refused even when allowed); TimeoutError if the lookup takes longer."""
     _scheme, host, port = webhooks.parse_target(url)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise Invalid(f"webhook target host {host!r} does not resolve ({exc})") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = resolve(host, port, timeout)
     for address in addresses:
         if (address, port) in own:
             raise Invalid(f"webhook target {host}:{port} is this service's own or the hub's endpoint")
@@ -57,15 +78,18 @@ class _PinnedTLS(http.client.HTTPSConnection):
 def post(url: str, body: bytes, headers: dict, *, timeout: float = 5.0, allowed_hosts=(),
          own: frozenset = frozenset()) -> int:
     """POST ``body`` to ``url``; the HTTP status code (a redirect is returned as its 3xx code,
-    not followed). ``timeout`` bounds each network operation, and twice it the whole exchange (a
-    receiver dripping its answer a byte at a time is cut off). Raises Invalid if the target is
-    refused now, OSError on network failures and timeouts (socket.timeout is an OSError)."""
-    address = vet(url, allowed_hosts, own)[0]
+    not followed). ``timeout`` bounds the name lookup and each network operation, and twice it
+    the whole exchange, lookup included (a slow DNS server or a receiver dripping its answer a
+    byte at a time is cut off). Raises Invalid if the target is refused now, OSError on network
+    failures and timeouts (TimeoutError, socket.timeout, are OSErrors)."""
+    started = time.monotonic()
+    address = vet(url, allowed_hosts, own, timeout)[0]
     parts = urlsplit(url)
     scheme, host, port = webhooks.parse_target(url)
     cls = _PinnedTLS if scheme == "https" else _Pinned
     conn = cls(host, port, address, timeout)
-    watchdog = threading.Timer(2 * timeout, _cut, args=[conn])
+    left = 2 * timeout - (time.monotonic() - started)
+    watchdog = threading.Timer(max(left, 0.0), _cut, args=[conn])
     watchdog.daemon = True
     watchdog.start()
     try:

@@ -124,7 +124,16 @@ class GovernanceSettings(LoggingConfigurable):
                                       "default: the service must not be a way into its own network). The "
                                       "hub's and this server's own endpoints stay refused.")
     email_domains = List(Unicode(), config=True,
-                         help="Domains email channels may send to (empty: any)")
+                         help="Domains email channels may send to (empty: any, except under "
+                              "email_domains_required)")
+    email_domains_required = Bool(config=True,
+                                  help="Refuse email channels while email_domains is empty (default: on "
+                                       "for mlgov serve, the team service, whose SMTP relay would otherwise "
+                                       "send users' event subjects to any outside address; off on a "
+                                       "personal server)")
+    delivery_workers = Int(4, config=True,
+                           help="Deliveries (webhooks, emails) sent at a time; at most one at a time to "
+                                "one person's channels")
     delivery_interval = Float(5.0, config=True, help="Seconds between runs of the delivery job (0: no job)")
     delivery_timeout = Float(5.0, config=True, help="Seconds one webhook request or SMTP conversation may take")
     delivery_max_attempts = Int(5, config=True, help="Attempts per delivery before it is failed")
@@ -169,6 +178,12 @@ class GovernanceSettings(LoggingConfigurable):
 
         return os.path.join(jupyter_data_dir(), "mlgov")
 
+    @default("email_domains_required")
+    def _email_domains_required_default(self):
+        from .serve import MlgovServe
+
+        return isinstance(self, MlgovServe)
+
     @validate("decode_max_memory")
     def _check_decode_memory(self, proposal):
         if proposal["value"] < 64 << 20:
@@ -190,7 +205,8 @@ class GovernanceSettings(LoggingConfigurable):
                                                 "JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL")]
         return DeliveryConfig(
             webhook_allowed_hosts=tuple(self.webhook_allowed_hosts), own_endpoints=endpoints(*urls, *own_urls),
-            email_domains=tuple(self.email_domains), smtp_host=self.smtp_host, smtp_port=self.smtp_port,
+            email_domains=tuple(self.email_domains), email_domains_required=self.email_domains_required,
+            workers=max(1, self.delivery_workers), smtp_host=self.smtp_host, smtp_port=self.smtp_port,
             smtp_from=self.smtp_from, smtp_starttls=self.smtp_starttls, smtp_user=self.smtp_user,
             smtp_password=self.smtp_password, timeout=self.delivery_timeout,
             max_attempts=max(1, self.delivery_max_attempts), backoff=max(0.0, self.delivery_backoff),

@@ -40,7 +40,8 @@ class DeliveryConfig:
 
     webhook_allowed_hosts: tuple = ()  # host names, addresses or networks private targets may use
     own_endpoints: frozenset = frozenset()  # (address, port) of the hub and this server: never targets
-    email_domains: tuple = ()  # () = any domain
+    email_domains: tuple = ()  # () = any domain, unless email_domains_required
+    email_domains_required: bool = False  # team mode: no email channels until email_domains is set
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "mlgov@localhost"
@@ -51,6 +52,10 @@ class DeliveryConfig:
     max_attempts: int = 5
     backoff: float = 30.0  # seconds before the 2nd attempt; doubled for each next one
     lease: float = 120.0  # seconds a claimed delivery stays claimed
+    workers: int = 4  # deliveries sent at a time (threads of the delivery job)
+    per_owner: int = 1  # of them, at most this many to the channels of one person
+    slow_after: int = 3  # a channel whose last this many attempts timed out is slow:
+    slow_backoff: float = 600.0  # its pending deliveries wait at least this many seconds
     grant_notice_days: float = 3.0
     retention_days: float = 90.0  # read notifications and finished deliveries older than this go
 
@@ -128,9 +133,12 @@ class NotificationService(ServiceBase):
         elif body.kind == "webhook":
             from ..jobs.webhook import vet
 
-            vet(target, cfg.webhook_allowed_hosts, cfg.own_endpoints)
+            try:
+                vet(target, cfg.webhook_allowed_hosts, cfg.own_endpoints, cfg.timeout)
+            except TimeoutError as exc:
+                raise Invalid(f"webhook target: {exc}; try again") from None
         else:
-            target = _check_address(target, cfg.email_domains)
+            target = check_email_target(cfg, target)
         with self.store.transaction() as s:
             if body.project:
                 p = self._project(s, body.project)
@@ -251,12 +259,16 @@ class NotificationService(ServiceBase):
 
     # ---- what the delivery job calls (no actor: the service itself) -------------------------
 
-    def claim_deliveries(self, limit: int = 20) -> list[dict]:
+    def claim_deliveries(self, limit: int = 20, *, exclude_owners: Iterable[str] = (),
+                         per_owner: int | None = None) -> list[dict]:
         """Claim up to ``limit`` due deliveries for a lease (``lease`` seconds, or longer than
-        sending them all may take); each as {id, claim, kind,
-        target, secret, event: {id, event, subject, payload, project, timestamp}}. A claimed row
-        is not handed to anyone else until its lease runs out (PostgreSQL: SKIP LOCKED; SQLite:
-        writers are serialised)."""
+        sending them all may take); each as {id, claim, kind, owner (who added the channel),
+        channel_id, target, secret, attempt, event: {id, event, subject, payload, project,
+        timestamp}}. Fair: round-robin across channel owners (each owner's oldest due first), at
+        most ``per_owner`` per owner (None: no cap), none of ``exclude_owners`` (those the caller
+        is still sending for), so one person's many or slow channels do not hold another's
+        deliveries back. A claimed row is not handed to anyone else until its lease runs out
+        (PostgreSQL: SKIP LOCKED; SQLite: writers are serialised)."""
         now, token = _now(), uuid.uuid4().hex
         cfg = self.delivery_config
         # the lease outlasts sending the whole batch (each send ends within twice the timeout)
@@ -266,22 +278,46 @@ class NotificationService(ServiceBase):
         with self.store.transaction(write=False) as s:  # most runs find nothing: no write lock then
             if s.execute(select(t.Delivery.id).where(*due).limit(1)).first() is None:
                 return []
+        excluded = set(exclude_owners)
         with self.store.transaction() as s:
-            stmt = select(t.Delivery).where(*due).order_by(t.Delivery.next_attempt_at).limit(limit)
+            # a window of the oldest due rows, then round-robin across their channels' owners
+            window = s.execute(select(t.Delivery.id, t.Channel.user).join(t.Channel, t.Channel.id == t.Delivery.channel_id)
+                               .where(*due).order_by(t.Delivery.next_attempt_at, t.Delivery.id)
+                               .limit(max(limit * 25, 500))).all()
+            lanes: dict[str, list[int]] = {}
+            for delivery_id, owner in window:
+                if owner not in excluded:
+                    lanes.setdefault(owner, []).append(delivery_id)
+            picked: list[int] = []
+            depth = 0
+            while len(picked) < limit and any(len(ids) > depth for ids in lanes.values()):
+                if per_owner is not None and depth >= per_owner:
+                    break
+                picked += [ids[depth] for ids in lanes.values() if len(ids) > depth][:limit - len(picked)]
+                depth += 1
+            if not picked:
+                return []
+            stmt = select(t.Delivery).where(t.Delivery.id.in_(picked), *due)
             if not self.store.is_sqlite:
                 stmt = stmt.with_for_update(skip_locked=True)
+            rows = {d.id: d for d in s.execute(stmt).scalars().all()}
             out = []
-            for d in s.execute(stmt).scalars().all():
+            for d in (rows[i] for i in picked if i in rows):
                 c, e = s.get(t.Channel, d.channel_id), s.get(t.NotificationEvent, d.event_id)
                 d.claim, d.claimed_until = token, now + lease
-                out.append({"id": d.id, "claim": token, "kind": c.kind, "target": c.target, "secret": c.secret,
-                            "attempt": d.attempts + 1, "event": event_body(e)})
+                out.append({"id": d.id, "claim": token, "kind": c.kind, "owner": c.user, "channel_id": c.id,
+                            "target": c.target, "secret": c.secret, "attempt": d.attempts + 1,
+                            "event": event_body(e)})
             return out
 
     def finish_delivery(self, delivery_id: int, claim: str, *, ok: bool, status_code: int | None = None,
-                        error: str | None = None, retry: bool = True, ms: float = 0.0) -> str | None:
+                        error: str | None = None, retry: bool = True, ms: float = 0.0,
+                        timed_out: bool = False) -> str | None:
         """Record one attempt of a claimed delivery: delivered, or pending again after the backoff
         (``backoff * 2**(attempts-1)`` seconds), or failed once out of attempts or not ``retry``.
+        ``timed_out``: the receiver (or its name lookup) was too slow; when the channel's last
+        ``slow_after`` attempts all timed out, every pending delivery of the channel waits at
+        least ``slow_backoff`` seconds (a tarpit costs a worker once per that time, not per event).
         Returns the new status; None if the claim was lost (the lease ran out, someone else holds it)."""
         cfg = self.delivery_config
         with self.store.transaction() as s:
@@ -291,7 +327,8 @@ class NotificationService(ServiceBase):
             now = _now()
             d.attempts += 1
             d.log = [*d.log, {"attempt": d.attempts, "at": now.isoformat(), "status_code": status_code,
-                              "error": (error or None) and error[:300], "ms": round(ms, 1)}][-20:]
+                              "error": (error or None) and error[:300], "ms": round(ms, 1),
+                              **({"timeout": True} if timed_out else {})}][-20:]
             d.claim, d.claimed_until = None, None
             if ok:
                 d.status, d.delivered_at = "delivered", now
@@ -299,7 +336,25 @@ class NotificationService(ServiceBase):
                 d.status = "failed"
             else:
                 d.next_attempt_at = now + timedelta(seconds=cfg.backoff * 2 ** (d.attempts - 1))
+            if timed_out and cfg.slow_after > 0:
+                s.flush()
+                self._slow_channel(s, d.channel_id, now)
             return d.status
+
+    def _slow_channel(self, s: Session, channel_id: int, now: datetime) -> None:
+        """If the channel's last ``slow_after`` attempts (over all its deliveries) timed out, move
+        its unclaimed pending deliveries to ``slow_backoff`` seconds from now at the earliest."""
+        cfg = self.delivery_config
+        recent = s.execute(select(t.Delivery.log).where(t.Delivery.channel_id == channel_id, t.Delivery.attempts > 0)
+                           .order_by(t.Delivery.id.desc()).limit(50)).scalars().all()
+        attempts = sorted((a for log in recent for a in log or []), key=lambda a: a.get("at") or "")
+        last = attempts[-cfg.slow_after:]
+        if len(last) < cfg.slow_after or not all(a.get("timeout") for a in last):
+            return
+        later = now + timedelta(seconds=cfg.slow_backoff)
+        s.query(t.Delivery).filter(t.Delivery.channel_id == channel_id, t.Delivery.status == "pending",
+                                   t.Delivery.claim.is_(None), t.Delivery.next_attempt_at < later) \
+            .update({t.Delivery.next_attempt_at: later}, synchronize_session=False)
 
     def notify_expiring_grants(self, days: float | None = None) -> int:
         """Tell each grantee whose active grant ends within ``days`` (default: grant_notice_days)
@@ -381,6 +436,17 @@ def _redacted(c: t.Channel) -> str | None:
 
     parts = urlsplit(c.target)
     return f"{parts.scheme}://{parts.netloc}/..."
+
+
+def check_email_target(cfg: DeliveryConfig, address: str) -> str:
+    """The plain address an email channel may send to under ``cfg``; Invalid (one line) for a
+    malformed address, a domain outside ``email_domains``, or any address while the service
+    requires email_domains (team mode) and none is set."""
+    if cfg.email_domains_required and not cfg.email_domains:
+        raise Invalid("email channels are off until an administrator sets email_domains "
+                      "(c.MlgovServe.email_domains = ['example.org']): the service's SMTP relay "
+                      "sends only to the organisation's own domains")
+    return _check_address(address, cfg.email_domains)
 
 
 def _check_address(address: str, domains) -> str:

@@ -1,6 +1,7 @@
 """Team mode: a notification written by the service (mlgov serve, its own account) reaches alice's
 in-Lab list through the hub: along the sidebar's path (her single-user server forwards with her
-token) and from her kernel; bob, who caused it, does not see it, nor alice's channels."""
+token) and from her kernel; bob, who caused it, does not see it, nor alice's channels. Her email
+channel is refused in one line: the team service sends email only once email_domains is set."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ CLIENT = "import mlgov_jupyter as mg\nc = mg.connect()\n"
 def test_access_request_reaches_alice_in_lab_through_the_hub(hub):
     tag = uuid.uuid4().hex[:8]
     project, asset = f"notify-{tag}", f"notify-events-{tag}"
-    kernel_ok(hub, "alice", CLIENT + f"""
+    added = kernel_ok(hub, "alice", CLIENT + f"""
 import pandas as pd
 c.create_project({project!r})
 c.publish(pd.DataFrame({{"x": [1, 2, 3]}}), name={asset!r}, project={project!r})
-c.add_channel("email", "alice@example.org", events=["access.requested"])
+try:  # team mode: no email channel until the administrator sets email_domains (red team F6)
+    c.add_channel("email", "alice@example.org", events=["access.requested"])
+except Exception as exc:
+    print("refused:", exc)
 """)
+    assert "refused:" in added and "email_domains" in added, added
     kernel_ok(hub, "bob", CLIENT + f"c.subscribe({asset!r}, reason='team-mode notification test')")
 
     # the sidebar's call: alice's own server forwards it to the service with her hub token
