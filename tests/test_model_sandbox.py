@@ -239,3 +239,79 @@ def test_a_python_installed_over_the_home_directory_is_not_made_readable(tmp_pat
     monkeypatch.setattr(sys, "base_prefix", "/")
     with pytest.raises(sandbox.Unavailable, match="would have to read /, which holds the home"):
         sandbox.readable_paths()
+
+
+PROCESS_PROBE = textwrap.dedent('''
+    import ctypes, errno, json, os, threading, time
+    from mlgov_jupyter.kernel import sandbox
+    sandbox.enter()
+    libc = ctypes.CDLL(None, use_errno=True)
+    r = {}
+    def attempt(name, fn):
+        try:
+            fn()
+            r[name] = "ok"
+        except OSError as exc:
+            r[name] = errno.errorcode.get(exc.errno, str(exc.errno))
+    def ioprio(which):
+        if libc.syscall(251, which, 0, 3 << 13) != 0:  # ioprio_set(which, 0, class IDLE)
+            raise OSError(ctypes.get_errno(), "ioprio_set")
+    def rd(path):
+        with open(path, "rb") as f:
+            f.read(64)
+    def fork():
+        if os.fork() == 0:
+            os._exit(0)
+    def thread():
+        t = threading.Thread(target=time.sleep, args=(0.01,))
+        t.start()
+        t.join()
+    attempt("renice user", lambda: os.setpriority(os.PRIO_USER, 0, 19))
+    attempt("renice group", lambda: os.setpriority(os.PRIO_PGRP, 0, 19))
+    attempt("ioprio user", lambda: ioprio(3))
+    attempt("ioprio group", lambda: ioprio(2))
+    attempt("fork", fork)
+    attempt("setsid", os.setsid)
+    attempt("net/tcp", lambda: rd("/proc/self/net/tcp"))
+    attempt("mountinfo", lambda: rd("/proc/self/mountinfo"))
+    attempt("environ", lambda: rd("/proc/self/environ"))
+    # what the worker itself does
+    attempt("renice self", lambda: os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0)))
+    attempt("ioprio self", lambda: ioprio(1))
+    attempt("thread", thread)
+    attempt("maps", lambda: rd("/proc/self/maps"))
+    attempt("status", lambda: rd("/proc/self/status"))
+    print("PROBE " + json.dumps(r))
+''')
+
+
+def test_code_in_the_sandbox_cannot_renice_others_start_processes_or_read_its_proc_entry(tmp_path):
+    """The red team's F2: setpriority/ioprio_set on the process group or the user's processes
+    reniced the kernel and the server; fork() left a CPU-burning grandchild after close();
+    /proc/self/net/tcp and mountinfo were readable. Threads, its own priority and the /proc
+    files the worker reads still work."""
+    if sandbox.landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock")
+    libc = __import__("ctypes").CDLL(None, use_errno=True)
+    nice, io = os.getpriority(os.PRIO_PROCESS, 0), libc.syscall(252, 1, 0)
+    # in a session of its own, as the worker runs: its process group is not the test's
+    out = subprocess.run([sys.executable, "-I", "-c", PROCESS_PROBE], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, start_new_session=True)
+    got = json.loads(out.stdout.split("PROBE ", 1)[1])
+    assert got == {"renice user": "EPERM", "renice group": "EPERM", "ioprio user": "EPERM",
+                   "ioprio group": "EPERM", "fork": "EPERM", "setsid": "EPERM", "net/tcp": "EACCES",
+                   "mountinfo": "EACCES", "environ": "EACCES", "renice self": "ok", "ioprio self": "ok",
+                   "thread": "ok", "maps": "ok", "status": "ok"}, got
+    assert (os.getpriority(os.PRIO_PROCESS, 0), libc.syscall(252, 1, 0)) == (nice, io)
+
+
+def test_the_worker_leads_a_process_group_that_close_kills(victim):
+    from mlgov_jupyter.kernel.isolated_model import load_isolated
+
+    data = sio.dumps(LogisticRegression().fit(np.array([[0.], [1.]]), [0, 1]))
+    model = load_isolated("lr", data, [])
+    pid = model._worker.proc.pid
+    assert os.getsid(pid) == pid and os.getpgid(pid) == pid != os.getpgid(0)
+    model.close()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)

@@ -9,8 +9,9 @@ process may do to itself on Linux, for the rest of its life and every thread it 
 
 - Landlock (kernel >= 5.13; ABI read with ``landlock_create_ruleset``): the file system is
   read-only and only below the Python installation (``sys.prefix``, ``sys.base_prefix``), the
-  mlgov package's directory, ``/usr``, ``/lib*``, ``/etc/ld.so.cache`` and the worker's own
-  ``/proc/<pid>``; nothing can be written, created, removed, truncated or executed anywhere.
+  mlgov package's directory, ``/usr``, ``/lib*``, ``/etc/ld.so.cache`` and four files of the
+  worker's own ``/proc/<pid>`` (``maps``, ``stat``, ``status``, ``cgroup``; not its ``net/``,
+  ``mountinfo`` or ``environ``); nothing can be written, created, removed, truncated or executed anywhere.
   ABI >= 4: no TCP bind or connect. ABI >= 6: no abstract UNIX socket and no signal outside the
   sandbox. A Landlock domain may also not ptrace (nor open ``/proc/<pid>/mem`` or ``environ``
   of) a process outside it.
@@ -18,10 +19,13 @@ process may do to itself on Linux, for the rest of its life and every thread it 
   up to ABI 7 does not restrict connecting to a UNIX socket by its path), ``io_uring``,
   ``execve``, ``ptrace``, ``process_vm_readv/writev``, ``pidfd_*``, ``kcmp``,
   ``perf_event_open``, ``bpf``, ``userfaultfd``, keys, namespaces (``unshare``, ``setns``,
-  ``clone`` with a ``CLONE_NEW*`` flag; ``clone3`` answers ENOSYS so that threads use
-  ``clone``), mounts, System V and message-queue IPC; ``kill``, ``tgkill`` and
+  ``clone`` with a ``CLONE_NEW*`` flag), new processes (``fork``, ``vfork``, ``clone``
+  without ``CLONE_THREAD``; ``clone3`` answers ENOSYS so that threads use ``clone``),
+  ``setsid``, ``setpgid``, mounts, System V and message-queue IPC; ``kill``, ``tgkill`` and
   ``rt_(tg)sigqueueinfo`` only to the worker itself; setting ``prlimit64``, ``setpriority``,
-  ``sched_set*``, ``ioprio_set``, ``migrate_pages`` and ``move_pages`` only on pid 0 (itself).
+  ``sched_set*``, ``ioprio_set``, ``migrate_pages`` and ``move_pages`` only on pid 0 (itself),
+  ``setpriority`` only for ``PRIO_PROCESS`` and ``ioprio_set`` only for
+  ``IOPRIO_WHO_PROCESS`` (not the process group or every process of the user).
   Other architectures' system calls (32-bit on x86-64) kill the process.
 
 The model's bytes reach the worker through its stdin pipe, never as a path. ``enter()`` must run
@@ -60,6 +64,9 @@ DENIED_SYSCALLS = (
     # System V and POSIX message-queue IPC: named by keys and names outside the file system
     "shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semctl",
     "semtimedop", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+    # no new process (threads are clone with CLONE_THREAD): nothing outlives the worker's process
+    # group, which close() kills, and no fork bomb; no leaving that group
+    "fork", "vfork", "setsid", "setpgid",
 )
 # system calls that change another process given its pid (limits, priorities, CPUs, memory
 # placement): allowed only on "0", the caller itself, as the C library and OpenMP call them;
@@ -70,9 +77,18 @@ OTHERS_PID_SYSCALLS = (("prlimit64", 0, 2), ("setpriority", 1, None), ("ioprio_s
                        ("move_pages", 0, None))
 # allowed only when their first argument (a process id) is the worker's own
 SELF_ONLY_SYSCALLS = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
-# clone: no new namespace (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET); clone3,
-# whose flags seccomp cannot read, answers ENOSYS so that the C library falls back to clone
+# and those that change more than one process: setpriority only with which == PRIO_PROCESS (not
+# PRIO_PGRP, PRIO_USER: every process of the user), ioprio_set only with IOPRIO_WHO_PROCESS;
+# (name, index of the "which" argument, the one value allowed)
+WHICH_SYSCALLS = (("setpriority", 0, 0), ("ioprio_set", 0, 1))
+# clone: only a thread (CLONE_THREAD set), and no new namespace (CLONE_NEWNS, NEWCGROUP, NEWUTS,
+# NEWIPC, NEWUSER, NEWPID, NEWNET); clone3, whose flags seccomp cannot read, answers ENOSYS so
+# that the C library falls back to clone
+_CLONE_THREAD = 0x00010000
 _CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+# what the worker reads of its own /proc entry (found with strace over predict of scikit-learn
+# pipelines, forests, HistGradientBoosting, KMeans: glibc, OpenBLAS, loky's CPU count)
+PROC_SELF_FILES = ("maps", "stat", "status", "cgroup")
 
 
 class Unavailable(RuntimeError):
@@ -105,14 +121,16 @@ def landlock_abi() -> int:
 
 def readable_paths() -> list[str]:
     """What the worker may read (never write): the Python installation, the mlgov package,
-    system libraries, its own /proc entry. Paths that do not exist are left out. Unavailable if
-    one of them is ``/`` or holds the user's home directory (Python installed with prefix ``~``)."""
+    system libraries, the files of its own /proc entry it reads (PROC_SELF_FILES). Paths that
+    do not exist are left out. Unavailable if one of them is ``/`` or holds the user's home
+    directory (Python installed with prefix ``~``)."""
     import mlgov_jupyter
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.abspath(mlgov_jupyter.__file__)),
              "/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache",
-             "/proc/self"}  # opened, it is /proc/<this pid>: threadpoolctl reads its maps
+             # opened, each is /proc/<this pid>/<file>: not the directory (net/, mountinfo, environ)
+             *(f"/proc/self/{f}" for f in PROC_SELF_FILES)}
     paths = sorted(p for p in paths if p and os.path.exists(p))
     homes = {os.path.realpath(h) for h in (os.path.expanduser("~"), _passwd_home()) if h and h != "/"}
     for path in paths:
@@ -179,6 +197,12 @@ def _seccomp_filter():
         pass
     for bit in _CLONE_NEW:
         flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, bit, bit))
+    flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
+    for name, which_arg, allowed in WHICH_SYSCALLS:
+        try:
+            flt.add_rule(deny, name, sc.Arg(which_arg, sc.NE, allowed))
+        except (ValueError, OSError, RuntimeError):
+            continue
     for name, pid_arg, write_arg in OTHERS_PID_SYSCALLS:
         conditions = [sc.Arg(pid_arg, sc.NE, 0)] + ([sc.Arg(write_arg, sc.NE, 0)] if write_arg is not None else [])
         try:
