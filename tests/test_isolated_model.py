@@ -223,3 +223,16 @@ def test_the_worker_has_a_memory_limit_and_a_refused_allocation_is_one_line(monk
             model.predict(np.zeros((10, 2)))  # 1 GB in the worker
     assert _max_rss_gb() - before < 0.2
     assert model.predict(np.zeros((1, 2))).shape == (1, 12_500_000)  # 100 MB fits
+
+
+def test_an_isolated_model_cannot_be_republished(pair):
+    """The red team's F7: publishing what use() returned was a raw TypeError (cannot pickle
+    'BufferedWriter'); now one line saying what to do."""
+    mallory, alice = pair
+    mallory.publish(LogisticRegression().fit(np.array([[0.], [1.]]), [0, 1]), name="lr", project="shop")
+    copy = alice.use("lr")
+    assert isinstance(copy, IsolatedModel)
+    with pytest.raises(Invalid, match=r"^an isolated model cannot be published: it runs in its worker; publish "
+                                      r"the original's file, or use\(\.\.\., isolated=False\) if you trust it$"):
+        alice.publish(copy, "copy")
+    assert [int(v) for v in copy.predict(np.array([[0.], [1.]]))] == [0, 1]

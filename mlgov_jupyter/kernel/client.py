@@ -86,7 +86,14 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         folder), a scikit-learn model, a file path or a URI. Content is sent in parts (Parquet
         row groups for data), never held whole by the service. A feature group is a dataset with
         record_id and event_time columns. Metadata not given (None) keeps what the asset has (a
-        new asset: no description, tags or terms, classification ``internal``)."""
+        new asset: no description, tags or terms, classification ``internal``). An isolated
+        model (what use() returns for a model you did not publish) is an Invalid: it runs in its
+        worker and has nothing here to publish."""
+        from .isolated_model import EstimatorView
+
+        if isinstance(obj, EstimatorView):
+            raise Invalid("an isolated model cannot be published: it runs in its worker; publish the "
+                          "original's file, or use(..., isolated=False) if you trust it")
         body = {"name": name, "project": project, "description": description,
                 "tags": None if tags is None else list(tags),
                 "glossary_terms": None if glossary_terms is None else list(glossary_terms),
