@@ -408,3 +408,23 @@ async def test_an_unpublished_model_is_not_deployed(api):
     assert (await api("alice", "POST", "assets/old-model/unpublish", {"reason": "retired"}))[0] == 200
     code, out, _ = await api("alice", "POST", "deployments", {"name": "old-prod", "model": "old-model"})
     assert code == 404 and "unpublished by alice" in out["message"]
+
+
+def test_a_run_joins_only_the_newest_ground_truth_up_to_its_bound(tmp_path):
+    """Ground truth grows with every upload; a run joins the newest uploads up to
+    monitor_ground_truth_rows, so its memory stays bounded whatever was uploaded."""
+    from mlgov_jupyter.store import tables as t
+
+    (svc,) = _services(tmp_path / "db.sqlite", tmp_path / "objects", n=1)
+    alice = _setup_monitor(svc)
+    for seed in range(3):
+        truth = pd.DataFrame({"inference_id": [f"{seed}-{i}" for i in range(400)], "label": 1})
+        svc.append_capture(alice, "churn-prod", "ground_truth", parquet(truth))
+    svc.monitor_ground_truth_rows = 900
+    with svc.store.transaction(write=False) as s:
+        mon = s.query(t.Monitor).one()
+        mon.monitor_type = "model_quality"
+        plan = svc._run_plan(s, mon)
+        newest = [f.content_hash for f in s.query(t.CaptureFile).filter_by(kind="ground_truth")
+                  .order_by(t.CaptureFile.id)][1:]
+    assert [e[0] for e in plan["ground_truth"]] == newest  # 800 rows: the two newest uploads

@@ -132,3 +132,27 @@ def test_an_s3_prefix_is_read_with_the_services_credentials(setup):
     pd.testing.assert_frame_equal(bob.use("lake-sales"), df)
     seen = json.dumps([bob.asset("lake-sales"), bob.subscriptions(), alice.audit(limit=50, project="alice")])
     assert s3.options()["secret_key"] not in seen and s3.options()["access_key"] not in seen
+
+
+def test_data_registered_by_another_project_is_not_registered_again_without_access(setup):
+    """bob may not register alice's registered location (or a folder holding it, or a file inside
+    it) in his own project: he would read it without a grant, past its asset filters; with a
+    grant on the whole asset he may. Errors name no file under the location."""
+    live, shared, _private, _s3, df = setup
+    alice, bob = connect(live.url, "alice-token"), connect(live.url, "bob-token")
+    (shared / "hr").mkdir()
+    df.to_parquet(shared / "hr" / "people.parquet", index=False)
+    alice.register("hr", str(shared / "hr"))
+    for location in (str(shared / "hr"), str(shared / "hr" / "people.parquet"), str(shared / "hr" / ".." / "hr"),
+                     str(shared)):
+        with pytest.raises(Forbidden, match="overlaps data registered as '(hr|sales[a-z-]*)'"):
+            bob.register("bob-hr", location)
+    with pytest.raises(Forbidden):
+        bob.use("hr")
+    alice.approve(bob.subscribe("hr", "payroll audit")["id"])
+    assert bob.register("bob-hr", str(shared / "hr"))["row_count"] == len(df)
+    (shared / "broken").mkdir()
+    (shared / "broken" / "a.parquet").write_text("not parquet: secret-value-42")
+    with pytest.raises(Invalid) as err:
+        bob.register("bob-broken", str(shared / "broken"))
+    assert "a.parquet" not in str(err.value) and "secret-value-42" not in str(err.value)

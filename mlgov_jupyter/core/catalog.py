@@ -163,7 +163,10 @@ def describe_dataset(data, file_format: str, max_decoded_bytes: int | None = Non
     except pa.ArrowMemoryError:
         raise
     except (pa.ArrowException, OSError) as exc:
-        raise Invalid(f"cannot read {where!r}: {str(exc).splitlines()[0]}") from None
+        # Arrow's text names files under the location and may quote a value of the data, which the
+        # registrant may not be allowed to read: only the kind of error
+        raise Invalid(f"cannot read {where!r} as {file_format} ({type(exc).__name__}): check that every "
+                      f"file there is {file_format} with one schema") from None
 
 
 def _parquet_files_batches(data, fields):

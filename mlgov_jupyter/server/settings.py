@@ -66,6 +66,8 @@ class GovernanceSettings(LoggingConfigurable):
     monitor_workers = Int(1, config=True, help="Monitor runs at a time, on threads apart from those serving requests")
     monitor_failed_runs = Int(3, config=True, help="Failed runs in a row that make a monitor inactive (alert)")
     monitor_max_per_project = Int(50, config=True, help="Most monitors one project may hold (409 beyond)")
+    monitor_ground_truth_rows = Int(5_000_000, config=True,
+                                    help="Most labels a model-quality or bias run joins (the newest uploads)")
     capture_max_rows = Int(1_000_000, config=True,
                            help="Most rows one captured batch (or ground-truth upload) may hold (413 beyond)")
     monitor_engine = Enum(["inprocess", "dask"], "inprocess", config=True,
@@ -233,12 +235,26 @@ class GovernanceSettings(LoggingConfigurable):
                                   alert_datapoints=self.alert_datapoints_to_alert,
                                   monitor_max_age_days=self.monitor_max_age_days, anchor=anchor,
                                   limits=self.limits(), objects=objects,
-                                  external=ExternalLocations(self.external_locations, private=(str(folder),)))
+                                  external=ExternalLocations(self.external_locations, private=self._private_paths(folder, store)))
         service.delivery_config = self.delivery_config()
         service.monitor_engine, service.monitor_dask_address = self.monitor_engine, self.monitor_dask_address
         service.monitor_workers, service.monitor_failed_runs = self.monitor_workers, self.monitor_failed_runs
         service.monitor_max_per_project, service.capture_max_rows = self.monitor_max_per_project, self.capture_max_rows
+        service.monitor_ground_truth_rows = self.monitor_ground_truth_rows
         return service
+
+    def _private_paths(self, folder: Path, store) -> tuple:
+        """Every path of the service's own that registered data must never reach: its data dir,
+        a SQLite store (with its -wal/-shm) elsewhere, the audit key and checkpoints, a local
+        object store."""
+        paths = [str(folder)]
+        if store.is_sqlite and store.engine.url.database:
+            db = os.path.abspath(store.engine.url.database)
+            paths += [db, db + "-wal", db + "-shm", db + "-journal"]
+        paths += [p for p in (self.audit_key_file, self.audit_checkpoint_dir) if p]
+        if self.objects_url and "://" not in self.objects_url:
+            paths.append(self.objects_url)
+        return tuple(os.path.abspath(os.path.expanduser(p)) for p in paths)
 
     def start_jobs(self, service: GovernanceService):
         """A checkpoint now (it covers events written before this key signed each event: a store

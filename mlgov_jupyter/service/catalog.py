@@ -116,6 +116,7 @@ class CatalogService(AssetFilterService, ServiceBase):
         staged = self._staged_content(actor, body)
         if body.format.startswith("external-"):
             self._check_may_publish(actor, body.name, body.project)
+            self._check_external_overlap(actor, body)
             stored, described = self._describe_external(body)
             return self._record_publish(actor, body, stored, described)
         try:
@@ -138,6 +139,29 @@ class CatalogService(AssetFilterService, ServiceBase):
             used = s.execute(select(t.AssetRevision.id).where(t.AssetRevision.content_hash == digest)).first()
         if not used:
             self.objects_store().delete(digest)
+
+    def _check_external_overlap(self, actor: Actor, body: m.Publish) -> None:
+        """Forbidden if ``body.location`` holds, or lies in, data registered by another project
+        that the caller may not read whole: registering it again would read it without a grant
+        (past its asset filters and classification)."""
+        from ..store.external import same_or_inside
+
+        project = body.project or actor.name
+        with self.store.transaction(write=False) as s:
+            names = self._project_names(s)
+            rows = s.execute(select(t.AssetRevision.location, t.Asset)
+                             .join(t.Asset, t.Asset.id == t.AssetRevision.asset_id)
+                             .where(t.AssetRevision.format.like("external-%"))).all()
+            principal = None
+            for location, a in rows:
+                if names[a.project_id] == project or not location \
+                        or not same_or_inside(location, body.location):
+                    continue
+                principal = principal or self._principal(s, actor)
+                if not self._may_read_data(s, principal, a, names[a.project_id]):
+                    raise Forbidden(f"{body.location!r} overlaps data registered as {a.name!r} in project "
+                                    f"{names[a.project_id]}: ask for access to it (%mlgov subscribe {a.name} "
+                                    f"--reason ...)")
 
     def _describe_external(self, body: m.Publish) -> tuple:
         """Registered data, read in place with the service's credentials, in a decode worker

@@ -44,6 +44,7 @@ class MonitorService(ServiceBase):
     monitor_dask_address: str = ""
     monitor_workers: int = 1  # scheduled runs at a time, on threads apart from those serving requests
     monitor_max_per_project: int = 50
+    monitor_ground_truth_rows: int = 5_000_000  # labels a run joins at most (the newest uploads)
 
     def _run_progress(self) -> dict:
         """monitor id -> [rows read, rows in the window] of the runs going on in this process."""
@@ -384,8 +385,15 @@ class MonitorService(ServiceBase):
                             "rows": sum(f.rows for f in files), "from": views.iso(files[0].created_at),
                             "to": views.iso(files[-1].created_at)})
         if mon.monitor_type in ("model_quality", "bias"):
-            plan["ground_truth"] = [(f.content_hash, f.batch_rows, f.text_max, f.columns)
-                                    for f in self._capture_files(s, dep.id, "ground_truth")]
+            # the newest uploads of ground truth up to monitor_ground_truth_rows (labels of recent
+            # inferences come late, not years late): what a run joins stays bounded in memory
+            truth, rows = [], 0
+            for f in reversed(self._capture_files(s, dep.id, "ground_truth")):
+                if rows + f.rows > self.monitor_ground_truth_rows:
+                    break
+                truth.append((f.content_hash, f.batch_rows, f.text_max, f.columns))
+                rows += f.rows
+            plan["ground_truth"] = truth[::-1]
         return plan
 
     # ---- alerts ------------------------------------------------------------------------------

@@ -55,7 +55,9 @@ class ExternalLocations:
             if "leads outside the locations" in str(exc):
                 raise Forbidden(f"{location!r} leads to a file outside the locations the mlgov service "
                                 f"may read") from None
-            raise Invalid(f"cannot read {location!r} as {file_format}: {str(exc).splitlines()[0]}") from None
+            # Arrow's text names files under the location: only the kind of error
+            raise Invalid(f"cannot read {location!r} as {file_format} ({type(exc).__name__}): check that "
+                          f"every file there is {file_format} with one schema") from None
         if not data.files:
             raise Invalid(f"no {file_format} files at {location!r}")
         if "://" not in location or location.startswith("file://"):
@@ -90,6 +92,22 @@ def _local_identity(path: str) -> tuple:
         return (st.st_ino, st.st_ctime_ns)
     except OSError:
         return (None, None)
+
+
+def same_or_inside(a: str, b: str) -> bool:
+    """Whether one of two locations is the other or lies inside it (after ``..`` and, for local
+    paths, links are resolved): their data overlap."""
+    def key(loc: str) -> str:
+        try:
+            out = _normal(loc, trailing=False)
+        except Invalid:
+            return loc
+        if "://" not in out:
+            out = os.path.realpath(out)
+        return out.rstrip("/") + "/"
+
+    ka, kb = key(a), key(b)
+    return ka.startswith(kb) or kb.startswith(ka)
 
 
 def _normal(location: str, trailing: bool) -> str:
