@@ -236,3 +236,25 @@ def test_an_isolated_model_cannot_be_republished(pair):
                                       r"the original's file, or use\(\.\.\., isolated=False\) if you trust it$"):
         alice.publish(copy, "copy")
     assert [int(v) for v in copy.predict(np.array([[0.], [1.]]))] == [0, 1]
+
+
+def test_a_model_declaring_more_outputs_than_its_arrays_is_refused_at_publish_and_use(pair):
+    from sklearn.dummy import DummyRegressor
+
+    from mlgov_jupyter.service import catalog
+
+    mallory, alice = pair
+    mallory.publish(DummyRegressor().fit(np.zeros((4, 2)), np.zeros((4, 3))), name="honest", project="shop")
+    assert alice.use("honest").predict(np.zeros((2, 2))).shape == (2, 3)
+    bomb = sio.loads(_answer_bomb(), trusted=sio.get_untrusted_types(data=_answer_bomb()))
+    line = (r"a sklearn.dummy.DummyRegressor of the skops file declares n_outputs_=12500000 but its "
+            r"constant_ is \(1, 1\)")
+    with pytest.raises(Invalid, match=line):
+        mallory.publish(bomb, name="bomb", project="shop")
+    check, catalog._check_skops = catalog._check_skops, lambda data: None
+    try:  # stored before the check existed
+        mallory.publish(bomb, name="bomb", project="shop")
+    finally:
+        catalog._check_skops = check
+    with pytest.raises(Invalid, match=f"^model 'bomb': {line}$"):
+        alice.use("bomb")

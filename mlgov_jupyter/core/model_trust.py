@@ -379,6 +379,8 @@ class _Content:
         elif kind == "BytearrayNode":
             # bytearray(list(bytes)): each byte read becomes an 8-byte list slot first
             self.outer.charge(_BYTEARRAY_FACTOR * self.outer.infos[self.member(node.content)].file_size)
+        elif kind == "ObjectNode":
+            self.declared_sizes(node)
         elif kind == "RandomStateNode":
             self.random_state(node)
         elif kind == "RandomGeneratorNode":
@@ -402,6 +404,28 @@ class _Content:
         if kind == "LossNode" and not node.is_self_safe():
             raise ValueError(f"a LossNode of the skops file builds {declared}, which is not one of "
                              f"scikit-learn's losses that skops allows it")
+
+    def declared_sizes(self, node) -> None:
+        """An estimator's declared number of outputs must match the arrays it answers from:
+        a DummyRegressor's ``constant_`` is (1, n_outputs_), and a 3.5 KB one declaring 12.5
+        million outputs over a (1, 1) constant predicts a 1 GB array for 10 rows."""
+        attrs = _resolve(getattr(node, "attrs", None))
+        content = getattr(attrs, "content", None) if _kind(attrs) == "DictNode" else None
+        if not isinstance(content, dict):
+            return
+        outputs = _resolve(content.get("n_outputs_"))
+        constant = _resolve(content.get("constant_"))
+        if _kind(outputs) != "JsonNode" or _kind(constant) != "NdArrayNode" or \
+                getattr(constant, "type", None) != "numpy":
+            return
+        try:
+            n = json.loads(outputs.content)
+        except (TypeError, ValueError):
+            n = None
+        shape = self.array(self.member(constant.buffer))[0]
+        if type(n) is not int or not shape or shape[-1] != n:
+            raise ValueError(f"a {_declared(node)} of the skops file declares n_outputs_={outputs.content} "
+                             f"but its constant_ is {tuple(shape)}")
 
     def member(self, buffer) -> str:
         """The member a data node reads: in the audit copy, every member holds its own name."""
