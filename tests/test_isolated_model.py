@@ -258,3 +258,23 @@ def test_a_model_declaring_more_outputs_than_its_arrays_is_refused_at_publish_an
         catalog._check_skops = check
     with pytest.raises(Invalid, match=f"^model 'bomb': {line}$"):
         alice.use("bomb")
+
+
+def test_the_worker_limits_are_set_as_configured(monkeypatch):
+    from mlgov_jupyter.kernel.isolated_model import load_isolated
+
+    data = sio.dumps(LogisticRegression().fit(np.array([[0.], [1.]]), [0, 1]))
+
+    def limits(model) -> dict:
+        with open(f"/proc/{model._worker.proc.pid}/limits") as f:
+            return {line[:26].strip(): line[26:].split()[:2] for line in f}
+
+    default = load_isolated("lr", data, [])
+    got = limits(default)
+    assert got["Max cpu time"] == ["unlimited", "unlimited"]
+    assert got["Max data size"][0] == got["Max data size"][1] != "unlimited"  # the model cannot raise it
+    monkeypatch.setenv("MLGOV_ISOLATED_MAX_CPU_SECONDS", "3600")
+    assert limits(load_isolated("lr", data, []))["Max cpu time"] == ["3600", "3600"]
+    monkeypatch.setenv("MLGOV_ISOLATED_MAX_MEMORY", "lots")
+    with pytest.raises(Invalid, match="^MLGOV_ISOLATED_MAX_MEMORY must be a positive whole number, not 'lots'$"):
+        load_isolated("lr", data, [])
