@@ -9,6 +9,7 @@ mergeable partial results (counts, min/max, Chan et al.'s pairwise mean/variance
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections import Counter
 
@@ -16,6 +17,8 @@ from .errors import Invalid, TooLarge
 
 TOP_VALUES = 5  # most frequent values shown per text column
 DISTINCT_CAP = 10_000  # distinct values counted per text column before it is marked high-cardinality
+SUMMARY_VALUE_CHARS = 200  # characters of a value a summary shows (longer ones end in "…")
+SUMMARY_MAX_BYTES = 256 << 10  # bytes of a summary's JSON; beyond, its ``top`` lists are left out
 
 
 def content_hash(data: bytes) -> str:
@@ -113,7 +116,9 @@ def describe_parquet(source, max_rows: int | None = None,
 
     schema: ``[{"name", "type"}]`` (pandas index columns left out); summary per column:
     ``missing``, and ``min``/``max``/``mean``/``std`` (sample, ddof=1) for numbers, or
-    ``distinct`` (None past DISTINCT_CAP, with ``distinct_at_least``) and ``top`` for text.
+    ``distinct`` (None past DISTINCT_CAP, with ``distinct_at_least``) and ``top`` for text (values
+    cut to SUMMARY_VALUE_CHARS characters; left out, with ``top_omitted``, when the summary's JSON
+    would pass SUMMARY_MAX_BYTES).
     Invalid if not Parquet; TooLarge if it holds more than ``max_rows`` rows (from the footer,
     before reading) or decodes to more than ``max_decoded_bytes``.
     """
@@ -195,7 +200,27 @@ def describe_batches(fields, batches, max_decoded_bytes: int | None = None) -> t
             raise TooLarge(f"the content decompresses to more than {_size(max_decoded_bytes)} "
                            f"(publish_max_decoded_bytes)")
     schema = [{"name": f.name, "type": str(f.type)} for f in fields]
-    return schema, {name: c.summary() for name, c in columns.items()}, rows
+    return schema, cap_summary({name: c.summary() for name, c in columns.items()}), rows
+
+
+def shown(value: str, chars: int = SUMMARY_VALUE_CHARS) -> str:
+    """``value`` as a summary shows it: at most ``chars`` characters, ending in "…" when cut."""
+    return value if len(value) <= chars else value[:chars - 1] + "…"
+
+
+def cap_summary(summary: dict, max_bytes: int = SUMMARY_MAX_BYTES) -> dict:
+    """``summary`` (column name -> statistics), its JSON at most ``max_bytes`` (UTF-8) where the
+    values it shows are what makes it large: past that every ``top`` list is left out (each such
+    column gets ``"top_omitted": true``)."""
+    if len(json.dumps(summary).encode()) <= max_bytes:
+        return summary
+    capped = {}
+    for name, info in summary.items():
+        if "top" in info:
+            info = {k: v for k, v in info.items() if k != "top"}
+            info["top_omitted"] = True
+        capped[name] = info
+    return capped
 
 
 def check_width(fields) -> None:
@@ -287,7 +312,10 @@ class _Column:
             if self.overflow:
                 info["distinct_at_least"] = DISTINCT_CAP
             top = sorted(self.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:TOP_VALUES]
-            info["top"] = [{"value": v if isinstance(v, str) else v.hex(), "count": c} for v, c in top]
+            # values shown cut to SUMMARY_VALUE_CHARS: a summary is metadata, stored with every
+            # revision and sent with every asset detail (60 columns of 1 MiB values made 315 MB)
+            info["top"] = [{"value": shown(v) if isinstance(v, str) else shown(v[:SUMMARY_VALUE_CHARS].hex()),
+                            "count": c} for v, c in top]
         return info
 
 

@@ -7,6 +7,8 @@ class with an ``actor`` property and a decorator for its authentication.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 from typing import Callable
 from urllib.parse import quote
@@ -20,9 +22,13 @@ from tornado.iostream import StreamClosedError
 from .. import api
 from ..core.errors import GovernanceError, TooLarge
 from ..service import Actor
+from ..store.decode_worker import decode_user
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
+
+# routes that decode user data in decode workers: they run on the service's decode_executor
+DECODE_ROUTES = {("assets", "POST"), ("data", "GET"), ("capture", "POST"), ("groundtruth", "POST")}
 
 
 class RouteMixin:
@@ -70,10 +76,15 @@ class RouteMixin:
             # The service is synchronous (database, rendering): run it off the event loop so one
             # slow call (a PDF export, a large publish) does not stall every other request.
             # Exports (PDF renders) have their own small pool: they never occupy this one.
+            # Calls that decode user data have theirs: one waiting for a decode worker never holds
+            # a thread every other route needs.
             pool = self.service.export_executor if route.resource == "export" else \
-                self.service.monitor_request_executor if route.resource == "monitorrun" else None
+                self.service.monitor_request_executor if route.resource == "monitorrun" else \
+                self.service.decode_executor if (route.resource, method) in DECODE_ROUTES else None
+            context = contextvars.copy_context()
+            context.run(decode_user.set, actor.name)  # the decode workers' per-user cap counts this caller
             result = await IOLoop.current().run_in_executor(
-                pool, api.run, route, self.service, actor, path_args, query, body)
+                pool, context.run, api.run, route, self.service, actor, path_args, query, body)
         except GovernanceError as exc:
             self.set_status(exc.status)
             self.set_header("Content-Type", "application/json")
@@ -97,16 +108,26 @@ class RouteMixin:
         """Send an iterator of byte chunks as they are made, each read off the event loop, each
         flushed before the next is read (memory stays at a chunk or two whatever the size)."""
         loop = IOLoop.current()
+        pool = self.service.decode_executor
+        drain = self.service.limits.decode_drain_seconds
         try:
             while True:
-                chunk = await loop.run_in_executor(None, next, chunks, None)
+                chunk = await loop.run_in_executor(pool, next, chunks, None)
                 if chunk is None:
                     break
                 if chunk:
                     self.write(chunk)
-                    await self.flush()
+                    await self._flush_within(drain)
         except StreamClosedError:
             pass  # the reader went away: stop reading
+        except _Drained:
+            log.warning("streaming %s dropped: the reader took no data for %g s", self.request.path, drain)
+            self.request.connection.close()
+            close = getattr(chunks, "close", None)
+            chunks = None
+            if close:
+                await loop.run_in_executor(pool, close)
+            return
         except Exception as exc:  # headers are out: a broken stream is all the reader can be told
             # the kind only: a decoding error can quote a value of the data, which a log must not hold
             log.error("streaming %s stopped: %s", self.request.path, type(exc).__name__)
@@ -117,6 +138,27 @@ class RouteMixin:
             if close:
                 close()
         self.finish()
+
+    async def _flush_within(self, seconds: float) -> None:
+        """``flush()``, or _Drained when the reader takes no byte of it for ``seconds``."""
+        flushed = self.flush()
+        stream = getattr(self.request.connection, "stream", None)
+        done = getattr(stream, "_total_write_done_index", None)
+        since = asyncio.get_running_loop().time()
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(flushed), timeout=max(0.1, min(seconds, 5.0)))
+                return
+            except asyncio.TimeoutError:
+                now, moved = asyncio.get_running_loop().time(), getattr(stream, "_total_write_done_index", None)
+                if moved != done:
+                    done, since = moved, now
+                elif now - since >= seconds:
+                    raise _Drained() from None
+
+
+class _Drained(Exception):
+    """A reader took no data for the drain deadline."""
 
 
 def route_handlers(base: type, guard: Callable, prefix: str = "") -> list[tuple[str, type]]:

@@ -98,6 +98,20 @@ class GovernanceSettings(LoggingConfigurable):
                             help="Most bytes a worker process decoding user-supplied Parquet (describe at "
                                  "publish and register, every scan for use) may allocate; beyond it the call is "
                                  "a 413 and the service's own memory does not move (min 64 MiB)")
+    decode_workers = Int(Limits.decode_workers, config=True,
+                         help="Decode worker processes at once, all users together (more calls wait up to "
+                              "decode_wait seconds)")
+    decode_per_user = Int(Limits.decode_per_user, config=True,
+                          help="Decode workers one user may hold or wait for at once (publish, register, "
+                               "use, capture); beyond, a 503 'you already have N reads in progress'")
+    decode_wait = Float(Limits.decode_wait, config=True,
+                        help="Seconds a call waits for a free decode worker before a 503 'busy decoding'")
+    decode_drain_seconds = Float(Limits.decode_drain_seconds, config=True,
+                                 help="Seconds a use's reader may take no data before its read is dropped "
+                                      "(worker freed, connection closed)")
+    decode_timeout = Float(Limits.decode_timeout, config=True,
+                           help="Seconds of CPU one describe (publish, register) may use in its worker "
+                                "(413 beyond)")
     upload_part_bytes = Int(Limits.upload_part_bytes, config=True,
                             help="Bytes per part clients send (kept at most max_body_bytes)")
     export_max_chars = Int(Limits.export_max_chars, config=True,
@@ -190,6 +204,18 @@ class GovernanceSettings(LoggingConfigurable):
     def _check_decode_memory(self, proposal):
         if proposal["value"] < 64 << 20:
             raise TraitError("decode_max_memory must be at least 64 MiB (67108864)")
+        return proposal["value"]
+
+    @validate("decode_workers", "decode_per_user")
+    def _check_decode_counts(self, proposal):
+        if proposal["value"] < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1")
+        return proposal["value"]
+
+    @validate("decode_wait", "decode_drain_seconds", "decode_timeout")
+    def _check_decode_seconds(self, proposal):
+        if not proposal["value"] > 0:
+            raise TraitError(f"{proposal['trait'].name} must be more than 0 seconds")
         return proposal["value"]
 
     @validate("alert_evaluation_period", "alert_datapoints_to_alert")

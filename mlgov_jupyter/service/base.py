@@ -96,7 +96,10 @@ class Limits:
     """Bounds on the work one request may cause (GovernanceSettings sets them from config)."""
 
     publish_max_rows: int = 1_000_000_000  # rows of one Parquet publish
-    publish_max_decoded_bytes: int = 64 << 30  # what one Parquet publish may decompress to (CPU, not memory: it streams)
+    # what one Parquet publish may decompress to (CPU, not memory: it streams). Repeated int64 describe
+    # at about 1.1 GiB/s of one core (1e8 x 2 columns: 1.3 s), so 16 GiB is about 15 s of a worker
+    # (64 GiB was a minute); decode_timeout bounds content that is slower per byte
+    publish_max_decoded_bytes: int = 16 << 30
     upload_max_bytes: int = 256 << 30  # bytes of one upload (all its parts)
     upload_part_bytes: int = 16 << 20  # bytes a client sends per part (at most max_body_bytes)
     max_body_bytes: int = 256 * 1024 * 1024  # bytes of one request body (the HTTP hosts check it)
@@ -107,6 +110,12 @@ class Limits:
     export_workers: int = 2  # PDF renders at a time (each in its own process)
     export_cache_entries: int = 64  # rendered PDFs kept, per card version
     decode_max_memory: int = 1 << 30  # bytes a worker decoding user-supplied Parquet may allocate (store/decode_worker.py)
+    decode_workers: int = 8  # decode worker processes at once, all users together
+    decode_per_user: int = 2  # decode workers one user may hold (or wait for) at once (503 beyond)
+    decode_wait: float = 30.0  # seconds a call waits for a free decode worker (503 after)
+    decode_drain_seconds: float = 60.0  # seconds a `use` reader may take no data before its read is dropped
+    decode_timeout: float = 120.0  # seconds of CPU one describe (publish, register) may use (413 beyond)
+
 
 
 @dataclass
@@ -156,9 +165,29 @@ class ServiceBase:
             with _DECODER_LOCK:
                 pool = self.__dict__.get("_decoder")
                 if pool is None:
-                    pool = DecodePool(self.objects_store(), self.external_locations(),
-                                      self.limits.decode_max_memory)
+                    lim = self.limits
+                    pool = DecodePool(self.objects_store(), self.external_locations(), lim.decode_max_memory,
+                                      max_workers=lim.decode_workers, per_user=lim.decode_per_user,
+                                      slot_wait=lim.decode_wait, drain_seconds=lim.decode_drain_seconds,
+                                      timeout=lim.decode_timeout)
                     self.__dict__["_decoder"] = pool
+        return pool
+
+    @property
+    def decode_executor(self):
+        """The threads that serve calls which decode user data (publish, register, ``use``'s data,
+        capture, ground truth) and the streaming of a scan: never the pool that serves every other
+        call, so callers waiting for a decode worker (at most ``decode_wait`` seconds each, at most
+        ``decode_per_user`` per user) cannot stall the rest of the API."""
+        pool = self.__dict__.get("_decode_executor")
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with _DECODER_LOCK:
+                pool = self.__dict__.get("_decode_executor")
+                if pool is None:
+                    pool = self.__dict__["_decode_executor"] = ThreadPoolExecutor(
+                        max_workers=2 * max(1, self.limits.decode_workers), thread_name_prefix="mlgov-decode")
         return pool
 
     def external_locations(self) -> "ExternalLocations":

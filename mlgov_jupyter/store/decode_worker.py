@@ -28,6 +28,7 @@ JSON result, ``H`` a scan's header (JSON), then ``D`` data frames and ``E`` the 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import select
@@ -48,6 +49,14 @@ IDLE_EXIT = 3  # its exit status then
 _KEPT_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "ARROW_DEFAULT_MEMORY_POOL",
              "OMP_NUM_THREADS"}
 _CLOUD_ENV = ("AWS_", "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_")  # credentials the filesystems may read
+DEFAULT_PER_USER = 2  # workers one user may hold (or wait for) at once
+DEFAULT_SLOT_WAIT = 30.0  # seconds a call waits for a free worker before it is a 503
+DEFAULT_DRAIN_SECONDS = 60.0  # seconds a scan's reader may leave its data unread before it is dropped
+DEFAULT_TIMEOUT = 120.0  # seconds of CPU one describe may take (RLIMIT_CPU in the worker)
+
+# Who the current call decodes for (the hosts set it per request: server/routes.py); None: the
+# service itself (scheduled monitor runs), counted against the pool's size only.
+decode_user: contextvars.ContextVar = contextvars.ContextVar("mlgov_decode_user", default=None)
 
 
 # ---- the service's side -----------------------------------------------------------------------
@@ -59,20 +68,32 @@ class DecodePool:
     external: the ``ExternalLocations`` (prefixes with options, private directories) or None;
     max_memory: bytes a worker may allocate beyond what it holds once warm (its data segment,
     ``RLIMIT_DATA``); idle: workers kept started once used (the first call starts one; each stays
-    ``idle_seconds`` unused at most); max_workers: workers at once (more callers wait).
+    ``idle_seconds`` unused at most); max_workers: workers at once (more callers wait, at most
+    ``slot_wait`` seconds, then Unavailable, 503); per_user: workers one user (``decode_user``) may
+    hold or wait for at once (Unavailable beyond: "you already have N reads in progress");
+    drain_seconds: a scan whose reader takes no data for this long is dropped (its worker stopped,
+    the slot freed; the reader sees a broken stream); timeout: seconds of CPU one describe may use
+    in its worker (TooLarge beyond, 413).
     """
 
     def __init__(self, objects, external=None, max_memory: int = DEFAULT_MAX_MEMORY, idle: int = 2,
-                 max_workers: int = 8, idle_seconds: float = IDLE_SECONDS):
+                 max_workers: int = 8, idle_seconds: float = IDLE_SECONDS, per_user: int = DEFAULT_PER_USER,
+                 slot_wait: float = DEFAULT_SLOT_WAIT, drain_seconds: float = DEFAULT_DRAIN_SECONDS,
+                 timeout: float = DEFAULT_TIMEOUT):
         self.settings = {"objects": {"url": objects.url, "options": objects.options,
                                      "staging": str(objects.staging)},
                          "external": {"prefixes": dict(external.prefixes) if external else {},
                                       "private": list(external.private) if external else []},
                          "max_memory": int(max_memory), "idle_seconds": idle_seconds}
         self.max_memory, self.idle_target, self.idle_seconds = int(max_memory), idle, idle_seconds
+        self.max_workers, self.per_user, self.slot_wait = max_workers, max(1, per_user), slot_wait
+        self.drain_seconds, self.timeout = drain_seconds, timeout
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_workers)
+        self._held: dict[str, int] = {}  # per user: workers held or waited for
+        self._streaming: "weakref.WeakSet[RemoteScan]" = weakref.WeakSet()
+        self._watchdog: threading.Thread | None = None
         self._closed = False
         # idle workers stop with the pool (a service that is dropped) and by themselves after
         # IDLE_SECONDS unused (a pool nobody calls any more holds no process for long)
@@ -83,14 +104,14 @@ class DecodePool:
     def describe_parquet(self, path: str, max_rows: int | None, max_decoded_bytes: int | None) -> tuple:
         """``core.catalog.describe_parquet`` of a staged local file, in a worker."""
         result = self._call({"op": "describe", "path": str(path), "max_rows": max_rows,
-                             "max_decoded_bytes": max_decoded_bytes})
+                             "max_decoded_bytes": max_decoded_bytes, "cpu_seconds": self.timeout})
         return result["schema"], result["summary"], result["rows"]
 
     def describe_external(self, location: str, file_format: str, max_decoded_bytes: int | None) -> tuple:
         """``((schema, summary, rows), listing)`` of registered data (``listing``: its file
         listing's hash, ``ExternalLocations.listing_hash``), in a worker."""
         result = self._call({"op": "describe_external", "location": location, "format": file_format,
-                             "max_decoded_bytes": max_decoded_bytes})
+                             "max_decoded_bytes": max_decoded_bytes, "cpu_seconds": self.timeout})
         return (result["schema"], result["summary"], result["rows"]), result["listing"]
 
     def scan(self, source: dict, columns: list | None, terms, batch_rows: int,
@@ -112,7 +133,9 @@ class DecodePool:
         except BaseException:
             self._release(worker, ok=False)
             raise
-        return RemoteScan(self, worker, json.loads(payload))
+        scan = RemoteScan(self, worker, json.loads(payload))
+        self._watch(scan)
+        return scan
 
     def close(self) -> None:
         """Stop every idle worker (those streaming stop when their stream ends)."""
@@ -138,7 +161,18 @@ class DecodePool:
             self._release(worker, ok)
 
     def _lease(self) -> "_Worker":
-        self._slots.acquire()
+        user = decode_user.get()
+        with self._lock:
+            held = self._held.get(user, 0) if user is not None else 0
+            if user is not None and held >= self.per_user:
+                raise errors.Unavailable(f"you already have {held} reads in progress (the most one user may "
+                                         f"have at once: decode_per_user); try again when one ends")
+            if user is not None:
+                self._held[user] = held + 1
+        if not self._slots.acquire(timeout=self.slot_wait):
+            self._unhold(user)
+            raise errors.Unavailable(f"the service is busy decoding ({self.max_workers} reads in progress); "
+                                     f"try again")
         try:
             with self._lock:
                 while self._idle:
@@ -146,17 +180,42 @@ class DecodePool:
                     # one close to retiring by itself is not used: it could exit as it is asked
                     margin = min(60.0, self.idle_seconds / 10)
                     if worker.alive() and time.monotonic() - worker.idle_since < self.idle_seconds - margin:
+                        worker.user = user
                         return worker
                     worker.kill()
-            return _Worker(self.settings)
+            worker = _Worker(self.settings)
+            worker.user = user
+            return worker
         except BaseException:
             self._slots.release()
+            self._unhold(user)
             raise
+
+    def _unhold(self, user) -> None:
+        if user is None:
+            return
+        with self._lock:
+            left = self._held.get(user, 0) - 1
+            if left > 0:
+                self._held[user] = left
+            else:
+                self._held.pop(user, None)
+
+    def _watch(self, scan: "RemoteScan") -> None:
+        """Drop scans whose reader leaves data unread for ``drain_seconds`` (one thread per pool,
+        started with the first scan, checking every few seconds)."""
+        with self._lock:
+            self._streaming.add(scan)
+            if self._watchdog is None or not self._watchdog.is_alive():
+                self._watchdog = threading.Thread(target=_watch_scans, args=(weakref.ref(self),),
+                                                  name="mlgov-decode-drain", daemon=True)
+                self._watchdog.start()
 
     def _release(self, worker: "_Worker", ok: bool) -> None:
         """Back to the idle list after a call that ended well; else stopped, and a fresh one
         started in its place (a worker that failed may hold a damaged or swollen heap)."""
         ok, worker.reusable = ok or worker.reusable, False
+        user, worker.user = getattr(worker, "user", None), None
         try:
             with self._lock:
                 if ok and not self._closed and len(self._idle) < self.idle_target and worker.alive():
@@ -174,6 +233,7 @@ class DecodePool:
                     self._idle.append(fresh)
         finally:
             self._slots.release()
+            self._unhold(user)
 
     def _fail(self, worker: "_Worker", kind: bytes | None, payload: bytes):
         """Raise what the worker reported (``X``), or what its end tells (no frame: it died)."""
@@ -192,6 +252,11 @@ class DecodePool:
             how = f"was stopped by {name}"
         else:
             how = f"ended (exit status {code})"
+        if code == -signal.SIGXCPU:
+            raise errors.TooLarge(f"describing this content takes longer than decode_timeout "
+                                  f"({self.timeout:g} s of CPU)")
+        if worker.drained:
+            raise errors.Unavailable(f"the reader took no data for {self.drain_seconds:g} s: the read was dropped")
         if code == -signal.SIGKILL or code == -signal.SIGABRT:  # the kernel's OOM killer; C++ out of memory
             raise errors.TooLarge(f"reading this Parquet content {how}: it needs more than "
                                   f"{_size(self.max_memory)} of memory (decode_max_memory)")
@@ -204,6 +269,7 @@ class RemoteScan:
     def __init__(self, pool: DecodePool, worker: "_Worker", header: dict):
         self.pool, self.worker, self._rows = pool, worker, header.get("rows")
         self._done = False
+        self.progress = time.monotonic()  # when the reader last took data (or the scan began)
 
     def rows(self) -> int | None:
         """Rows the scan yields (from the footers); None when a row filter applies."""
@@ -218,7 +284,9 @@ class RemoteScan:
         try:
             self.worker.send_line(b"go")
             while True:
+                self.progress = time.monotonic()
                 kind, payload = self.worker.frame()
+                self.progress = time.monotonic()
                 if kind == b"D":
                     yield payload
                 elif kind == b"E":
@@ -241,9 +309,15 @@ class RemoteScan:
         self._finish(ok)
 
     def _finish(self, ok: bool) -> None:
-        if not self._done:
+        with self.pool._lock:
+            if self._done:
+                return
             self._done = True
-            self.pool._release(self.worker, ok)
+        self.pool._release(self.worker, ok)
+
+    def drop(self) -> None:
+        """Stop the scan now (its worker is killed and its slot freed), whatever its reader does."""
+        self._finish(False)
 
     def __del__(self):  # a scan never read nor closed must not keep its worker
         try:
@@ -271,7 +345,8 @@ class _Worker:
             fcntl.fcntl(self.proc.stdout.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
         except (ImportError, OSError):
             pass
-        self.ready = self.reusable = False
+        self.ready = self.reusable = self.drained = False
+        self.user = None
         self.idle_since = time.monotonic()
         self.send_line(json.dumps(settings).encode())
 
@@ -296,11 +371,14 @@ class _Worker:
     def frame(self) -> tuple[bytes | None, bytes]:
         """The next frame, or ``(None, b"")`` when the worker is gone."""
         out = self.proc.stdout
-        head = out.read(9)
-        if len(head) < 9:
+        try:
+            head = out.read(9)
+            if len(head) < 9:
+                return None, b""
+            size = int.from_bytes(head[1:], "big")
+            payload = out.read(size) if size else b""
+        except (ValueError, OSError):  # its pipe was closed (a scan dropped by the drain deadline)
             return None, b""
-        size = int.from_bytes(head[1:], "big")
-        payload = out.read(size) if size else b""
         if len(payload) < size:
             return None, b""
         return head[:1], payload
@@ -311,6 +389,11 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.kill()
             return self.proc.returncode
+
+    def kill_only(self) -> None:
+        """SIGKILL without waiting or closing the pipes (another thread may be reading them)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -324,6 +407,30 @@ class _Worker:
                 f.close()
             except OSError:
                 pass
+
+
+def _watch_scans(pool_ref) -> None:
+    """The drain deadline: every few seconds, stop the worker of each scan whose reader has taken
+    no data for ``drain_seconds`` (its pipe is full, so it would wait for ever holding a slot).
+    Ends when no scan is left to watch (the next scan starts it again) or the pool is gone."""
+    while True:
+        pool = pool_ref()
+        if pool is None:
+            return
+        step = max(0.2, min(5.0, pool.drain_seconds / 4))
+        now = time.monotonic()
+        with pool._lock:
+            scans = [s for s in pool._streaming if not s._done]
+            if not scans:
+                pool._watchdog = None
+                return
+        for scan in scans:
+            if now - scan.progress > pool.drain_seconds:
+                scan.worker.drained = True
+                scan.worker.kill_only()  # the reader's next read ends the stream and frees the slot
+                scan.drop()
+        del pool, scans
+        time.sleep(step)
 
 
 def _stop_all(workers: list) -> None:
@@ -420,7 +527,12 @@ def _serve(request: dict, objects, external, inp, out, max_memory: int) -> bool:
     try:
         if request["op"] == "scan":
             return _scan(request, objects, external, inp, out)
-        _write(out, b"J", json.dumps(_describe(request, objects, external)).encode())
+        _limit_cpu(request.get("cpu_seconds"))
+        try:
+            answer = _describe(request, objects, external)
+        finally:
+            _limit_cpu(None)
+        _write(out, b"J", json.dumps(answer).encode())
         return True
     except errors.GovernanceError as exc:  # a refusal (bounds, columns, limits): the worker stays
         _write(out, b"X", json.dumps({"kind": type(exc).__name__, "message": exc.message, "fatal": False}).encode())
@@ -434,6 +546,19 @@ def _serve(request: dict, objects, external, inp, out, max_memory: int) -> bool:
                                       f"content is not a readable Parquet file: "
                                       f"{(str(exc).splitlines() or [type(exc).__name__])[0]}"}).encode())
     return False
+
+
+def _limit_cpu(seconds: float | None) -> None:
+    """At most ``seconds`` more CPU time (all threads) from now: past it the kernel sends SIGXCPU,
+    which ends the worker (the pool answers 413). None: no limit."""
+    import resource
+
+    if seconds is None:
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        return
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    limit = int(used.ru_utime + used.ru_stime + max(1.0, seconds)) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
 
 
 def _describe(request: dict, objects, external) -> dict:
