@@ -359,7 +359,7 @@ async def test_bias_monitor_compares_clarify_metrics_of_captured_and_labelled_ro
         assert bias[name]["value"] == pytest.approx(expected[name]), name
 
 
-def test_one_projects_many_monitors_do_not_hold_anothers_runs(tmp_path):
+def test_one_persons_many_monitors_do_not_hold_anothers_runs(tmp_path):
     """Claims go to projects in turn and only as many as can start; a project holds at most
     monitor_max_per_project monitors; a captured batch at most capture_max_rows rows."""
     from datetime import timedelta
@@ -393,6 +393,10 @@ def test_one_projects_many_monitors_do_not_hold_anothers_runs(tmp_path):
     with svc.store.transaction(write=False) as s:
         names = [s.get(t.Monitor, i).name for i in first]
     assert len(first) == 2 and "churn-dq" in names  # alice's turn comes second, not seventh
+    # more projects do not buy more monitors: one person holds at most monitor_max_per_user
+    svc.monitor_max_per_project, svc.monitor_max_per_user = 100, 6
+    with pytest.raises(Conflict, match="monitor_max_per_user"):
+        rest.dispatch(svc, mallory, "POST", "monitors", {}, _monitor_body("mal-x", deployment="mal-prod"))
     assert len(svc.due_monitors(limit=None)) == 5  # the rest stayed due, unclaimed until now
     svc.capture_max_rows = 100
     with pytest.raises(TooLarge, match="capture_max_rows"):

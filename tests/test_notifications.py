@@ -381,6 +381,7 @@ def test_grant_expiring_and_card_review(store_url):
 
 @pytest.mark.parametrize("address, why", [
     ("fec0::1", "site-local"),
+    ("3fff::1", "documentation"),  # RFC 9637, newer than Python 3.11's tables
     ("fec0:1234::abcd", "site-local"),
     ("2002:a9fe:a9fe::", "link-local"),  # 6to4 of 169.254.169.254
     ("2002:7f00:1::1", "loopback"),  # 6to4 of 127.0.0.1
@@ -733,3 +734,13 @@ def test_team_mode_refuses_email_channels_until_email_domains_is_set(store_url, 
         assert run_deliveries(svc) == 1 and len(box.messages) == 1
     finally:
         svc.store.dispose()
+
+
+@pytest.mark.parametrize("address", ["x%evil.com@example.org", "evil.com!x@example.org", "a b@example.org",
+                                     "x@example.org\r\nBcc: y@evil.com", '"x"@example.org'])
+def test_email_local_parts_a_relay_could_route_elsewhere_are_refused(address):
+    from mlgov_jupyter.service.notifications import _check_address
+
+    with pytest.raises(Invalid, match="not a plain address"):
+        _check_address(address, ["example.org"])
+    assert _check_address("first.last+tag@example.org", ["example.org"]) == "first.last+tag@example.org"

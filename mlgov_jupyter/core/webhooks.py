@@ -64,6 +64,8 @@ def allowed(host: str, address: str, allowed_hosts) -> bool:
 GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated (RFC 3879), still routed inside sites
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+# special-purpose blocks newer than the Python's ipaddress tables know (IANA IPv6 special registry)
+NOT_GLOBAL_V6 = (ipaddress.ip_network("3fff::/20"),)  # documentation, RFC 9637 (2024)
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -93,6 +95,8 @@ def refused(address: str) -> str | None:
             return next((why for why in map(_refused_ip, inner) if why), None)
         if ip in SITE_LOCAL:
             return "site-local"
+        if any(ip in net for net in NOT_GLOBAL_V6):
+            return "documentation"
     return _refused_ip(ip)
 
 

@@ -44,6 +44,7 @@ class MonitorService(ServiceBase):
     monitor_dask_address: str = ""
     monitor_workers: int = 1  # scheduled runs at a time, on threads apart from those serving requests
     monitor_max_per_project: int = 50
+    monitor_max_per_user: int = 100  # across all projects (anyone may create projects)
     monitor_ground_truth_rows: int = 5_000_000  # labels a run joins at most (the newest uploads)
 
     def _run_progress(self) -> dict:
@@ -151,6 +152,10 @@ class MonitorService(ServiceBase):
             if held >= self.monitor_max_per_project:
                 raise Conflict(f"project {pname} holds {held} monitors, the most a project may "
                                f"(monitor_max_per_project): delete one first")
+            mine = s.execute(select(func.count()).where(t.Monitor.created_by == actor.name)).scalar()
+            if mine >= self.monitor_max_per_user and not principal.is_admin:
+                raise Conflict(f"you created {mine} monitors, the most one person may (monitor_max_per_user): "
+                               "delete one first")
             digest, _size = self.objects_store().put_bytes(raw)
             now = _now()
             mon = t.Monitor(name=body.name, project_id=model.project_id, deployment_id=dep.id if dep else None,
@@ -269,25 +274,26 @@ class MonitorService(ServiceBase):
 
     def due_monitors(self, limit: int | None = None) -> list[int]:
         """Claim up to ``limit`` (all: None) active monitors whose next fire time has come, the
-        longest waiting first and one project at a time in turn (a project with many monitors
-        cannot hold the monitor pool while another's wait); their ids (each run once). Those
-        not claimed stay due for the next pass; a claim is taken when its run can start."""
+        longest waiting first and one creator at a time in turn (someone with many monitors, in
+        however many projects, cannot hold the monitor pool while another's wait); their ids
+        (each run once). Those not claimed stay due for the next pass; a claim is taken when its
+        run can start."""
         now = _now()
         with self.store.transaction(write=False) as s:
-            due = s.execute(select(t.Monitor.id, t.Monitor.next_run_at, t.Monitor.schedule, t.Monitor.project_id)
+            due = s.execute(select(t.Monitor.id, t.Monitor.next_run_at, t.Monitor.schedule, t.Monitor.created_by)
                             .where(t.Monitor.active.is_(True), t.Monitor.next_run_at <= now)
                             .order_by(t.Monitor.next_run_at, t.Monitor.id)).all()
-        by_project: dict = {}
+        by_creator: dict = {}
         for row in due:
-            by_project.setdefault(row[3], []).append(row)
+            by_creator.setdefault(row[3], []).append(row)
         turns = []
-        while by_project:
-            for pid in list(by_project):
-                turns.append(by_project[pid].pop(0))
-                if not by_project[pid]:
-                    del by_project[pid]
+        while by_creator:
+            for who in list(by_creator):
+                turns.append(by_creator[who].pop(0))
+                if not by_creator[who]:
+                    del by_creator[who]
         claimed = []
-        for mid, at, expr, _pid in turns:
+        for mid, at, expr, _who in turns:
             if limit is not None and len(claimed) >= limit:
                 break
             if self._claim(mid, at, schedules.next_run(expr, now)):

@@ -453,9 +453,14 @@ def _check_address(address: str, domains) -> str:
     """A plain address (local@domain), its domain among ``domains`` when set; Invalid otherwise."""
     from email.utils import parseaddr
 
+    import re
+
     name, addr = parseaddr(address)
     local, _, domain = addr.rpartition("@")
-    if not local or not domain or addr != address or any(ch in addr for ch in " \r\n,;<>\"") or "." not in domain:
+    # the local part: letters, digits and . _ + - only (a relay may route "x%evil.com@" or
+    # "evil.com!x@" elsewhere: the percent hack and bang paths)
+    if not local or not domain or addr != address or not re.fullmatch(r"[A-Za-z0-9._+-]{1,64}", local) \
+            or not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", domain) or "." not in domain:
         raise Invalid(f"email target {address!r} is not a plain address like name@example.org")
     if domains and domain.lower() not in {d.lower().lstrip("@") for d in domains}:
         raise Invalid(f"email target domain {domain!r} is not allowed here (email_domains: {', '.join(domains)})")
