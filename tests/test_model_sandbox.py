@@ -315,3 +315,59 @@ def test_the_worker_leads_a_process_group_that_close_kills(victim):
     model.close()
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
+
+
+MEMORY_PROBE = textwrap.dedent('''
+    import ctypes, errno, json, mmap, os, warnings
+    from mlgov_jupyter.kernel import sandbox
+    sandbox.enter()
+    import numpy as np
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    r = {}
+    def attempt(name, fn):
+        try:
+            fn()
+            r[name] = "ok"
+        except OSError as exc:
+            r[name] = errno.errorcode.get(exc.errno, str(exc.errno))
+    def raw_mmap(flags):
+        if libc.mmap(None, 1 << 20, 3, flags, -1, 0) in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), "mmap")
+    attempt("shared anonymous", lambda: mmap.mmap(-1, 1 << 20))                  # MAP_SHARED|MAP_ANONYMOUS
+    attempt("shared_validate anonymous", lambda: raw_mmap(0x03 | 0x20))
+    attempt("growsdown", lambda: raw_mmap(0x02 | 0x20 | 0x100))
+    attempt("memfd_create", lambda: os.memfd_create("x"))
+    attempt("private anonymous", lambda: mmap.mmap(-1, 1 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS))
+    # what scikit-learn, OpenBLAS, OpenMP and joblib threads do in the worker still works
+    from sklearn.cluster import KMeans
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.svm import SVC
+    warnings.filterwarnings("ignore")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 8)); y = (X[:, 0] > 0).astype(int)
+    for est in (RandomForestClassifier(20, n_jobs=-1), HistGradientBoostingClassifier(max_iter=20),
+                KNeighborsClassifier(n_jobs=-1), SVC(), MLPClassifier(max_iter=50), KMeans(3, n_init=2)):
+        attempt(type(est).__name__, lambda est=est: est.fit(X, y).predict(X))
+    attempt("matmul", lambda: rng.normal(size=(600, 600)) @ rng.normal(size=(600, 600)))
+    print("PROBE " + json.dumps(r))
+''')
+
+
+def test_code_in_the_sandbox_gets_no_memory_past_its_data_limit(tmp_path):
+    """The red team's N2: a shared anonymous mapping (mmap.mmap(-1, 6 GiB)) or a memfd is not
+    data memory, so RLIMIT_DATA let the worker touch 6 GiB under a 1 GiB limit. Both are refused
+    (and MAP_GROWSDOWN mappings, counted as stack); estimators fit and predict as before."""
+    if sandbox.landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock")
+    out = subprocess.run([sys.executable, "-I", "-c", MEMORY_PROBE], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path, start_new_session=True)
+    assert "PROBE " in out.stdout, out.stderr[-2000:]
+    got = json.loads(out.stdout.split("PROBE ", 1)[1])
+    assert got == {"shared anonymous": "EPERM", "shared_validate anonymous": "EPERM", "growsdown": "EPERM",
+                   "memfd_create": "EPERM", "private anonymous": "ok", "RandomForestClassifier": "ok",
+                   "HistGradientBoostingClassifier": "ok", "KNeighborsClassifier": "ok", "SVC": "ok",
+                   "MLPClassifier": "ok", "KMeans": "ok", "matmul": "ok"}, got

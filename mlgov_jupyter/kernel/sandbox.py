@@ -21,7 +21,9 @@ process may do to itself on Linux, for the rest of its life and every thread it 
   ``perf_event_open``, ``bpf``, ``userfaultfd``, keys, namespaces (``unshare``, ``setns``,
   ``clone`` with a ``CLONE_NEW*`` flag), new processes (``fork``, ``vfork``, ``clone``
   without ``CLONE_THREAD``; ``clone3`` answers ENOSYS so that threads use ``clone``),
-  ``setsid``, ``setpgid``, mounts, System V and message-queue IPC; ``kill``, ``tgkill`` and
+  ``setsid``, ``setpgid``, mounts, System V and message-queue IPC, memory that ``RLIMIT_DATA``
+  does not count (``memfd_create``, ``mmap`` of shared anonymous memory or with
+  ``MAP_GROWSDOWN``); ``kill``, ``tgkill`` and
   ``rt_(tg)sigqueueinfo`` only to the worker itself; setting ``prlimit64``, ``setpriority``,
   ``sched_set*``, ``ioprio_set``, ``migrate_pages`` and ``move_pages`` only on pid 0 (itself),
   ``setpriority`` only for ``PRIO_PROCESS`` and ``ioprio_set`` only for
@@ -51,6 +53,8 @@ _FS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15)
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
 _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 _PR_SET_NO_NEW_PRIVS = 38
+# mmap flags: memory RLIMIT_DATA does not count (shared anonymous memory, "stack" mappings)
+_MAP_SHARED, _MAP_ANONYMOUS, _MAP_GROWSDOWN = 0x01, 0x20, 0x0100
 
 # denied outright (EPERM); names unknown to this libseccomp or architecture are skipped
 DENIED_SYSCALLS = (
@@ -67,6 +71,8 @@ DENIED_SYSCALLS = (
     # no new process (threads are clone with CLONE_THREAD): nothing outlives the worker's process
     # group, which close() kills, and no fork bomb; no leaving that group
     "fork", "vfork", "setsid", "setpgid",
+    # anonymous memory outside RLIMIT_DATA (with mmap MAP_SHARED|MAP_ANONYMOUS, MAP_GROWSDOWN)
+    "memfd_create", "memfd_secret",
 )
 # system calls that change another process given its pid (limits, priorities, CPUs, memory
 # placement): allowed only on "0", the caller itself, as the C library and OpenMP call them;
@@ -198,6 +204,11 @@ def _seccomp_filter():
     for bit in _CLONE_NEW:
         flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, bit, bit))
     flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
+    # RLIMIT_DATA counts private writable mappings only: no shared anonymous memory (also
+    # MAP_SHARED_VALIDATE, which has the MAP_SHARED bit) and no MAP_GROWSDOWN ("stack") mapping
+    shared_anon = _MAP_SHARED | _MAP_ANONYMOUS
+    flt.add_rule(deny, "mmap", sc.Arg(3, sc.MASKED_EQ, shared_anon, shared_anon))
+    flt.add_rule(deny, "mmap", sc.Arg(3, sc.MASKED_EQ, _MAP_GROWSDOWN, _MAP_GROWSDOWN))
     for name, which_arg, allowed in WHICH_SYSCALLS:
         try:
             flt.add_rule(deny, name, sc.Arg(which_arg, sc.NE, allowed))
