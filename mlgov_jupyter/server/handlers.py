@@ -43,4 +43,6 @@ def _jupyter_guard(func):
 
 
 def build_handlers() -> list[tuple[str, type]]:
-    return route_handlers(MlgovHandler, _jupyter_guard)
+    # authentication (not the per-verb authorization, whose jupyter-server decorator keeps the
+    # action of its first call) before the body is read; the verbs are authorized as before
+    return route_handlers(MlgovHandler, _jupyter_guard, prepare_guard=web.authenticated)

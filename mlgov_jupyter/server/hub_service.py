@@ -68,6 +68,7 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
         return self.settings["hub_auth"]
 
 
+@web.stream_request_body  # refused once its headers are in: no body is read
 class NotFoundHandler(HubRouteHandler):
     def prepare(self):
         raise web.HTTPError(404, f"{self.request.method} {self.request.path}: no such endpoint")

@@ -7,6 +7,7 @@ class with an ``actor`` property and a decorator for its authentication.
 
 from __future__ import annotations
 
+import inspect
 import asyncio
 import contextvars
 import json
@@ -29,6 +30,9 @@ log = logging.getLogger("mlgov.server")
 
 # routes that decode user data in decode workers: they run on the service's decode_executor
 DECODE_ROUTES = {("assets", "POST"), ("data", "GET"), ("capture", "POST"), ("groundtruth", "POST")}
+
+BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (a sender that stalls is dropped)
+BODY_SLACK = 64 << 10  # bytes over max_body_bytes at which tornado drops the connection itself
 
 
 class RouteMixin:
@@ -53,24 +57,96 @@ class RouteMixin:
         self.finish(json.dumps({"message": message}))
 
     def _check_body_size(self) -> None:
-        """TooLarge (413) for a body over ``max_body_bytes``, by its Content-Length before it is
-        parsed (the hosts' own tornado caps sit above it, so this one-line answer is what users see)."""
+        """TooLarge (413) for a body over ``max_body_bytes``, by its Content-Length, as soon as the
+        headers are in (``prepare``), before a byte of the body is read."""
         limit = self.service.limits.max_body_bytes
         try:
             length = int(self.request.headers.get("Content-Length") or 0)
         except ValueError:
             length = 0
-        length = max(length, len(self.request.body or b""))
+        length = max(length, len(self._body))
         if length > limit:
             raise TooLarge(f"the request body is {_mib(length)}; the mlgov server accepts at most "
                            f"{_mib(limit)} (max_body_bytes)")
+
+    # ---- the request body: streamed (tornado's @stream_request_body), bounded ------------------
+    # tornado would otherwise read a whole body (up to its max_body_size) before the handler runs,
+    # i.e. before authentication: strangers could hold gigabytes of memory. Streamed, prepare()
+    # runs once the headers are in: it authenticates (the host's guard) and checks Content-Length;
+    # data_received keeps at most max_body_bytes.
+
+    _body: bytearray | bytes = b""
+
+    async def prepare(self):
+        """The host's own preparation (jupyter-server: who is calling), then its guard (the route
+        handlers' ``_guarded_prepare``), then the body's checks: all before the body is read."""
+        try:
+            parent = super().prepare()
+            if inspect.isawaitable(parent):
+                await parent
+            if not self._finished:
+                await self._guarded_prepare()
+        except Exception:
+            self._discard_body()
+            raise
+
+    def _discard_body(self) -> None:
+        """Let tornado read and drop a refused body until the answer is out (it then closes the
+        connection), instead of dropping the connection before the answer (a declared length
+        over the connection's cap would)."""
+        connection = self.request.connection
+        try:
+            length = int(self.request.headers.get("Content-Length") or 0)
+        except ValueError:
+            return
+        if hasattr(connection, "set_max_body_size") and length > 0:
+            connection.set_max_body_size(length)
+
+    async def _guarded_prepare(self) -> None:  # route_handlers wraps it in the host's guard
+        await self.prepare_body()
+
+    async def prepare_body(self) -> None:
+        """Called by ``prepare`` after the host authenticated the caller: 413 for a declared
+        length over ``max_body_bytes``; the connection's own cap set to it (tornado drops a body
+        that grows past it, e.g. a chunked one) and a stalled body dropped after
+        ``BODY_TIMEOUT`` seconds."""
+        self._body = bytearray()
+        connection = self.request.connection
+        if hasattr(connection, "set_body_timeout"):
+            connection.set_body_timeout(BODY_TIMEOUT)
+        try:
+            self._check_body_size()
+        except GovernanceError as exc:
+            self._refuse(exc)  # tornado discards what still arrives until the answer is out
+            return
+        if hasattr(connection, "set_max_body_size"):
+            connection.set_max_body_size(self.service.limits.max_body_bytes + BODY_SLACK)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return  # refused already: what still arrives is dropped with the connection
+        if len(self._body) + len(chunk) > self.service.limits.max_body_bytes:
+            limit = self.service.limits.max_body_bytes
+            self._refuse(TooLarge(f"the request body is over {_mib(limit)}; the mlgov server accepts at "
+                                  f"most {_mib(limit)} (max_body_bytes)"))
+            return
+        self._body += chunk
+
+    def _refuse(self, exc: GovernanceError) -> None:
+        """Answer ``exc`` at once, without reading the rest of the body (tornado closes the
+        connection once the answer is out, since the body was not read)."""
+        self._discard_body()
+        self.set_status(exc.status)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Connection", "close")
+        self.finish(json.dumps({"message": exc.message}))
 
     async def call_route(self, method: str, path_args: dict) -> None:
         try:
             route = self.routes[method]
             query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
             self._check_body_size()
-            body = (self.request.body if route.raw else api.parse_json(self.request.body)) \
+            body = (bytes(self._body) if route.raw else api.parse_json(bytes(self._body))) \
                 if method != "GET" else None
             actor = self.actor
             # The service is synchronous (database, rendering): run it off the event loop so one
@@ -161,10 +237,15 @@ class _Drained(Exception):
     """A reader took no data for the drain deadline."""
 
 
-def route_handlers(base: type, guard: Callable, prefix: str = "") -> list[tuple[str, type]]:
+def route_handlers(base: type, guard: Callable, prefix: str = "",
+                   prepare_guard: Callable | None = None) -> list[tuple[str, type]]:
     """One concrete handler class per path of ``api.ROUTES`` (each with its own auth_resource),
-    plus the OpenAPI document. ``guard`` wraps every verb (the host's authentication); ``base``
-    has ``base_url`` (where the API is served, for the OpenAPI document)."""
+    plus the OpenAPI document. ``guard`` wraps every verb (the host's authentication);
+    ``prepare_guard`` (default: ``guard``) wraps the checks made once the headers are in, before
+    the body is read (every handler streams its body); ``base`` has ``base_url`` (where the API is
+    served, for the OpenAPI document)."""
+    early = guard(RouteMixin._guarded_prepare) if prepare_guard is None else \
+        prepare_guard(RouteMixin._guarded_prepare)
     by_path: dict[str, list[api.Route]] = {}
     for route in api.ROUTES:
         by_path.setdefault(route.path, []).append(route)
@@ -173,14 +254,17 @@ def route_handlers(base: type, guard: Callable, prefix: str = "") -> list[tuple[
         attrs = {"auth_resource": f"mlgov:{routes[0].resource}", "routes": {r.method: r for r in routes}}
         for route in routes:
             attrs[route.method.lower()] = guard(_verb(route.method))
-        cls = type(f"{routes[0].resource.title()}Handler", (base,), attrs)
+        attrs["_guarded_prepare"] = early
+        cls = web.stream_request_body(type(f"{routes[0].resource.title()}Handler", (base,), attrs))
         handlers.append((prefix + api.BASE + path, cls))
 
     async def get_openapi(self):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(openapi_document(self.base_url)))
 
-    openapi = type("OpenAPIHandler", (base,), {"auth_resource": "mlgov:openapi", "get": guard(get_openapi)})
+    openapi = web.stream_request_body(type("OpenAPIHandler", (base,), {
+        "auth_resource": "mlgov:openapi", "get": guard(get_openapi),
+        "_guarded_prepare": early}))
     handlers.append((prefix + api.BASE + "openapi.json", openapi))
     return handlers
 
@@ -191,7 +275,8 @@ def _mib(n: int) -> str:
 
 def _verb(method: str):
     async def handle(self, **path_args):
-        await self.call_route(method, path_args)
+        if not self._finished:  # a body refused while it arrived was answered then
+            await self.call_route(method, path_args)
 
     handle.__name__ = method.lower()
     return handle

@@ -24,6 +24,9 @@ from ..store.anchor import private_dir
 from .settings import GovernanceSettings
 
 
+UNROUTED_BODY_BYTES = 64 << 10  # bytes of a body sent to anything but a route handler
+
+
 class MlgovServe(Application, GovernanceSettings):
     name = "mlgov-serve"
     description = "The mlgov governance service for a JupyterHub (team mode)"
@@ -111,10 +114,15 @@ class MlgovServe(Application, GovernanceSettings):
         run_checkpoint(service)  # what was written since the last scheduled one
 
     async def _serve(self, app, scheduler):
-        # tornado's own cap (which drops the connection) sits above max_body_bytes, which the
-        # route handlers answer with a one-line 413; like jupyter-server's default, at least 512 MiB
-        server = app.listen(self.port, self.ip, xheaders=True,
-                            max_body_size=max(512 * 2**20, self.max_body_bytes + 64 * 2**20))
+        # The route handlers stream their bodies: they authenticate once the headers are in and
+        # only then raise their connection's cap to max_body_bytes (a one-line 413 above it).
+        # Every other body (the OAuth callback, unknown paths) is dropped beyond UNROUTED_BODY_BYTES
+        # before it is read into memory. A body that stalls, or a connection idle between
+        # requests, is dropped after BODY_TIMEOUT seconds.
+        from .routes import BODY_TIMEOUT
+
+        server = app.listen(self.port, self.ip, xheaders=True, max_body_size=UNROUTED_BODY_BYTES,
+                            body_timeout=BODY_TIMEOUT, idle_connection_timeout=BODY_TIMEOUT)
         self.log.info("mlgov serve: %s at http://%s:%d%s", self.service_name, self.ip, self.port, self.prefix)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

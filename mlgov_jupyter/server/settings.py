@@ -93,7 +93,15 @@ class GovernanceSettings(LoggingConfigurable):
     publish_max_decoded_bytes = Int(Limits.publish_max_decoded_bytes, config=True,
                                     help="Most bytes a published Parquet file may decompress to (413 beyond)")
     upload_max_bytes = Int(Limits.upload_max_bytes, config=True,
-                           help="Most bytes one upload (all its parts) may hold (413 beyond)")
+                           help="Most bytes one upload (all its parts) may hold, and one user's unfinished "
+                                "uploads together (413 beyond). Default 16 GiB: a quarter of the default "
+                                "staging_max_bytes, so one user cannot fill the staging area; larger data "
+                                "is registered where it lives (external locations)")
+    staging_max_bytes = Int(Limits.staging_max_bytes, config=True,
+                            help="Most bytes all users' unfinished uploads may hold together in the "
+                                 "staging directory (413 beyond)")
+    staging_min_free_bytes = Int(Limits.staging_min_free_bytes, config=True,
+                                 help="Free bytes a part may not take the staging disk below (413 beyond)")
     decode_max_memory = Int(Limits.decode_max_memory, config=True,
                             help="Most bytes a worker process decoding user-supplied Parquet (describe at "
                                  "publish and register, every scan for use) may allocate; beyond it the call is "

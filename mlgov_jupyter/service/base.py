@@ -100,7 +100,9 @@ class Limits:
     # at about 1.1 GiB/s of one core (1e8 x 2 columns: 1.3 s), so 16 GiB is about 15 s of a worker
     # (64 GiB was a minute); decode_timeout bounds content that is slower per byte
     publish_max_decoded_bytes: int = 16 << 30
-    upload_max_bytes: int = 256 << 30  # bytes of one upload (all its parts)
+    upload_max_bytes: int = 16 << 30  # bytes of one upload (all its parts), and of one user's unfinished uploads together
+    staging_max_bytes: int = 64 << 30  # bytes all users' unfinished uploads may hold together
+    staging_min_free_bytes: int = 2 << 30  # bytes a part may not take the staging disk's free space below
     upload_part_bytes: int = 16 << 20  # bytes a client sends per part (at most max_body_bytes)
     max_body_bytes: int = 256 * 1024 * 1024  # bytes of one request body (the HTTP hosts check it)
     export_max_chars: int = 100_000  # characters of card content rendered as PDF

@@ -4,12 +4,19 @@ publish adopts it into the object store. Nothing is held in memory beyond one pa
 An upload belongs to the user who started it, for one asset name; its state is the staged file
 and a small JSON note beside it (no governance state changes until the publish, which is
 authorized and audited). Resumable: a part carries the offset it starts at (409 otherwise), and
-``upload_status`` says how many bytes arrived. Abandoned uploads are swept after a day.
+``upload_status`` says how many bytes arrived. Abandoned uploads (no part for ``STALE_SECONDS``)
+are swept when an upload starts.
+
+The staging disk is bounded three ways, each a one-line 413: one upload and one user's unfinished
+uploads together at most ``upload_max_bytes`` (checked and written under one lock per user, so a
+user's parallel uploads cannot each pass the check), all users' staged bytes at most
+``staging_max_bytes``, and at least ``staging_min_free_bytes`` left free on the staging disk.
 """
 
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import json
 import os
 import secrets
@@ -27,7 +34,7 @@ from ..core.errors import Conflict, Forbidden, NotFound, TooLarge
 from ..store import tables as t
 from .base import Actor, ServiceBase
 
-STALE_SECONDS = 24 * 3600
+STALE_SECONDS = 6 * 3600  # an upload without a part for this long is abandoned
 MAX_OPEN_PER_USER = 8
 class _UploadLock:
     """One upload's lock; kept while anyone holds a reference (a weak-valued table)."""
@@ -48,6 +55,8 @@ class _UploadLock:
 _locks: "weakref.WeakValueDictionary[str, _UploadLock]" = weakref.WeakValueDictionary()
 _locks_guard = threading.Lock()
 _digests: dict = {}  # upload id -> (sha256 so far, bytes hashed)
+_reserved_guard = threading.Lock()
+_reserved = [0]  # bytes of parts being written now (in no staged file's size yet)
 _taken_digests: dict = {}  # taken file -> its digest, for ObjectStore.adopt
 
 
@@ -66,7 +75,7 @@ class UploadService(ServiceBase):
         mine = [n for n in _notes(objects.staging) if n.get("user") == actor.name]
         if len(mine) >= MAX_OPEN_PER_USER:
             raise Conflict(f"you have {len(mine)} unfinished uploads; finish or abort one first "
-                           f"(abandoned ones are removed after a day)")
+                           f"(abandoned ones are removed after {STALE_SECONDS // 3600} hours)")
         upload_id = secrets.token_hex(16)
         path = objects.staging / f"{upload_id}.part"
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -93,7 +102,8 @@ class UploadService(ServiceBase):
         ``{"upload_id", "size"}``. Conflict if the offset is not the current size (a part lost or
         sent twice: ask ``upload_status`` and resume); TooLarge past ``upload_max_bytes``."""
         self._upload_path(actor, upload_id)  # no lock is made for an upload that is not there
-        with _lock(upload_id):
+        # the user's lock, then the upload's: the user's total is checked and written at once
+        with _lock(f"user:{actor.name}"), _lock(upload_id):
             path = self._upload_path(actor, upload_id)  # again under the lock: not taken meanwhile
             size = path.stat().st_size
             if offset is not None and offset != size:
@@ -104,8 +114,13 @@ class UploadService(ServiceBase):
             if staged + len(data) > self.limits.upload_max_bytes:
                 raise TooLarge(f"your unfinished uploads hold {staged} bytes; together they may hold at most "
                                f"{self.limits.upload_max_bytes} (upload_max_bytes): finish or abort some")
-            with path.open("ab") as f:
-                f.write(data)
+            with self._staging_room(len(data)):
+                with path.open("ab") as f:
+                    f.write(data)
+            try:
+                os.utime(_note_path(path))  # a part arrived: not abandoned (the sweep goes by mtime)
+            except FileNotFoundError:
+                pass
             # hashed as it arrives (publish then needs no pass of its own); kept by this process
             # only: a part that reaches another copy of the service makes publish hash the file
             known = _digests.get(upload_id)
@@ -117,6 +132,29 @@ class UploadService(ServiceBase):
             else:
                 _digests.pop(upload_id, None)
             return {"upload_id": upload_id, "size": size + len(data)}
+
+    @contextlib.contextmanager
+    def _staging_room(self, n: int):
+        """Reserve ``n`` bytes of staging while they are written: TooLarge (413) if all staged
+        bytes would pass ``staging_max_bytes`` or the staging disk would keep less than
+        ``staging_min_free_bytes`` free."""
+        objects, limits = self.objects_store(), self.limits
+        with _reserved_guard:
+            staged, free = objects.staging_usage()
+            staged += _reserved[0]
+            free -= _reserved[0]
+            if staged + n > limits.staging_max_bytes:
+                raise TooLarge(f"the staging area holds {staged} bytes of unfinished uploads; all users' together "
+                               f"may hold at most {limits.staging_max_bytes} (staging_max_bytes): try again later")
+            if free - n < limits.staging_min_free_bytes:
+                raise TooLarge(f"the staging disk has {max(free, 0)} bytes free; uploads keep at least "
+                               f"{limits.staging_min_free_bytes} free (staging_min_free_bytes): try again later")
+            _reserved[0] += n
+        try:
+            yield
+        finally:
+            with _reserved_guard:
+                _reserved[0] -= n
 
     def _staged_bytes(self, actor: Actor) -> int:
         """Bytes held by ``actor``'s unfinished uploads."""

@@ -108,6 +108,17 @@ class ObjectStore:
         staged.write_bytes(data)
         return self.adopt(staged)[:2]
 
+    def staging_usage(self) -> tuple[int, int]:
+        """``(staged, free)``: bytes held by files in the staging directory, and bytes free on its
+        filesystem."""
+        staged = 0
+        for path in self.staging.iterdir():
+            try:
+                staged += path.stat().st_size
+            except FileNotFoundError:
+                pass
+        return staged, shutil.disk_usage(self.staging).free
+
     def sweep_staging(self, max_age_seconds: float) -> int:
         """Delete staged files untouched for ``max_age_seconds`` (abandoned uploads); the count."""
         now, gone = time.time(), 0
