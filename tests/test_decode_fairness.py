@@ -137,6 +137,23 @@ def test_one_users_never_read_streams_take_two_workers_and_are_dropped_when_they
     assert status == 200 and pa.ipc.open_stream(data).read_all().num_rows == 5_000_000
 
 
+def test_a_slow_reader_that_keeps_taking_data_is_not_dropped(server):
+    """F2's drain deadline counts bytes the reader takes, not frames: a reader taking a few kB at a
+    time for longer than decode_drain_seconds (10 s) within one 8 MiB frame keeps its stream."""
+    assert _publish(server, "carol", "zeros-slow", _zeros())[0] == 201
+    log = server.root / "server.log"
+    dropped = log.read_text().count("dropped: the reader took no data")
+    s = _never_read(server, "carol", "zeros-slow")
+    got, end = 0, time.monotonic() + 25
+    while time.monotonic() < end:
+        got += len(s.recv(4096))
+        time.sleep(0.05)
+    assert _server_side_state(server.port, s.getsockname()[1]) == "ESTABLISHED"
+    assert log.read_text().count("dropped: the reader took no data") == dropped
+    assert 0 < got < 8 << 20  # still inside the first frame(s): the generator did not advance for 25 s
+    s.close()
+
+
 def test_summaries_show_long_text_cut_and_drop_top_lists_past_their_size_cap(server):
     """F5: a top value is at most 200 characters (ending in "…"); a summary over 256 KB leaves its
     top lists out; the asset detail stays small."""

@@ -193,7 +193,7 @@ class RouteMixin:
                     break
                 if chunk:
                     self.write(chunk)
-                    await self._flush_within(drain)
+                    await self._flush_within(drain, getattr(chunks, "touch", None))
         except StreamClosedError:
             pass  # the reader went away: stop reading
         except _Drained:
@@ -215,22 +215,42 @@ class RouteMixin:
                 close()
         self.finish()
 
-    async def _flush_within(self, seconds: float) -> None:
-        """``flush()``, or _Drained when the reader takes no byte of it for ``seconds``."""
+    async def _flush_within(self, seconds: float, touch=None) -> None:
+        """``flush()``, or _Drained when the reader takes no byte of it for ``seconds``; ``touch()``
+        (the scan's drain deadline) is called whenever some of it went out."""
         flushed = self.flush()
         stream = getattr(self.request.connection, "stream", None)
-        done = getattr(stream, "_total_write_done_index", None)
+        done = _delivered(stream)
         since = asyncio.get_running_loop().time()
         while True:
             try:
                 await asyncio.wait_for(asyncio.shield(flushed), timeout=max(0.1, min(seconds, 5.0)))
                 return
             except asyncio.TimeoutError:
-                now, moved = asyncio.get_running_loop().time(), getattr(stream, "_total_write_done_index", None)
+                now, moved = asyncio.get_running_loop().time(), _delivered(stream)
                 if moved != done:
                     done, since = moved, now
+                    if touch:
+                        touch()
                 elif now - since >= seconds:
                     raise _Drained() from None
+
+
+def _delivered(stream) -> int | None:
+    """Bytes of a tornado IOStream the peer has taken: those written to the socket less those
+    still in its kernel send queue (Linux SIOCOUTQ; elsewhere those written), None if unknown."""
+    written = getattr(stream, "_total_write_done_index", None)
+    if written is None:
+        return None
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        queued = struct.unpack("i", fcntl.ioctl(stream.socket.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    except (ImportError, OSError, AttributeError, ValueError):
+        queued = 0
+    return written - queued
 
 
 class _Drained(Exception):

@@ -275,9 +275,13 @@ class RemoteScan:
         """Rows the scan yields (from the footers); None when a row filter applies."""
         return self._rows
 
-    def ipc_chunks(self) -> Iterator[bytes]:
-        """The Arrow IPC stream, frame by frame as the worker sends them. A worker that fails
-        part-way raises (the headers are out: the reader sees a broken stream)."""
+    def ipc_chunks(self) -> "ScanChunks":
+        """The Arrow IPC stream, frame by frame as the worker sends them (an iterator with
+        ``close`` and ``touch``). A worker that fails part-way raises (the headers are out: the
+        reader sees a broken stream)."""
+        return ScanChunks(self, self._frames())
+
+    def _frames(self) -> Iterator[bytes]:
         if self._done:
             return
         ok = False
@@ -325,6 +329,29 @@ class RemoteScan:
                 self._finish(False)
         except Exception:
             pass
+
+
+class ScanChunks:
+    """A scan's frames as an iterator; ``touch()`` tells the drain deadline its reader is still
+    taking data (a host whose send of one frame is slow but moving calls it), ``close()`` gives
+    the worker back."""
+
+    def __init__(self, scan: RemoteScan, frames: Iterator[bytes]):
+        self.scan, self._frames = scan, frames
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._frames)
+
+    def touch(self) -> None:
+        self.scan.progress = time.monotonic()
+
+    def close(self) -> None:
+        self._frames.close()
+        if not self.scan._done:  # never started: the generator's close does not reach its finally
+            self.scan.close()
 
 
 class _Worker:
