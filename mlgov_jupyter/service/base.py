@@ -119,7 +119,6 @@ class Limits:
     decode_timeout: float = 120.0  # seconds of CPU one describe (publish, register) may use (413 beyond)
 
 
-
 @dataclass
 class ServiceBase:
     store: Store
