@@ -278,3 +278,40 @@ def test_the_worker_limits_are_set_as_configured(monkeypatch):
     monkeypatch.setenv("MLGOV_ISOLATED_MAX_MEMORY", "lots")
     with pytest.raises(Invalid, match="^MLGOV_ISOLATED_MAX_MEMORY must be a positive whole number, not 'lots'$"):
         load_isolated("lr", data, [])
+
+
+def test_what_the_kernel_decodes_is_bounded_not_only_what_was_sent():
+    """The red team's N1: a DataFrame answer whose 400 columns all referenced one 8 MB array
+    (8 MB sent) grew the kernel by 3.4 GB, pandas copying it per column. Every reference now
+    counts its bytes against the answer limit, a frame's column or a sparse matrix's array is
+    used once, and a frame has at most MAX_FRAME_COLUMNS columns."""
+    import io
+
+    from mlgov_jupyter.kernel import isolated_model as im
+
+    def npy(a) -> bytes:
+        buf = io.BytesIO()
+        np.save(buf, a)
+        return buf.getvalue()
+
+    eight_mb = [npy(np.zeros(1_000_000))]
+    frame = {"__frame__": [str(i) for i in range(400)], "data": [{"__array__": 0}] * 400, "index": {"__array__": 0}}
+    before = _max_rss_gb()
+    with pytest.raises(Invalid, match=r"^the isolated model answered malformed data \(an array used twice\)$"):
+        im._Decoder(eight_mb).value(frame)
+    many = {"__seq__": [{"__array__": 0}] * 40}  # 320 MB referenced, 8 MB sent: no copy, still over
+    with pytest.raises(Invalid, match=r"^the isolated model answered more than 268435456 bytes once decoded"):
+        im._Decoder(eight_mb).value(many)
+    assert len(im._Decoder(eight_mb).value({"__seq__": [{"__array__": 0}] * 30})) == 30  # 240 MB: under
+    sparse = {"__sparse__": [{"__array__": 0}, {"__array__": 0}, {"__array__": 1}], "shape": [1, 1]}
+    with pytest.raises(Invalid, match=r"an array used twice"):
+        im._Decoder([npy(np.zeros(1, np.int32)), npy(np.array([0, 1], np.int32))]).value(sparse)
+    wide = {"__frame__": [str(i) for i in range(100_001)], "data": [{"__array__": 0}] * 100_001,
+            "index": {"__array__": 0}}
+    with pytest.raises(Invalid, match=r"^the isolated model answered a DataFrame of 100001 columns, over 100000$"):
+        im._Decoder(eight_mb).value(wide)
+    assert _max_rss_gb() - before < 0.2
+    honest = im._Decoder([npy(np.arange(3.0)), npy(np.ones(3)), npy(np.arange(3))]).value(
+        {"__frame__": ["a", "b"], "data": [{"__array__": 0}, {"__array__": 1}], "index": {"__array__": 2}})
+    assert honest["a"].tolist() == [0.0, 1.0, 2.0] and honest["b"].tolist() == [1.0] * 3
+    assert im._header_limit(1 << 28) == 8 << 20  # json.loads of a header: bounded too

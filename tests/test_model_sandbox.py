@@ -371,3 +371,60 @@ def test_code_in_the_sandbox_gets_no_memory_past_its_data_limit(tmp_path):
                    "memfd_create": "EPERM", "private anonymous": "ok", "RandomForestClassifier": "ok",
                    "HistGradientBoostingClassifier": "ok", "KNeighborsClassifier": "ok", "SVC": "ok",
                    "MLPClassifier": "ok", "KMeans": "ok", "matmul": "ok"}, got
+
+
+THREAD_BOMB = textwrap.dedent('''
+    import numpy as np, skops.io as sio
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from mlgov_jupyter.core.errors import Invalid
+    from mlgov_jupyter.kernel.isolated_model import load_isolated, thread_allowance
+    body = "\\n".join([
+        "import threading",
+        "threading.stack_size(64 * 1024)",
+        "stop, started, err = threading.Event(), [], 'none'",
+        "try:",
+        "    for i in range(3000):",
+        "        t = threading.Thread(target=stop.wait); t.start(); started.append(t)",
+        "except RuntimeError as exc:",
+        "    err = str(exc)",
+        "stop.set(); [t.join() for t in started]",
+        "raise RuntimeError('THREADS %d %s' % (len(started), err))"])
+    code = "exec(%r, {})" % body
+    evil = Pipeline([("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": code, "dtype": object})),
+                     ("flat", FunctionTransformer(np.ravel)), ("first", FunctionTransformer(min)),
+                     ("run", FunctionTransformer(exec))])
+    model = load_isolated("evil", sio.dumps(evil), ["builtins.exec", "builtins.min", "builtins.object",
+                                                    "numpy.full_like", "numpy.ravel"])
+    try:
+        model.transform(np.zeros((1, 1)))
+    except Invalid as exc:
+        print(str(exc).split("THREADS ", 1)[1], "allowance", thread_allowance())
+    X = np.random.default_rng(0).normal(size=(300, 4)); y = (X[:, 0] > 0).astype(int)
+    data = sio.dumps(RandomForestClassifier(30, n_jobs=-1).fit(X, y))
+    forest = load_isolated("forest", data, sio.get_untrusted_types(data=data))
+    print("FOREST", (forest.predict(X) == y).mean())
+''')
+
+
+def test_the_worker_cannot_start_more_threads_than_its_allowance():
+    """The red team's N3: the worker started 3,000 threads (64 KiB stacks), and its memory
+    headroom allowed ~58k, past the machine's pid_max for every user. RLIMIT_NPROC (the user's
+    count when the worker starts plus thread_allowance()) stops it; predict with n_jobs=-1
+    works. As Unix user alice: the limit does not bind root."""
+    import pwd
+
+    if os.getuid() != 0:
+        pytest.skip("needs root to run the worker as another Unix user")
+    try:
+        pwd.getpwnam("alice")
+    except KeyError:
+        pytest.skip("no Unix user alice")
+    out = subprocess.run([sys.executable, "-I", "-c", THREAD_BOMB], capture_output=True, text=True, timeout=300,
+                         cwd="/tmp", user="alice", group="alice", extra_groups=[], env={"PATH": os.environ.get("PATH", ""), "HOME": "/tmp"})
+    assert "FOREST" in out.stdout, out.stdout + out.stderr[-2000:]
+    threads, forest = out.stdout.splitlines()[-2:]
+    started, allowance = int(threads.split()[0]), int(threads.split()[-1])
+    assert "can't start new thread" in threads and started < allowance, threads
+    assert float(forest.split()[1]) == 1.0

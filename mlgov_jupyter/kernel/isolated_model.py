@@ -64,6 +64,9 @@ SNAPSHOT_ATTRS = ("classes_", "n_features_in_", "feature_names_in_", "feature_im
 MAX_DEPTH = 8
 MAX_ANSWER_BYTES = 256 << 20      # default bound of one answer (header and arrays), in bytes
 MAX_ANSWER_ARRAYS = 65_536        # arrays in one answer
+MAX_HEADER_BYTES = 8 << 20        # the JSON header of one answer at most (and an eighth of the answer)
+MAX_FRAME_COLUMNS = 100_000       # columns of a DataFrame answered
+THREAD_ALLOWANCE = 256            # threads the worker may start (at least; more on many-core machines)
 MAX_MEMORY = 4 << 30              # default RLIMIT_DATA headroom of the worker, in bytes
 ANSWER_ENV, MEMORY_ENV, CPU_ENV = ("MLGOV_ISOLATED_MAX_ANSWER_BYTES", "MLGOV_ISOLATED_MAX_MEMORY",
                                    "MLGOV_ISOLATED_MAX_CPU_SECONDS")
@@ -87,6 +90,12 @@ def _recv(fp, limit: int = 1 << 34) -> bytes:
     if len(data) != n:
         raise EOFError
     return data
+
+
+def _header_limit(max_bytes: int) -> int:
+    """Bytes one answer's JSON header may take: an eighth of the answer, at most MAX_HEADER_BYTES
+    (json.loads builds Python objects several times its size)."""
+    return max(min(max_bytes // 8, MAX_HEADER_BYTES), 1 << 16)
 
 
 # --- the worker's side: encode plain values ---------------------------------------------------
@@ -192,7 +201,7 @@ def _answer(out, ok: bool, value=None, error: str = "", limit: int = MAX_ANSWER_
         enc = _Encoder()
         blob = json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500], "value": None}).encode()
     total = len(blob) + sum(len(a) for a in enc.arrays)
-    if total > limit or len(blob) > limit // 8 or len(enc.arrays) > MAX_ANSWER_ARRAYS:
+    if total > limit or len(blob) > _header_limit(limit) or len(enc.arrays) > MAX_ANSWER_ARRAYS:
         enc, blob = _Encoder(), json.dumps({"ok": False, "error": "", "value": None,
                                             "too_large": [total, len(enc.arrays)]}).encode()
     _send(out, blob)
@@ -289,9 +298,37 @@ _KEPT_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "OMP_
              "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "SYSTEMROOT"}
 
 
-def _confine(cpu_seconds: int | None = None) -> None:
+def _user_tasks() -> int:
+    """Processes and threads of this process's real user now (what RLIMIT_NPROC counts), from
+    /proc; 0 where it cannot be read."""
+    uid, total = os.getuid(), 0
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if line.startswith(("Uid:", "Threads:")))
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError, IndexError):  # gone meanwhile, or unreadable
+            continue
+    return total
+
+
+def thread_allowance() -> int:
+    """Threads the worker may start: THREAD_ALLOWANCE, more on a machine with many CPUs (BLAS,
+    OpenMP and joblib pools of one thread per CPU each)."""
+    return max(THREAD_ALLOWANCE, 4 * (os.cpu_count() or 1) + 64)
+
+
+def _confine(cpu_seconds: int | None = None, nproc: int | None = None) -> None:
     """In the worker before it starts: no new privileges (setuid programs cannot raise it),
-    no core dump of the model's memory, and ``cpu_seconds`` of CPU time if given."""
+    no core dump of the model's memory, ``cpu_seconds`` of CPU time if given, and at most
+    ``nproc`` processes and threads of its Unix user (RLIMIT_NPROC counts the whole user: the
+    caller passes the user's count now plus the worker's allowance) so that it cannot take the
+    machine's process ids; not enforced for root."""
     import ctypes
     import resource
 
@@ -299,6 +336,10 @@ def _confine(cpu_seconds: int | None = None) -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if cpu_seconds:
             resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+        if nproc:
+            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+            nproc = nproc if hard == resource.RLIM_INFINITY else min(nproc, hard)
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
     except Exception:  # noqa: BLE001 - not Linux: the rest of the isolation stands
         pass
@@ -331,12 +372,15 @@ def _read_answer(fp, max_bytes: int) -> tuple[Any, list[bytes]]:
     if len(head) != 8:
         raise EOFError
     (n,) = struct.unpack("<Q", head)
-    if n > max(max_bytes // 8, 1 << 16):
+    if n > _header_limit(max_bytes):
         raise _TooLarge(n, 0, killed=True)
     blob = fp.read(n)
     if len(blob) != n:
         raise EOFError
-    header = json.loads(blob)
+    try:
+        header = json.loads(blob)
+    except RecursionError:  # nested past the interpreter's depth
+        raise ValueError("malformed header") from None
     sizes_blob = _recv(fp, 8 * (MAX_ANSWER_ARRAYS + 1))
     if len(sizes_blob) < 8 or len(sizes_blob) % 8:
         raise ValueError("malformed sizes")
@@ -374,13 +418,15 @@ class _Worker:
         # then the worker sandboxes itself (kernel/sandbox.py) and says how
         env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
         # in a session (and process group) of its own, which close() kills whole
+        # at most thread_allowance() threads more than the user runs now (RLIMIT_NPROC)
+        nproc = _user_tasks() + thread_allowance() if sys.platform.startswith("linux") else None
         argv = [sys.executable, "-I", "-m", "mlgov_jupyter.kernel.isolated_model",
                 f"--max-answer-bytes={max_answer_bytes}", f"--max-memory={max_memory}"]
         self.proc = subprocess.Popen(argv + (["--allow-unsandboxed"] if allow_unsandboxed else []),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, close_fds=True,
                                      cwd=tempfile.gettempdir(), start_new_session=True,
-                                     preexec_fn=functools.partial(_confine, cpu_seconds))
+                                     preexec_fn=functools.partial(_confine, cpu_seconds, nproc))
         self.dead = False
         self.sandbox = ""
 
@@ -428,7 +474,7 @@ class _Worker:
             raise Invalid(f"model {self.name!r}: {str(header.get('error') if isinstance(header, dict) else '')[:500]}")
         if raw:
             return header.get("value"), arrays
-        return _Decoder(arrays).value(header.get("value"))
+        return _Decoder(arrays, self.max_answer_bytes).value(header.get("value"))
 
     def _too_large(self, big: _TooLarge) -> Invalid:
         again = "; its isolated process was stopped: use() it again" if big.killed else ""
@@ -494,30 +540,45 @@ def _npy(blob: bytes):
 
 
 class _Decoder:
-    """Plain values from the worker's answer: JSON and .npy arrays read without pickle."""
+    """Plain values from the worker's answer: JSON and .npy arrays read without pickle. What is
+    decoded is bounded, not only what was sent: every reference to an array counts its bytes
+    against ``budget`` (the answer limit), an array is used by at most one DataFrame column or
+    sparse matrix (pandas and scipy copy them), a DataFrame has at most MAX_FRAME_COLUMNS
+    columns; Invalid otherwise."""
 
-    def __init__(self, arrays: list[bytes]):
+    def __init__(self, arrays: list[bytes], budget: int = MAX_ANSWER_BYTES):
         self.raw, self.cache = arrays, {}
+        self.budget, self.spent, self.owned = budget, 0, set()
 
-    def array(self, ref):
-        import numpy as np
+    def _spend(self, n: int) -> None:
+        self.spent += n
+        if self.spent > self.budget:
+            raise Invalid(f"the isolated model answered more than {self.budget} bytes once decoded "
+                          f"(one array referenced many times; use(..., max_answer_bytes=N) or {ANSWER_ENV})")
 
+    def array(self, ref, owned: bool = False):
         i = ref if type(ref) is int else -1
         if not 0 <= i < len(self.raw):
             raise Invalid("the isolated model answered malformed data")
+        if owned:  # copied by a DataFrame or sparse matrix: once only
+            if i in self.owned:
+                raise Invalid("the isolated model answered malformed data (an array used twice)")
+            self.owned.add(i)
         if i not in self.cache:
             self.cache[i] = _npy(self.raw[i])
+        self._spend(self.cache[i].nbytes)
         return self.cache[i]
 
     def _plain_array(self, ref):
         """A numeric array the worker sent (``{"__array__": i}``)."""
         if not isinstance(ref, dict) or "__array__" not in ref:
             raise Invalid("the isolated model answered malformed data")
-        return self.array(ref["__array__"])
+        return self.array(ref["__array__"], owned=True)
 
     def _column(self, ref):
-        """A column: a numeric array, or an object array of plain values."""
-        value = self.value(ref)
+        """A column: a numeric array (used once), or an object array of plain values."""
+        value = self.array(ref["__array__"], owned=True) if isinstance(ref, dict) and "__array__" in ref \
+            else self.value(ref)
         import numpy as np
 
         if not isinstance(value, np.ndarray):
@@ -537,6 +598,9 @@ class _Decoder:
             import numpy as np
 
             items = self.value(v["__list__"])
+            if not isinstance(items, list):
+                raise Invalid("the isolated model answered malformed data")
+            self._spend(8 * len(items))
             out = np.empty(len(items), dtype=object)
             out[:] = items
             return out
@@ -558,6 +622,12 @@ class _Decoder:
         if "__frame__" in v:
             import pandas as pd
 
+            if not isinstance(v["__frame__"], list) or not isinstance(v.get("data"), list) \
+                    or len(v["data"]) != len(v["__frame__"]):
+                raise Invalid("the isolated model answered malformed data")
+            if len(v["__frame__"]) > MAX_FRAME_COLUMNS:
+                raise Invalid(f"the isolated model answered a DataFrame of {len(v['__frame__'])} columns, "
+                              f"over {MAX_FRAME_COLUMNS}")
             cols = [str(c) for c in v["__frame__"]]
             data = {c: self._column(r) for c, r in zip(cols, v["data"])}
             return pd.DataFrame(data, index=self._column(v["index"]), columns=cols)
@@ -676,7 +746,7 @@ def load_isolated(name: str, data: bytes, trusted: list[str], unsandboxed: bool 
         desc, arrays = worker.request("describe", None, raw=True)
         if not isinstance(desc, dict):
             raise Invalid("the isolated model answered malformed data")
-        return _view(desc, _Decoder(arrays), worker, name)
+        return _view(desc, _Decoder(arrays, limit), worker, name)
     except BaseException:
         worker.close()
         raise
