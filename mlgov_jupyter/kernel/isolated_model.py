@@ -30,10 +30,15 @@ MiB; ``use(..., max_answer_bytes=N)`` or ``MLGOV_ISOLATED_MAX_ANSWER_BYTES``; th
 most an eighth of it) in at most ``MAX_ANSWER_ARRAYS`` arrays: the worker sends the sizes of its
 arrays before the arrays, and the kernel checks them before it reads a byte of them (an answer
 over the limit is one ``Invalid`` naming the setting; a worker that sends one anyway is killed).
-Each ``.npy`` array must hold exactly the bytes its header declares. The worker may use at most
+Each ``.npy`` array must hold exactly the bytes its header declares. What the kernel decodes is
+bounded as well (``_Decoder``): each reference to an array counts its bytes against the limit,
+an array backs at most one DataFrame column or sparse matrix, a DataFrame has at most
+MAX_FRAME_COLUMNS columns, the header at most MAX_HEADER_BYTES. The worker may use at most
 ``MLGOV_ISOLATED_MAX_MEMORY`` bytes (default 4 GiB) more data memory than it held once ready
-(``RLIMIT_DATA``; it also bounds the threads it can start): a refused allocation is the model's
-``MemoryError``, one ``Invalid`` line. The worker runs in a session of its own and cannot fork
+(``RLIMIT_DATA``; its sandbox refuses shared anonymous memory and memfds, which that limit does
+not count): a refused allocation is the model's ``MemoryError``, one ``Invalid`` line. It may
+start at most ``thread_allowance()`` threads more than its user ran when it started
+(``RLIMIT_NPROC``; Linux does not enforce it for root). The worker runs in a session of its own and cannot fork
 (kernel/sandbox.py), and ``close()`` kills its whole process group, so nothing it starts
 outlives it. Its CPU time is not limited unless ``MLGOV_ISOLATED_MAX_CPU_SECONDS`` is set
 (``RLIMIT_CPU``: the worker is killed when its lifetime CPU time passes it): a call runs while
