@@ -59,9 +59,9 @@ def _monitor_body(name="churn-dq", **extra):
 async def test_deploy_capture_monitor_run_and_alerts(api):
     dep = await _model_and_deployment(api)
     assert dep["model_revision"] == 1 and dep["capture"] == "churn-prod-capture" and dep["status"] == "InService"
-    # a deployment in service without an active monitor is "missing"
+    # a deployment in service without an active monitor is "missing", from the start
     code, alerts, _ = await api("alice", "GET", "alerts")
-    assert code == 200 and [a["kind"] for a in alerts["alerts"]] == []  # evaluated when monitors change
+    assert code == 200 and [a["kind"] for a in alerts["alerts"]] == ["missing"]
     code, mon, _ = await api("alice", "POST", "monitors", _monitor_body(schedule="*/5 * * * *"))
     assert code == 201, mon
     assert mon["status"] == "Scheduled" and mon["next_run_at"].endswith(("0:00+00:00", "5:00+00:00"))
@@ -89,7 +89,7 @@ async def test_deploy_capture_monitor_run_and_alerts(api):
     assert ex["status"] == "Completed", ex["summary"]
     assert ex["window"]["rows"] == 800  # only the rows since the last run
     code, alerts, _ = await api("alice", "GET", "alerts", state="all")
-    assert [(a["kind"], a["state"]) for a in alerts["alerts"]] == [("violation", "OK")]
+    assert sorted((a["kind"], a["state"]) for a in alerts["alerts"]) == [("missing", "OK"), ("violation", "OK")]
 
     # stopping the only monitor: it is inactive, and the deployment has none active (missing)
     code, mon, _ = await api("alice", "POST", "monitors/churn-dq/stop", {})

@@ -86,6 +86,7 @@ class DeploymentService(ServiceBase):
             self._audit(s, actor, "deployment.create", "deployment", d.name,
                         {"model": model.name, "revision": revision, "environment": d.environment,
                          "project": pname, "capture": body.capture})
+            self._evaluate_alerts(s, [d.id], [])  # in service without a monitor: missing, from now
             return self._show_deployment(s, d, self._project_names(s))
 
     def _capture_asset(self, s, actor: Actor, name: str, model: t.Asset, now: datetime) -> t.Asset:
@@ -145,6 +146,7 @@ class DeploymentService(ServiceBase):
                 d.status = body.status
             d.updated_at = datetime.now(timezone.utc)
             self._audit(s, actor, "deployment.update", "deployment", d.name, detail)
+            self._evaluate_alerts(s, [d.id], [])
             return self._show_deployment(s, d, names)
 
     # ---- captured data -----------------------------------------------------------------------
