@@ -273,6 +273,7 @@ def test_the_worker_limits_are_set_as_configured(monkeypatch):
     got = limits(default)
     assert got["Max cpu time"] == ["unlimited", "unlimited"]
     assert got["Max data size"][0] == got["Max data size"][1] != "unlimited"  # the model cannot raise it
+    assert got["Max open files"] == ["64", "64"]  # R9c's P2: pipe/socket buffers bounded by open files
     monkeypatch.setenv("MLGOV_ISOLATED_MAX_CPU_SECONDS", "3600")
     assert limits(load_isolated("lr", data, []))["Max cpu time"] == ["3600", "3600"]
     monkeypatch.setenv("MLGOV_ISOLATED_MAX_MEMORY", "lots")
@@ -310,6 +311,11 @@ def test_what_the_kernel_decodes_is_bounded_not_only_what_was_sent():
             "index": {"__array__": 0}}
     with pytest.raises(Invalid, match=r"^the isolated model answered a DataFrame of 100001 columns, over 100000$"):
         im._Decoder(eight_mb).value(wide)
+    # R9c's P1: 0-d (or short) columns that pandas would stretch to the index's length
+    stretched = {"__frame__": [str(i) for i in range(400)], "data": [{"__array__": i + 1} for i in range(400)],
+                 "index": {"__array__": 0}}
+    with pytest.raises(Invalid, match=r"a frame column unlike its index"):
+        im._Decoder(eight_mb + [npy(np.float64(1.0))] * 400).value(stretched)
     assert _max_rss_gb() - before < 0.2
     honest = im._Decoder([npy(np.arange(3.0)), npy(np.ones(3)), npy(np.arange(3))]).value(
         {"__frame__": ["a", "b"], "data": [{"__array__": 0}, {"__array__": 1}], "index": {"__array__": 2}})

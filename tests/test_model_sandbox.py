@@ -340,6 +340,12 @@ MEMORY_PROBE = textwrap.dedent('''
     attempt("growsdown", lambda: raw_mmap(0x02 | 0x20 | 0x100))
     attempt("memfd_create", lambda: os.memfd_create("x"))
     attempt("private anonymous", lambda: mmap.mmap(-1, 1 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS))
+    # R9c's P2: socket and pipe buffers are kernel memory outside RLIMIT_DATA
+    import fcntl
+    import socket
+    attempt("socketpair", lambda: socket.socketpair())
+    rd, wr = os.pipe()
+    attempt("grow a pipe", lambda: fcntl.fcntl(wr, 1031, 1 << 20))  # F_SETPIPE_SZ
     # what scikit-learn, OpenBLAS, OpenMP and joblib threads do in the worker still works
     from sklearn.cluster import KMeans
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -368,7 +374,8 @@ def test_code_in_the_sandbox_gets_no_memory_past_its_data_limit(tmp_path):
     assert "PROBE " in out.stdout, out.stderr[-2000:]
     got = json.loads(out.stdout.split("PROBE ", 1)[1])
     assert got == {"shared anonymous": "EPERM", "shared_validate anonymous": "EPERM", "growsdown": "EPERM",
-                   "memfd_create": "EPERM", "private anonymous": "ok", "RandomForestClassifier": "ok",
+                   "memfd_create": "EPERM", "private anonymous": "ok", "socketpair": "EPERM",
+                   "grow a pipe": "EPERM", "RandomForestClassifier": "ok",
                    "HistGradientBoostingClassifier": "ok", "KNeighborsClassifier": "ok", "SVC": "ok",
                    "MLPClassifier": "ok", "KMeans": "ok", "matmul": "ok"}, got
 

@@ -341,6 +341,9 @@ def _confine(cpu_seconds: int | None = None, nproc: int | None = None) -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if cpu_seconds:
             resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+        # open files bound what pipe and socketpair buffers (kernel memory, outside RLIMIT_DATA)
+        # the worker can fill: the model's code needs a few
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         if nproc:
             hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
             nproc = nproc if hard == resource.RLIM_INFINITY else min(nproc, hard)
@@ -634,8 +637,13 @@ class _Decoder:
                 raise Invalid(f"the isolated model answered a DataFrame of {len(v['__frame__'])} columns, "
                               f"over {MAX_FRAME_COLUMNS}")
             cols = [str(c) for c in v["__frame__"]]
+            index = self._column(v["index"])
             data = {c: self._column(r) for c, r in zip(cols, v["data"])}
-            return pd.DataFrame(data, index=self._column(v["index"]), columns=cols)
+            # every column 1-D and as long as the index: pandas would stretch a 0-d or shorter
+            # column to the index's length, copying past what the answer's size bound counted
+            if index.ndim != 1 or any(col.ndim != 1 or len(col) != len(index) for col in data.values()):
+                raise Invalid("the isolated model answered malformed data (a frame column unlike its index)")
+            return pd.DataFrame(data, index=index, columns=cols)
         if "__estimator__" in v:
             return _view(v["__estimator__"], self, None)
         if "__repr__" in v:

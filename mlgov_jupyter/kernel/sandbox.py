@@ -55,10 +55,11 @@ _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 _PR_SET_NO_NEW_PRIVS = 38
 # mmap flags: memory RLIMIT_DATA does not count (shared anonymous memory, "stack" mappings)
 _MAP_SHARED, _MAP_ANONYMOUS, _MAP_GROWSDOWN = 0x01, 0x20, 0x0100
+_F_SETPIPE_SZ = 1031
 
 # denied outright (EPERM); names unknown to this libseccomp or architecture are skipped
 DENIED_SYSCALLS = (
-    "socket", "socketcall", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "socket", "socketcall", "socketpair", "io_uring_setup", "io_uring_enter", "io_uring_register",
     "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open",
     "pidfd_getfd", "pidfd_send_signal", "tkill", "kcmp", "perf_event_open", "bpf", "userfaultfd",
     "keyctl", "add_key", "request_key", "unshare", "setns", "mount", "umount2", "pivot_root",
@@ -209,6 +210,8 @@ def _seccomp_filter():
     shared_anon = _MAP_SHARED | _MAP_ANONYMOUS
     flt.add_rule(deny, "mmap", sc.Arg(3, sc.MASKED_EQ, shared_anon, shared_anon))
     flt.add_rule(deny, "mmap", sc.Arg(3, sc.MASKED_EQ, _MAP_GROWSDOWN, _MAP_GROWSDOWN))
+    # pipe buffers are kernel memory outside RLIMIT_DATA: no growing them (F_SETPIPE_SZ)
+    flt.add_rule(deny, "fcntl", sc.Arg(1, sc.EQ, _F_SETPIPE_SZ))
     for name, which_arg, allowed in WHICH_SYSCALLS:
         try:
             flt.add_rule(deny, name, sc.Arg(which_arg, sc.NE, allowed))
