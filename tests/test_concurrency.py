@@ -11,7 +11,8 @@ from live import LiveServer
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("busy"))
+    # many parallel publishes by one user: above the per-user decode cap's default (2)
+    live = LiveServer(tmp_path_factory.mktemp("busy"), config="c.MlgovApp.decode_per_user = 8\n")
     yield live
     live.stop()
 

@@ -280,7 +280,7 @@ def test_a_worker_holds_the_object_store_and_nothing_else(tmp_path, monkeypatch)
             names = {k.split(b"=")[0] for k in environ.split(b"\0") if k}
             # an allow-list, and the cloud credentials the object store's filesystem may read
             assert {n for n in names if not n.startswith((b"AWS_", b"AZURE_", b"GOOGLE_APPLICATION_"))} <= {
-                b"PATH", b"LANG", b"LC_ALL", b"LC_CTYPE", b"TZ", b"TMPDIR", b"HOME"}, names
+                b"PATH", b"LANG", b"LC_ALL", b"LC_CTYPE", b"TZ", b"TMPDIR", b"HOME", b"OMP_NUM_THREADS"}, names
             assert sorted(os.listdir(f"/proc/{pid}/fd")) == ["0", "1", "2"]
             status = open(f"/proc/{pid}/status").read()
             assert "NoNewPrivs:\t1" in status
