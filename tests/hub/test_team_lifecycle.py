@@ -52,7 +52,7 @@ try:
     c.use({old!r})
 except NotFound as exc:
     print("refused:", exc)
-print([(s["status"], s["grant_status"]) for s in c.subscriptions()])
+print([(s["status"], s["grant_status"]) for s in c.subscriptions() if s["asset"] == {old!r}])
 """)
     lines = out.splitlines()
     assert lines[0].startswith(f"refused: asset '{old}' was unpublished by alice on ") and len(lines) == 2, out
