@@ -432,3 +432,32 @@ def test_a_run_joins_only_the_newest_ground_truth_up_to_its_bound(tmp_path):
         newest = [f.content_hash for f in s.query(t.CaptureFile).filter_by(kind="ground_truth")
                   .order_by(t.CaptureFile.id)][1:]
     assert [e[0] for e in plan["ground_truth"]] == newest  # 800 rows: the two newest uploads
+
+
+async def test_a_failed_runs_reason_is_shown_only_to_those_who_may_read_its_data(api):
+    """A run's failure reason may quote the data (a library's error text about a column's
+    values): the monitor's other readers see a generic line, everywhere the reason shows; the
+    audit trail keeps only the error's kind."""
+    from tests.helpers import parquet_b64
+
+    await _model_and_deployment(api)
+    data = captured(50, 0, seed=3).drop(columns=["inference_id", "event_time"])
+    data["plan"] = [["held", "values"]] * len(data)  # a list column: the check cannot count it
+    code, out, _ = await api("alice", "POST", "assets", {"name": "held-batch", "format": "parquet",
+                                                         "classification": "pii",
+                                                         "content_b64": parquet_b64(data)})
+    assert code == 201, out
+    code, mon, _ = await api("alice", "POST", "monitors", _monitor_body(
+        "held-dq", deployment=None, model="churn-model", data="held-batch"))
+    assert code == 201, mon
+    code, ex, _ = await api("alice", "POST", "monitors/held-dq/run", {})
+    reason = ex["failure_reason"]
+    assert ex["status"] == "Failed" and "cannot compare with the baseline" in reason, ex
+    for path in ("monitors", "monitors/held-dq"):
+        code, body, _ = await api("bob", "GET", path)
+        assert code == 200, body
+        assert reason not in str(body) and "the reason is shown to those who may read" in str(body), path
+    code, body, _ = await api("alice", "GET", "monitors/held-dq")
+    assert body["executions"][0]["failure_reason"] == reason == body["last_execution"]["failure_reason"]
+    code, events, _ = await api("root", "GET", "audit", action="monitor.run")
+    assert code == 200 and "cannot compare" not in str(events) and "Invalid" in str(events), events

@@ -124,7 +124,8 @@ class DeploymentService(ServiceBase):
             self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name,
                                                                   project=names[d.project_id]))
             out = self._show_deployment(s, d, names)
-            out["monitors"] = [self._show_monitor(s, mon, names) for mon in s.execute(
+            principal = self._principal(s, actor)
+            out["monitors"] = [self._show_monitor(s, mon, names, principal) for mon in s.execute(
                 select(t.Monitor).where(t.Monitor.deployment_id == d.id).order_by(t.Monitor.name)).scalars()]
             return out
 

@@ -32,6 +32,7 @@ SCHEDULER = Actor("mlgov-scheduler")  # who scheduled runs and built-in alerts a
 RUN_LEASE = timedelta(hours=1)  # a run claimed longer ago than this is taken to have died with its process
 MAX_BASELINE_BYTES = 16 << 20
 TYPES_RUN = ("data_quality", "model_quality", "bias")
+HIDDEN_REASON = "the run failed; the reason is shown to those who may read the data it checked"
 
 
 def _now() -> datetime:
@@ -78,11 +79,23 @@ class MonitorService(ServiceBase):
             raise NotFound(f"no monitor named {name!r} (see %mlgov monitor list)")
         return row
 
-    def _show_monitor(self, s, mon: t.Monitor, names: dict) -> dict:
+    def _failure_shown(self, s, principal, mon: t.Monitor, names: dict, row) -> str | None:
+        """A failed run's reason for this reader: whole for those who may see its report (the
+        reason can quote a value of the data, e.g. a library's conversion error), else a generic
+        line. ``row``: an execution or anything with ``failure_reason`` and ``datasets``."""
+        if not row.failure_reason:
+            return row.failure_reason
+        model = s.get(t.Asset, mon.model_asset_id)
+        if self._may_see_report(s, principal, model, names[mon.project_id], row):
+            return row.failure_reason
+        return HIDDEN_REASON
+
+    def _show_monitor(self, s, mon: t.Monitor, names: dict, principal) -> dict:
         dep = s.get(t.Deployment, mon.deployment_id) if mon.deployment_id else None
         data = s.get(t.Asset, mon.dataset_asset_id) if mon.dataset_asset_id else None
         last = s.execute(select(t.MonitoringExecution.id, t.MonitoringExecution.status,
-                                t.MonitoringExecution.created_at, t.MonitoringExecution.failure_reason)
+                                t.MonitoringExecution.created_at, t.MonitoringExecution.failure_reason,
+                                t.MonitoringExecution.datasets)
                          .where(t.MonitoringExecution.monitor_id == mon.id)
                          .order_by(t.MonitoringExecution.id.desc()).limit(1)).first()
         alerts = [a.kind for a in s.execute(select(t.Alert).where(t.Alert.monitor_id == mon.id,
@@ -97,7 +110,8 @@ class MonitorService(ServiceBase):
                 "running": mon.running_since is not None, "last_run_at": views.iso(mon.last_run_at),
                 "progress": _progress_view(self._run_progress().get(mon.id)) if mon.running_since else None,
                 "last_execution": {"id": last[0], "status": last[1], "created_at": views.iso(last[2]),
-                                   "failure_reason": last[3]} if last else None,
+                                   "failure_reason": self._failure_shown(s, principal, mon, names, last)}
+                if last else None,
                 "alert": "InAlert" if alerts else "OK", "open_alerts": alerts,
                 "created_by": mon.created_by, "created_at": views.iso(mon.created_at)}
 
@@ -172,7 +186,7 @@ class MonitorService(ServiceBase):
                          "data": data.name if data else None, "schedule": mon.schedule,
                          "baseline": digest, "project": pname})
             self._evaluate_alerts(s, [mon.deployment_id], [mon.id])
-            return self._show_monitor(s, mon, names)
+            return self._show_monitor(s, mon, names, self._principal(s, actor))
 
     def monitors(self, actor: Actor, deployment: str | None = None) -> dict:
         with self.store.transaction(write=False) as s:
@@ -181,7 +195,8 @@ class MonitorService(ServiceBase):
             stmt = select(t.Monitor).order_by(t.Monitor.name)
             if deployment:
                 stmt = stmt.where(t.Monitor.deployment_id == self._deployment(s, deployment).id)
-            return {"monitors": [self._show_monitor(s, mon, names) for mon in s.execute(stmt).scalars()]}
+            principal = self._principal(s, actor)
+            return {"monitors": [self._show_monitor(s, mon, names, principal) for mon in s.execute(stmt).scalars()]}
 
     def get_monitor(self, actor: Actor, name: str, limit: int = 50) -> dict:
         """A monitor with its executions, newest first, each with its metrics over time (what the
@@ -191,16 +206,16 @@ class MonitorService(ServiceBase):
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name,
                                                                   project=names[mon.project_id]))
-            out = self._show_monitor(s, mon, names)
+            principal = self._principal(s, actor)
+            out = self._show_monitor(s, mon, names, principal)
             rows = s.execute(select(t.MonitoringExecution).where(t.MonitoringExecution.monitor_id == mon.id)
                              .order_by(t.MonitoringExecution.id.desc()).limit(limit)).scalars().all()
             model = s.get(t.Asset, mon.model_asset_id)
-            principal = self._principal(s, actor)
             out["executions"] = []
             for e in rows:
                 shown = {**views.execution(e, model.name, with_report=False), "window": e.window,
                          "started_at": views.iso(e.started_at), "ended_at": views.iso(e.ended_at),
-                         "failure_reason": e.failure_reason}
+                         "failure_reason": self._failure_shown(s, principal, mon, names, e)}
                 if self._may_see_report(s, principal, model, names[mon.project_id], e):
                     shown["metrics"] = _metrics(e.report or {})
                 out["executions"].append(shown)
@@ -219,7 +234,7 @@ class MonitorService(ServiceBase):
             self._audit(s, actor, "monitor.start" if active else "monitor.stop", "monitor", mon.name,
                         {"project": names[mon.project_id]})
             self._evaluate_alerts(s, [mon.deployment_id], [mon.id])
-            return self._show_monitor(s, mon, names)
+            return self._show_monitor(s, mon, names, self._principal(s, actor))
 
     def delete_monitor(self, actor: Actor, name: str) -> dict:
         """Delete a monitor; its executions stay in the model's history (without the monitor)."""
@@ -257,7 +272,13 @@ class MonitorService(ServiceBase):
             monitor_id = mon.id
         if not self._claim(monitor_id):
             raise Conflict(f"monitor {name!r} is running; its execution will show in its history")
-        return self._execute(monitor_id, actor)
+        out = self._execute(monitor_id, actor)
+        if out.get("failure_reason"):
+            with self.store.transaction(write=False) as s:
+                mon, row = self._monitor_by_id(s, monitor_id), s.get(t.MonitoringExecution, out["id"])
+                out["failure_reason"] = self._failure_shown(s, self._principal(s, actor), mon,
+                                                            self._project_names(s), row)
+        return out
 
     def _claim(self, monitor_id: int, due: datetime | None = None, next_at: datetime | None = None) -> bool:
         """Take the monitor's run lease (and, for a scheduled run, move its next fire time from
@@ -308,7 +329,7 @@ class MonitorService(ServiceBase):
         with self.store.transaction(write=False) as s:
             mon = self._monitor_by_id(s, monitor_id)
             plan = self._run_plan(s, mon)
-        report, reason, window = None, None, plan.get("window")
+        report, reason, failed, window = None, None, None, plan.get("window")
         self._run_progress()[monitor_id] = [0, (window or {}).get("rows")]
         try:
             if plan.get("reason"):
@@ -317,10 +338,11 @@ class MonitorService(ServiceBase):
 
             report = run_check(self, mon, plan)
         except GovernanceError as exc:
-            reason = exc.message
+            reason, failed = exc.message, type(exc).__name__
         except Exception as exc:  # noqa: BLE001 - a run fails with its reason; the service goes on
             log.exception("monitor %s failed", mon.name)
-            reason = f"{type(exc).__name__}: the run failed; the service log has the details"
+            failed = type(exc).__name__
+            reason = f"{failed}: the run failed; the service log has the details"
         finally:
             self._run_progress().pop(monitor_id, None)
         with self.store.transaction() as s:
@@ -349,7 +371,7 @@ class MonitorService(ServiceBase):
             self._audit(s, actor, "monitor.run", "monitor", mon.name,
                         {"execution": row.id, "status": status, "violations": violations,
                          "window": window, "seconds": round(time.perf_counter() - t0, 3),
-                         "project": names[mon.project_id], **({"reason": reason} if reason else {})})
+                         "project": names[mon.project_id], **({"failed": failed} if failed else {})})
             self._evaluate_alerts(s, [mon.deployment_id], [mon.id])
             return {**views.execution(row, model.name, with_report=False), "monitor": mon.name, "window": window,
                     "failure_reason": reason, "started_at": views.iso(started), "ended_at": views.iso(ended)}
