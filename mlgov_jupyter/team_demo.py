@@ -195,11 +195,14 @@ class Hub:
     ``db_url``: the service's store (default: SQLite in its data dir); its password, if any, lives
     only in the service's own 0600 config file. ``admin_users``: mlgov admins (service config).
     ``python``: the environment users' servers, kernels and the service run from (default: this one).
+    ``service_config``: more lines for the service's config file (``c.MlgovServe.x = ...``).
     """
 
     def __init__(self, db_url: str = "", admin_users=("mlgov-admin",), python: str | None = None,
-                 users=LOGIN_USERS, password: str | None = None, start_timeout: float = 90):
+                 users=LOGIN_USERS, password: str | None = None, start_timeout: float = 90,
+                 service_config: tuple[str, ...] = ()):
         self.db_url = db_url
+        self.service_config = tuple(service_config)
         self.admin_users = list(admin_users)
         self.python = python or sys.executable
         self.bin = Path(self.python).parent
@@ -288,6 +291,7 @@ class Hub:
         lines = [f"c.MlgovServe.admin_users = {self.admin_users!r}"]
         if self.db_url:
             lines.append(f"c.MlgovServe.db_url = {self.db_url!r}")
+        lines.extend(self.service_config)
         fd = os.open(self.config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -63,10 +63,17 @@ def _start(**kwargs) -> Hub:
     return hub
 
 
+# The session hub's service checks due monitors every 2 s (a one-minute schedule runs within
+# seconds of its minute) and may post webhooks to receivers the tests start on 127.0.0.1.
+SESSION_SERVICE_CONFIG = ("c.MlgovServe.monitor_tick_seconds = 2.0",
+                          "c.MlgovServe.delivery_interval = 0.5",
+                          "c.MlgovServe.webhook_allowed_hosts = ['127.0.0.1']")
+
+
 @pytest.fixture(scope="session")
 def hub():
     """One hub for the whole session (SQLite store); the tests use unique names."""
-    hub = _start()
+    hub = _start(service_config=SESSION_SERVICE_CONFIG)
     try:
         yield hub
     finally:

@@ -56,3 +56,82 @@ except PermissionError:
     print("PermissionError")
 """)
     assert out.strip().split("\n") == ["[]", "PermissionError"], out
+
+
+def test_a_scheduled_monitor_runs_in_the_service_by_itself_and_its_alert_reaches_a_webhook(hub):
+    """Issue 11's promise in team mode: nobody runs anything; ``mlgov serve``'s scheduler runs the
+    one-minute monitor, the violation alert reaches alice's webhook (HMAC-signed with her
+    channel's secret) and her in-Lab list through her own server; bob, through his server (the
+    sidebar's path), sees the deployment in alert but not the metrics."""
+    import json
+    import time
+
+    from mlgov_jupyter.core import webhooks
+    from tests.test_notifications import Receiver
+
+    def wait(predicate, timeout: float, what: str):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(1)
+        raise AssertionError(f"waited {timeout:.0f} s for {what}\n{hub.log_tail()}")
+
+    tag = uuid.uuid4().hex[:8]
+    receiver = Receiver()
+    try:
+        out = kernel_ok(hub, "alice", CLIENT + f"""
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+from mlgov_jupyter import monitoring as mon
+rng = np.random.default_rng(1)
+X = pd.DataFrame({{"age": rng.normal(40, 10, 1000), "income": rng.normal(50, 15, 1000)}})
+m = LogisticRegression().fit(X, (X.age > 40).astype(int))
+c.publish(m, "sched-risk-{tag}")
+c.deploy("sched-prod-{tag}", model="sched-risk-{tag}")
+served = mg.capture(m, deployment="sched-prod-{tag}", client=c)
+served.predict(X.assign(age=X.age + 20).iloc[:300]); served.flush()
+hook = c.add_channel("webhook", {receiver.url!r}, events=["alert.raised"])
+c.create_monitor("sched-dq-{tag}", deployment="sched-prod-{tag}", baseline=mon.fit_baseline(X),
+                 schedule="* * * * *")
+print(hook["secret"])
+""", timeout=180)
+        secret = out.split()[-1]
+
+        def executions():
+            response = hub._user_api("alice", "GET", f"mlgov/monitors/sched-dq-{tag}")
+            assert response.status_code == 200, response.text
+            return response.json()["executions"]
+
+        (ex,) = wait(executions, 100, "the scheduled run")
+        assert ex["status"] == "CompletedWithViolations" and ex["created_by"] == "mlgov-scheduler", ex
+        assert ex["window"]["rows"] == 300 and ex["metrics"], ex
+        raised = wait(lambda: [c for c in receiver.calls if json.loads(c[1]).get("event") == "alert.raised"
+                               and json.loads(c[1])["payload"].get("monitor") == f"sched-dq-{tag}"],
+                      60, "the violation alert at alice's webhook")
+        headers, body, _ = raised[0]
+        assert webhooks.verify(secret, body, headers.get(webhooks.SIGNATURE_HEADER))
+        assert json.loads(body)["payload"]["kind"] == "violation"
+        inbox = hub._user_api("alice", "GET", "mlgov/notifications?page_size=100").json()["notifications"]
+        assert any(n["event"] == "alert.raised" and n["payload"].get("monitor") == f"sched-dq-{tag}" for n in inbox)
+
+        # bob, along the sidebar's path: the deployment is in alert; the metrics are not his to see
+        response = hub._user_api("bob", "GET", f"mlgov/deployments/sched-prod-{tag}")
+        assert response.status_code == 200, response.text
+        (shown,) = response.json()["monitors"]
+        assert shown["alert"] == "InAlert" and shown["last_execution"]["status"] == "CompletedWithViolations"
+        detail = hub._user_api("bob", "GET", f"mlgov/monitors/sched-dq-{tag}").json()
+        assert "metrics" not in detail["executions"][0]
+        assert all(c["user"] == "bob" for c in hub._user_api("bob", "GET", "mlgov/channels").json()["channels"])
+    finally:
+        receiver.close()
+        # the session's hub runs on: no monitor firing every minute, no deployment left unmonitored
+        kernel_ok(hub, "alice", CLIENT + f"""
+for call in (lambda: c.delete_monitor("sched-dq-{tag}"),
+             lambda: c.update_deployment("sched-prod-{tag}", status="OutOfService")):
+    try:
+        call()
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+""")
