@@ -513,6 +513,7 @@ function MonitorRow({
           'never'
         )}
       </div>
+      {monitor.may_manage && (
       <div className="jp-mlgov-monitorActions">
         <button
           className="jp-mod-styled jp-mod-accept jp-mlgov-button jp-mlgov-small"
@@ -539,6 +540,7 @@ function MonitorRow({
           </button>
         )}
       </div>
+      )}
       {error && <InlineError text={error} />}
     </li>
   );

@@ -468,6 +468,8 @@ export interface IMonitor {
   alert: 'OK' | 'InAlert';
   /** the kinds of its open alerts */
   open_alerts: string[];
+  /** whether the reader may run, start and stop it (the buttons show only then) */
+  may_manage: boolean;
 }
 
 export interface IDeploymentDetail extends IDeployment {

@@ -113,6 +113,8 @@ class MonitorService(ServiceBase):
                                    "failure_reason": self._failure_shown(s, principal, mon, names, last)}
                 if last else None,
                 "alert": "InAlert" if alerts else "OK", "open_alerts": alerts,
+                "may_manage": self._authorizer(s).decide(principal, authz.MONITOR_MANAGE,
+                                                         self._monitor_resource(s, mon, names)).allowed,
                 "created_by": mon.created_by, "created_at": views.iso(mon.created_at)}
 
     def create_monitor(self, actor: Actor, body: m.MonitorCreate) -> dict:

@@ -117,3 +117,58 @@ def test_a_browser_signs_in_to_the_service_with_hub_oauth(hub, browser):
         assert response.status == 403 and "sign in through JupyterHub" in response.json()["message"]
     finally:
         context.close()
+
+
+def test_the_dashboard_deployment_view_through_the_hub(hub, browser):
+    """The sidebar's deployment view in team mode: alice's Lab (her server forwarding to ``mlgov
+    serve``) lists her deployment in alert, opens it, and shows its monitor's executions and a
+    drift chart per column; bob's Lab shows the same deployment without the charts."""
+    from playwright.sync_api import expect
+
+    from browser.ui import tab
+
+    tag = uuid.uuid4().hex[:8]
+    dep, monitor = f"web-prod-{tag}", f"web-dq-{tag}"
+    kernel_ok(hub, "alice", f"""
+import numpy as np, pandas as pd, mlgov_jupyter as mg
+from sklearn.linear_model import LogisticRegression
+from mlgov_jupyter import monitoring as mon
+c = mg.connect()
+rng = np.random.default_rng(2)
+X = pd.DataFrame({{"age": rng.normal(40, 10, 1000), "income": rng.normal(50, 15, 1000)}})
+m = LogisticRegression().fit(X, (X.age > 40).astype(int))
+c.publish(m, "web-risk-{tag}")
+c.deploy({dep!r}, model="web-risk-{tag}")
+served = mg.capture(m, deployment={dep!r}, client=c)
+c.create_monitor({monitor!r}, deployment={dep!r}, baseline=mon.fit_baseline(X), schedule="daily")
+for shift in (0, 20):
+    served.predict(X.assign(age=X.age + shift).iloc[:300]); served.flush()
+    c.run_monitor({monitor!r})
+""", timeout=180)
+    for user, charts in (("alice", True), ("bob", False)):
+        context, page = _log_in(browser, hub, user)
+        try:
+            panel = open_panel(page)
+            tab(panel, "Dashboard").click()
+            row = panel.get_by_label("Deployments", exact=True).locator(f"tr[data-deployment='{dep}']")
+            expect(row).to_contain_text(f"web-risk-{tag}@1")
+            expect(row.locator(".jp-mlgov-tone-error")).to_have_text("violation")
+            row.get_by_role("button", name=dep).click()
+            view = panel.locator(".jp-mlgov-deployment")
+            view.get_by_label(f"Monitor {monitor}").get_by_role("button", name=monitor, exact=True).click()
+            # the monitor's buttons show to those who may run it only
+            expect(view.get_by_role("button", name="Run now")).to_have_count(1 if charts else 0)
+            history = view.get_by_label(f"Executions of {monitor}")
+            expect(history.locator("tbody tr")).to_have_count(2)
+            figures = history.locator("figure.jp-mlgov-chart")
+            if charts:
+                expect(figures.first).to_be_visible()
+                assert history.locator("figure[data-series^='drift:']").count() >= 2
+            else:
+                expect(figures).to_have_count(0)
+            page.screenshot(path=SHOTS.format(f"3-{user}-deployment"))
+        except Exception:
+            page.screenshot(path=SHOTS.format(f"failed-{user}-deployment"))
+            raise
+        finally:
+            context.close()
