@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 
 import pytest
 
@@ -47,3 +49,28 @@ def api(jp_fetch):
         return resp.code, payload, resp
 
     return call
+
+
+@pytest.fixture
+def fresh_pg_url():
+    """A fresh PostgreSQL database on $MLGOV_TEST_PG_URL's server for one test, dropped afterwards
+    (with the client's cached store, if a test opened one); skipped when the variable is unset."""
+    base = os.environ.get("MLGOV_TEST_PG_URL")
+    if not base:
+        pytest.skip("MLGOV_TEST_PG_URL not set")
+    from sqlalchemy import create_engine, text
+
+    name = f"mlgov_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    yield url
+    from mlgov_jupyter.kernel import transport
+
+    store = transport._STORES.pop(url, None)
+    if store is not None:
+        store.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()

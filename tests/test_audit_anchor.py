@@ -33,16 +33,8 @@ EVENTS, EVERY = 200, 20  # 200 events, a checkpoint every 20: checkpoint k signs
     not PG_URL, reason="MLGOV_TEST_PG_URL not set"))])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'audit.sqlite'}"
-        return
-    name = f"mlgov_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+        return f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    return request.getfixturevalue("fresh_pg_url")
 
 
 def anchor_for(tmp_path):

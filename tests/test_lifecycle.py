@@ -5,7 +5,6 @@ grant; use is a 404 naming who and when; content deleted unless shared; a model 
 
 import json
 import os
-import uuid
 import warnings
 
 import pytest
@@ -117,27 +116,10 @@ async def test_unpublish_ends_grants_closes_requests_and_is_a_tombstone(api):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
+    """The default SQLite store, and a fresh PostgreSQL database when MLGOV_TEST_PG_URL is set."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'lifecycle.sqlite'}"
-        return
-    if not PG_URL:
-        pytest.skip("MLGOV_TEST_PG_URL not set")
-    from sqlalchemy import create_engine, text
-
-    name = f"mlgov_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    from mlgov_jupyter.kernel import transport
-
-    store = transport._STORES.pop(url, None)
-    if store is not None:
-        store.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+        return f"sqlite:///{tmp_path / 'lifecycle.sqlite'}"
+    return request.getfixturevalue("fresh_pg_url")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ in-process service and through the real server (REST), with the permission matri
 import getpass
 import json
 import os
-import uuid
 import warnings
 
 import pytest
@@ -28,26 +27,8 @@ PG_URL = os.environ.get("MLGOV_TEST_PG_URL")
 def db_url(request, tmp_path):
     """The default SQLite store, and a fresh PostgreSQL database when MLGOV_TEST_PG_URL is set."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'versions.sqlite'}"
-        return
-    if not PG_URL:
-        pytest.skip("MLGOV_TEST_PG_URL not set")
-    from sqlalchemy import create_engine, text
-
-    name = f"mlgov_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    from mlgov_jupyter.kernel import transport
-
-    store = transport._STORES.pop(url, None)
-    if store is not None:
-        store.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+        return f"sqlite:///{tmp_path / 'versions.sqlite'}"
+    return request.getfixturevalue("fresh_pg_url")
 
 
 @pytest.fixture

@@ -267,20 +267,8 @@ def _service(url, **cfg) -> GovernanceService:
 def store_url(request, tmp_path):
     """A fresh SQLite file, or a fresh PostgreSQL database dropped afterwards."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'n.sqlite'}"
-        return
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    name = f"mlgov_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+        return f"sqlite:///{tmp_path / 'n.sqlite'}"
+    return request.getfixturevalue("fresh_pg_url")
 
 
 def _project_with_members(svc):

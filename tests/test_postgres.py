@@ -5,7 +5,6 @@ and fails in CI.
 """
 
 import os
-import uuid
 
 import pandas as pd
 import pytest
@@ -21,22 +20,9 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="MLGOV_TEST_PG_URL not set")
 
 
 @pytest.fixture
-def pg_url():
-    """A fresh database per test, dropped afterwards."""
-    name = f"mlgov_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    from mlgov_jupyter.kernel import transport
-
-    store = transport._STORES.pop(url, None)
-    if store is not None:
-        store.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+def pg_url(fresh_pg_url):
+    """A fresh database per test, dropped afterwards (tests/conftest.py)."""
+    return fresh_pg_url
 
 
 def test_catalog_loop_and_audit_on_postgres(pg_url, monkeypatch):
