@@ -183,23 +183,24 @@ def in_process(url: str, n: int, reps: int, cold: bool = False) -> dict:
     svc = GovernanceService(store=Store(url))
     if cold:
         try:
+            from mlgov_jupyter.service.search import _SearchCache
+        except ImportError:  # before service/search.py (a run of an older checkout: the peer)
             from mlgov_jupyter.service.catalog import _SearchCache
-            svc._search_cache_obj = _SearchCache(0)
-        except ImportError:  # before the cache
-            pass
+        svc._search_cache_obj = _SearchCache(0)
     me = Actor(ME)
     out = {}
     rng = random.Random(1)
     for name, make in query_kinds(n, rng).items():
-        times, total = [], None
+        times, cpu, total = [], [], None
         svc.search(me, m.SearchQuery(**make(0)))  # warm
         for i in range(reps):
             q = m.SearchQuery(**make(i))
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             page = svc.search(me, q)
             times.append((time.perf_counter() - t) * 1000)
-            total = page["total"]
-        out[name] = (pct(times, 50), pct(times, 95), total, len(page["facets"]["tag"]))
+            cpu.append((time.thread_time() - c) * 1000)
+            total = f"{page['total']:,}" + ("+" if page.get("total_is_lower_bound") else "")
+        out[name] = (pct(times, 50), pct(times, 95), pct(cpu, 95), total, len(page["facets"]["tag"]))
     svc.store.dispose()
     return out
 
@@ -317,12 +318,13 @@ def main() -> None:
                   + ("COLD: counted in SQL every time (search cache off, as after a change)" if cold
                      else "as served (repeated queries: counts from the search cache)")
                   + f"; target p95 <= {target:.0f} ms")
-            print(f"{'query':<26}{'p50 ms':>9}{'p95 ms':>9}{'found':>10}{'tags':>6}{'p95/target':>12}")
+            print(f"{'query':<26}{'p50 ms':>9}{'p95 ms':>9}{'CPU p95':>9}{'found':>10}{'tags':>6}{'p95/target':>12}")
             worst = 0.0
-            for name, (p50, p95, total, ntags) in results.items():
+            for name, (p50, p95, cpu95, total, ntags) in results.items():
                 worst = max(worst, p95 / target)
-                print(f"{name:<26}{p50:>9.1f}{p95:>9.1f}{total:>10,}{ntags:>6}{p95 / target:>12.2f}")
-            print(f"worst p95 / target: {worst:.2f} ({'met' if worst <= 1 else 'NOT met'})")
+                print(f"{name:<26}{p50:>9.1f}{p95:>9.1f}{cpu95:>9.1f}{total:>10}{ntags:>6}{p95 / target:>12.2f}")
+            print(f"worst p95 / target: {worst:.2f} ({'met' if worst <= 1 else 'NOT met'}); CPU p95 is the "
+                  "thread's CPU time (what the query costs when the machine's other work takes turns)")
 
         if not args.no_rest:
             server = BenchServer(work / "server", user=ME, db_url=url)

@@ -148,3 +148,105 @@ def test_access_labels_on_a_page_equal_access(svc):
                 assert item["access"] == svc._access(s, principal, a, names[a.project_id]), (actor, item)
     labels = {a["name"]: a["access"] for a in _everything(svc, CAROL)[1]}
     assert labels[risk[0]] == "granted" and labels[risk[1]] == "pending"
+
+
+def _newest_matches(svc, actor, limit, **query):
+    """Every match's (id, summary), newest first (by asset id), from pages of a search whose
+    bound is lifted: the reference a bounded answer is checked against."""
+    from mlgov_jupyter.service import search
+
+    bound = search.SEARCH_EXACT_TOTAL
+    search.SEARCH_EXACT_TOTAL = 10**6
+    try:
+        _, items = _everything(svc, actor, **query)
+    finally:
+        search.SEARCH_EXACT_TOTAL = bound
+    with svc.store.transaction(write=False) as s:
+        ids = dict(s.execute(select(t.Asset.name, t.Asset.id)).all())
+    return sorted(items, key=lambda a: -ids[a["name"]])[:limit]
+
+
+@pytest.mark.parametrize("query", [{"q": "churn"}, {"kind": "dataset"}, {"tag": "pii"}, {"q": "credit", "tag": "crm"},
+                                   {"classification": "internal", "owner": "alice"}])
+def test_past_the_bound_the_total_is_a_lower_bound_and_counts_are_the_newest_matches(svc, monkeypatch, query):
+    from mlgov_jupyter.service import search
+
+    _catalog(svc)
+    full, _ = _everything(svc, CAROL, **query)
+    assert full["total_is_lower_bound"] is False
+    bound = max(1, full["total"] // 3)
+    newest = _newest_matches(svc, CAROL, bound, **query)
+    monkeypatch.setattr(search, "SEARCH_EXACT_TOTAL", bound)
+    svc._search_cache_obj = search._SearchCache(0)  # counted afresh
+    first = svc.search(CAROL, m.SearchQuery(page_size=100, **query))
+    assert first["total"] == bound and first["total_is_lower_bound"] is True, query
+    assert first["facets"] == _recount(newest), query  # facets of the newest `bound` matches
+    pages = [a["name"] for p in range(1, 50) for a in svc.search(CAROL, m.SearchQuery(page=p, page_size=7,
+                                                                                       **query))["items"]]
+    assert sorted(pages) == sorted(a["name"] for a in newest)  # pages cover exactly those, once each
+    if "q" not in query:  # without words: newest first, as below the bound
+        assert pages == [a["name"] for a in sorted(newest, key=lambda a: a["updated_at"], reverse=True)] \
+            or len({a["updated_at"] for a in newest}) < len(newest)
+    monkeypatch.setattr(search, "SEARCH_EXACT_TOTAL", full["total"])  # exactly at the bound: exact
+    exact = svc.search(CAROL, m.SearchQuery(page_size=100, **query))
+    assert (exact["total"], exact["total_is_lower_bound"], exact["facets"]) == \
+        (full["total"], False, full["facets"])
+
+
+def test_stored_counts_follow_every_change_to_assets(svc):
+    """The sidebar's open reads search_facet_counts (triggers, migration 0019): after inserts,
+    updates of every counted column, deprecation, unlisting and deletes by raw SQL, they equal a
+    recount, with and without deprecated assets."""
+    _catalog(svc, n=80)
+    with Store(svc.store.url, migrate=False).transaction() as s:  # another process, raw SQL
+        s.execute(text("UPDATE assets SET deprecated_at = created_at WHERE name IN ('a001', 'a002', 'a011')"))
+        s.execute(text("UPDATE assets SET kind = 'model', owner = 'zoe', classification = 'pii' WHERE name = 'a004'"))
+        s.execute(text("UPDATE assets SET listed = :t WHERE name = 'a003'"), {"t": True})  # listed again
+        s.execute(text("UPDATE assets SET listed = :f WHERE name = 'a005'"), {"f": False})
+        s.execute(text("UPDATE assets SET project_id = (SELECT id FROM projects WHERE name = 'ops') "
+                       "WHERE name = 'a006'"))
+    with svc.store.transaction() as s:
+        s.execute(update(t.Asset).where(t.Asset.name == "a007").values(tags=["pii", "pii", "new"]))  # each counts
+        s.execute(update(t.Asset).where(t.Asset.name == "a008").values(tags=[]))
+        for name in ("a009", "a012"):
+            a = s.execute(select(t.Asset).where(t.Asset.name == name)).scalar_one()
+            s.execute(text("DELETE FROM asset_revisions WHERE asset_id = :id"), {"id": a.id})
+            s.execute(text("DELETE FROM asset_fts WHERE rowid = :id"), {"id": a.id}) if svc.store.is_sqlite else None
+            s.delete(a)
+    for include in (False, True):
+        first, items = _everything(svc, CAROL, include_deprecated=include)
+        assert first["total_is_lower_bound"] is False
+        with svc.store.transaction(write=False) as s:
+            rows = s.execute(select(t.Asset.name).where(t.Asset.listed.is_(True), *(
+                [] if include else [t.Asset.deprecated_at.is_(None)]))).scalars().all()
+        assert sorted(a["name"] for a in items) == sorted(rows)
+        assert first["facets"] == _recount(items), include
+    with svc.store.transaction(write=False) as s:
+        tags = set(s.execute(select(t.AssetTag.tag, t.AssetTag.asset_id)).all())
+        want = {(tag, a.id) for a in s.execute(select(t.Asset)).scalars() for tag in a.tags}
+    assert tags == want
+
+
+async def test_rest_and_the_notebook_say_a_bounded_total_honestly(api, monkeypatch):
+    """Over the real server: past the bound the answer says total_is_lower_bound and the
+    notebook's results read "3+ assets"; the sidebar's open stays exact (stored counts)."""
+    from mlgov_jupyter.kernel.widgets.search_results import SearchResults
+    from mlgov_jupyter.service import search
+
+    assert (await api("alice", "POST", "projects", {"name": "risk"}))[0] == 201
+    for i in range(5):
+        body = {"name": f"churn{i}", "project": "risk", "format": "uri", "location": f"s3://b/{i}/",
+                "description": "churn scores", "tags": ["crm"]}
+        assert (await api("alice", "POST", "assets", body))[0] == 201
+    monkeypatch.setattr(search, "SEARCH_EXACT_TOTAL", 3)
+    code, page, _ = await api("bob", "GET", "assets", q="churn")
+    assert code == 200 and (page["total"], page["total_is_lower_bound"]) == (3, True)
+    assert page["facets"]["tag"] == {"crm": 3} and [a["name"] for a in page["items"]] == ["churn4", "churn3", "churn2"]
+    results = SearchResults(page, client=None)
+    assert repr(results).splitlines()[0].startswith("3+ assets (the newest 3 counted")
+    assert "3+ assets" in results._repr_html_()
+    code, page, _ = await api("bob", "GET", "assets", q="churn", page=2)
+    assert code == 200 and page["items"] == [] and page["total_is_lower_bound"] is True
+    code, page, _ = await api("bob", "GET", "assets")
+    assert (page["total"], page["total_is_lower_bound"], page["facets"]["tag"]) == (5, False, {"crm": 5})
+    assert repr(SearchResults(page, client=None)).splitlines()[0] == "5 asset(s)"

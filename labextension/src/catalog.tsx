@@ -130,12 +130,22 @@ export function CatalogView({
           ))}
         </div>
       </details>
-      <div className="jp-mlgov-resultsHeader" aria-live="polite">
+      <div
+        className="jp-mlgov-resultsHeader"
+        aria-live="polite"
+        title={
+          result?.total_is_lower_bound
+            ? `More than ${result.total.toLocaleString('en-US')} assets match: counts and pages cover the newest ${result.total.toLocaleString('en-US')}. Add words or filters to narrow.`
+            : undefined
+        }
+      >
         {result === null
           ? loading
             ? 'Searching…'
             : ''
-          : `${result.total} ${result.total === 1 ? 'asset' : 'assets'}`}
+          : result.total_is_lower_bound
+            ? `${result.total.toLocaleString('en-US')}+ assets`
+            : `${result.total} ${result.total === 1 ? 'asset' : 'assets'}`}
         {result !== null && pages > 1 && (
           <span className="jp-mlgov-pager">
             <button

@@ -136,6 +136,8 @@ export interface ISearchQuery {
 
 export interface ISearchResult {
   total: number;
+  /** more matches than the service counts (1,000): total and facets are the newest ones' */
+  total_is_lower_bound?: boolean;
   page: number;
   page_size: number;
   items: IAssetSummary[];

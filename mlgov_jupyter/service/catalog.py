@@ -5,14 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
-import threading
-from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import (Float, Integer, String, cast, func, literal, literal_column, select, text, true,
-                        union_all)
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .. import views
@@ -25,12 +21,13 @@ from ..core.roles.catalog import CLASSIFICATION_RANK
 from ..core.model_trust import unpublishable_types
 from ..store import tables as t
 from .asset_filters import AssetFilterService, narrows
-from .base import Actor, ServiceBase, aware
+from .base import Actor, ServiceBase
 from .lifecycle import unpublished_message
+from .search import SearchService
 from .uploads import taken_digest
 
 
-class CatalogService(AssetFilterService, ServiceBase):
+class CatalogService(SearchService, AssetFilterService, ServiceBase):
     # ---- identity and projects ---------------------------------------------------------------
 
     def whoami(self, actor: Actor) -> dict:
@@ -303,133 +300,7 @@ class CatalogService(AssetFilterService, ServiceBase):
         return list(s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == asset_id)
                               .order_by(t.AssetRevision.revision)).scalars())
 
-    # ---- search and read ---------------------------------------------------------------------
-
-    def search(self, actor: Actor, q: m.SearchQuery) -> dict:
-        """One page of listed assets matching the words (all of them, as prefixes, stemmed) and
-        filters, best first (newest first without words), with the total and facets. Totals and
-        facets are counted in SQL and, with the page's order, cached per query under the store's
-        search generation (changed by every change to assets, migration 0014), so a repeated
-        query (the sidebar's open) costs a few indexed reads; the page's rows, latest revisions
-        and the caller's access labels are read fresh each time, in a few batched queries."""
-        with self.store.transaction(write=False) as s:
-            principal = self._authorize(s, actor, authz.CATALOG_SEARCH, Resource(type="catalog"))
-            match = None
-            if q.q.strip():
-                match = _fts_query(q.q)
-                if match is None:
-                    return _empty_page(q)
-            words = tuple(re.findall(r"\w+", q.q)) if match else ()
-            names = self._project_names(s)
-            project_id = {v: k for k, v in names.items()}.get(q.project, -1) if q.project else None
-            stmt, rank = select(t.Asset.id), None
-            if match:
-                # a model is also found by the words of its card alone (service/lifecycle.py):
-                # those few ids join the asset index's matches, ranked after them
-                extra = self._card_only_models(s, words, match)
-                if self.store.is_sqlite:
-                    sql = "SELECT rowid AS id, rank AS rank FROM asset_fts WHERE asset_fts MATCH :q"
-                    if extra:
-                        sql += " UNION ALL SELECT value, 0.0 FROM json_each(:extra)"
-                    fts = text(sql).bindparams(q=match, **({"extra": json.dumps(extra)} if extra else {}))
-                    fts = fts.columns(id=Integer, rank=Float).subquery("fts")
-                    stmt, rank = stmt.join(fts, fts.c.id == t.Asset.id), fts.c.rank
-                else:  # PostgreSQL: the GIN index on to_tsvector('english', search_text)
-                    vector = func.to_tsvector(literal_column("'english'"), t.Asset.search_text)
-                    query = func.to_tsquery(literal_column("'english'"), " & ".join(f"{w}:*" for w in words))
-                    found = vector.op("@@")(query)
-                    stmt = stmt.where(found | t.Asset.id.in_(extra) if extra else found)
-                    rank = func.ts_rank(vector, query).desc()
-            stmt = stmt.where(t.Asset.listed.is_(True))
-            if not q.include_deprecated:
-                stmt = stmt.where(t.Asset.deprecated_at.is_(None))
-            if q.kind:
-                stmt = stmt.where(t.Asset.kind == q.kind)
-            if project_id is not None:
-                stmt = stmt.where(t.Asset.project_id == project_id)
-            if q.owner:
-                stmt = stmt.where(t.Asset.owner == q.owner)
-            if q.classification:
-                stmt = stmt.where(t.Asset.classification == q.classification)
-            if q.tag:
-                stmt = stmt.where(_has_tag(self.store.is_sqlite, q.tag))
-
-            cache = self._search_cache(s)
-            generation = s.execute(text("SELECT value FROM search_generation WHERE id = 1")).scalar() \
-                if cache.size else None
-            key = (words, q.kind, project_id, q.owner, q.classification, q.tag, q.include_deprecated)
-            counted = cache.get(generation, key)
-            if counted is None:
-                counted = _count_facets(s, stmt, self.store.is_sqlite)
-                cache.put(generation, key, counted)
-            total, counts = counted
-            ids = cache.get(generation, (key, q.page, q.page_size)) if total else []
-            if ids is None:
-                order = [rank, t.Asset.updated_at.desc()] if rank is not None else [t.Asset.updated_at.desc()]
-                ids = list(s.execute(stmt.order_by(*order).offset((q.page - 1) * q.page_size)
-                                     .limit(q.page_size)).scalars())
-                cache.put(generation, (key, q.page, q.page_size), ids)
-            return {"total": total, "page": q.page, "page_size": q.page_size,
-                    "items": self._search_items(s, principal, ids, names), "facets": _facets(counts, names)}
-
-    def _search_cache(self, s: Session) -> "_SearchCache":
-        """This service's cache of search counts and page orders: only when the store keeps the
-        search generation by triggers (a table rebuilt by a later migration would lose them:
-        then nothing is cached)."""
-        cache = self.__dict__.get("_search_cache_obj")
-        if cache is None:
-            if self.store.is_sqlite:
-                found = s.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-                                       "AND tbl_name = 'assets' AND name LIKE 'assets_search_generation_%'"
-                                       )).scalar()
-            else:
-                found = 3 * s.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = "
-                                           "'assets_search_generation' AND tgrelid = 'assets'::regclass"
-                                           )).scalar()
-            cache = self.__dict__.setdefault("_search_cache_obj",
-                                             _SearchCache(SEARCH_CACHE_ENTRIES if found == 3 else 0))
-        return cache
-
-    def _search_items(self, s: Session, principal, ids: list[int], names: dict[int, str]) -> list[dict]:
-        """The page's summaries in ``ids`` order: rows, latest revisions and access labels
-        fetched for the whole page at once."""
-        if not ids:
-            return []
-        assets = {a.id: a for a in s.execute(select(t.Asset).where(t.Asset.id.in_(ids))).scalars()}
-        latest = (select(t.AssetRevision.asset_id, func.max(t.AssetRevision.revision).label("revision"))
-                  .where(t.AssetRevision.asset_id.in_(ids)).group_by(t.AssetRevision.asset_id).subquery())
-        revs = {r.asset_id: r for r in s.execute(
-            select(t.AssetRevision).join(latest, (latest.c.asset_id == t.AssetRevision.asset_id)
-                                         & (latest.c.revision == t.AssetRevision.revision))).scalars()}
-        page = [assets[i] for i in ids if i in assets]
-        access = self._access_labels(s, principal, page, names)
-        return [views.asset_summary(a, names[a.project_id], revs[a.id], access[a.id]) for a in page]
-
-    def _access_labels(self, s: Session, principal, page: list, names: dict[int, str]) -> dict[int, str]:
-        """``_access`` for every asset of a page in a few queries: the caller's active grants and
-        pending requests on the page are read at once; ``_access`` itself labels each asset that
-        has one, and one asset of each (designation, published-by-caller) class of the others
-        (it reads no more than those two facts of an asset), whose label the class shares."""
-        ids = [a.id for a in page]
-        now = datetime.now(timezone.utc)
-        held = {asset_id for asset_id, expires in s.execute(
-            select(t.Grant.asset_id, t.Grant.expires_at).where(
-                t.Grant.asset_id.in_(ids), t.Grant.grantee == principal.name, t.Grant.status == "active"))
-            if expires is None or aware(expires) > now}
-        held |= set(s.execute(select(t.AccessRequest.asset_id).where(
-            t.AccessRequest.asset_id.in_(ids), t.AccessRequest.requester == principal.name,
-            t.AccessRequest.status == "pending")).scalars())
-        labels, by_class = {}, {}
-        for a in page:
-            pname = names[a.project_id]
-            if a.id in held:
-                labels[a.id] = self._access(s, principal, a, pname)
-                continue
-            cls = (principal.designations.get(pname), a.owner == principal.name)
-            if cls not in by_class:
-                by_class[cls] = self._access(s, principal, a, pname)
-            labels[a.id] = by_class[cls]
-        return labels
+    # ---- read (search: service/search.py) -----------------------------------------------------
 
     def get_asset(self, actor: Actor, name: str) -> dict:
         with self.store.transaction(write=False) as s:
@@ -764,85 +635,3 @@ def _check_features(features: m.FeatureDefinitions, schema: list) -> None:
     unknown = sorted(set(features.descriptions) - columns)
     if unknown:
         raise Invalid(f"feature descriptions name unknown columns: {', '.join(unknown)}")
-
-
-def _fts_query(q: str) -> str | None:
-    words = re.findall(r"\w+", q)
-    return " ".join(f'"{w}"*' for w in words) if words else None
-
-
-def _has_tag(is_sqlite: bool, tag: str):
-    if is_sqlite:
-        return text("EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE json_each.value = :tag)"
-                    ).bindparams(tag=tag)
-    from sqlalchemy.dialects.postgresql import JSONB
-
-    return cast(t.Asset.tags, JSONB).contains([tag])  # exact, no LIKE wildcards
-
-
-FACETS = ("kind", "project", "owner", "classification", "tag")
-SEARCH_CACHE_ENTRIES = 256  # per service: (query, filters) counts and page orders of one generation
-
-
-def _count_facets(s: Session, stmt, is_sqlite: bool) -> tuple[int, list]:
-    """The total and every facet's counts of the assets ``stmt`` (a select of assets.id) finds,
-    in one statement: the matches are materialised once, then grouped per facet (tags: the
-    elements of each match's JSON list)."""
-    found = stmt.with_only_columns(t.Asset.kind, t.Asset.project_id, t.Asset.owner,
-                                   t.Asset.classification, t.Asset.tags).cte("found").prefix_with("MATERIALIZED")
-    if is_sqlite:
-        tag = func.json_each(found.c.tags).table_valued("value").alias("tag")
-        tags = select(literal("tag"), tag.c.value, func.count()).select_from(found).join(tag, true()) \
-            .where(tag.c.value.is_not(None)).group_by(tag.c.value)
-    else:
-        tag = func.json_array_elements_text(found.c.tags).table_valued("value").alias("tag")
-        tags = select(literal("tag"), tag.c.value, func.count()).select_from(found).join(tag, true()) \
-            .where(func.json_typeof(found.c.tags) == "array").group_by(tag.c.value)
-    parts = [select(literal(name), cast(col, String), func.count()).group_by(col)
-             for name, col in (("kind", found.c.kind), ("project", found.c.project_id),
-                               ("owner", found.c.owner), ("classification", found.c.classification))]
-    counts = [tuple(r) for r in s.execute(union_all(*parts, tags)).all()]
-    return sum(n for facet, _v, n in counts if facet == "kind"), counts
-
-
-def _facets(counts: list, names: dict[int, str]) -> dict:
-    facets = {k: {} for k in FACETS}
-    for facet, value, n in counts:
-        facets[facet][names[int(value)] if facet == "project" else value] = n
-    return {k: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for k, v in facets.items()}
-
-
-class _SearchCache:
-    """Least recently used answers of one search generation; an answer read under an older
-    generation than the newest seen is not kept (it may already be out of date)."""
-
-    def __init__(self, size: int):
-        self.size, self.generation, self.data = size, None, OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, generation, key):
-        if not self.size:
-            return None
-        with self.lock:
-            if generation != self.generation:
-                return None
-            value = self.data.get(key)
-            if value is not None:
-                self.data.move_to_end(key)
-            return value
-
-    def put(self, generation, key, value) -> None:
-        if not self.size:
-            return
-        with self.lock:
-            if self.generation is None or generation > self.generation:
-                self.generation, self.data = generation, OrderedDict()
-            if generation == self.generation:
-                self.data[key] = value
-                while len(self.data) > self.size:
-                    self.data.popitem(last=False)
-
-
-def _empty_page(q: m.SearchQuery) -> dict:
-    return {"total": 0, "page": q.page, "page_size": q.page_size, "items": [],
-            "facets": {k: {} for k in FACETS}}

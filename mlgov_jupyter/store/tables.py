@@ -72,6 +72,25 @@ class SearchGeneration(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+class AssetTag(Base):
+    """Each tag of each asset (triggers on assets keep it, migration 0019): a tag filter's index."""
+    __tablename__ = "asset_tags"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
+class SearchFacetCount(Base):
+    """Listed assets per facet value, deprecated or not (triggers on assets, migration 0019):
+    facet '' value '' counts them all; 'project' values are project ids as text."""
+    __tablename__ = "search_facet_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    deprecated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class AssetRevision(Base):
     __tablename__ = "asset_revisions"
     __table_args__ = (UniqueConstraint("asset_id", "revision"),)

@@ -13,9 +13,18 @@ class SearchResults(list):
     def __init__(self, page: dict, client):
         super().__init__(page["items"])
         self.total, self.facets, self.client = page["total"], page["facets"], client
+        # past the service's bound: "1,000+" (total and facets are those of the newest 1,000 matches)
+        self.total_is_lower_bound = bool(page.get("total_is_lower_bound"))
+
+    @property
+    def found(self) -> str:
+        """``"12 asset(s)"``, or past the bound ``"1,000+ assets (the newest 1,000 counted)"``."""
+        if self.total_is_lower_bound:
+            return f"{self.total:,}+ assets (the newest {self.total:,} counted; add words or filters)"
+        return f"{self.total} asset(s)"
 
     def __repr__(self):
-        lines = [f"{self.total} asset(s)"]
+        lines = [self.found]
         lines += [f"  {a['name']} [{a['kind']}] {a['project']} ({a['access']}): {a['description']}"
                   for a in self]
         return "\n".join(lines)
@@ -27,13 +36,13 @@ class SearchResults(list):
             "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
                 a["name"], a["kind"], a["project"], a["owner"], a["classification"],
                 ", ".join(a["tags"]), a["access"], a["description"])) + "</tr>" for a in self)
-        return (f"<div class='mlgov-search'><p>{self.total} asset(s)</p>"
+        return (f"<div class='mlgov-search'><p>{html.escape(self.found)}</p>"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
 
     def widget(self):
         import ipywidgets as w
 
-        header = w.HTML(f"<b>{self.total} asset(s)</b>")
+        header = w.HTML(f"<b>{html.escape(self.found)}</b>")
         rows = [self._row(a, w) for a in self]
         table = _table_class()([header, *rows])
         table.results = self
