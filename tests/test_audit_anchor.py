@@ -16,7 +16,6 @@ from sqlalchemy import create_engine, text
 from mlgov_jupyter.core import audit as chain
 from mlgov_jupyter.core import models as m
 from mlgov_jupyter.core.errors import Conflict, Forbidden, NotFound
-from mlgov_jupyter.jobs import start_jobs
 from mlgov_jupyter.jobs.checkpoints import run_checkpoint
 from mlgov_jupyter.service import Actor, GovernanceService
 from mlgov_jupyter.store.anchor import AuditAnchor
@@ -492,11 +491,26 @@ def _wait_for(predicate, timeout=10.0):
     return False
 
 
+def checkpoint_job(svc, interval: float):
+    """A started scheduler holding the checkpoint job as the service schedules it (every
+    ``interval`` s; none when 0); the caller shuts it down."""
+    from types import SimpleNamespace
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from mlgov_jupyter.jobs import checkpoints
+
+    scheduler = BackgroundScheduler(daemon=True)
+    checkpoints.schedule(scheduler, svc, SimpleNamespace(audit_checkpoint_interval=interval))
+    scheduler.start()
+    return scheduler
+
+
 def test_job_checkpoints_when_the_head_moves_and_only_then(tmp_path):
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
     svc = service(url, anchor_for(tmp_path))
     folder = tmp_path / "checkpoints"
-    scheduler = start_jobs(svc, 0.1)
+    scheduler = checkpoint_job(svc, 0.1)
     try:
         time.sleep(0.5)
         assert not list(folder.glob("*.json"))  # nothing to sign yet
@@ -521,13 +535,16 @@ def test_job_survives_a_failing_run(tmp_path, caplog):
             raise RuntimeError("database gone")
 
     assert run_checkpoint(Failing()) is None and "audit checkpoint failed" in caplog.text
-    scheduler = start_jobs(Failing(), 0.05)
+    scheduler = checkpoint_job(Failing(), 0.05)
     try:
         assert _wait_for(lambda: Failing.calls >= 4) and scheduler.running
     finally:
         scheduler.shutdown()
-    with pytest.raises(ValueError):
-        start_jobs(Failing(), 0)
+    scheduler = checkpoint_job(Failing(), 0)  # 0: checkpoints off
+    try:
+        assert scheduler.get_jobs() == []
+    finally:
+        scheduler.shutdown()
 
 
 def test_in_process_client_signs_with_the_personal_key(tmp_path, monkeypatch):

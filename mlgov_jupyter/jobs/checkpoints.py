@@ -1,6 +1,6 @@
-"""The audit checkpoint job: sign the chain's head every ``checkpoint_interval_s`` seconds.
+"""The audit checkpoint job: sign the chain's head every ``audit_checkpoint_interval`` seconds.
 
-A BackgroundScheduler (APScheduler 3) runs ``service.checkpoint_now()`` on its own thread, one
+The service's scheduler (jobs/scheduler.py, APScheduler 3) runs ``service.checkpoint_now()`` on its own thread, one
 run at a time (max_instances=1), missed runs coalesced into one. The service makes no checkpoint
 when the head has not moved, and takes the head lock, so several service copies may each run the
 job. A failing run is logged; the next one runs as scheduled.
@@ -9,8 +9,6 @@ job. A failing run is logged; the next one runs as scheduled.
 from __future__ import annotations
 
 import logging
-
-from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("mlgov.jobs")
 
@@ -33,18 +31,6 @@ def run_checkpoint(service) -> dict | None:
         p = doc["payload"]
         log.info("audit checkpoint %s signed events %s-%s", p["seq"], p["first_event"], p["last_event"])
     return doc
-
-
-def start_jobs(service, checkpoint_interval_s: float) -> BackgroundScheduler:
-    """Start the scheduler with the checkpoint job (first run after one interval); the caller
-    owns it and calls ``.shutdown()``. ValueError unless the interval is positive."""
-    if not checkpoint_interval_s > 0:
-        raise ValueError(f"checkpoint interval must be positive, not {checkpoint_interval_s!r}")
-    scheduler = BackgroundScheduler(daemon=True)
-    scheduler.add_job(run_checkpoint, "interval", args=[service], seconds=checkpoint_interval_s,
-                      id=JOB_ID, max_instances=1, coalesce=True)
-    scheduler.start()
-    return scheduler
 
 
 def schedule(scheduler, service, settings) -> None:

@@ -23,6 +23,12 @@ from ..store.external import ExternalLocations
 from ..store.objects import ObjectStore
 
 
+# Settings the service reads as attributes of the same name (its class gives the defaults).
+SERVICE_TRAITS = ("monitor_engine", "monitor_dask_address", "monitor_workers", "monitor_failed_runs",
+                  "monitor_max_per_project", "monitor_max_per_user", "monitor_ground_truth_rows",
+                  "capture_max_rows")
+
+
 class GovernanceSettings(LoggingConfigurable):
     data_dir = Unicode(config=True,
                        help="The service's private directory (mode 0700): the SQLite store, the audit "
@@ -66,6 +72,8 @@ class GovernanceSettings(LoggingConfigurable):
     monitor_workers = Int(1, config=True, help="Monitor runs at a time, on threads apart from those serving requests")
     monitor_failed_runs = Int(3, config=True, help="Failed runs in a row that make a monitor inactive (alert)")
     monitor_max_per_project = Int(50, config=True, help="Most monitors one project may hold (409 beyond)")
+    monitor_max_per_user = Int(100, config=True, help="Most monitors one person may create across projects "
+                               "(409 beyond; admins are exempt)")
     monitor_ground_truth_rows = Int(5_000_000, config=True,
                                     help="Most labels a model-quality or bias run joins (the newest uploads)")
     capture_max_rows = Int(1_000_000, config=True,
@@ -271,10 +279,8 @@ class GovernanceSettings(LoggingConfigurable):
                                   limits=self.limits(), objects=objects,
                                   external=ExternalLocations(self.external_locations, private=self._private_paths(folder, store)))
         service.delivery_config = self.delivery_config()
-        service.monitor_engine, service.monitor_dask_address = self.monitor_engine, self.monitor_dask_address
-        service.monitor_workers, service.monitor_failed_runs = self.monitor_workers, self.monitor_failed_runs
-        service.monitor_max_per_project, service.capture_max_rows = self.monitor_max_per_project, self.capture_max_rows
-        service.monitor_ground_truth_rows = self.monitor_ground_truth_rows
+        for name in SERVICE_TRAITS:
+            setattr(service, name, getattr(self, name))
         return service
 
     def _private_paths(self, folder: Path, store) -> tuple:
