@@ -137,6 +137,23 @@ class DecodePool:
         self._watch(scan)
         return scan
 
+    def prewarm(self) -> None:
+        """Start a worker now if none is idle (an upload began: its publish describes the file
+        when the last part is in, and a cold worker's start, about 1 s, would come on top).
+        Idle workers hold no slot; at most ``idle`` are kept, each retiring unused as usual."""
+        with self._lock:
+            if self._closed or self.idle_target < 1 or any(w.alive() for w in self._idle):
+                return
+        try:
+            fresh = _Worker(self.settings)  # starts the process; it warms up on its own
+        except errors.Unavailable:
+            return  # the publish starts one (or says why it cannot)
+        with self._lock:
+            if not self._closed and len(self._idle) < self.idle_target:
+                self._idle.append(fresh)
+                return
+        fresh.kill()
+
     def close(self) -> None:
         """Stop every idle worker (those streaming stop when their stream ends)."""
         with self._lock:
