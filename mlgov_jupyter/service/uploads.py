@@ -81,6 +81,7 @@ class UploadService(ServiceBase):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         _note_path(path).write_text(json.dumps({"user": actor.name, "name": body.name,
                                                 "project": body.project, "started": time.time()}))
+        self.decoder().prewarm()  # the publish's describe then finds a warm worker
         return {"upload_id": upload_id, "size": 0, "part_max_bytes": self.limits.upload_part_bytes}
 
     def _check_may_publish(self, actor: Actor, name: str, project: str | None) -> None:
@@ -114,23 +115,27 @@ class UploadService(ServiceBase):
             if staged + len(data) > self.limits.upload_max_bytes:
                 raise TooLarge(f"your unfinished uploads hold {staged} bytes; together they may hold at most "
                                f"{self.limits.upload_max_bytes} (upload_max_bytes): finish or abort some")
-            with self._staging_room(len(data)):
-                with path.open("ab") as f:
-                    f.write(data)
+            # hashed as it arrives (publish then needs no pass of its own), on a thread while the
+            # part is written (both release the GIL); kept by this process only: a part that
+            # reaches another copy of the service makes publish hash the file
+            known = _digests.pop(upload_id, None)
+            digest = known[0] if known is not None and known[1] == size else hashlib.sha256() if size == 0 else None
+            hashing = threading.Thread(target=digest.update, args=(data,)) if digest is not None else None
+            if hashing is not None:
+                hashing.start()
+            try:
+                with self._staging_room(len(data)):
+                    with path.open("ab") as f:
+                        f.write(data)
+            finally:
+                if hashing is not None:
+                    hashing.join()
+            if digest is not None:
+                _digests[upload_id] = (digest, size + len(data))
             try:
                 os.utime(_note_path(path))  # a part arrived: not abandoned (the sweep goes by mtime)
             except FileNotFoundError:
                 pass
-            # hashed as it arrives (publish then needs no pass of its own); kept by this process
-            # only: a part that reaches another copy of the service makes publish hash the file
-            known = _digests.get(upload_id)
-            if known is not None and known[1] == size:
-                known[0].update(data)
-                _digests[upload_id] = (known[0], size + len(data))
-            elif size == 0:
-                _digests[upload_id] = (hashlib.sha256(data), len(data))
-            else:
-                _digests.pop(upload_id, None)
             return {"upload_id": upload_id, "size": size + len(data)}
 
     @contextlib.contextmanager

@@ -1,0 +1,89 @@
+"""What makes publish fast, through a running server: the client writes row groups as
+df.to_parquet does (batches gathered, up to 1Mi rows), skips the dictionary for numeric columns
+of mostly distinct values, a decode worker is started when an upload begins (the describe at
+publish finds it warm), and the describe's NaN handling still matches NumPy's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from live import LiveServer
+
+from mlgov_jupyter.kernel.client import connect
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("publishspeed"))
+    yield live
+    live.stop()
+
+
+def _decode_workers(pid: int) -> list[int]:
+    out = []
+    for child in Path("/proc").iterdir():
+        try:
+            if child.name.isdigit() and int((child / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid \
+                    and b"mlgov_jupyter.store.decode_worker" in (child / "cmdline").read_bytes():
+                out.append(int(child.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def _stored(server, asset) -> Path:
+    digest = asset["revisions"][-1]["content_hash"].split(":")[1]
+    return next(server.root.glob(f"data/**/objects/sha256/{digest[:2]}/{digest}"))
+
+
+def test_an_upload_starts_a_decode_worker_before_its_publish(server):
+    alice = connect(server.url, "alice-token")
+    alice.whoami()
+    assert _decode_workers(server.proc.pid) == []  # nothing decoded yet: no worker
+    started = alice._call("POST", "uploads", body={"name": "warm"})
+    assert len(_decode_workers(server.proc.pid)) == 1
+    alice._call("DELETE", f"uploads/{started['upload_id']}")
+
+
+def test_row_groups_gather_small_batches_and_distinct_numbers_skip_the_dictionary(server):
+    alice = connect(server.url, "alice-token")
+    rng = np.random.default_rng(3)
+    n = 300_000
+    table = pa.table({"x": rng.normal(size=n), "key": np.arange(n), "code": np.arange(n) % 7,
+                      "region": rng.choice(["north", "south"], n)})
+    asset = alice.publish(table.to_reader(max_chunksize=1_000), "gathered")
+    meta = pq.ParquetFile(_stored(server, asset)).metadata
+    assert meta.num_row_groups == 1 and meta.num_rows == n  # not 300 row groups of 1,000 rows
+    encodings = {meta.schema.column(i).name: meta.row_group(0).column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" not in encodings["x"] and "RLE_DICTIONARY" not in encodings["key"]
+    assert "RLE_DICTIONARY" in encodings["code"] and "RLE_DICTIONARY" in encodings["region"]
+    assert alice.use("gathered", as_="arrow").equals(table)
+
+    wide = pa.table({f"c{i}": rng.normal(size=1_200_000) for i in range(2)})
+    meta = pq.ParquetFile(_stored(server, alice.publish(wide, "long"))).metadata
+    assert [meta.row_group(r).num_rows for r in range(meta.num_row_groups)] == [1 << 20, 1_200_000 - (1 << 20)]
+
+
+def test_the_summary_leaves_nan_and_nulls_out_as_numpy_does(server):
+    alice = connect(server.url, "alice-token")
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=50_000)
+    x[::7] = np.nan
+    valid = np.ones(len(x), bool)
+    valid[::11] = False
+    table = pa.table({"x": pa.array(x, mask=~valid), "f32": pa.array(x.astype("float32")),
+                      "all_nan": pa.array(np.full(100, np.nan).tolist() * 500)})
+    summary = alice.publish(table, "with-nan")["summary"]
+    kept = x[valid & ~np.isnan(x)]
+    assert summary["x"]["missing"] == int((~valid).sum())
+    assert summary["x"]["min"] == kept.min() and summary["x"]["max"] == kept.max()
+    assert summary["x"]["mean"] == pytest.approx(kept.mean(), rel=1e-12)
+    assert summary["x"]["std"] == pytest.approx(kept.std(ddof=1), rel=1e-12)
+    f32 = x.astype("float32")[~np.isnan(x)]
+    assert summary["f32"]["min"] == pytest.approx(float(f32.min())) and summary["f32"]["max"] == pytest.approx(float(f32.max()))
+    assert summary["all_nan"] == {"missing": 0, "min": None, "max": None, "mean": None, "std": None}
