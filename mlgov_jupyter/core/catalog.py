@@ -13,7 +13,7 @@ import json
 import math
 from collections import Counter
 
-from .errors import Invalid, TooLarge
+from .errors import Invalid, TooLarge, TooManyRows
 
 TOP_VALUES = 5  # most frequent values shown per text column
 DISTINCT_CAP = 10_000  # distinct values counted per text column before it is marked high-cardinality
@@ -129,8 +129,8 @@ def describe_parquet(source, max_rows: int | None = None,
         probe = pq.ParquetFile(source, pre_buffer=False)
         rows, meta = probe.metadata.num_rows, probe.metadata
         if max_rows is not None and rows > max_rows:
-            raise TooLarge(f"the Parquet content holds {rows} rows; at most {max_rows} may be "
-                           f"published (publish_max_rows)")
+            raise TooManyRows(f"the Parquet content holds {rows} rows; at most {max_rows} may be "
+                              f"published (publish_max_rows)")
         encoded = sum(meta.row_group(r).total_byte_size for r in range(meta.num_row_groups))
         if max_decoded_bytes is not None and encoded > max_decoded_bytes:
             raise TooLarge(f"the content decompresses to more than {_size(max_decoded_bytes)} "

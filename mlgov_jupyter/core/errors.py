@@ -36,6 +36,10 @@ class TooLarge(Invalid):
     status = 413
 
 
+class TooManyRows(TooLarge):
+    """Content holding more rows than the limit it was checked against (read from its metadata)."""
+
+
 class Unavailable(GovernanceError):
     """The service cannot do it now (store not writable, an export that ran out of time)."""
 

@@ -13,7 +13,7 @@ from ..core import authz
 from ..core import models as m
 from ..core.authz import Resource
 from ..core.catalog import scan_batch_rows
-from ..core.errors import Conflict, Invalid, NotFound, TooLarge
+from ..core.errors import Conflict, Invalid, NotFound, TooLarge, TooManyRows
 from ..store import tables as t
 from .base import Actor, ServiceBase
 
@@ -173,11 +173,9 @@ class DeploymentService(ServiceBase):
             try:
                 schema, summary, rows = self.decoder().describe_parquet(str(staged), cap,
                                                                         self.limits.publish_max_decoded_bytes)
-            except TooLarge as exc:
-                if f"at most {cap} may be" in str(exc):  # the footer's row count, before any decoding
-                    raise TooLarge(f"a captured batch may hold at most {cap} rows (capture_max_rows): "
-                                   "send smaller batches") from None
-                raise
+            except TooManyRows:  # the footer's row count, before any decoding
+                raise TooLarge(f"a captured batch may hold at most {cap} rows (capture_max_rows): "
+                               "send smaller batches") from None
             columns = [c["name"] for c in schema]
             if INFERENCE_ID not in columns:
                 raise Invalid(f"captured data needs an {INFERENCE_ID!r} column (it joins ground truth to inferences)")
