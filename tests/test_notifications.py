@@ -732,3 +732,50 @@ def test_email_local_parts_a_relay_could_route_elsewhere_are_refused(address):
     with pytest.raises(Invalid, match="not a plain address"):
         _check_address(address, ["example.org"])
     assert _check_address("first.last+tag@example.org", ["example.org"]) == "first.last+tag@example.org"
+
+
+def test_webhook_secrets_are_sealed_with_the_service_key(store_url, tmp_path):
+    """The database holds a webhook's signing secret sealed with a key derived from the service's
+    key file (a copy of the database alone cannot forge deliveries); a secret stored before is
+    sealed at its next delivery; one sealed under a replaced key fails its delivery in one line."""
+    from sqlalchemy import update
+
+    from mlgov_jupyter.jobs.delivery import send_one
+    from mlgov_jupyter.store import tables as t
+    from mlgov_jupyter.store.anchor import AuditAnchor
+
+    svc = _service(store_url)
+    svc.anchor = AuditAnchor(tmp_path / "keys" / "audit.pem", None)
+    alice = Actor("alice")
+    receiver = Receiver()
+    try:
+        hook = svc.add_channel(alice, m.ChannelCreate(kind="webhook", target=receiver.url, events=["alert.raised"]))
+
+        def stored():
+            with svc.store.transaction(write=False) as s:
+                return s.get(t.Channel, hook["id"]).secret
+
+        def notify_and_send():
+            with svc.store.transaction() as s:
+                svc._notify(s, "alert.raised", subject="drift", payload={}, users=["alice"])
+            return [send_one(svc, d) for d in svc.claim_deliveries(10)]
+
+        assert stored().startswith("sealed:") and hook["secret"] not in stored()
+        assert notify_and_send() == ["delivered"]
+        headers, body, _ = receiver.calls[-1]
+        assert webhooks.verify(hook["secret"], body, headers["X-Mlgov-Signature"])
+
+        with svc.store.transaction() as s:  # as a release before sealing stored it
+            s.execute(update(t.Channel).where(t.Channel.id == hook["id"]).values(secret="plain" * 8))
+        assert notify_and_send() == ["delivered"]
+        assert webhooks.verify("plain" * 8, receiver.calls[-1][1], receiver.calls[-1][0]["X-Mlgov-Signature"])
+        assert stored().startswith("sealed:") and "plain" not in stored()
+
+        svc.anchor = AuditAnchor(tmp_path / "other" / "audit.pem", None)  # the key file replaced
+        calls = len(receiver.calls)
+        assert notify_and_send() == ["failed"] and len(receiver.calls) == calls
+        log = svc.channel_deliveries(alice, hook["id"], m.DeliveryQuery())["deliveries"][0]["log"][-1]
+        assert "add the channel again" in log["error"]
+    finally:
+        receiver.close()
+        svc.store.dispose()

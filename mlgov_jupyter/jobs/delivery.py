@@ -38,11 +38,14 @@ def send_one(service, d: dict) -> str | None:
     started = time.monotonic()
     status_code, error, retry, timed_out = None, None, True, False
     try:
-        if d["kind"] == "webhook":
+        if d["kind"] == "webhook" and not d["secret"]:
+            error, retry = ("the channel's signing secret cannot be read (the service's key file was "
+                            "replaced): add the channel again"), False
+        elif d["kind"] == "webhook":
             from .webhook import post
 
             body = body_bytes(d["event"])
-            headers = {webhooks.SIGNATURE_HEADER: webhooks.sign(d["secret"] or "", body),
+            headers = {webhooks.SIGNATURE_HEADER: webhooks.sign(d["secret"], body),
                        webhooks.EVENT_ID_HEADER: str(d["event"]["id"]),
                        webhooks.EVENT_HEADER: d["event"]["event"],
                        webhooks.TIMESTAMP_HEADER: d["event"]["timestamp"] or "",

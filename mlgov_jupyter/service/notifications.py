@@ -26,6 +26,7 @@ from .. import views
 from ..core import models as m
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
+from ..store.anchor import SEALED
 from .base import Actor, ServiceBase, aware
 
 EVENTS = ("alert.raised", "alert.resolved", "monitor.missing", "monitor.inactive", "access.requested",
@@ -151,7 +152,8 @@ class NotificationService(ServiceBase):
                 raise Conflict(f"you have {count} channels, the most one person may add; delete one first")
             secret = secrets.token_hex(32) if body.kind == "webhook" else None
             row = t.Channel(kind=body.kind, target=target, events=list(dict.fromkeys(body.events)),
-                            user=actor.name, project=body.project, secret=secret, created_at=_now())
+                            user=actor.name, project=body.project, created_at=_now(),
+                            secret=self.anchor.seal(secret) if secret and self.anchor else secret)
             s.add(row)
             s.flush()
             self._audit(s, actor, "channel.create", "channel", row.id,
@@ -305,8 +307,11 @@ class NotificationService(ServiceBase):
             for d in (rows[i] for i in picked if i in rows):
                 c, e = s.get(t.Channel, d.channel_id), s.get(t.NotificationEvent, d.event_id)
                 d.claim, d.claimed_until = token, now + lease
+                if self.anchor and c.secret and not c.secret.startswith(SEALED):  # stored before 0021
+                    c.secret = self.anchor.seal(c.secret)
                 out.append({"id": d.id, "claim": token, "kind": c.kind, "owner": c.user, "channel_id": c.id,
-                            "target": c.target, "secret": c.secret, "attempt": d.attempts + 1,
+                            "target": c.target, "attempt": d.attempts + 1,
+                            "secret": self.anchor.unseal(c.secret) if self.anchor else c.secret,
                             "event": event_body(e)})
             return out
 

@@ -29,6 +29,7 @@ HEADS_NAME = re.compile(r"^heads(-[0-9]{6,})?\.log$")
 
 
 KEY_FILE, CHECKPOINT_DIR = "audit-signing-key.pem", "audit-checkpoints"  # defaults, in the data dir
+SEALED, SEALED_INFO = "sealed:", b"mlgov: secrets sealed in the database, v1"
 
 
 def private_dir(path: Path) -> Path:
@@ -153,6 +154,39 @@ class AuditAnchor:
     def sign(self, payload: dict) -> str:
         """Base64 Ed25519 signature over ``core.audit.canonical(payload)``."""
         return chain.sign(self._key, payload)
+
+    def _box(self):
+        """Fernet (AES-128-CBC + HMAC-SHA256, cryptography's) keyed by HKDF-SHA256 of the private
+        key: secrets the database holds are readable only with the key file beside it."""
+        box = self.__dict__.get("_fernet")
+        if box is None:
+            import base64
+
+            from cryptography.fernet import Fernet
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            raw = self._key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                          serialization.NoEncryption())
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEALED_INFO).derive(raw)
+            box = self.__dict__.setdefault("_fernet", Fernet(base64.urlsafe_b64encode(key)))
+        return box
+
+    def seal(self, text: str) -> str:
+        """``text`` encrypted for the database: ``"sealed:" + Fernet token``."""
+        return SEALED + self._box().encrypt(text.encode()).decode()
+
+    def unseal(self, stored: str | None) -> str | None:
+        """The text ``seal`` made (a value stored before sealing is returned as it is); None if it
+        was sealed with another key (the key file was replaced)."""
+        if not stored or not stored.startswith(SEALED):
+            return stored
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._box().decrypt(stored[len(SEALED):].encode()).decode()
+        except InvalidToken:
+            return None
 
     def write(self, payload: dict, signature: str) -> Path | None:
         """Write checkpoint ``payload['seq']`` as a new read-only file; Conflict if that file

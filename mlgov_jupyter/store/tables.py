@@ -390,7 +390,7 @@ class Channel(Base):
     events: Mapped[list] = mapped_column(JSON, default=list)  # event names; [] = every event
     user: Mapped[str] = mapped_column(String(128), index=True)  # who added it (its owner)
     project: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    secret: Mapped[str | None] = mapped_column(String(128), nullable=True)  # webhook signing key
+    secret: Mapped[str | None] = mapped_column(String(255), nullable=True)  # webhook signing key, sealed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
