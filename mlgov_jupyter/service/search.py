@@ -22,6 +22,7 @@ import re
 import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from sqlalchemy import (Float, Integer, String, cast, func, literal, literal_column, or_, select, text, true,
                         union_all)
@@ -78,7 +79,8 @@ class SearchService:
                 cache.put(generation, (key, q.page, q.page_size), ids)
             total, bounded, counts = counted
             return {"total": total, "total_is_lower_bound": bounded, "page": q.page, "page_size": q.page_size,
-                    "items": self._search_items(s, principal, ids, names), "facets": _facets(counts, names)}
+                    "items": self._search_items(s, principal, ids, names, cache, generation),
+                    "facets": _facets(counts, names)}
 
     def _count_matches(self, s: Session, q: m.SearchQuery, words: tuple, match: str | None,
                        project_id: int | None) -> tuple[tuple, list[int]]:
@@ -170,20 +172,30 @@ class SearchService:
                                              _SearchCache(SEARCH_CACHE_ENTRIES if found == 3 else 0))
         return cache
 
-    def _search_items(self, s: Session, principal, ids: list[int], names: dict[int, str]) -> list[dict]:
-        """The page's summaries in ``ids`` order: rows, latest revisions and access labels
-        fetched for the whole page at once."""
+    def _search_items(self, s: Session, principal, ids: list[int], names: dict[int, str],
+                      cache: "_SearchCache | None" = None, generation=None) -> list[dict]:
+        """The page's summaries in ``ids`` order. The rows and latest revisions behind them are
+        read for the whole page at once and cached under the search generation (every change
+        to an asset, its revisions included, changes it); the caller's access labels are
+        computed afresh for every request (grants and requests change outside it)."""
         if not ids:
             return []
-        assets = {a.id: a for a in s.execute(select(t.Asset).where(t.Asset.id.in_(ids))).scalars()}
-        latest = (select(t.AssetRevision.asset_id, func.max(t.AssetRevision.revision).label("revision"))
-                  .where(t.AssetRevision.asset_id.in_(ids)).group_by(t.AssetRevision.asset_id).subquery())
-        revs = {r.asset_id: r for r in s.execute(
-            select(t.AssetRevision).join(latest, (latest.c.asset_id == t.AssetRevision.asset_id)
-                                         & (latest.c.revision == t.AssetRevision.revision))).scalars()}
-        page = [assets[i] for i in ids if i in assets]
-        access = self._access_labels(s, principal, page, names)
-        return [views.asset_summary(a, names[a.project_id], revs[a.id], access[a.id]) for a in page]
+        rows = cache.get(generation, ("#items", tuple(ids))) if cache is not None else None
+        if rows is None:
+            assets = {a.id: a for a in s.execute(select(t.Asset).where(t.Asset.id.in_(ids))).scalars()}
+            latest = (select(t.AssetRevision.asset_id, func.max(t.AssetRevision.revision).label("revision"))
+                      .where(t.AssetRevision.asset_id.in_(ids)).group_by(t.AssetRevision.asset_id).subquery())
+            revs = {r.asset_id: r for r in s.execute(
+                select(t.AssetRevision).join(latest, (latest.c.asset_id == t.AssetRevision.asset_id)
+                                             & (latest.c.revision == t.AssetRevision.revision))).scalars()}
+            rows = [(_PageAsset(a.id, a.owner, a.project_id),
+                     views.asset_summary(a, names[a.project_id], revs[a.id], ""))
+                    for a in (assets[i] for i in ids if i in assets)]
+            if cache is not None:
+                cache.put(generation, ("#items", tuple(ids)), rows)
+        access = self._access_labels(s, principal, [a for a, _ in rows], names)
+        return [{**summary, "project": names[a.project_id], "tags": list(summary["tags"]), "access": access[a.id]}
+                for a, summary in rows]
 
     def _access_labels(self, s: Session, principal, page: list, names: dict[int, str]) -> dict[int, str]:
         """``_access`` for every asset of a page in a few queries: the caller's active grants and
@@ -210,6 +222,13 @@ class SearchService:
                 by_class[cls] = self._access(s, principal, a, pname)
             labels[a.id] = by_class[cls]
         return labels
+
+
+class _PageAsset(NamedTuple):
+    """What access labels read of a page's asset (``_access``: its id and owner)."""
+    id: int
+    owner: str
+    project_id: int
 
 
 def _fts_query(q: str) -> str | None:
