@@ -1,6 +1,18 @@
-"""One monitor run's computation: the stored baseline against the new data, in this process or on
-a Dask cluster (``monitor_engine = "dask"``), each capture file a partition whose statistics merge
-(``core.monitoring.check.Partial``) into the same report the in-process run gives.
+"""One monitor run's computation: the stored baseline against the new data, in the service's
+decode workers or on a Dask cluster (``monitor_engine = "dask"``), each part of the data (files)
+giving statistics that merge (``core.monitoring.check.Partial``) into one report.
+
+In the service (``monitor_engine = "inprocess"``) the statistics are computed where the captured
+Parquet is decoded: in the decode workers (store/decode_worker.py: memory-limited processes, the
+service's protection against Parquet bombs), up to ``RUN_WORKERS`` of them on different files at
+once, each sending back only its partial statistics as checked JSON
+(``core.monitoring.partial_codec``: a worker is not trusted). A run's first worker is leased as
+any read is (waiting up to ``decode_wait`` for a free one); the others only if free at once. Whose
+workers they are: a scheduled run's belong to the service (counted against ``decode_workers``
+only, as every read the scheduler makes), a run-now's to the user who asked (counted against their
+``decode_per_user`` too), so a run never waits or fails for want of its extra workers. A run that
+joins ground truth (model quality, bias) decodes its rows into the service, as before: the join
+needs them here.
 
 Stored Parquet (captured batches, datasets) is read through ``store.scan.Scan``, the bounded reader
 every ``use`` goes through.
@@ -8,8 +20,10 @@ every ``use`` goes through.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
+import threading
 from typing import Iterator
 
 import pandas as pd
@@ -18,10 +32,21 @@ from ..core.chunks import ChunkReader
 from ..core.errors import Invalid
 from ..core.monitoring import Baseline
 from ..core.monitoring.baseline import n_workers
-from ..core.monitoring.check import Partial, finish, scan_partial
+from ..core.monitoring import partial_codec
+from ..core.monitoring.check import Partial, finish, kept_columns as kept_for_sections, scan_partial
 from .deployments import CAPTURE_COLUMNS, INFERENCE_ID
 
 OUTPUTS = ("prediction", "probability")  # what mlgov_jupyter.capture names a model's outputs
+RUN_WORKERS = max(1, min(n_workers(), 4))  # decode workers one run computes on at once (at most)
+TASKS_PER_WORKER = 8  # the files are cut into about this many tasks a worker (balance, few answers)
+
+
+def _text_max(entries: list[tuple]) -> dict:
+    text_max: dict = {}
+    for _d, _rows, tm, _names in entries:
+        for k, v in (tm or {}).items():
+            text_max[k] = max(text_max.get(k, 0), v or 0)
+    return text_max
 
 
 def _read_ipc(chunks) -> Iterator[pd.DataFrame]:
@@ -36,12 +61,8 @@ def frames(svc, entries: list[tuple], columns: list[str] | None = None) -> Itera
     """Stored Parquet objects (``entries``: digest, batch rows, longest text per column, column
     names) as DataFrames of about one batch each, in one scan decoded by one of the service's
     decode workers (memory-limited processes: the bytes came from a capturer or a publisher)."""
-    text_max: dict = {}
-    for _d, _rows, tm, _names in entries:
-        for k, v in (tm or {}).items():
-            text_max[k] = max(text_max.get(k, 0), v or 0)
     scan = svc.decoder().scan({"digest": [e[0] for e in entries]}, columns, None,
-                              batch_rows=min(e[1] for e in entries), text_max=text_max)
+                              batch_rows=min(e[1] for e in entries), text_max=_text_max(entries))
     try:
         yield from _ahead(_read_ipc(scan.ipc_chunks()))
     finally:
@@ -135,8 +156,10 @@ def _joined(df: pd.DataFrame, gt: pd.DataFrame | None, target: str | None) -> pd
     return df.drop(columns=[target], errors="ignore").merge(gt, on=INFERENCE_ID, how="inner", validate="m:1")
 
 
-def run_check(svc, mon, plan: dict) -> dict:
-    """The report (``Report.to_dict()``) of monitor ``mon`` over ``plan["files"]``."""
+def run_check(svc, mon, plan: dict, in_workers: bool = True) -> dict:
+    """The report (``Report.to_dict()``) of monitor ``mon`` over ``plan["files"]``; ``in_workers``
+    False: the statistics computed in this process from the rows the workers decode (the way
+    a run joining ground truth goes)."""
     objects = svc.objects_store()
     baseline = load_baseline(objects, mon.baseline_hash)
     th = mon.thresholds or {}
@@ -147,6 +170,12 @@ def run_check(svc, mon, plan: dict) -> dict:
     names = [c for c in columns if c != baseline.target or gt is None] + ([baseline.target] if gt is not None else [])
     if svc.monitor_engine == "dask":
         part = dask_partial(svc.monitor_dask_address, baseline, objects, plan["files"], read, gt, names)
+    elif gt is None and in_workers:
+        part = worker_partial(svc, baseline, mon.baseline_hash, plan["files"], names,
+                              svc._run_progress().get(mon.id))
+        keep = kept_for_sections(baseline, names)
+        if keep:  # model quality or bias from the captured columns themselves: those rows, here
+            part.kept_parts = [df.reset_index(drop=True) for df in frames(svc, plan["files"], keep)]
     else:
         progress = svc._run_progress().get(mon.id)
 
@@ -164,6 +193,66 @@ def run_check(svc, mon, plan: dict) -> dict:
     out = report.to_dict()
     out["engine"] = svc.monitor_engine
     return out
+
+
+def worker_partial(svc, baseline: Baseline, baseline_digest: str, files: list[tuple], names: list,
+                   progress: list | None = None) -> Partial:
+    """The statistics of ``files`` (capture files or a dataset revision: digest, batch rows,
+    longest text per column, column names) against ``baseline`` computed in the decode workers,
+    up to ``RUN_WORKERS`` at once on contiguous groups of files, merged here in file order (the
+    report does not depend on which worker ended first). ``progress[0]`` counts the rows done.
+    Raises what a worker reports (Invalid, TooLarge, Unavailable: one line each), or Invalid for
+    an answer that is not the statistics of this baseline."""
+    pool = svc.decoder()
+    n = len(files)
+    k = min(n, RUN_WORKERS * TASKS_PER_WORKER)
+    tasks = [files[i * n // k:(i + 1) * n // k] for i in range(k)]
+    common = {"columns": names, "names": names, "batch_rows": min(e[1] for e in files),
+              "text_max": _text_max(files), "baseline": baseline_digest}
+    limit = partial_codec.max_bytes(baseline, names)
+    results: list = [None] * k
+    lock = threading.Lock()
+    todo = iter(range(k))
+    failed: list = []
+
+    def work(leased) -> None:
+        with leased:
+            while not failed:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                try:
+                    answer = leased.partial({**common, "digests": [e[0] for e in tasks[i]],
+                                             "cpu_seconds": pool.timeout * len(tasks[i])}, limit)
+                    results[i] = partial_codec.decode(answer, baseline, names)
+                except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                    failed.append(exc)
+                    return
+                if progress is not None:
+                    with lock:
+                        progress[0] += results[i].n_rows
+
+    first = pool.leased()  # as any read: waits for a free worker (then Unavailable)
+    threads = []
+    for _ in range(min(RUN_WORKERS, k) - 1):
+        extra = pool.leased(optional=True)
+        if extra is None:
+            break
+        # the caller's context: the decode worker's owner (decode_user) stays the caller
+        th = threading.Thread(target=contextvars.copy_context().run, args=(work, extra),
+                              name="mlgov-monitor-part", daemon=True)
+        th.start()
+        threads.append(th)
+    work(first)
+    for th in threads:
+        th.join()
+    if failed:
+        raise failed[0]
+    merged = results[0]
+    for part in results[1:]:
+        merged = merged.merge(part)
+    return merged
 
 
 # ---- Dask ------------------------------------------------------------------------------------

@@ -154,6 +154,14 @@ class DecodePool:
                 return
         fresh.kill()
 
+    def leased(self, optional: bool = False) -> "Leased | None":
+        """A worker held for several calls (a monitor run's worker: ``Leased.partial``), given
+        back by ``Leased.close`` (or ``with``). ``optional``: None instead of waiting when no worker
+        is free at once or the caller (``decode_user``) holds its ``per_user`` already: a run's
+        second worker is a bonus, never a reason to wait or to fail."""
+        worker = self._lease(optional=optional)
+        return None if worker is None else Leased(self, worker)
+
     def close(self) -> None:
         """Stop every idle worker (those streaming stop when their stream ends)."""
         with self._lock:
@@ -177,17 +185,21 @@ class DecodePool:
         finally:
             self._release(worker, ok)
 
-    def _lease(self) -> "_Worker":
+    def _lease(self, optional: bool = False) -> "_Worker | None":
         user = decode_user.get()
         with self._lock:
             held = self._held.get(user, 0) if user is not None else 0
             if user is not None and held >= self.per_user:
+                if optional:
+                    return None
                 raise errors.Unavailable(f"you already have {held} reads in progress (the most one user may "
                                          f"have at once: decode_per_user); try again when one ends")
             if user is not None:
                 self._held[user] = held + 1
-        if not self._slots.acquire(timeout=self.slot_wait):
+        if not self._slots.acquire(timeout=0 if optional else self.slot_wait):
             self._unhold(user)
+            if optional:
+                return None
             raise errors.Unavailable(f"the service is busy decoding ({self.max_workers} reads in progress); "
                                      f"try again")
         try:
@@ -252,10 +264,17 @@ class DecodePool:
             self._slots.release()
             self._unhold(user)
 
-    def _fail(self, worker: "_Worker", kind: bytes | None, payload: bytes):
-        """Raise what the worker reported (``X``), or what its end tells (no frame: it died)."""
+    def _fail(self, worker: "_Worker", kind: bytes | None, payload: bytes, doing: str = "describing this content",
+              per: str = ""):
+        """Raise what the worker reported (``X``), or what its end tells (no frame: it died);
+        ``doing``, ``per``: what took too long, in the message of a CPU limit."""
         if kind == b"X":
-            info = json.loads(payload)
+            try:
+                info = json.loads(payload)
+            except (ValueError, RecursionError):
+                info = None
+            if not isinstance(info, dict) or not isinstance(info.get("message", ""), str):
+                raise errors.Invalid("the decode worker's answer is malformed")
             worker.reusable = not info.get("fatal", True)  # a refusal before decoding: it lives on
             cls = getattr(errors, info.get("kind", ""), None)
             if not (isinstance(cls, type) and issubclass(cls, errors.GovernanceError)):
@@ -270,14 +289,68 @@ class DecodePool:
         else:
             how = f"ended (exit status {code})"
         if code == -signal.SIGXCPU:
-            raise errors.TooLarge(f"describing this content takes longer than decode_timeout "
-                                  f"({self.timeout:g} s of CPU)")
+            raise errors.TooLarge(f"{doing} takes longer than decode_timeout "
+                                  f"({self.timeout:g} s of CPU{' ' + per if per else ''})")
         if worker.drained:
             raise errors.Unavailable(f"the reader took no data for {self.drain_seconds:g} s: the read was dropped")
         if code == -signal.SIGKILL or code == -signal.SIGABRT:  # the kernel's OOM killer; C++ out of memory
             raise errors.TooLarge(f"reading this Parquet content {how}: it needs more than "
                                   f"{_size(self.max_memory)} of memory (decode_max_memory)")
         raise errors.Invalid(f"reading this Parquet content {how}: the file is corrupt")
+
+
+class Leased:
+    """A worker leased for a series of calls; a call that fails gives it back at once (it is
+    discarded: its heap may be damaged) and so does ``close``."""
+
+    def __init__(self, pool: DecodePool, worker: "_Worker"):
+        self.pool, self.worker, self.done = pool, worker, False
+
+    def partial(self, request: dict, max_answer: int) -> bytes:
+        """A monitor run's statistics over stored Parquet objects, computed where the worker
+        decodes them (``core.monitoring.check.scan_partial``): ``request`` holds ``digests``
+        (scanned as one dataset), ``columns``, ``names`` (the columns as the check sees them),
+        ``batch_rows``, ``text_max``, ``baseline`` (the stored baseline's digest) and
+        ``cpu_seconds`` (its RLIMIT_CPU: TooLarge beyond). Returns the worker's JSON answer
+        unparsed (``core.monitoring.partial_codec.decode`` checks it: the worker is not
+        trusted); an answer longer than ``max_answer`` bytes is refused unread (Invalid) and its
+        worker stopped."""
+        if self.done:
+            raise errors.Unavailable("this decode worker was given back")
+        ok = False
+        try:
+            self.worker.send({"op": "partial", **request})
+            kind, payload = self.worker.frame(limit=max_answer)
+            if kind == b"L":
+                raise errors.Invalid(f"the decode worker's statistics ({int(payload):,} bytes) are larger than "
+                                     f"statistics of this baseline can be ({max_answer:,} bytes): refused")
+            if kind != b"J":
+                self.pool._fail(self.worker, kind, payload, doing="computing these statistics", per="a file")
+            ok = True
+            return payload
+        finally:
+            if not ok:
+                self._give_back(False)
+
+    def close(self) -> None:
+        self._give_back(True)
+
+    def _give_back(self, ok: bool) -> None:
+        if not self.done:
+            self.done = True
+            self.pool._release(self.worker, ok)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self._give_back(False)
+        except Exception:
+            pass
 
 
 class RemoteScan:
@@ -374,10 +447,12 @@ class ScanChunks:
 class _Worker:
     """One worker process, started at once (it imports pyarrow and warms up in the background)."""
 
+    argv = ["-I", "-m", "mlgov_jupyter.store.decode_worker"]  # after the interpreter
+
     def __init__(self, settings: dict):
         env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV or k.startswith(_CLOUD_ENV)}
         try:
-            self.proc = subprocess.Popen([sys.executable, "-I", "-m", "mlgov_jupyter.store.decode_worker"],
+            self.proc = subprocess.Popen([sys.executable, *self.argv],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=env, close_fds=True, cwd="/", start_new_session=True)
         except OSError as exc:
@@ -412,14 +487,18 @@ class _Worker:
         except (BrokenPipeError, ValueError):
             pass  # it died: the next frame() reports how
 
-    def frame(self) -> tuple[bytes | None, bytes]:
-        """The next frame, or ``(None, b"")`` when the worker is gone."""
+    def frame(self, limit: int | None = None) -> tuple[bytes | None, bytes]:
+        """The next frame, or ``(None, b"")`` when the worker is gone; ``(b"L", size)`` when its
+        payload is longer than ``limit`` (the worker is then stopped, the payload never read)."""
         out = self.proc.stdout
         try:
             head = out.read(9)
             if len(head) < 9:
                 return None, b""
             size = int.from_bytes(head[1:], "big")
+            if limit is not None and size > limit:
+                self.kill_only()
+                return b"L", str(size).encode()
             payload = out.read(size) if size else b""
         except (ValueError, OSError):  # its pipe was closed (a scan dropped by the drain deadline)
             return None, b""
@@ -573,6 +652,9 @@ def _serve(request: dict, objects, external, inp, out, max_memory: int) -> bool:
             return _scan(request, objects, external, inp, out)
         _limit_cpu(request.get("cpu_seconds"))
         try:
+            if request["op"] == "partial":
+                _write(out, b"J", _partial(request, objects))
+                return True
             answer = _describe(request, objects, external)
         finally:
             _limit_cpu(None)
@@ -616,6 +698,47 @@ def _describe(request: dict, objects, external) -> dict:
     schema, summary, rows = describe_dataset(data, request["format"], request["max_decoded_bytes"],
                                              request["location"])
     return {"schema": schema, "summary": summary, "rows": rows, "listing": external.listing_hash(data)}
+
+
+_baselines: dict = {}  # the last baseline a partial used (digest: Baseline), parsed once per run
+
+
+def _partial(request: dict, objects) -> bytes:
+    """A run's statistics over ``request["digests"]`` (``DecodePool.partial``), one batch of the
+    scan in memory at a time, as JSON (``core.monitoring.partial_codec``)."""
+    from ..core.monitoring import Baseline
+    from ..core.monitoring.check import scan_partial
+    from ..core.monitoring.partial_codec import encode
+    from .scan import Scan
+
+    digest = request["baseline"]
+    baseline = _baselines.get(digest)
+    if baseline is None:
+        _baselines.clear()
+        baseline = _baselines[digest] = Baseline.from_dict(json.loads(b"".join(objects.chunks(digest))))
+    import pyarrow.dataset as ds
+
+    from ..core.monitoring.stats import CategoricalRef
+
+    # text the baseline counts as categories is read as Parquet stores it, a dictionary (pandas
+    # categorical: counted from its codes), not as one string per row; the counts are the same
+    texts = [c for c in request["columns"] if isinstance(baseline.columns.get(c), CategoricalRef)]
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=texts),
+                               default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
+    dataset = ds.dataset([objects.path(d) for d in request["digests"]], format=fmt, filesystem=objects.fs)
+    scan = Scan(dataset, request["columns"], batch_rows=request["batch_rows"], text_max=request["text_max"])
+    scan.use_threads = False  # a run computes on several workers at once: one core each
+    meta = scan.schema.metadata  # as the IPC stream a scan sends (no pandas metadata when columns are chosen)
+    names = request["names"]
+
+    def chunks():
+        for batch in scan._batches():
+            if batch.num_rows:
+                # a block per column: no copy into one 2-D block (the values are those a scan sends)
+                df = batch.replace_schema_metadata(meta).to_pandas(split_blocks=True)
+                yield df if list(df.columns) == names else df[names]
+
+    return json.dumps(encode(scan_partial(baseline, names, chunks(), workers=1))).encode()
 
 
 def _scan(request: dict, objects, external, inp, out) -> bool:

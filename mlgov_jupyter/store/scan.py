@@ -60,6 +60,7 @@ class Scan:
         self.columns = columns
         self.row_filter = row_filter
         self.batch_rows = batch_rows
+        self.use_threads = True  # False: decode on the calling thread (processes side by side use the cores)
         self._check_bounds()
         try:
             self.scanner = self.dataset.scanner(columns=columns, filter=row_filter, batch_size=batch_rows)
@@ -123,4 +124,5 @@ class Scan:
             for piece in pieces:
                 yield from piece.to_batches(schema=self.dataset.schema, columns=self.columns,
                                             filter=self.row_filter, batch_size=self.batch_rows,
-                                            batch_readahead=1, fragment_readahead=0, use_threads=True)
+                                            batch_readahead=1, fragment_readahead=0,
+                                            use_threads=self.use_threads)

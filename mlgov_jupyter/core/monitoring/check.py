@@ -461,6 +461,38 @@ class Partial:
                        self.n_rows + other.n_rows)
 
 
+class _Done:
+    """``fn(*args)`` called at once, as a finished future (its ``result()`` raises what it raised)."""
+
+    def __init__(self, fn, *args):
+        self.exc = None
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - raised by result(), as a future does
+            self.exc = exc
+
+    def result(self):
+        if self.exc is not None:
+            raise self.exc
+
+
+def kept_names(baseline: Baseline, names: list) -> list:
+    """The columns among ``names`` a pass keeps row by row (``Partial.kept_parts``): the target,
+    prediction and probability, the bias facet and group."""
+    keep = [c for c in (baseline.target, baseline.prediction, baseline.probability) if c]
+    if baseline.bias_config:
+        keep += [c for c in (baseline.bias_config["facet"], baseline.bias_config.get("group")) if c]
+    return [c for c in dict.fromkeys(keep) if c in names]
+
+
+def kept_columns(baseline: Baseline, names: list) -> list:
+    """Those of ``kept_names`` that ``finish`` reads: none unless the baseline has a model-quality
+    or a bias section."""
+    if baseline.quality is None and not (baseline.bias_config and baseline.bias):
+        return []
+    return kept_names(baseline, names)
+
+
 def scan_partial(baseline: Baseline, names: list, chunks, *, total: int | None = None, want_sample: bool = False,
                  workers: int = 1, progress: Callable[[float, str], Any] | None = None, seed: int = 0) -> Partial:
     """One pass over ``chunks`` (DataFrames with columns ``names``): each baseline column's
@@ -468,11 +500,7 @@ def scan_partial(baseline: Baseline, names: list, chunks, *, total: int | None =
     values that cannot be compared with the baseline; does not refuse zero rows (``finish`` does)."""
     present = [c for c in baseline.columns if c in names]
     accs = {c: new_acc(baseline.columns[c]) for c in present}
-
-    keep_cols = [c for c in (baseline.target, baseline.prediction, baseline.probability) if c]
-    if baseline.bias_config:
-        keep_cols += [c for c in (baseline.bias_config["facet"], baseline.bias_config.get("group")) if c]
-    keep_cols = [c for c in dict.fromkeys(keep_cols) if c in names]
+    keep_cols = kept_names(baseline, names)
     kept_parts: list[pd.DataFrame] = []
     sample_parts: list[pd.DataFrame] = []
     want_sample = want_sample and bool(baseline.attributions)
@@ -480,6 +508,7 @@ def scan_partial(baseline: Baseline, names: list, chunks, *, total: int | None =
     done_rows = 0
     rng = np.random.default_rng(seed)
     with ThreadPoolExecutor(workers) as pool:
+        submit = pool.submit if workers > 1 else _Done  # one worker: no hand-off to a thread per column
         for chunk in chunks:
             _names(chunk.columns)
             label = {str(c): c for c in chunk.columns}  # the user's labels may be ints: never rename them
@@ -488,7 +517,7 @@ def scan_partial(baseline: Baseline, names: list, chunks, *, total: int | None =
                 raise Invalid(f"a chunk of the current data lacks column(s) {', '.join(lacking[:5])}")
             k = len(chunk)
             n_rows += k
-            futures = [(c, pool.submit(accs[c].add, chunk[label[c]])) for c in present]
+            futures = [(c, submit(accs[c].add, chunk[label[c]])) for c in present]
             for i, (c, fut) in enumerate(futures):
                 try:
                     fut.result()
