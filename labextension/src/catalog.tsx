@@ -105,6 +105,12 @@ export function CatalogView({
         <summary>
           Filters
           {active > 0 && <span className="jp-mlgov-count">{active}</span>}
+          {result?.total_is_lower_bound && (
+            <span className="jp-mlgov-facetNote">
+              {' '}
+              · counts of the newest {result.total.toLocaleString('en-US')}
+            </span>
+          )}
         </summary>
         <label className="jp-mlgov-showDeprecated">
           <input
@@ -145,7 +151,7 @@ export function CatalogView({
             : ''
           : result.total_is_lower_bound
             ? `${result.total.toLocaleString('en-US')}+ assets`
-            : `${result.total} ${result.total === 1 ? 'asset' : 'assets'}`}
+            : `${result.total.toLocaleString('en-US')} ${result.total === 1 ? 'asset' : 'assets'}`}
         {result !== null && pages > 1 && (
           <span className="jp-mlgov-pager">
             <button
