@@ -82,6 +82,11 @@ ROUTES: list[Route] = [
           lambda svc, a, p, q, b: svc.read_data(a, p["name"], q.revision, columns=q.columns,
                                                 row_filter=q.filter, form=q.format),
           query=m.DataQuery, binary=True, action=az.CATALOG_CONSUME),
+    Route("urls", "GET", f"assets/{NAME}/urls",
+          "Presigned URLs (short-lived) to a dataset revision's Parquet files, for those who may read it "
+          "whole, when the server vends them (presigned_urls; S3 object store); audited",
+          lambda svc, a, p, q, b: svc.presigned_urls_for(a, p["name"], q.revision, q.expires),
+          query=m.PresignQuery, action=az.CATALOG_CONSUME),
     Route("filters", "GET", f"assets/{NAME}/filters", "A dataset's asset filters (named column and row scopes)",
           lambda svc, a, p, q, b: svc.list_filters(a, p["name"]), action=az.CATALOG_READ),
     Route("filters", "POST", f"assets/{NAME}/filters",

@@ -94,6 +94,7 @@ def _probes(execution_id):
         f"assets/{n}": [("assets/patients", {}), ("assets/portal", {}), ("assets/scorer", {})],
         f"assets/{n}/data": [("assets/patients/data", {}), ("assets/portal/data", {})],
         f"assets/{n}/filters": [("assets/patients/filters", {})],
+        f"assets/{n}/urls": [("assets/patients/urls", {}), ("assets/portal/urls", {"expires": "60"})],
         "requests": [("requests", {}), ("requests", {"incoming": "true"})],
         "subscriptions": [("subscriptions", {}), ("subscriptions", {"incoming": "true"})],
         "cards": [("cards", {})],

@@ -124,6 +124,7 @@ def _calls(ids, spare):
         ("GET", "assets/(?P<name>[^/]{1,256})", "assets/churn", None),
         ("GET", "assets/(?P<name>[^/]{1,256})/data", "assets/churn/data", None),
         ("GET", "assets/(?P<name>[^/]{1,256})/filters", "assets/churn/filters", None),
+        ("GET", "assets/(?P<name>[^/]{1,256})/urls", "assets/churn/urls", None),
         ("POST", "assets/(?P<name>[^/]{1,256})/filters", "assets/churn/filters",
          {"name": "dave-f", "columns": ["plan"]}),
         ("DELETE", "assets/(?P<name>[^/]{1,256})/filters/(?P<filter>[^/]{1,256})",

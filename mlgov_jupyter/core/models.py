@@ -128,6 +128,13 @@ class DataQuery(Body):
     format: Literal["arrow", "parquet"] = "arrow"
 
 
+class PresignQuery(Body):
+    """Presigned URLs of a dataset revision (service/vending.py): which revision, and seconds
+    the URLs live (at most the server's presigned_url_seconds, and an hour)."""
+    revision: int | None = Field(None, ge=1)
+    expires: int | None = Field(None, ge=1, le=3600)
+
+
 class UploadStart(Body):
     name: Name
     project: ProjectName | None = None

@@ -212,6 +212,18 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
     def cancel(self, subscription_id: int) -> dict:
         return self._call("POST", f"subscriptions/{int(subscription_id)}/cancel", body={})
 
+    def presigned_urls(self, name: str, revision: int | None = None, expires: int | None = None) -> dict:
+        """Short-lived presigned URLs to a dataset revision's Parquet files (the latest by
+        default), when the server vends them (``presigned_urls``, an S3 object store) and you
+        may read the whole dataset: ``{"name", "revision", "format", "expires_in" (seconds),
+        "expires_at" (ISO 8601 UTC), "files": [{"url", "size_bytes", "content_hash"}]}``. Any
+        HTTP client, Spark, DuckDB or ``pd.read_parquet(url)`` reads them until they expire
+        (``expires`` seconds, default and most the server's ``presigned_url_seconds``, 15 min).
+        Forbidden for a grant scoped by an asset filter and for registered external data;
+        Conflict where the server vends none (off, or a local store). Audited."""
+        return self._call("GET", f"assets/{quote(name, safe='')}/urls",
+                          query={k: v for k, v in (("revision", revision), ("expires", expires)) if v is not None})
+
     def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None,
             columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | str | None = None,
             max_answer_bytes: int | None = None):
@@ -233,8 +245,12 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         revision its project's ``model_approval`` setting does not vouch for (not Approved, or
         no Approved card describes it) is Forbidden under ``refuse``, a ModelApprovalWarning
         under ``warn``."""
-        if as_ not in ("pandas", "arrow", "batches"):
-            raise Invalid(f"as_ must be pandas, arrow or batches, not {as_!r}")
+        if as_ == "urls":
+            if columns is not None or filter is not None:
+                raise Invalid("as_='urls' gives the whole files: columns and filter apply to a scan")
+            return self.presigned_urls(name, revision=revision)
+        if as_ not in ("pandas", "arrow", "batches", "urls"):
+            raise Invalid(f"as_ must be pandas, arrow, batches or urls, not {as_!r}")
         query = {"revision": revision}
         if columns is not None:
             query["columns"] = json.dumps(list(columns))

@@ -26,7 +26,7 @@ from ..store.objects import ObjectStore
 # Settings the service reads as attributes of the same name (its class gives the defaults).
 SERVICE_TRAITS = ("monitor_engine", "monitor_dask_address", "monitor_workers", "monitor_failed_runs",
                   "monitor_max_per_project", "monitor_max_per_user", "monitor_ground_truth_rows",
-                  "capture_max_rows")
+                  "capture_max_rows", "presigned_urls", "presigned_url_seconds")
 
 
 class GovernanceSettings(LoggingConfigurable):
@@ -48,6 +48,14 @@ class GovernanceSettings(LoggingConfigurable):
                                    "credentials, streamed to grantees): prefix -> filesystem options, e.g. "
                                    "{'s3://lake/curated/': {'region': 'eu-west-1'}, '/data/shared/': {}}. "
                                    "Nothing outside them, and never the service's data_dir.")
+    presigned_urls = Bool(False, config=True,
+                          help="Vend short-lived presigned URLs to a dataset revision's Parquet files "
+                               "(client.presigned_urls, %mlgov use --urls) to those who may read it whole: "
+                               "an S3 object store only; never for grants scoped by an asset filter or for "
+                               "registered external data; each vending audited. Off by default")
+    presigned_url_seconds = Int(900, config=True,
+                                help="Seconds a presigned URL lives (and the most a caller may ask for): "
+                                     "1 to 3600, default 900 (15 minutes)")
     admin_users = List(Unicode(), config=True,
                        help="User names with global admin rights. Only this setting makes an admin.")
     authorizer_class = Type(None, klass=Authorizer, allow_none=True, config=True,
@@ -232,6 +240,12 @@ class GovernanceSettings(LoggingConfigurable):
     def _check_decode_seconds(self, proposal):
         if not proposal["value"] > 0:
             raise TraitError(f"{proposal['trait'].name} must be more than 0 seconds")
+        return proposal["value"]
+
+    @validate("presigned_url_seconds")
+    def _check_presigned_seconds(self, proposal):
+        if not 1 <= proposal["value"] <= 3600:
+            raise TraitError("presigned_url_seconds must be between 1 and 3600")
         return proposal["value"]
 
     @validate("alert_evaluation_period", "alert_datapoints_to_alert")

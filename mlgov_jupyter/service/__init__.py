@@ -13,11 +13,12 @@ from .monitors import MonitorService
 from .notifications import NotificationService
 from .roles import RoleService
 from .uploads import UploadService
+from .vending import VendingService
 
 
 class GovernanceService(CatalogService, UploadService, CardService, MonitoringService, RoleService,
                         AuditService, ModelVersionService, NotificationService, DeploymentService, MonitorService,
-                        LifecycleService):
+                        LifecycleService, VendingService):
     """All operations; each capability is a mixin over ServiceBase."""
 
 
