@@ -2,6 +2,7 @@
 
 import base64
 import io
+import time
 
 import pandas as pd
 
@@ -32,3 +33,15 @@ def inline_content(obj) -> dict:
     import skops.io as sio
 
     return {"format": "skops", "content_b64": base64.b64encode(sio.dumps(obj)).decode()}
+
+
+def wait(predicate, timeout: float, what: str, log=None, every: float = 0.25):
+    """``predicate()``'s first true value, polled every ``every`` s; AssertionError naming
+    ``what`` (and ``log()``'s text, if given) after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"waited {timeout:.0f} s for {what}" + (f"\n{log()}" if log else ""))

@@ -17,22 +17,13 @@ from sklearn.linear_model import LogisticRegression
 import mlgov_jupyter
 from mlgov_jupyter.core import webhooks
 from mlgov_jupyter.core.monitoring import fit_baseline
+from tests.helpers import wait
 from tests.live import LiveServer
 from tests.test_notifications import Mailbox, Receiver, free_port
 
 rng = np.random.default_rng(11)
 REF = pd.DataFrame({"age": rng.normal(40, 10, 2000), "income": rng.normal(50, 15, 2000)})
 LABEL = (REF.age > 40).astype(int)
-
-
-def wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"waited {timeout:.0f} s for {what}")
 
 
 def executions(db) -> list[tuple]:

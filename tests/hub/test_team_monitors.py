@@ -12,18 +12,25 @@ from .harness import kernel_ok
 CLIENT = "import mlgov_jupyter as mg\nc = mg.connect()\n"
 
 
-def test_monitor_runs_in_the_service_and_another_user_cannot_touch_it(hub):
-    tag = uuid.uuid4().hex[:8]
-    out = kernel_ok(hub, "alice", CLIENT + f"""
+def deployed(model: str, deployment: str, seed: int = 0) -> str:
+    """Kernel code: alice's model published and deployed, its capture wrapper ``served`` and the
+    training features ``X`` (a shift of +20 on age drifts)."""
+    return CLIENT + f"""
 import numpy as np, pandas as pd
 from sklearn.linear_model import LogisticRegression
 from mlgov_jupyter import monitoring as mon
-rng = np.random.default_rng(0)
+rng = np.random.default_rng({seed})
 X = pd.DataFrame({{"age": rng.normal(40, 10, 1000), "income": rng.normal(50, 15, 1000)}})
 m = LogisticRegression().fit(X, (X.age > 40).astype(int))
-c.publish(m, "risk-{tag}")
-c.deploy("prod-{tag}", model="risk-{tag}")
-served = mg.capture(m, deployment="prod-{tag}", client=c)
+c.publish(m, {model!r})
+c.deploy({deployment!r}, model={model!r})
+served = mg.capture(m, deployment={deployment!r}, client=c)
+"""
+
+
+def test_monitor_runs_in_the_service_and_another_user_cannot_touch_it(hub):
+    tag = uuid.uuid4().hex[:8]
+    out = kernel_ok(hub, "alice", deployed(f"risk-{tag}", f"prod-{tag}") + f"""
 served.predict(X.assign(age=X.age + 20).iloc[:300]); served.flush()
 c.create_monitor("dq-{tag}", deployment="prod-{tag}", baseline=mon.fit_baseline(X), schedule="daily")
 e = c.run_monitor("dq-{tag}")
@@ -64,33 +71,15 @@ def test_a_scheduled_monitor_runs_in_the_service_by_itself_and_its_alert_reaches
     channel's secret) and her in-Lab list through her own server; bob, through his server (the
     sidebar's path), sees the deployment in alert but not the metrics."""
     import json
-    import time
 
+    from helpers import wait
     from mlgov_jupyter.core import webhooks
     from tests.test_notifications import Receiver
-
-    def wait(predicate, timeout: float, what: str):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(1)
-        raise AssertionError(f"waited {timeout:.0f} s for {what}\n{hub.log_tail()}")
 
     tag = uuid.uuid4().hex[:8]
     receiver = Receiver()
     try:
-        out = kernel_ok(hub, "alice", CLIENT + f"""
-import numpy as np, pandas as pd
-from sklearn.linear_model import LogisticRegression
-from mlgov_jupyter import monitoring as mon
-rng = np.random.default_rng(1)
-X = pd.DataFrame({{"age": rng.normal(40, 10, 1000), "income": rng.normal(50, 15, 1000)}})
-m = LogisticRegression().fit(X, (X.age > 40).astype(int))
-c.publish(m, "sched-risk-{tag}")
-c.deploy("sched-prod-{tag}", model="sched-risk-{tag}")
-served = mg.capture(m, deployment="sched-prod-{tag}", client=c)
+        out = kernel_ok(hub, "alice", deployed(f"sched-risk-{tag}", f"sched-prod-{tag}", seed=1) + f"""
 served.predict(X.assign(age=X.age + 20).iloc[:300]); served.flush()
 hook = c.add_channel("webhook", {receiver.url!r}, events=["alert.raised"])
 c.create_monitor("sched-dq-{tag}", deployment="sched-prod-{tag}", baseline=mon.fit_baseline(X),
@@ -104,12 +93,12 @@ print(hook["secret"])
             assert response.status_code == 200, response.text
             return response.json()["executions"]
 
-        (ex,) = wait(executions, 100, "the scheduled run")
+        (ex,) = wait(executions, 100, "the scheduled run", log=hub.log_tail)
         assert ex["status"] == "CompletedWithViolations" and ex["created_by"] == "mlgov-scheduler", ex
         assert ex["window"]["rows"] == 300 and ex["metrics"], ex
         raised = wait(lambda: [c for c in receiver.calls if json.loads(c[1]).get("event") == "alert.raised"
                                and json.loads(c[1])["payload"].get("monitor") == f"sched-dq-{tag}"],
-                      60, "the violation alert at alice's webhook")
+                      60, "the violation alert at alice's webhook", log=hub.log_tail)
         headers, body, _ = raised[0]
         assert webhooks.verify(secret, body, headers.get(webhooks.SIGNATURE_HEADER))
         assert json.loads(body)["payload"]["kind"] == "violation"
