@@ -15,7 +15,7 @@ from ..core.authz import Resource
 from ..core.catalog import scan_batch_rows
 from ..core.errors import Conflict, Invalid, NotFound, TooLarge, TooManyRows
 from ..store import tables as t
-from .base import Actor, ServiceBase
+from .base import Actor, ServiceBase, chunks, preload
 
 INFERENCE_ID = "inference_id"  # SageMaker's eventMetadata.inferenceId
 EVENT_TIME = "event_time"  # SageMaker's eventMetadata.inferenceTime
@@ -44,14 +44,27 @@ class DeploymentService(ServiceBase):
         return Resource(type="monitor", name=d.name, project=pname, classification=model.classification)
 
     def _show_deployment(self, s, d: t.Deployment, names: dict) -> dict:
-        counts = dict(s.execute(select(t.CaptureFile.kind, func.coalesce(func.sum(t.CaptureFile.rows), 0))
-                                .where(t.CaptureFile.deployment_id == d.id).group_by(t.CaptureFile.kind)).all())
-        files = s.execute(select(func.count()).where(t.CaptureFile.deployment_id == d.id,
-                                                     t.CaptureFile.kind == "inference")).scalar()
-        capture = s.get(t.Asset, d.capture_asset_id) if d.capture_asset_id else None
-        return deployment_view(d, s.get(t.Asset, d.model_asset_id).name, names[d.project_id],
-                               capture.name if capture else None, files, int(counts.get("inference", 0)),
-                               int(counts.get("ground_truth", 0)))
+        return self._show_deployments(s, [d], names)[0]
+
+    def _show_deployments(self, s, ds: list, names: dict) -> list[dict]:
+        """The views of ``ds``, read in a few queries for all of them (not a few per deployment)."""
+        assets = preload(s, t.Asset, {d.model_asset_id for d in ds} | {d.capture_asset_id for d in ds})
+        captured: dict = {}  # (deployment id, kind) -> (rows, files)
+        for chunk in chunks([d.id for d in ds]):
+            for dep_id, kind, rows, files in s.execute(
+                    select(t.CaptureFile.deployment_id, t.CaptureFile.kind,
+                           func.coalesce(func.sum(t.CaptureFile.rows), 0), func.count())
+                    .where(t.CaptureFile.deployment_id.in_(chunk))
+                    .group_by(t.CaptureFile.deployment_id, t.CaptureFile.kind)):
+                captured[dep_id, kind] = (int(rows), files)
+        out = []
+        for d in ds:
+            capture = assets.get(d.capture_asset_id)
+            rows, files = captured.get((d.id, "inference"), (0, 0))
+            out.append(deployment_view(d, assets[d.model_asset_id].name, names[d.project_id],
+                                       capture.name if capture else None, files, rows,
+                                       captured.get((d.id, "ground_truth"), (0, 0))[0]))
+        return out
 
     def deploy(self, actor: Actor, body: m.DeploymentCreate) -> dict:
         """Record a deployment of model ``body.model`` at ``body.revision`` (default: latest) in the
@@ -115,7 +128,7 @@ class DeploymentService(ServiceBase):
             self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor"))
             names = self._project_names(s)
             rows = s.execute(select(t.Deployment).order_by(t.Deployment.name)).scalars().all()
-            return {"deployments": [self._show_deployment(s, d, names) for d in rows]}
+            return {"deployments": self._show_deployments(s, rows, names)}
 
     def get_deployment(self, actor: Actor, name: str) -> dict:
         with self.store.transaction(write=False) as s:
@@ -124,9 +137,9 @@ class DeploymentService(ServiceBase):
             self._authorize(s, actor, authz.MONITOR_READ, Resource(type="monitor", name=name,
                                                                   project=names[d.project_id]))
             out = self._show_deployment(s, d, names)
-            principal = self._principal(s, actor)
-            out["monitors"] = [self._show_monitor(s, mon, names, principal) for mon in s.execute(
-                select(t.Monitor).where(t.Monitor.deployment_id == d.id).order_by(t.Monitor.name)).scalars()]
+            out["monitors"] = self._show_monitors(s, s.execute(
+                select(t.Monitor).where(t.Monitor.deployment_id == d.id).order_by(t.Monitor.name)).scalars().all(),
+                names, self._principal(s, actor))
             return out
 
     def update_deployment(self, actor: Actor, name: str, body: m.DeploymentUpdate) -> dict:

@@ -24,7 +24,7 @@ from ..core.authz import Resource
 from ..core.errors import Conflict, GovernanceError, Invalid, NotFound
 from ..core.monitoring import Baseline
 from ..store import tables as t
-from .base import Actor, ServiceBase, aware
+from .base import Actor, ServiceBase, aware, chunks, preload
 
 log = logging.getLogger("mlgov.monitors")
 
@@ -91,15 +91,32 @@ class MonitorService(ServiceBase):
         return HIDDEN_REASON
 
     def _show_monitor(self, s, mon: t.Monitor, names: dict, principal) -> dict:
+        return self._show_monitors(s, [mon], names, principal)[0]
+
+    def _show_monitors(self, s, mons: list, names: dict, principal) -> list[dict]:
+        """The views of ``mons``, read in a few queries for all of them (not a few per monitor)."""
+        ids = [mon.id for mon in mons]
+        held = (preload(s, t.Deployment, {mon.deployment_id for mon in mons}),  # s.get finds them while held
+                preload(s, t.Asset, {mon.model_asset_id for mon in mons} | {mon.dataset_asset_id for mon in mons}))
+        authorizer = self._authorizer(s)
+        E = t.MonitoringExecution
+        last, alerts = {}, {}
+        for chunk in chunks(ids):
+            newest = select(func.max(E.id)).where(E.monitor_id.in_(chunk)).group_by(E.monitor_id)
+            for row in s.execute(select(E.monitor_id, E.id, E.status, E.created_at, E.failure_reason, E.datasets)
+                                 .where(E.id.in_(newest))):
+                last[row.monitor_id] = row
+            for mid, kind in s.execute(select(t.Alert.monitor_id, t.Alert.kind).where(
+                    t.Alert.monitor_id.in_(chunk), t.Alert.resolved_at.is_(None)).order_by(t.Alert.id)):
+                alerts.setdefault(mid, []).append(kind)
+        views_ = [self._monitor_view(s, mon, names, principal, last.get(mon.id), alerts.get(mon.id, []),
+                                     authorizer) for mon in mons]
+        del held
+        return views_
+
+    def _monitor_view(self, s, mon: t.Monitor, names: dict, principal, last, alerts: list, authorizer) -> dict:
         dep = s.get(t.Deployment, mon.deployment_id) if mon.deployment_id else None
         data = s.get(t.Asset, mon.dataset_asset_id) if mon.dataset_asset_id else None
-        last = s.execute(select(t.MonitoringExecution.id, t.MonitoringExecution.status,
-                                t.MonitoringExecution.created_at, t.MonitoringExecution.failure_reason,
-                                t.MonitoringExecution.datasets)
-                         .where(t.MonitoringExecution.monitor_id == mon.id)
-                         .order_by(t.MonitoringExecution.id.desc()).limit(1)).first()
-        alerts = [a.kind for a in s.execute(select(t.Alert).where(t.Alert.monitor_id == mon.id,
-                                                                  t.Alert.resolved_at.is_(None))).scalars()]
         return {"name": mon.name, "project": names[mon.project_id], "model": s.get(t.Asset, mon.model_asset_id).name,
                 "deployment": dep.name if dep else None, "data": data.name if data else None,
                 "monitor_type": mon.monitor_type, "schedule": mon.schedule,
@@ -109,12 +126,12 @@ class MonitorService(ServiceBase):
                 "next_run_at": views.iso(mon.next_run_at) if mon.active else None,
                 "running": mon.running_since is not None, "last_run_at": views.iso(mon.last_run_at),
                 "progress": _progress_view(self._run_progress().get(mon.id)) if mon.running_since else None,
-                "last_execution": {"id": last[0], "status": last[1], "created_at": views.iso(last[2]),
+                "last_execution": {"id": last.id, "status": last.status, "created_at": views.iso(last.created_at),
                                    "failure_reason": self._failure_shown(s, principal, mon, names, last)}
                 if last else None,
                 "alert": "InAlert" if alerts else "OK", "open_alerts": alerts,
-                "may_manage": self._authorizer(s).decide(principal, authz.MONITOR_MANAGE,
-                                                         self._monitor_resource(s, mon, names)).allowed,
+                "may_manage": authorizer.decide(principal, authz.MONITOR_MANAGE,
+                                                self._monitor_resource(s, mon, names)).allowed,
                 "created_by": mon.created_by, "created_at": views.iso(mon.created_at)}
 
     def create_monitor(self, actor: Actor, body: m.MonitorCreate) -> dict:
@@ -197,8 +214,8 @@ class MonitorService(ServiceBase):
             stmt = select(t.Monitor).order_by(t.Monitor.name)
             if deployment:
                 stmt = stmt.where(t.Monitor.deployment_id == self._deployment(s, deployment).id)
-            principal = self._principal(s, actor)
-            return {"monitors": [self._show_monitor(s, mon, names, principal) for mon in s.execute(stmt).scalars()]}
+            return {"monitors": self._show_monitors(s, s.execute(stmt).scalars().all(), names,
+                                                    self._principal(s, actor))}
 
     def get_monitor(self, actor: Actor, name: str, limit: int = 50) -> dict:
         """A monitor with its executions, newest first, each with its metrics over time (what the
