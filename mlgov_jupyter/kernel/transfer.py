@@ -60,17 +60,20 @@ class Uploader:
     closed = False
 
     def write(self, data) -> int:
-        """Take ``data`` (copied once: the writer may reuse its buffer); parts are cut and
-        queued as they fill (one join per part, not a copy per write)."""
+        """Take ``data``; a part is queued when the next piece would not fit in it, so parts end
+        at the writer's pieces (Parquet pages, about 1 MB) and each byte is copied once, by the
+        part's join (a piece larger than a part is cut)."""
         self._raise_if_failed()
         n = len(data)
-        self._pieces.append(bytes(data))
-        self._held += n
-        while self._held >= self.part_bytes:
-            joined = b"".join(self._pieces)
-            part, rest = joined[:self.part_bytes], joined[self.part_bytes:]
-            self._pieces, self._held = ([rest] if rest else []), len(rest)
-            self._queue(part)
+        if self._held and self._held + n > self.part_bytes:
+            self._queue(b"".join(self._pieces))
+            self._pieces, self._held = [], 0
+        view, at = memoryview(data), 0
+        while n - at > self.part_bytes:
+            self._queue(bytes(view[at:at + self.part_bytes]))
+            at += self.part_bytes
+        self._pieces.append(bytes(view[at:]) if at or not isinstance(data, bytes) else data)
+        self._held += n - at
         return n
 
     def flush(self) -> None:
