@@ -12,7 +12,7 @@ import getpass
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Unicode, default
+from traitlets import Float, Unicode, default
 
 from .settings import GovernanceSettings
 
@@ -28,6 +28,12 @@ class MlgovApp(ExtensionApp, GovernanceSettings):
                           help="Team mode: the URL of the mlgov service, e.g. "
                                "http://127.0.0.1:10101/services/mlgov/ (default: $MLGOV_SERVICE_URL). "
                                "Empty: personal mode, the service runs in this server")
+
+    idle_connection_timeout = Float(60.0, config=True,
+                                    help="Seconds a connection to this server may take to send a request's "
+                                         "headers, or stay idle between requests, before it is closed "
+                                         "(jupyter-server's own default is an hour: strangers could hold "
+                                         "every file descriptor with half-sent requests). 0: leave it")
 
     @default("service_url")
     def _service_url_default(self):
@@ -67,6 +73,9 @@ class MlgovApp(ExtensionApp, GovernanceSettings):
         self.settings["mlgov_service"] = service
         self.settings["mlgov_owner"] = self.owner or getpass.getuser()
         self._scheduler = self.start_jobs(service)
+        from .connections import limit_idle_connections
+
+        limit_idle_connections(self.serverapp, self.idle_connection_timeout)
         # Kernels started by this server inherit these and talk to it over HTTP. Only the owner
         # runs kernels (on a shared server too), so they may act with the owner's token.
         os.environ["MLGOV_SERVER_URL"] = self.serverapp.connection_url
