@@ -25,10 +25,7 @@ def limit_idle_connections(serverapp, seconds: float) -> None:
     """New connections of ``serverapp``'s HTTP server close after ``seconds`` without a complete
     request head (idle keep-alive included); 0 leaves the server's own setting. Applied now if
     the server exists, else once the event loop runs. The log filter is installed either way."""
-    for name in ("asyncio", "tornado.application", "tornado.general"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, OncePerMinute) for f in logger.filters):
-            logger.addFilter(OncePerMinute())
+    quiet_exhaustion()
     if not seconds > 0:
         return
 
@@ -41,6 +38,14 @@ def limit_idle_connections(serverapp, seconds: float) -> None:
         apply()
     else:
         IOLoop.current().add_callback(apply)
+
+
+def quiet_exhaustion() -> None:
+    """Let one "too many open files" record a minute through the event loop's loggers."""
+    for name in ("asyncio", "tornado.application", "tornado.general"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OncePerMinute) for f in logger.filters):
+            logger.addFilter(OncePerMinute())
 
 
 class OncePerMinute(logging.Filter):

@@ -119,8 +119,10 @@ class MlgovServe(Application, GovernanceSettings):
         # Every other body (the OAuth callback, unknown paths) is dropped beyond UNROUTED_BODY_BYTES
         # before it is read into memory. A body that stalls, or a connection idle between
         # requests, is dropped after BODY_TIMEOUT seconds.
+        from .connections import quiet_exhaustion
         from .routes import BODY_TIMEOUT
 
+        quiet_exhaustion()
         server = app.listen(self.port, self.ip, xheaders=True, max_body_size=UNROUTED_BODY_BYTES,
                             body_timeout=BODY_TIMEOUT, idle_connection_timeout=BODY_TIMEOUT)
         self.log.info("mlgov serve: %s at http://%s:%d%s", self.service_name, self.ip, self.port, self.prefix)
