@@ -139,10 +139,11 @@ def build(url: str, n: int, batch: int = 20_000) -> float:
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                             f"(SELECT max(id) FROM {table}))")
             raw.commit()
-            old = raw.autocommit
-            raw.autocommit = True
-            cur.execute("VACUUM ANALYZE")
-            raw.autocommit = old
+            driver = raw.driver_connection  # the psycopg connection (the pool's proxy would not pass it on)
+            old = driver.autocommit
+            driver.autocommit = True
+            driver.execute("VACUUM ANALYZE")
+            driver.autocommit = old
         raw.commit()
     finally:
         raw.close()

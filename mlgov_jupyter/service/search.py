@@ -102,9 +102,9 @@ class SearchService:
             fts = fts.columns(id=Integer, rank=Float).subquery("fts")
             stmt = select(*cols, fts.c.rank.label("rank")).join(fts, fts.c.id == t.Asset.id)
             newest = fts.c.id.desc()  # FTS5 reads its matches in this order: no sort
-        else:  # PostgreSQL: the GIN index on to_tsvector('english', search_text)
+        else:  # PostgreSQL: assets.search_vector, to_tsvector('english', search_text) stored (0019)
             extra = self._card_only_models(s, words, match)
-            vector = func.to_tsvector(literal_column("'english'"), t.Asset.search_text)
+            vector = literal_column("assets.search_vector")
             query = func.to_tsquery(literal_column("'english'"), " & ".join(f"{w}:*" for w in words))
             found = vector.op("@@")(query)
             stmt = select(*cols, (-func.ts_rank(vector, query)).label("rank")) \

@@ -11,6 +11,12 @@
   trigger, so every writer takes the generation row's lock first (serialising these updates:
   no deadlock between writers, none with the audit head).
 
+- PostgreSQL: assets.search_vector, to_tsvector('english', search_text) stored (a generated
+  column) under a GIN index, instead of 0007's GIN index on the expression. A search takes its
+  newest matches walking the primary key backwards and tests each row's stored vector (~1 us)
+  instead of computing it again (~20 us: 42 ms for a word in half of 100k assets, 1 ms stored),
+  and ranks with ts_rank over the stored vector.
+
 Depends on 0018 (the triggers read assets.deprecated_at).
 
 Revision ID: 0019
@@ -137,6 +143,10 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     if pg:
+        op.execute("ALTER TABLE assets ADD COLUMN search_vector tsvector "
+                   "GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED")
+        op.execute("CREATE INDEX ix_assets_search_vector ON assets USING GIN (search_vector)")
+        op.execute("DROP INDEX ix_assets_search")
         op.execute("INSERT INTO asset_tags (tag, asset_id) SELECT DISTINCT j.value, a.id FROM assets a, "
                    "json_array_elements_text(a.tags) j WHERE json_typeof(a.tags) = 'array' AND j.value IS NOT NULL")
         op.execute(_FILL_PG)
@@ -174,6 +184,9 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION mlgov_search_facet_counts()")
         op.execute("DROP FUNCTION mlgov_search_tally(assets, integer)")
         op.execute("DROP FUNCTION mlgov_asset_tags()")
+        op.execute("CREATE INDEX ix_assets_search ON assets USING GIN (to_tsvector('english', search_text))")
+        op.execute("DROP INDEX ix_assets_search_vector")
+        op.execute("ALTER TABLE assets DROP COLUMN search_vector")
     else:
         for name in ("tags_insert", "tags_update", "tags_delete", "search_tally_insert",
                      "search_tally_update", "search_tally_delete"):
