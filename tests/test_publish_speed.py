@@ -1,7 +1,8 @@
 """What makes publish fast, through a running server: the client writes row groups as
 df.to_parquet does (batches gathered, up to 1Mi rows), skips the dictionary for numeric columns
-of mostly distinct values, a decode worker is started when an upload begins (the describe at
-publish finds it warm), and the describe's NaN handling still matches NumPy's."""
+of mostly distinct values (and snappy for those it cannot shrink), a decode worker is started
+when an upload begins (the describe at publish finds it warm), and the describe's NaN handling
+still matches NumPy's."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_an_upload_starts_a_decode_worker_before_its_publish(server):
     alice._call("DELETE", f"uploads/{started['upload_id']}")
 
 
-def test_row_groups_gather_small_batches_and_distinct_numbers_skip_the_dictionary(server):
+def test_row_groups_gather_small_batches_and_distinct_numbers_skip_dictionary_and_snappy(server):
     alice = connect(server.url, "alice-token")
     rng = np.random.default_rng(3)
     n = 300_000
@@ -62,6 +63,8 @@ def test_row_groups_gather_small_batches_and_distinct_numbers_skip_the_dictionar
     encodings = {meta.schema.column(i).name: meta.row_group(0).column(i).encodings for i in range(meta.num_columns)}
     assert "RLE_DICTIONARY" not in encodings["x"] and "RLE_DICTIONARY" not in encodings["key"]
     assert "RLE_DICTIONARY" in encodings["code"] and "RLE_DICTIONARY" in encodings["region"]
+    compression = {meta.schema.column(i).name: meta.row_group(0).column(i).compression for i in range(meta.num_columns)}
+    assert compression == {"x": "UNCOMPRESSED", "key": "SNAPPY", "code": "SNAPPY", "region": "SNAPPY"}  # x: random
     assert alice.use("gathered", as_="arrow").equals(table)
 
     wide = pa.table({f"c{i}": rng.normal(size=1_200_000) for i in range(2)})

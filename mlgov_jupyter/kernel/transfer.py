@@ -193,8 +193,7 @@ def _write_parquet(obj, sink) -> None:
     try:
         for table in _tables(obj):
             if writer is None:
-                writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), table.schema,
-                                          use_dictionary=_dictionary_columns(table))
+                writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), table.schema, **_encodings(table))
                 rows = _row_group_rows(table)
             elif table.schema != writer.schema:
                 table = table.cast(writer.schema)
@@ -214,33 +213,46 @@ def _write_parquet(obj, sink) -> None:
     writer.close()
 
 
-DICTIONARY_SAMPLE = 4_096  # values of each numeric column looked at to choose its encoding (hashing
+SAMPLE_ROWS = 4_096  # values of each numeric column looked at to choose its encoding (hashing
 # 65,536 took 12 ms a column)
 
 
-def _dictionary_columns(table):
-    """Which columns to dictionary-encode: all (``True``, as ``df.to_parquet``) except numeric
-    columns whose first DICTIONARY_SAMPLE values are mostly distinct (measurements, keys): the
-    writer would fill a 1 MB dictionary per row group for them, then fall back to plain. That
-    attempt was half of the CPU of writing 21 float columns; a numeric column of few distinct
-    values (codes, prices) keeps its dictionary."""
+def _encodings(table) -> dict:
+    """``ParquetWriter`` options per column: as ``df.to_parquet`` (dictionary, snappy) except
+    for numeric columns whose first SAMPLE_ROWS values show it would be wasted work:
+
+    - mostly distinct values (measurements, keys): no dictionary. The writer would fill a 1 MB
+      dictionary per row group, then fall back to plain; that attempt was half of the CPU of
+      writing 21 float columns. A column of few distinct values (codes, prices) keeps it.
+    - values snappy cannot shrink by a tenth (random-looking floats): stored uncompressed, the
+      same size, without compressing on write and decompressing on every read (a fifth of the
+      service's describe, a third of the client's write).
+    """
     import io
 
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    sample = table.slice(0, DICTIONARY_SAMPLE)
-    plain = {f.name for f in table.schema
-             if (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
-             and pc.count_distinct(sample.column(f.name)).as_py() * 2 > max(sample.num_rows, 1)}
+    sample = table.slice(0, SAMPLE_ROWS)
+    plain, raw = set(), set()
+    for f in table.schema:
+        if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)) or not sample.num_rows:
+            continue
+        column = sample.column(f.name)
+        if pc.count_distinct(column).as_py() * 2 > sample.num_rows:
+            plain.add(f.name)
+            values = column.fill_null(0).to_numpy()
+            if len(pa.compress(values.tobytes(), "snappy", asbytes=True)) > 0.9 * values.nbytes:
+                raw.add(f.name)
     if not plain:
-        return True
-    probe = io.BytesIO()  # the file's leaf column paths, as use_dictionary names them
+        return {}
+    probe = io.BytesIO()  # the file's leaf column paths, as these options name them
     pq.write_table(table.slice(0, 0), probe)
     schema = pq.ParquetFile(pa.BufferReader(probe.getvalue())).schema
-    return [schema.column(i).path for i in range(len(schema))
-            if schema.column(i).path.split(".", 1)[0] not in plain]
+    paths = [(schema.column(i).path, schema.column(i).path.split(".", 1)[0]) for i in range(len(schema))]
+    return {"use_dictionary": [path for path, top in paths if top not in plain],
+            "compression": {path: "none" if top in raw else "snappy" for path, top in paths}}
 
 
 def _row_group_rows(table) -> int:
