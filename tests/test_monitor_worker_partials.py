@@ -54,7 +54,7 @@ def _service(tmp_path):
                              objects=ObjectStore(str(tmp_path / "objects"), staging=tmp_path / "staging"))
 
 
-def _setup(svc, baseline, files=6):
+def _setup(svc, baseline, files=6, mixed=False):
     from sklearn.linear_model import LogisticRegression
 
     from mlgov_jupyter import api as rest
@@ -69,8 +69,10 @@ def _setup(svc, baseline, files=6):
     call("POST", "assets", {"name": "churn-model", "kind": "model", **inline_content(model)})
     call("POST", "deployments", {"name": "churn-prod", "model": "churn-model"})
     for seed in range(files):  # row groups of 700 rows, batches as the capture sized them
-        svc.append_capture(alice, "churn-prod", "inference",
-                           _parquet(captured(1500 + 300 * seed, seed, 5 if seed % 2 else 0), row_group_size=700))
+        df = captured(1500 + 300 * seed, seed, 5 if seed % 2 else 0)
+        if mixed and seed == 3:  # a file whose ages came as whole numbers: the scan casts them
+            df["age"] = df.age.round().astype("int64")
+        svc.append_capture(alice, "churn-prod", "inference", _parquet(df, row_group_size=700))
     call("POST", "monitors", {"name": "churn-dq", "deployment": "churn-prod", "monitor_type": "data_quality",
                               "baseline": baseline.to_dict(), "schedule": "hourly"})
     return alice
@@ -92,19 +94,20 @@ def _same(a, b, path="report"):
         assert a == b, path
 
 
-@pytest.mark.parametrize("sections", ["data_quality", "with_model_quality"])
+@pytest.mark.parametrize("sections", ["data_quality", "with_model_quality", "mixed_types"])
 def test_the_run_in_the_decode_workers_gives_the_report_of_the_rows_decoded_here(tmp_path, sections):
     """Numeric, integral, categorical columns with missing, invalid and unseen values; with a
-    model-quality section the captured label and prediction are read here as well."""
+    model-quality section the captured label and prediction are read here as well; files whose
+    column types differ (the worker reads them as the scan does, cast to the first file's)."""
     from mlgov_jupyter.service import monitor_runs
     from mlgov_jupyter.store import tables as t
 
-    if sections == "data_quality":
+    if sections != "with_model_quality":
         baseline = fit_baseline(REF[["age", "income", "visits", "plan"]])
     else:
         baseline = fit_baseline(REF, target="label", prediction="prediction")
     svc = _service(tmp_path)
-    _setup(svc, baseline)
+    _setup(svc, baseline, mixed=sections == "mixed_types")
     with svc.store.transaction(write=False) as s:
         mon = s.query(t.Monitor).one()
         plan = svc._run_plan(s, mon)

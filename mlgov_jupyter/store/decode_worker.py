@@ -732,13 +732,39 @@ def _partial(request: dict, objects) -> bytes:
     names = request["names"]
 
     def chunks():
-        for batch in scan._batches():
+        for batch in _file_batches(scan, objects, request["digests"], texts) or scan._batches():
             if batch.num_rows:
                 # a block per column: no copy into one 2-D block (the values are those a scan sends)
                 df = batch.replace_schema_metadata(meta).to_pandas(split_blocks=True)
                 yield df if list(df.columns) == names else df[names]
 
     return json.dumps(encode(scan_partial(baseline, names, chunks(), workers=1))).encode()
+
+
+def _file_batches(scan, objects, digests: list, texts: list):
+    """The batches ``scan._batches()`` yields (row group by row group, ``scan.batch_rows`` rows at
+    most), read file by file with ``pyarrow.parquet`` (a third less CPU than the dataset scanner),
+    when every file has the dataset's types for the columns read; else None (the scan casts)."""
+    import pyarrow.parquet as pq
+
+    def open_(d):
+        return pq.ParquetFile(objects.path(d), filesystem=objects.fs, read_dictionary=texts)
+
+    want = [scan.schema.field(c).type for c in scan.columns]
+    for d in digests:  # footers only, each file closed again (a task may hold thousands)
+        with open_(d) as pfile:
+            schema = pfile.schema_arrow
+            if [schema.field(c).type if schema.get_field_index(c) >= 0 else None for c in scan.columns] != want:
+                return None
+
+    def batches():
+        for d in digests:
+            with open_(d) as pfile:
+                for i in range(pfile.num_row_groups):
+                    yield from pfile.iter_batches(batch_size=scan.batch_rows, row_groups=[i], columns=scan.columns,
+                                                  use_threads=False)
+
+    return batches()
 
 
 def _scan(request: dict, objects, external, inp, out) -> bool:
