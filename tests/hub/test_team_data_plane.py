@@ -109,3 +109,24 @@ print(isinstance(m, IsolatedModel), [int(v) for v in m.predict(np.array([[0.], [
       b"JUPYTERHUB_API_TOKEN" in env, b"MLGOV" in env)
 """, timeout=120)
     assert out.strip() == "True [0, 1] False False", out
+
+
+def test_presigned_urls_through_mlgov_serve(hub):
+    """The vending route is served by ``mlgov serve`` like every route: refused for a user without
+    a grant (403), and, the session's service not vending (its default), a 409 for the owner."""
+    tag = uuid.uuid4().hex[:8]
+    kernel_ok(hub, "alice", CLIENT + f"import pandas as pd\nc.publish(pd.DataFrame({{'a': [1, 2]}}), name='urls-{tag}')")
+    out = kernel_ok(hub, "alice", CLIENT + f"""
+try:
+    c.presigned_urls('urls-{tag}')
+except Exception as exc:
+    print(type(exc).__name__, exc)
+""")
+    assert out.startswith("Conflict this server does not vend presigned URLs"), out
+    out = kernel_ok(hub, "bob", CLIENT + f"""
+try:
+    c.use('urls-{tag}', as_='urls')
+except Exception as exc:
+    print(type(exc).__name__)
+""")
+    assert out.strip() == "Forbidden"
