@@ -137,6 +137,10 @@ def test_what_is_refused(server):
             alice.presigned_urls("scoped", expires=expires)
     with pytest.raises(Invalid, match="columns and filter apply to a scan"):
         alice.use("scoped", as_="urls", columns=["id"])
+    alice.deprecate("scoped", reason="labels fixed", replacement="events")
+    with pytest.warns(DeprecationWarning, match="scoped is deprecated by alice: labels fixed; use events instead"):
+        assert alice.presigned_urls("scoped")["deprecated"]["replacement"] == "events"
+
     alice.publish(__file__, "a-file")
     with pytest.raises(Conflict, match="not a Parquet dataset"):
         alice.presigned_urls("a-file")

@@ -221,8 +221,10 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         (``expires`` seconds, default and most the server's ``presigned_url_seconds``, 15 min).
         Forbidden for a grant scoped by an asset filter and for registered external data;
         Conflict where the server vends none (off, or a local store). Audited."""
-        return self._call("GET", f"assets/{quote(name, safe='')}/urls",
-                          query={k: v for k, v in (("revision", revision), ("expires", expires)) if v is not None})
+        vended = self._call("GET", f"assets/{quote(name, safe='')}/urls",
+                            query={k: v for k, v in (("revision", revision), ("expires", expires)) if v is not None})
+        _warn_deprecated(vended["name"], vended)
+        return vended
 
     def use(self, name: str, revision: int | None = None, trusted: list[str] | None = None,
             columns: list[str] | None = None, filter=None, as_: str = "pandas", isolated: bool | str | None = None,
@@ -277,13 +279,7 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
             import warnings
 
             warnings.warn_explicit(meta["warning"], ModelApprovalWarning, "<mlgov>", 0, module="mlgov_jupyter")
-        if meta.get("deprecated"):  # every use; as the caller's (__main__'s), which Python and IPython show
-            import warnings
-
-            d = meta["deprecated"]
-            instead = f"; use {d['replacement']} instead" if d.get("replacement") else ""
-            warnings.warn_explicit(f"{name} is deprecated by {d['by']}: {d['reason']}{instead}",
-                                   DeprecationWarning, "<mlgov>", 0, module="__main__", registry={})
+        _warn_deprecated(name, meta)
         return value
 
     # model versions (service/model_versions.py)
@@ -491,3 +487,15 @@ def _load(meta: dict, data: bytes | None, trusted: list[str] | None, isolated: b
     if fmt == "uri":
         return meta["location"]
     return data
+
+
+def _warn_deprecated(name: str, meta: dict) -> None:
+    """A deprecated asset's one-line DeprecationWarning, at every use, as the caller's
+    (__main__'s), which Python and IPython show."""
+    d = meta.get("deprecated")
+    if d:
+        import warnings
+
+        instead = f"; use {d['replacement']} instead" if d.get("replacement") else ""
+        warnings.warn_explicit(f"{name} is deprecated by {d['by']}: {d['reason']}{instead}",
+                               DeprecationWarning, "<mlgov>", 0, module="__main__", registry={})

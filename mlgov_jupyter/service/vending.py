@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from .. import views
 from ..core import authz
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from .base import Actor, ServiceBase
@@ -40,7 +41,8 @@ class VendingService(ServiceBase):
 
         ``expires``: seconds the URLs live (default ``presigned_url_seconds``, at most it and at
         most 3600). Returns ``{"name", "revision", "format": "parquet", "expires_in" (seconds),
-        "expires_at" (ISO 8601 UTC), "files": [{"url", "size_bytes", "content_hash"}]}``.
+        "expires_at" (ISO 8601 UTC), "files": [{"url", "size_bytes", "content_hash"}]}``, and
+        ``deprecated`` (who, why, the replacement) for a deprecated asset.
         Forbidden (403) without the right to read the whole dataset (no grant, a grant scoped by
         an asset filter) or for registered external data; Conflict (409) when vending is off, for
         the local-directory store or another store than S3, and for content that is not a
@@ -89,8 +91,11 @@ class VendingService(ServiceBase):
                       "expires_at": expires_at.isoformat(timespec="seconds"), "seconds": seconds,
                       "grant": grant.id if grant else None}
             self._audit(s, actor, "asset.vend", "asset", a.name, detail)
-            return {"name": a.name, "revision": rev.revision, "format": "parquet", "expires_in": seconds,
-                    "expires_at": detail["expires_at"], "files": files}
+            answer = {"name": a.name, "revision": rev.revision, "format": "parquet", "expires_in": seconds,
+                      "expires_at": detail["expires_at"], "files": files}
+            if a.deprecated_at is not None:  # the client warns, naming the replacement
+                answer["deprecated"] = views.lifecycle(a)["deprecated"]
+            return answer
 
     def _vend_seconds(self, expires: int | None) -> int:
         longest = min(int(self.presigned_url_seconds), MAX_SECONDS)
