@@ -15,11 +15,15 @@ from pydantic import ValidationError
 
 from .core import authz as az
 from .core import models as m
-from .core.errors import Invalid, NotFound
+from .core.errors import Invalid, NotFound, TooLarge
 
 BASE = "api/mlgov/"
 ID = r"(?P<id>[0-9]{1,18})"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
+# JSON bodies that legitimately carry documents: a monitor's baseline (at most 16 MiB:
+# service/monitors.py MAX_BASELINE_BYTES) with its envelope, inline content_b64 publishes, cards,
+# monitoring reports. Other JSON routes take json_max_body_bytes (1 MiB by default).
+LARGE_JSON = 17 << 20
 NAME = r"(?P<name>[^/]{1,256})"
 USER = r"(?P<user>[^/]{1,256})"
 UPLOAD = r"(?P<upload>[0-9a-f]{32})"
@@ -39,6 +43,9 @@ class Route:
     body: type | None = None
     binary: bool = False  # the result is (meta, bytes or an iterator of bytes)
     raw: bool = False  # the body is bytes as sent (application/octet-stream), not JSON
+    # bytes this route's JSON body may hold when more than json_max_body_bytes (the HTTP hosts
+    # refuse a larger one with 413 before reading it); None: json_max_body_bytes
+    json_bytes: int | None = None
     status: int = 200
     action: str | None = None  # the policy action decided; None: open to every signed-in user
     scoped: bool = True  # decided on the resource's project (False: no project, e.g. roles)
@@ -71,7 +78,7 @@ ROUTES: list[Route] = [
           lambda svc, a, p, q, b: svc.search(a, q), query=m.SearchQuery,
           action=az.CATALOG_SEARCH, scoped=False),
     Route("assets", "POST", "assets", "Publish a dataset, model or feature group (new revision if it exists)",
-          lambda svc, a, p, q, b: svc.publish(a, b), body=m.Publish, status=201,
+          lambda svc, a, p, q, b: svc.publish(a, b), body=m.Publish, status=201, json_bytes=LARGE_JSON,
           action=az.CATALOG_PUBLISH),
     Route("asset", "GET", f"assets/{NAME}", "Asset detail: schema, summary, owner, revisions, access",
           lambda svc, a, p, q, b: svc.get_asset(a, p["name"]),
@@ -142,13 +149,13 @@ ROUTES: list[Route] = [
           lambda svc, a, p, q, b: svc.list_cards(a, q), query=m.CardListQuery,
           action=az.CARD_READ, scoped=False),
     Route("cards", "POST", "cards", "Create a model card (version 1, Draft) for a model asset",
-          lambda svc, a, p, q, b: svc.create_card(a, b), body=m.CardCreate, status=201,
+          lambda svc, a, p, q, b: svc.create_card(a, b), body=m.CardCreate, status=201, json_bytes=LARGE_JSON,
           action=az.CARD_CREATE),
     Route("card", "GET", f"cards/{NAME}", "A card version (default: latest) with its versions",
           lambda svc, a, p, q, b: svc.get_card(a, p["name"], q.version), query=m.CardQuery,
           action=az.CARD_READ),
     Route("card", "PUT", f"cards/{NAME}", "Change the content: makes a new immutable Draft version",
-          lambda svc, a, p, q, b: svc.update_card(a, p["name"], b), body=m.CardUpdate,
+          lambda svc, a, p, q, b: svc.update_card(a, p["name"], b), body=m.CardUpdate, json_bytes=LARGE_JSON,
           action=az.CARD_EDIT),
     Route("transition", "POST", f"cards/{NAME}/transition",
           "Submit, approve, send back or archive the latest version",
@@ -166,7 +173,7 @@ ROUTES: list[Route] = [
           action=az.MONITOR_READ),
     Route("executions", "POST", f"models/{NAME}/executions", "Store a monitoring check of a model",
           lambda svc, a, p, q, b: svc.record_execution(a, p["name"], b), body=m.ExecutionCreate,
-          status=201,
+          status=201, json_bytes=LARGE_JSON,
           action=az.MONITOR_RUN),
     Route("execution", "GET", f"models/{NAME}/executions/{ID}", "One execution with its full report",
           lambda svc, a, p, q, b: svc.get_execution(a, p["name"], _int(p)),
@@ -224,7 +231,7 @@ ROUTES: list[Route] = [
           action=az.MONITOR_READ, scoped=False),
     Route("monitors", "POST", "monitors",
           "Create a monitor (type, deployment or model and dataset, baseline, schedule, thresholds)",
-          lambda svc, a, p, q, b: svc.create_monitor(a, b), body=m.MonitorCreate, status=201,
+          lambda svc, a, p, q, b: svc.create_monitor(a, b), body=m.MonitorCreate, status=201, json_bytes=LARGE_JSON,
           action=az.MONITOR_MANAGE),
     Route("monitor", "GET", f"monitors/{NAME}",
           "A monitor with its executions (window, timing, metrics over time) and alerts",
@@ -352,10 +359,18 @@ def _no_nul(value) -> None:
             stack.extend(item)
 
 
-def parse_json(raw: bytes) -> Any:
-    """The request body; Invalid for malformed JSON, NaN/Infinity, NUL characters, deep nesting."""
+def parse_json(raw: bytes, max_containers: int | None = None) -> Any:
+    """The request body; Invalid for malformed JSON, NaN/Infinity, NUL characters, deep nesting;
+    TooLarge (413) for more than ``max_containers`` arrays and objects, counted by their opening
+    bytes before parsing (each costs ~60-80 bytes of memory for 2: ``[[],[],...]`` would amplify
+    a body ~29 times; brackets inside strings count too, which only errs on the safe side)."""
     if not raw:
         return {}
+    if max_containers is not None:
+        containers = raw.count(b"[") + raw.count(b"{")
+        if containers > max_containers:
+            raise TooLarge(f"the request body holds {containers} JSON arrays and objects; the mlgov server "
+                           f"accepts at most {max_containers} (json_max_containers)")
     try:
         value = json.loads(raw, parse_constant=_no_constant)
         _no_nul(value)

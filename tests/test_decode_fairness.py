@@ -91,6 +91,7 @@ def _timed(fn):
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("fair")
     live = LiveServer(root, config="c.MlgovApp.decode_workers = 3\nc.MlgovApp.decode_per_user = 2\n"
+                                   "c.MlgovApp.decode_reserved = 0\n"
                                    "c.MlgovApp.decode_wait = 2\nc.MlgovApp.decode_drain_seconds = 10\n")
     yield live
     live.stop()

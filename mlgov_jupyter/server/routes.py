@@ -24,6 +24,7 @@ from .. import api
 from ..core.errors import GovernanceError, TooLarge
 from ..service import Actor
 from ..store.decode_worker import decode_user
+from .budgets import budgets
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
@@ -33,6 +34,7 @@ DECODE_ROUTES = {("assets", "POST"), ("data", "GET"), ("capture", "POST"), ("gro
 
 BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (a sender that stalls is dropped)
 BODY_SLACK = 64 << 10  # bytes over max_body_bytes at which tornado drops the connection itself
+STREAM_TICK = 1.0  # seconds between checks of a streamed response's reader (drain deadline, minimum rate)
 
 
 class RouteMixin:
@@ -56,18 +58,59 @@ class RouteMixin:
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))
 
-    def _check_body_size(self) -> None:
-        """TooLarge (413) for a body over ``max_body_bytes``, by its Content-Length, as soon as the
-        headers are in (``prepare``), before a byte of the body is read."""
-        limit = self.service.limits.max_body_bytes
+    def _body_limit(self) -> tuple[int, str]:
+        """(bytes, setting) this request's body may hold: ``max_body_bytes`` for a raw route
+        (upload parts, captures), else its route's ``json_bytes`` or ``json_max_body_bytes``."""
+        limits = self.service.limits
+        route = self.routes.get(self.request.method)
+        if route is not None and route.raw:
+            return limits.max_body_bytes, "max_body_bytes"
+        declared = route.json_bytes if route is not None and route.json_bytes else 0
+        if declared > limits.json_max_body_bytes:
+            return min(declared, limits.max_body_bytes), "JSON on this route"
+        return min(limits.json_max_body_bytes, limits.max_body_bytes), "json_max_body_bytes"
+
+    def _declared_length(self) -> int:
         try:
-            length = int(self.request.headers.get("Content-Length") or 0)
+            return max(0, int(self.request.headers.get("Content-Length") or 0))
         except ValueError:
-            length = 0
-        length = max(length, len(self._body))
+            return 0
+
+    def _check_body_size(self) -> None:
+        """TooLarge (413) for a body over its limit (``_body_limit``), by its Content-Length, as
+        soon as the headers are in (``prepare``), before a byte of the body is read."""
+        limit, setting = self._body_limit()
+        length = max(self._declared_length(), len(self._body))
         if length > limit:
             raise TooLarge(f"the request body is {_mib(length)}; the mlgov server accepts at most "
-                           f"{_mib(limit)} (max_body_bytes)")
+                           f"{_mib(limit)} ({setting})")
+
+    def _reserve_body(self, n: int) -> None:
+        """Count ``n`` more body bytes against the caller's and everyone's budget (Unavailable,
+        503, beyond); given back when the request ends (``on_finish``/``on_connection_close``)."""
+        limits = self.service.limits
+        user = self.__dict__.setdefault("_body_user", self.actor.name)
+        budgets(self.settings)[0].reserve(user, n, limits.body_memory_per_user, limits.body_memory_total)
+        self._body_reserved = getattr(self, "_body_reserved", 0) + n
+
+    def _release_body(self) -> None:
+        n, self._body_reserved = getattr(self, "_body_reserved", 0), 0
+        if n:
+            budgets(self.settings)[0].release(self._body_user, n)
+
+    def on_finish(self):
+        self._release_body()
+        self._release_stream()
+        parent = getattr(super(), "on_finish", None)
+        if parent:
+            parent()
+
+    def on_connection_close(self):
+        self._release_body()
+        self._release_stream()
+        parent = getattr(super(), "on_connection_close", None)
+        if parent:
+            parent()
 
     # ---- the request body: streamed (tornado's @stream_request_body), bounded ------------------
     # tornado would otherwise read a whole body (up to its max_body_size) before the handler runs,
@@ -107,29 +150,39 @@ class RouteMixin:
 
     async def prepare_body(self) -> None:
         """Called by ``prepare`` after the host authenticated the caller: 413 for a declared
-        length over ``max_body_bytes``; the connection's own cap set to it (tornado drops a body
-        that grows past it, e.g. a chunked one) and a stalled body dropped after
-        ``BODY_TIMEOUT`` seconds."""
+        length over the body's limit (``_body_limit``: small for JSON); 503 when the declared
+        length would pass the caller's or everyone's budget of body bytes in flight
+        (``body_memory_per_user``, ``body_memory_total``; a chunked body is counted as it
+        arrives); the connection's own cap set to the limit (tornado drops a body that grows
+        past it) and a stalled body dropped after ``BODY_TIMEOUT`` seconds."""
         self._body = bytearray()
         connection = self.request.connection
         if hasattr(connection, "set_body_timeout"):
             connection.set_body_timeout(BODY_TIMEOUT)
         try:
             self._check_body_size()
+            self._reserve_body(self._declared_length())
         except GovernanceError as exc:
             self._refuse(exc)  # tornado discards what still arrives until the answer is out
             return
         if hasattr(connection, "set_max_body_size"):
-            connection.set_max_body_size(self.service.limits.max_body_bytes + BODY_SLACK)
+            connection.set_max_body_size(self._body_limit()[0] + BODY_SLACK)
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished:
             return  # refused already: what still arrives is dropped with the connection
-        if len(self._body) + len(chunk) > self.service.limits.max_body_bytes:
-            limit = self.service.limits.max_body_bytes
+        limit, setting = self._body_limit()
+        if len(self._body) + len(chunk) > limit:
             self._refuse(TooLarge(f"the request body is over {_mib(limit)}; the mlgov server accepts at "
-                                  f"most {_mib(limit)} (max_body_bytes)"))
+                                  f"most {_mib(limit)} ({setting})"))
             return
+        beyond = len(self._body) + len(chunk) - getattr(self, "_body_reserved", 0)
+        if beyond > 0:  # a chunked body (or one longer than declared): counted as it arrives
+            try:
+                self._reserve_body(beyond)
+            except GovernanceError as exc:
+                self._refuse(exc)
+                return
         self._body += chunk
 
     def _refuse(self, exc: GovernanceError) -> None:
@@ -146,8 +199,8 @@ class RouteMixin:
             route = self.routes[method]
             query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
             self._check_body_size()
-            body = (bytes(self._body) if route.raw else api.parse_json(bytes(self._body))) \
-                if method != "GET" else None
+            body = bytes(self._body) if method != "GET" else None
+            self._body = b""
             actor = self.actor
             # The service is synchronous (database, rendering): run it off the event loop so one
             # slow call (a PDF export, a large publish) does not stall every other request.
@@ -159,33 +212,52 @@ class RouteMixin:
                 self.service.decode_executor if (route.resource, method) in DECODE_ROUTES else None
             context = contextvars.copy_context()
             context.run(decode_user.set, actor.name)  # the decode workers' per-user cap counts this caller
+            if route.binary:  # a streamed response holds a slot until it ends (_stream_slot)
+                limits = self.service.limits
+                await budgets(self.settings)[1].acquire(actor.name, limits.stream_per_user, limits.stream_max,
+                                                        limits.decode_wait)
+                self._stream_slot = actor.name
+            # JSON is parsed off the event loop too (a large body takes a while; nobody waits on it)
             result = await IOLoop.current().run_in_executor(
-                pool, context.run, api.run, route, self.service, actor, path_args, query, body)
+                pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
         except GovernanceError as exc:
+            self._release_stream()
             self.set_status(exc.status)
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"message": exc.message}))
             return
         self.set_status(route.status)
         if route.binary:
-            meta, data = result
-            self.set_header("X-Mlgov-Meta", quote(json.dumps(meta)))
-            self.set_header("Content-Type", meta.get("media_type", "application/octet-stream"))
-            if data is None or isinstance(data, (bytes, bytearray)):
-                self.finish(data or b"")
-            else:
-                await self._stream(data)
+            try:
+                meta, data = result
+                self.set_header("X-Mlgov-Meta", quote(json.dumps(meta)))
+                self.set_header("Content-Type", meta.get("media_type", "application/octet-stream"))
+                if data is None or isinstance(data, (bytes, bytearray)):
+                    self.finish(data or b"")
+                else:
+                    await self._stream(data)
+            finally:
+                self._release_stream()
         else:
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps(result))
 
 
+    def _release_stream(self) -> None:
+        user, self._stream_slot = getattr(self, "_stream_slot", None), None
+        if user is not None:
+            budgets(self.settings)[1].release(user)
+
     async def _stream(self, chunks) -> None:
         """Send an iterator of byte chunks as they are made, each read off the event loop, each
-        flushed before the next is read (memory stays at a chunk or two whatever the size)."""
+        flushed before the next is read (memory stays at a chunk or two whatever the size). The
+        reader is dropped when it takes no data for ``decode_drain_seconds``, or less than
+        ``stream_min_rate`` bytes/s over ``stream_rate_window`` seconds of waiting on it."""
         loop = IOLoop.current()
         pool = self.service.decode_executor
-        drain = self.service.limits.decode_drain_seconds
+        limits = self.service.limits
+        drain = limits.decode_drain_seconds
+        meter = _Meter(limits.stream_min_rate, limits.stream_rate_window)
         try:
             while True:
                 chunk = await loop.run_in_executor(pool, next, chunks, None)
@@ -193,11 +265,12 @@ class RouteMixin:
                     break
                 if chunk:
                     self.write(chunk)
-                    await self._flush_within(drain, getattr(chunks, "touch", None))
+                    await self._flush_within(drain, getattr(chunks, "touch", None), meter)
         except StreamClosedError:
             pass  # the reader went away: stop reading
-        except _Drained:
-            log.warning("streaming %s dropped: the reader took no data for %g s", self.request.path, drain)
+        except _Drained as exc:
+            why = str(exc) or f"took no data for {drain:g} s"
+            log.warning("streaming %s dropped: the reader %s", self.request.path, why)
             self.request.connection.close()
             close = getattr(chunks, "close", None)
             chunks = None
@@ -215,19 +288,26 @@ class RouteMixin:
                 close()
         self.finish()
 
-    async def _flush_within(self, seconds: float, touch=None) -> None:
-        """``flush()``, or _Drained when the reader takes no byte of it for ``seconds``; ``touch()``
-        (the scan's drain deadline) is called whenever some of it went out."""
+    async def _flush_within(self, seconds: float, touch=None, meter: "_Meter | None" = None) -> None:
+        """``flush()``, or _Drained when the reader takes no byte of it for ``seconds`` or is
+        slower than ``meter`` allows; ``touch()`` (the scan's drain deadline) is called whenever
+        some of it went out."""
         flushed = self.flush()
         stream = getattr(self.request.connection, "stream", None)
         done = _delivered(stream)
-        since = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        since = started = loop.time()
         while True:
             try:
-                await asyncio.wait_for(asyncio.shield(flushed), timeout=max(0.1, min(seconds, 5.0)))
+                await asyncio.wait_for(asyncio.shield(flushed), timeout=max(0.1, min(seconds, STREAM_TICK)))
+                if meter:
+                    meter.waited(loop.time() - started, _delivered(stream))
                 return
             except asyncio.TimeoutError:
-                now, moved = asyncio.get_running_loop().time(), _delivered(stream)
+                now, moved = loop.time(), _delivered(stream)
+                if meter:
+                    meter.waited(now - started, moved)
+                    started = now
                 if moved != done:
                     done, since = moved, now
                     if touch:
@@ -254,7 +334,32 @@ def _delivered(stream) -> int | None:
 
 
 class _Drained(Exception):
-    """A reader took no data for the drain deadline."""
+    """A reader took no data for the drain deadline (or took it too slowly: the message says)."""
+
+
+class _Meter:
+    """A reader's rate, on the clock of time spent waiting on it (a slow producer, e.g. a
+    selective scan, never counts against the reader): ``waited(seconds, delivered)`` after each
+    wait raises _Drained once the reader took less than ``min_rate`` bytes/s over the last
+    ``window`` seconds of waiting (so not before ``window`` seconds of it). min_rate 0: off."""
+
+    def __init__(self, min_rate: int, window: float):
+        self.min_rate, self.window = min_rate, window
+        self.clock = 0.0
+        self.samples: list[tuple[float, int]] = []  # (clock, bytes delivered) at each wait's end
+
+    def waited(self, seconds: float, delivered: int | None) -> None:
+        if not self.min_rate or delivered is None:
+            return
+        self.clock += seconds
+        self.samples.append((self.clock, delivered))
+        while len(self.samples) > 1 and self.samples[1][0] <= self.clock - self.window:
+            self.samples.pop(0)
+        then, before = self.samples[0]
+        if self.clock - then >= self.window and (delivered - before) < self.min_rate * (self.clock - then):
+            rate = (delivered - before) / (self.clock - then)
+            raise _Drained(f"took {rate:.0f} bytes/s over {self.clock - then:.0f} s, under stream_min_rate "
+                           f"({self.min_rate} bytes/s)")
 
 
 def route_handlers(base: type, guard: Callable, prefix: str = "",
@@ -287,6 +392,14 @@ def route_handlers(base: type, guard: Callable, prefix: str = "",
         "_guarded_prepare": early}))
     handlers.append((prefix + api.BASE + "openapi.json", openapi))
     return handlers
+
+
+def _parse_and_run(route: api.Route, service, actor: Actor, path_args: dict, query: dict, body: bytes | None):
+    """``api.run`` of a body as sent: JSON parsed here (off the event loop), its arrays and objects
+    counted first (``json_max_containers``); a raw route's bytes passed as they are."""
+    if body is not None and not route.raw:
+        body = api.parse_json(body, service.limits.json_max_containers)
+    return api.run(route, service, actor, path_args, query, body)
 
 
 def _mib(n: int) -> str:

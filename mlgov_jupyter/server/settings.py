@@ -104,6 +104,34 @@ class GovernanceSettings(LoggingConfigurable):
     max_body_bytes = Int(Limits.max_body_bytes, config=True,
                          help="Largest request body (bytes) the REST API accepts; larger ones are "
                               "a 413 with a one-line message")
+    json_max_body_bytes = Int(Limits.json_max_body_bytes, config=True,
+                              help="Largest JSON request body (bytes) on routes that declare no more of their "
+                                   "own (publish, cards, monitoring reports and monitors take up to 17 MiB: a "
+                                   "16 MiB baseline); larger ones are a 413 before the body is read")
+    json_max_containers = Int(Limits.json_max_containers, config=True,
+                              help="Most JSON arrays and objects one request body may hold, counted before "
+                                   "it is parsed (each costs ~70 bytes of memory for 2 of the body; 413 beyond)")
+    body_memory_per_user = Int(Limits.body_memory_per_user, config=True,
+                               help="Request body bytes one user may have arriving at once, over all their "
+                                    "connections (declared lengths count at once); beyond, a 503 at once")
+    body_memory_total = Int(Limits.body_memory_total, config=True,
+                            help="Request body bytes all users may have arriving at once; beyond, a 503 at once")
+    stream_per_user = Int(Limits.stream_per_user, config=True,
+                          help="Responses streamed to one user at once (dataset, model and file downloads, "
+                               "use, audit exports); beyond, a 503 at once")
+    stream_max = Int(Limits.stream_max, config=True,
+                     help="Responses streamed at once, all users together (more wait up to decode_wait "
+                          "seconds, then a 503)")
+    stream_min_rate = Int(Limits.stream_min_rate, config=True,
+                          help="Bytes per second a streamed response's reader must take, averaged over "
+                               "stream_rate_window seconds of waiting on it; a slower reader is dropped "
+                               "(it resumes with a new request). 0: no minimum")
+    stream_rate_window = Float(Limits.stream_rate_window, config=True,
+                               help="Seconds of waiting on a reader over which stream_min_rate is averaged "
+                                    "(also the grace before it applies)")
+    decode_reserved = Int(Limits.decode_reserved, config=True,
+                          help="Decode workers that use reads never take: kept for publish, register, capture "
+                               "and ground truth (reads hold at most decode_workers - decode_reserved, at least 1)")
     publish_max_rows = Int(Limits.publish_max_rows, config=True,
                            help="Most rows a published Parquet file may hold (413 beyond)")
     publish_max_decoded_bytes = Int(Limits.publish_max_decoded_bytes, config=True,
@@ -228,6 +256,25 @@ class GovernanceSettings(LoggingConfigurable):
     def _check_decode_memory(self, proposal):
         if proposal["value"] < 64 << 20:
             raise TraitError("decode_max_memory must be at least 64 MiB (67108864)")
+        return proposal["value"]
+
+    @validate("json_max_body_bytes", "json_max_containers", "body_memory_per_user", "body_memory_total",
+              "stream_per_user", "stream_max")
+    def _check_positive(self, proposal):
+        if proposal["value"] < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1")
+        return proposal["value"]
+
+    @validate("stream_min_rate", "decode_reserved")
+    def _check_not_negative(self, proposal):
+        if proposal["value"] < 0:
+            raise TraitError(f"{proposal['trait'].name} must be at least 0")
+        return proposal["value"]
+
+    @validate("stream_rate_window")
+    def _check_window(self, proposal):
+        if not proposal["value"] > 0:
+            raise TraitError("stream_rate_window must be more than 0 seconds")
         return proposal["value"]
 
     @validate("decode_workers", "decode_per_user")

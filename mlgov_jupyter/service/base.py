@@ -121,6 +121,15 @@ class Limits:
     staging_min_free_bytes: int = 2 << 30  # bytes a part may not take the staging disk's free space below
     upload_part_bytes: int = 16 << 20  # bytes a client sends per part (at most max_body_bytes)
     max_body_bytes: int = 256 * 1024 * 1024  # bytes of one request body (the HTTP hosts check it)
+    json_max_body_bytes: int = 1 << 20  # bytes of a JSON body, unless its route declares more (api.Route.json_bytes)
+    json_max_containers: int = 100_000  # JSON arrays and objects in one body (each ~70 bytes parsed)
+    body_memory_per_user: int = 256 << 20  # request body bytes one user may have arriving at once (503 beyond)
+    body_memory_total: int = 1 << 30  # request body bytes all users may have arriving at once (503 beyond)
+    stream_per_user: int = 4  # responses streamed to one user at once (content downloads, use, audit export)
+    stream_max: int = 32  # responses streamed at once, all users together (waits decode_wait, then 503)
+    stream_min_rate: int = 64 << 10  # bytes/s a stream's reader must take, averaged over stream_rate_window
+    stream_rate_window: float = 30.0  # seconds of waiting on a reader the rate is averaged over (and grace)
+    decode_reserved: int = 2  # decode workers `use` reads never take (kept for publish, capture, describes)
     export_max_chars: int = 100_000  # characters of card content rendered as PDF
     export_max_rows: int = 1_000  # table rows of one card rendered as PDF
     export_max_charts: int = 40  # charts of one card rendered as PDF
@@ -186,7 +195,7 @@ class ServiceBase:
                     pool = DecodePool(self.objects_store(), self.external_locations(), lim.decode_max_memory,
                                       max_workers=lim.decode_workers, per_user=lim.decode_per_user,
                                       slot_wait=lim.decode_wait, drain_seconds=lim.decode_drain_seconds,
-                                      timeout=lim.decode_timeout)
+                                      timeout=lim.decode_timeout, reserved=lim.decode_reserved)
                     self.__dict__["_decoder"] = pool
         return pool
 

@@ -26,6 +26,10 @@ from .lifecycle import unpublished_message
 from .search import SearchService
 from .uploads import taken_digest
 
+# bytes per piece of a content download (Parquet file, model, file): each piece is held until its
+# reader takes it, so a slow reader holds about this much (the read-back chunk of objects is 8 MiB)
+DOWNLOAD_CHUNK = 1 << 20
+
 
 class CatalogService(SearchService, AssetFilterService, ServiceBase):
     # ---- identity and projects ---------------------------------------------------------------
@@ -422,7 +426,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
             elif wanted is not None or expression_terms is not None:
                 raise Invalid("columns and filter apply to a dataset read as an Arrow stream (format=arrow)")
             elif rev.content_hash:
-                chunks = objects.chunks(rev.content_hash)
+                chunks = objects.chunks(rev.content_hash, DOWNLOAD_CHUNK)
             self._audit(s, actor, "asset.consume", "asset", name, detail)
             return meta, chunks
 

@@ -73,13 +73,15 @@ class DecodePool:
     hold or wait for at once (Unavailable beyond: "you already have N reads in progress");
     drain_seconds: a scan whose reader takes no data for this long is dropped (its worker stopped,
     the slot freed; the reader sees a broken stream); timeout: seconds of CPU one describe may use
-    in its worker (TooLarge beyond, 413).
+    in its worker (TooLarge beyond, 413); reserved: workers scans (``use`` reads, held as long as
+    their reader reads) never take, kept for describes and captures (scans hold at most
+    ``max_workers - reserved``, at least 1; one more waits as for a slot, then Unavailable).
     """
 
     def __init__(self, objects, external=None, max_memory: int = DEFAULT_MAX_MEMORY, idle: int = 2,
                  max_workers: int = 8, idle_seconds: float = IDLE_SECONDS, per_user: int = DEFAULT_PER_USER,
                  slot_wait: float = DEFAULT_SLOT_WAIT, drain_seconds: float = DEFAULT_DRAIN_SECONDS,
-                 timeout: float = DEFAULT_TIMEOUT):
+                 timeout: float = DEFAULT_TIMEOUT, reserved: int = 0):
         self.settings = {"objects": {"url": objects.url, "options": objects.options,
                                      "staging": str(objects.staging)},
                          "external": {"prefixes": dict(external.prefixes) if external else {},
@@ -91,6 +93,8 @@ class DecodePool:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_workers)
+        self.max_reads = max(1, max_workers - max(0, reserved))
+        self._read_slots = threading.BoundedSemaphore(self.max_reads)  # scans: reads held by their reader
         self._held: dict[str, int] = {}  # per user: workers held or waited for
         self._streaming: "weakref.WeakSet[RemoteScan]" = weakref.WeakSet()
         self._watchdog: threading.Thread | None = None
@@ -124,7 +128,7 @@ class DecodePool:
         the first batch beyond the memory limit) are raised here, before anything is sent."""
         request = {"op": "scan", "source": source, "columns": columns, "terms": terms,
                    "batch_rows": batch_rows, "text_max": text_max or {}}
-        worker = self._lease()
+        worker = self._lease(read=True)
         try:
             worker.send(request)
             kind, payload = worker.frame()
@@ -185,7 +189,7 @@ class DecodePool:
         finally:
             self._release(worker, ok)
 
-    def _lease(self, optional: bool = False) -> "_Worker | None":
+    def _lease(self, optional: bool = False, read: bool = False) -> "_Worker | None":
         user = decode_user.get()
         with self._lock:
             held = self._held.get(user, 0) if user is not None else 0
@@ -196,7 +200,15 @@ class DecodePool:
                                          f"have at once: decode_per_user); try again when one ends")
             if user is not None:
                 self._held[user] = held + 1
-        if not self._slots.acquire(timeout=0 if optional else self.slot_wait):
+        started = time.monotonic()
+        if read and not self._read_slots.acquire(timeout=self.slot_wait):
+            self._unhold(user)
+            raise errors.Unavailable(f"the service is busy decoding ({self.max_reads} reads in progress; "
+                                     f"decode_reserved workers are kept for publish and capture); try again")
+        wait = max(0.0, self.slot_wait - (time.monotonic() - started))
+        if not self._slots.acquire(timeout=0 if optional else wait):
+            if read:
+                self._read_slots.release()
             self._unhold(user)
             if optional:
                 return None
@@ -209,14 +221,17 @@ class DecodePool:
                     # one close to retiring by itself is not used: it could exit as it is asked
                     margin = min(60.0, self.idle_seconds / 10)
                     if worker.alive() and time.monotonic() - worker.idle_since < self.idle_seconds - margin:
-                        worker.user = user
+                        worker.user, worker.read = user, read
                         return worker
                     worker.kill()
             worker = _Worker(self.settings)
             worker.user = user
+            worker.read = read
             return worker
         except BaseException:
             self._slots.release()
+            if read:
+                self._read_slots.release()
             self._unhold(user)
             raise
 
@@ -245,6 +260,7 @@ class DecodePool:
         started in its place (a worker that failed may hold a damaged or swollen heap)."""
         ok, worker.reusable = ok or worker.reusable, False
         user, worker.user = getattr(worker, "user", None), None
+        read, worker.read = getattr(worker, "read", False), False
         try:
             with self._lock:
                 if ok and not self._closed and len(self._idle) < self.idle_target and worker.alive():
@@ -262,6 +278,8 @@ class DecodePool:
                     self._idle.append(fresh)
         finally:
             self._slots.release()
+            if read:
+                self._read_slots.release()
             self._unhold(user)
 
     def _fail(self, worker: "_Worker", kind: bytes | None, payload: bytes, doing: str = "describing this content",

@@ -1,0 +1,273 @@
+"""What one signed-in user may hold of the service (red team R11, issues 9 and 10): a JSON body is
+small unless its route declares more, and its arrays and objects are counted before it is parsed
+(F2); body bytes arriving are budgeted per user and for everyone (F6); streamed downloads take a
+per-user and a global slot (F1); a reader slower than stream_min_rate is dropped, and `use` reads
+leave decode_reserved workers to publishes (F5). All over real sockets to a real server, whose
+memory is measured where the finding was about memory."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from live import LiveServer
+
+UPLOAD = "uploads/0123456789abcdef0123456789abcdef"
+
+
+def _rest(server, user, method, path, body=None, raw: bytes | None = None, timeout: float = 60):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(f"{server.url}api/mlgov/{path}", data=data, method=method,
+                                 headers={"Authorization": f"token {user}-token",
+                                          "Content-Type": "application/octet-stream" if raw is not None
+                                          else "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = r.read()
+            return r.status, (json.loads(body or b"null") if "json" in r.headers.get("Content-Type", "") else body)
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def _rss(server) -> int:
+    return psutil.Process(server.proc.pid).memory_info().rss
+
+
+def _timed(fn):
+    t = time.monotonic()
+    result = fn()
+    return result, time.monotonic() - t
+
+
+def _publish(server, user: str, name: str, content: bytes):
+    status, up = _rest(server, user, "POST", "uploads", {"name": name})
+    assert status == 201, up
+    status, part = _rest(server, user, "PUT", f"uploads/{up['upload_id']}?offset=0", raw=content)
+    assert status == 200, part
+    status, body = _rest(server, user, "POST", "assets",
+                         {"name": name, "format": "parquet", "upload": up["upload_id"]}, timeout=120)
+    assert status == 201, body
+
+
+def _random_parquet(mib: int = 24) -> bytes:
+    """``mib`` MiB of incompressible Parquet: far more than a socket's buffers hold."""
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"b": pa.array([os.urandom(1 << 20) for _ in range(mib)])}), buf, compression="none")
+    return buf.getvalue()
+
+
+def _zeros(rows: int = 5_000_000) -> bytes:
+    col = pa.array([0] * rows, pa.int64())
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"a": col, "b": col}), buf, row_group_size=1_000_000)
+    return buf.getvalue()
+
+
+def _open_read(server, user: str, name: str, form: str = "parquet") -> socket.socket:
+    """A download of ``name`` whose reader takes the head, and then what the test reads."""
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(f"GET /api/mlgov/assets/{name}/data?format={form} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              f"Authorization: token {user}-token\r\n\r\n".encode())
+    s.settimeout(30)
+    head = s.recv(200)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return s
+
+
+def _post(server, user: str, path: str, body: bytes) -> tuple[int, str]:
+    """POST ``body`` as JSON in 1 MiB pieces, stopping once the server answered (it answers a
+    refused body before reading it, and then closes); its status and message."""
+    import select
+
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(f"POST /api/mlgov/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {user}-token\r\n"
+              f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    try:
+        for at in range(0, len(body), 1 << 20):
+            if select.select([s], [], [], 0)[0]:
+                break
+            s.sendall(body[at:at + (1 << 20)])
+    except OSError:
+        pass
+    answer = _answer(s, 60)
+    s.close()
+    assert answer is not None, "no answer"
+    return answer
+
+
+def _put_head(server, user: str, length: int) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(f"PUT /api/mlgov/{UPLOAD}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {user}-token\r\n"
+              f"Content-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n".encode())
+    return s
+
+
+def _answer(s: socket.socket, wait: float) -> tuple[int, str] | None:
+    """The status and message the server sent on ``s`` within ``wait`` seconds, or None."""
+    s.settimeout(wait)
+    try:
+        raw = s.recv(1 << 16)
+    except (socket.timeout, ConnectionError):
+        return None
+    if not raw:
+        return None
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)["message"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("budgets"), config=(
+        "c.MlgovApp.decode_workers = 2\nc.MlgovApp.decode_reserved = 1\nc.MlgovApp.decode_wait = 2\n"
+        "c.MlgovApp.stream_per_user = 2\nc.MlgovApp.stream_max = 3\n"
+        f"c.MlgovApp.body_memory_total = {600 << 20}\n"))
+    yield live
+    live.stop()
+
+
+# ---- F2: JSON bodies -------------------------------------------------------------------------
+
+def test_a_json_bomb_is_a_413_before_it_is_read_and_the_server_does_not_grow(server):
+    """R11's jsonbomb: 32 MiB of ``[[],[],...]`` to POST projects was parsed on the event loop
+    (+926 MB, 14 s during which nobody was answered). Now a 413 at once, no growth."""
+    bomb = b"[" + b"[]," * ((32 << 20) // 3) + b"[]]"
+    rss = _rss(server)
+    (status, body), took = _timed(lambda: _post(server, "bob", "projects", bomb))
+    grown = _rss(server) - rss
+    assert (status, body) == (413, "the request body is 32.0 MiB; the mlgov server accepts at most "
+                                              "1.0 MiB (json_max_body_bytes)")
+    assert took < 5 and grown < 50 << 20, (took, grown >> 20)
+
+
+def test_arrays_and_objects_are_counted_before_parsing(server):
+    """Under the size cap a body of ``[],`` would still make one list per 3 bytes: refused by count."""
+    bomb = b"[" + b"[]," * 300_000 + b"[]]"
+    status, body = _post(server, "bob", "projects", bomb)
+    assert (status, body) == (413, "the request body holds 300002 JSON arrays and objects; the mlgov "
+                                              "server accepts at most 100000 (json_max_containers)")
+    # a document route (a monitor's baseline: up to 16 MiB) takes more than 1 MiB and is validated as usual
+    big = json.dumps({"name": "m", "baseline": {"x": "v" * (3 << 20)}}).encode()
+    status, body = _post(server, "bob", "monitors", big)
+    assert status == 400 and "json_max_body_bytes" not in body, body
+    assert _rest(server, "bob", "GET", "whoami")[0] == 200
+
+
+# ---- F6: body bytes in flight ------------------------------------------------------------------
+
+def test_one_user_cannot_hold_more_than_their_body_budget(server):
+    """R11's bodies.py: 8 PUTs of 250 MiB by one user, each held one byte short, held 2 GB. Now one
+    is taken (body_memory_per_user, 256 MiB), seven are a 503 at once, and the server grows by at
+    most the one body; another user still sends, and all together stay in body_memory_total."""
+    rss = _rss(server)
+    socks = [_put_head(server, "alice", 250 << 20) for _ in range(8)]
+    answers = [_answer(s, 2) for s in socks]
+    pending = [s for s, a in zip(socks, answers) if a is None]
+    refused = [a for a in answers if a is not None]
+    assert len(pending) == 1, answers
+    assert refused == [(503, "you are already sending 250.0 MiB of request bodies; one user may send at most "
+                             "256.0 MiB at once (body_memory_per_user): try again when they are in")] * 7
+    chunk = b"\0" * (1 << 20)
+    for _ in range(200):  # the body that was taken arrives, all but its last bytes
+        pending[0].sendall(chunk)
+    time.sleep(0.5)
+    grown = _rss(server) - rss
+    assert grown < 400 << 20, f"the server grew by {grown >> 20} MiB"  # was 2 GB
+
+    bob = _put_head(server, "bob", 250 << 20)
+    assert _answer(bob, 1) is None  # bob's body is taken: 500 MiB of 600 in flight
+    carol = _put_head(server, "carol", 250 << 20)
+    assert _answer(carol, 2) == (503, "the service is receiving 500.0 MiB of request bodies, the most it takes "
+                                      "at once (body_memory_total): try again shortly")
+    for s in socks + [bob, carol]:
+        s.close()
+    time.sleep(0.5)
+    again = _put_head(server, "alice", 250 << 20)  # closed connections gave their bytes back
+    assert _answer(again, 1) is None
+    again.close()
+
+
+# ---- F1: streamed downloads take slots ---------------------------------------------------------
+
+def test_downloads_take_a_slot_per_user_and_overall(server):
+    """R11's pqslow: 200 slow readers of one's own dataset grew the service by 2.4 GB. Now one user
+    streams at most stream_per_user at once (a 503 at once beyond), everyone stream_max (a wait of
+    decode_wait, then a 503); a finished or dropped download gives its slot back."""
+    content = _random_parquet()
+    _publish(server, "alice", "big-a", content)
+    _publish(server, "bob", "big-b", content)
+    rss = _rss(server)
+    held = [_open_read(server, "alice", "big-a") for _ in range(2)]
+    (status, body), took = _timed(lambda: _rest(server, "alice", "GET", "assets/big-a/data?format=parquet"))
+    assert (status, body["message"]) == (503, "you already have 2 downloads in progress (the most one user may "
+                                              "have at once: stream_per_user); try again when one ends")
+    assert took < 1
+    held.append(_open_read(server, "bob", "big-b"))
+    (status, body), took = _timed(lambda: _rest(server, "bob", "GET", "assets/big-b/data?format=parquet"))
+    assert (status, body["message"]) == (503, "the service is busy streaming (3 downloads in progress: "
+                                              "stream_max); try again")
+    assert 1.5 < took < 5
+    assert _rest(server, "bob", "GET", "whoami")[0] == 200
+    assert _rss(server) - rss < 100 << 20  # three held streams of 1 MiB pieces
+    held.pop(0).close()
+    time.sleep(0.5)
+    status, data = _rest(server, "bob", "GET", "assets/big-b/data?format=parquet")
+    assert status == 200 and data == content
+    for s in held:
+        s.close()
+
+
+# ---- F5: `use` reads leave workers to publishes ------------------------------------------------
+
+def test_use_reads_leave_the_reserved_workers_to_publishes(server):
+    """R11's slowdos: slow `use` reads held every decode worker and every publish was a 503. With 2
+    workers and decode_reserved 1, one held read takes the reads' share: another read waits and is
+    a 503 naming decode_reserved, while a publish still goes through."""
+    _publish(server, "carol", "zeros", _zeros())
+    held = _open_read(server, "carol", "zeros", "arrow")
+    (status, body), took = _timed(lambda: _rest(server, "carol", "GET", "assets/zeros/data?format=arrow"))
+    assert (status, body["message"]) == (503, "the service is busy decoding (1 reads in progress; decode_reserved "
+                                              "workers are kept for publish and capture); try again"), body
+    assert 1.5 < took < 5
+    (_, took) = _timed(lambda: _publish(server, "alice", "small", _zeros(1000)))
+    assert took < 20
+    held.close()
+
+
+@pytest.fixture(scope="module")
+def rate_server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("rate"), config=(
+        f"c.MlgovApp.stream_min_rate = {256 << 10}\nc.MlgovApp.stream_rate_window = 3\n"))
+    yield live
+    live.stop()
+
+
+def test_a_reader_slower_than_stream_min_rate_is_dropped(rate_server):
+    """A reader taking 2 KB/s (progress, so the drain deadline never fired) is dropped after
+    stream_rate_window seconds of waiting on it; its slot is free again; a reader that keeps up
+    gets the whole file."""
+    content = _random_parquet()
+    _publish(rate_server, "alice", "big", content)
+    log = rate_server.root / "server.log"
+    slow = [_open_read(rate_server, "alice", "big") for _ in range(4)]  # stream_per_user: 4 by default
+    deadline = time.monotonic() + 20
+    while log.read_text().count("under stream_min_rate") < 4:
+        assert time.monotonic() < deadline, "no slow reader was dropped"
+        for s in slow:
+            s.recv(1024)
+        time.sleep(0.5)
+    for s in slow:
+        s.close()
+    time.sleep(0.3)
+    status, data = _rest(rate_server, "alice", "GET", "assets/big/data?format=parquet")
+    assert status == 200 and data == content
