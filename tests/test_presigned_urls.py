@@ -123,6 +123,9 @@ def test_what_is_refused(server):
 
     with pytest.raises(Forbidden, match="Request access"):  # no grant
         carol.presigned_urls("scoped")
+    carol.subscribe("scoped", reason="vending test")
+    with pytest.raises(Forbidden, match="awaits a decision"):  # asked, not yet decided
+        carol.presigned_urls("scoped")
     with pytest.raises(Forbidden, match="asset filter 'eu'.*cannot be enforced on a raw file"):
         bob.presigned_urls("scoped")
     assert len(bob.use("scoped")) > 0  # the scan still serves the scoped grant
