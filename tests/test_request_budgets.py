@@ -163,6 +163,23 @@ def test_arrays_and_objects_are_counted_before_parsing(server):
     assert _rest(server, "bob", "GET", "whoami")[0] == 200
 
 
+def test_what_parsing_a_large_allowed_body_takes_is_budgeted(server):
+    """A document route takes 17 MiB, and 17 MiB of ``[1.5,1.5,...]`` parse to ~280 MB: more than
+    one user's body_memory_per_user (256 MiB), so a 413 before parsing; half of it parses (400 from
+    the route's model) and the server gives the memory back to the budget."""
+    body = b'{"baseline": [' + b"1.5," * ((17 << 20) // 4 - 10) + b"0]}"
+    rss = _rss(server)
+    status, message = _post(server, "bob", "monitors", body)
+    assert status == 413 and message.startswith("parsing this request body would take about "), message
+    assert message.endswith("of memory; one user may hold at most 256.0 MiB (body_memory_per_user): send fewer "
+                            "JSON values"), message
+    assert _rss(server) - rss < 100 << 20
+    half = b'{"baseline": [' + b"1.5," * ((8 << 20) // 4) + b"0]}"
+    for _ in range(2):  # the first one's reservation was given back
+        status, message = _post(server, "bob", "monitors", half)
+        assert status == 400 and "body_memory" not in message, message
+
+
 # ---- F6: body bytes in flight ------------------------------------------------------------------
 
 def test_one_user_cannot_hold_more_than_their_body_budget(server):
@@ -175,8 +192,8 @@ def test_one_user_cannot_hold_more_than_their_body_budget(server):
     pending = [s for s, a in zip(socks, answers) if a is None]
     refused = [a for a in answers if a is not None]
     assert len(pending) == 1, answers
-    assert refused == [(503, "you are already sending 250.0 MiB of request bodies; one user may send at most "
-                             "256.0 MiB at once (body_memory_per_user): try again when they are in")] * 7
+    assert refused == [(503, "you already have 250.0 MiB of request bodies arriving or being read; one user may "
+                             "have at most 256.0 MiB at once (body_memory_per_user): try again when they are in")] * 7
     chunk = b"\0" * (1 << 20)
     for _ in range(200):  # the body that was taken arrives, all but its last bytes
         pending[0].sendall(chunk)

@@ -31,9 +31,9 @@ class BodyBudget:
         if n <= 0:
             return
         if self.by_user[user] + n > per_user:
-            raise Unavailable(f"you are already sending {_mib(self.by_user[user])} of request bodies; one user may "
-                              f"send at most {_mib(per_user)} at once (body_memory_per_user): try again when "
-                              f"they are in")
+            raise Unavailable(f"you already have {_mib(self.by_user[user])} of request bodies arriving or being "
+                              f"read; one user may have at most {_mib(per_user)} at once (body_memory_per_user): "
+                              f"try again when they are in")
         if self.total + n > total:
             raise Unavailable(f"the service is receiving {_mib(self.total)} of request bodies, the most it takes at "
                               f"once (body_memory_total): try again shortly")
