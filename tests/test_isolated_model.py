@@ -261,7 +261,7 @@ def test_a_model_declaring_more_outputs_than_its_arrays_is_refused_at_publish_an
 
 
 def test_the_worker_limits_are_set_as_configured(monkeypatch):
-    from mlgov_jupyter.kernel.isolated_model import load_isolated
+    from mlgov_jupyter.kernel.isolated_model import ADDRESS_SLACK, load_isolated
 
     data = sio.dumps(LogisticRegression().fit(np.array([[0.], [1.]]), [0, 1]))
 
@@ -274,6 +274,11 @@ def test_the_worker_limits_are_set_as_configured(monkeypatch):
     assert got["Max cpu time"] == ["unlimited", "unlimited"]
     assert got["Max data size"][0] == got["Max data size"][1] != "unlimited"  # the model cannot raise it
     assert got["Max open files"] == ["64", "64"]  # R9c's P2: pipe/socket buffers bounded by open files
+    # R11's F3: every mapping counts (page tables), at its size when ready plus the data headroom
+    # plus ADDRESS_SLACK
+    assert got["Max address space"][0] == got["Max address space"][1] != "unlimited"
+    space, data_size = int(got["Max address space"][0]), int(got["Max data size"][0])
+    assert space - data_size >= ADDRESS_SLACK and space < data_size + ADDRESS_SLACK + (2 << 30)
     monkeypatch.setenv("MLGOV_ISOLATED_MAX_CPU_SECONDS", "3600")
     assert limits(load_isolated("lr", data, []))["Max cpu time"] == ["3600", "3600"]
     monkeypatch.setenv("MLGOV_ISOLATED_MAX_MEMORY", "lots")

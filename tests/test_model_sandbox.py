@@ -435,3 +435,126 @@ def test_the_worker_cannot_start_more_threads_than_its_allowance():
     started, allowance = int(threads.split()[0]), int(threads.split()[-1])
     assert "can't start new thread" in threads and started < allowance, threads
     assert float(forest.split()[1]) == 1.0
+
+
+# R11's F3 and F7, run by the model's code in the real worker: a read-only anonymous mapping is
+# not data (RLIMIT_DATA), yet reading one byte per 2 MiB of it makes the kernel allocate a 4 KiB
+# page-table page each time (1.2 GB of page tables under a 589 MB data limit); fcntl's 32-bit cmd
+# with a high bit set passed the F_SETPIPE_SZ rule
+ADDRESS_PROBE = textwrap.dedent('''
+    import ctypes, errno, json, os
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mremap.restype = ctypes.c_void_p
+    libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+    libc.syscall.restype = ctypes.c_long
+    FAILED, G, M = ctypes.c_void_p(-1).value, 1 << 30, 1 << 20
+    PRIVATE_ANON_NORESERVE = 0x02 | 0x20 | 0x4000
+    r = {}
+    def attempt(name, fn):
+        try:
+            fn()
+            r[name] = "ok"
+        except OSError as exc:
+            r[name] = errno.errorcode.get(exc.errno, str(exc.errno))
+    def mm(size, prot):
+        a = libc.mmap(None, size, prot, PRIVATE_ANON_NORESERVE, -1, 0)
+        if a in (None, FAILED):
+            raise OSError(ctypes.get_errno(), "mmap")
+        return a
+    def grow():
+        a = mm(M, 1)  # read-only: RLIMIT_DATA would count a writable one
+        if libc.mremap(a, M, 64 * G, 1) in (None, FAILED):  # MREMAP_MAYMOVE
+            err = ctypes.get_errno()
+            libc.munmap(a, M)
+            raise OSError(err, "mremap")
+    attempt("read-only 64 GiB", lambda: mm(64 * G, 1))
+    attempt("no-access 64 GiB", lambda: mm(64 * G, 0))
+    attempt("mremap to 64 GiB", grow)
+    # page tables: read-only pieces of 256 MiB, one byte read per 2 MiB, until refused (or 64 GiB)
+    pieces = []
+    while len(pieces) < 256:
+        try:
+            a = mm(256 * M, 1)
+        except OSError:
+            break
+        pieces.append(a)
+        for off in range(0, 256 * M, 2 * M):
+            ctypes.string_at(a + off, 1)
+    r["mapped MiB"] = 256 * len(pieces)
+    r["VmPTE kB"] = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmPTE")][0]
+    for a in pieces:
+        libc.munmap(a, 256 * M)
+    rd, wr = os.pipe()
+    for name, cmd in (("pipe", 1031), ("pipe, high bit", 1031 | 1 << 32)):  # F_SETPIPE_SZ to 1 MiB
+        rc = libc.syscall(72, wr, ctypes.c_ulong(cmd), ctypes.c_ulong(M))
+        r[name] = "ok" if rc >= 0 else errno.errorcode.get(ctypes.get_errno())
+    r["pipe size"] = libc.syscall(72, wr, ctypes.c_ulong(1032), ctypes.c_ulong(0))  # F_GETPIPE_SZ
+    raise RuntimeError("PROBE " + json.dumps(r))
+''')
+
+
+def test_code_in_the_worker_cannot_grow_page_tables_or_pipes_past_its_limits(monkeypatch):
+    """The red team's F3: reading a byte per 2 MiB of a 600 GB read-only NORESERVE mapping gave
+    the worker 1.2 GB of page tables (kernel memory no rlimit counted; hub kernels have no memory
+    cgroup). Its address space is now bounded (RLIMIT_AS: the size at ready plus the data
+    headroom plus ADDRESS_SLACK), so every mapping counts, whatever its protection or flags, and
+    mremap growth too. F7: fcntl(F_SETPIPE_SZ | 1 << 32) grew a pipe to 1 MiB."""
+    from mlgov_jupyter.kernel.isolated_model import ADDRESS_SLACK, load_isolated
+
+    if sandbox.landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock")
+    monkeypatch.setenv("MLGOV_ISOLATED_MAX_MEMORY", str(1 << 30))
+    model = load_isolated("evil", sio.dumps(_evil(f"exec({ADDRESS_PROBE!r}, {{}})")), TRUSTED)
+    with open(f"/proc/{model._worker.proc.pid}/status") as f:
+        size = [int(line.split()[1]) << 10 for line in f if line.startswith("VmSize")][0]
+    with pytest.raises(Invalid, match="PROBE") as err:
+        model.transform(np.zeros((1, 1)))
+    got = json.loads(str(err.value).split("PROBE ", 1)[1])
+    assert got["read-only 64 GiB"] == got["no-access 64 GiB"] == got["mremap to 64 GiB"] == "ENOMEM", got
+    # no more than the bound's worth of address space: page tables of a few MiB, not 128 MiB
+    assert got["mapped MiB"] << 20 <= size + (1 << 30) + ADDRESS_SLACK, got
+    assert got["VmPTE kB"] < 12 << 10, got
+    assert got["pipe"] == got["pipe, high bit"] == "EPERM" and got["pipe size"] == 65536, got
+    with pytest.raises(Invalid, match="PROBE"):  # the worker lives on, its mappings released
+        model.transform(np.zeros((1, 1)))
+    model.close()
+
+
+def test_real_models_load_and_predict_under_the_address_space_bound(monkeypatch):
+    """The bound leaves real models room: a random forest of a few MB predicting on every core,
+    gradient boosting, a scaled logistic regression and an SVC answer what they answer in the
+    kernel, with the default bounds and with a data headroom of 256 MiB. The limits are soft =
+    hard (the model cannot raise them) and glibc keeps MALLOC_ARENAS arenas."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from mlgov_jupyter.kernel.isolated_model import MALLOC_ARENAS, load_isolated
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 20))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    models = [RandomForestClassifier(200, n_jobs=-1, random_state=0).fit(X, y),
+              HistGradientBoostingClassifier(max_iter=50).fit(X, y),
+              Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression())]).fit(X, y),
+              SVC().fit(X[:500], y[:500])]
+    assert len(sio.dumps(models[0])) > 4 << 20  # a forest of a few MB
+    for headroom in (None, 256 << 20):
+        if headroom:
+            monkeypatch.setenv("MLGOV_ISOLATED_MAX_MEMORY", str(headroom))
+        for est in models:
+            data = sio.dumps(est)
+            model = load_isolated("m", data, sio.get_untrusted_types(data=data))
+            pid = model._worker.proc.pid
+            with open(f"/proc/{pid}/limits") as f:
+                soft, hard = next(line[26:].split()[:2] for line in f if line.startswith("Max address space"))
+            assert soft == hard != "unlimited", (soft, hard)
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                assert f"MALLOC_ARENA_MAX={MALLOC_ARENAS}".encode() in f.read().split(b"\0")
+            np.testing.assert_array_equal(model.predict(X), est.predict(X))
+            scores = "predict_proba" if hasattr(est, "predict_proba") else "decision_function"
+            np.testing.assert_allclose(getattr(model, scores)(X), getattr(est, scores)(X))
+            model.close()

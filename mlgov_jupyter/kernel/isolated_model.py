@@ -36,7 +36,12 @@ an array backs at most one DataFrame column or sparse matrix, a DataFrame has at
 MAX_FRAME_COLUMNS columns, the header at most MAX_HEADER_BYTES. The worker may use at most
 ``MLGOV_ISOLATED_MAX_MEMORY`` bytes (default 4 GiB) more data memory than it held once ready
 (``RLIMIT_DATA``; its sandbox refuses shared anonymous memory and memfds, which that limit does
-not count): a refused allocation is the model's ``MemoryError``, one ``Invalid`` line. It may
+not count), and at most that plus ADDRESS_SLACK (1 GiB) more address space (``RLIMIT_AS``:
+read-only, ``PROT_NONE`` and ``MAP_NORESERVE`` mappings and ``mremap`` growth count there, so the
+kernel's page tables for the worker stay within about 1/512 of it); a refused allocation is the
+model's ``MemoryError``, one ``Invalid`` line naming the setting. glibc keeps MALLOC_ARENAS malloc
+arenas in it (64 MiB of address space each; ``MALLOC_ARENA_MAX`` in the kernel's environment
+overrides). It may
 start at most ``thread_allowance()`` threads more than its user ran when it started
 (``RLIMIT_NPROC``; Linux does not enforce it for root). The worker runs in a session of its own and cannot fork
 (kernel/sandbox.py), and ``close()`` kills its whole process group, so nothing it starts
@@ -73,6 +78,14 @@ MAX_HEADER_BYTES = 8 << 20        # the JSON header of one answer at most (and a
 MAX_FRAME_COLUMNS = 100_000       # columns of a DataFrame answered
 THREAD_ALLOWANCE = 256            # threads the worker may start (at least; more on many-core machines)
 MAX_MEMORY = 4 << 30              # default RLIMIT_DATA headroom of the worker, in bytes
+# address space (RLIMIT_AS) the worker may take beyond MAX_MEMORY's data: mappings RLIMIT_DATA
+# does not count that loading and predicting add (code of the extension modules a model imports,
+# the PROT_NONE reserve of malloc arenas, 64 MiB each, thread stacks' guard pages): measured
+# 20-80 MiB for scikit-learn forests, boosting, pipelines; a gigabyte leaves room to spare
+ADDRESS_SLACK = 1 << 30
+# glibc malloc arenas in the worker (unless the kernel's environment sets MALLOC_ARENA_MAX):
+# each reserves 64 MiB of address space, and glibc's default is 8 per CPU
+MALLOC_ARENAS = 4
 ANSWER_ENV, MEMORY_ENV, CPU_ENV = ("MLGOV_ISOLATED_MAX_ANSWER_BYTES", "MLGOV_ISOLATED_MAX_MEMORY",
                                    "MLGOV_ISOLATED_MAX_CPU_SECONDS")
 
@@ -215,17 +228,30 @@ def _answer(out, ok: bool, value=None, error: str = "", limit: int = MAX_ANSWER_
         _send(out, a)
 
 
-def _limit_memory(headroom: int) -> None:
-    """At most ``headroom`` more bytes of data segment (heap, anonymous mappings, thread stacks)
-    than the worker holds now; soft and hard, so the model cannot raise it."""
+def _limit_memory(headroom: int) -> tuple[int, int]:
+    """At most ``headroom`` more bytes of data segment (heap, writable private mappings, thread
+    stacks) than the worker holds now (``RLIMIT_DATA``), and at most ``headroom +
+    ADDRESS_SLACK`` more bytes of address space (``RLIMIT_AS``: every mapping, whatever its
+    protection or flags, so also read-only, ``PROT_NONE``, ``MAP_NORESERVE`` and file mappings
+    and ``mremap`` growth, which RLIMIT_DATA does not count; this bounds the page tables the
+    kernel allocates for the worker, about 1/512 of its address space, to tens of MiB); soft and
+    hard, so the model cannot raise them; never above a hard limit already set. Returns the two
+    limits in bytes (data, address space)."""
     import resource
 
-    held = 0
+    held = {}
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmData:"):
-                held = int(line.split()[1]) * 1024
-    resource.setrlimit(resource.RLIMIT_DATA, (held + headroom, held + headroom))
+            if line.startswith(("VmData:", "VmSize:")):
+                held[line[:6]] = int(line.split()[1]) * 1024
+    limits = []
+    for which, now, extra in ((resource.RLIMIT_DATA, held.get("VmData", 0), headroom),
+                              (resource.RLIMIT_AS, held.get("VmSize", 0), headroom + ADDRESS_SLACK)):
+        hard = resource.getrlimit(which)[1]
+        limit = now + extra if hard == resource.RLIM_INFINITY else min(now + extra, hard)
+        resource.setrlimit(which, (limit, limit))
+        limits.append(limit)
+    return limits[0], limits[1]
 
 
 def _serve(allow_unsandboxed: bool = False, max_answer: int = MAX_ANSWER_BYTES,
@@ -300,7 +326,7 @@ class _Described:
 
 # --- the kernel's side ----------------------------------------------------------------------
 _KEPT_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "OMP_NUM_THREADS",
-             "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "SYSTEMROOT"}
+             "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "SYSTEMROOT", "MALLOC_ARENA_MAX"}
 
 
 def _user_tasks() -> int:
@@ -425,6 +451,7 @@ class _Worker:
         # the kernel's working directory or environment (-I); no new privileges, no core dumps;
         # then the worker sandboxes itself (kernel/sandbox.py) and says how
         env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
+        env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))  # its address space is bounded
         # in a session (and process group) of its own, which close() kills whole
         # at most thread_allowance() threads more than the user runs now (RLIMIT_NPROC)
         nproc = _user_tasks() + thread_allowance() if sys.platform.startswith("linux") else None

@@ -23,8 +23,9 @@ process may do to itself on Linux, for the rest of its life and every thread it 
   without ``CLONE_THREAD``; ``clone3`` answers ENOSYS so that threads use ``clone``),
   ``setsid``, ``setpgid``, mounts, System V and message-queue IPC, memory that ``RLIMIT_DATA``
   does not count (``memfd_create``, ``mmap`` of shared anonymous memory or with
-  ``MAP_GROWSDOWN``); ``kill``, ``tgkill`` and
-  ``rt_(tg)sigqueueinfo`` only to the worker itself; setting ``prlimit64``, ``setpriority``,
+  ``MAP_GROWSDOWN``; the rest of its address space is bounded by ``RLIMIT_AS``, which the worker
+  sets), growing a pipe (``fcntl F_SETPIPE_SZ``, its 32-bit ``cmd`` compared masked); ``kill``,
+  ``tgkill`` and ``rt_(tg)sigqueueinfo`` only to the worker itself; setting ``prlimit64``, ``setpriority``,
   ``sched_set*``, ``ioprio_set``, ``migrate_pages`` and ``move_pages`` only on pid 0 (itself),
   ``setpriority`` only for ``PRIO_PROCESS`` and ``ioprio_set`` only for
   ``IOPRIO_WHO_PROCESS`` (not the process group or every process of the user).
@@ -56,6 +57,12 @@ _PR_SET_NO_NEW_PRIVS = 38
 # mmap flags: memory RLIMIT_DATA does not count (shared anonymous memory, "stack" mappings)
 _MAP_SHARED, _MAP_ANONYMOUS, _MAP_GROWSDOWN = 0x01, 0x20, 0x0100
 _F_SETPIPE_SZ = 1031
+# Argument rules and the kernel's 32-bit arguments (int, unsigned int): seccomp compares all 64
+# bits of the register, the kernel reads the low 32. A rule that denies one value (fcntl's cmd)
+# compares through this mask. The flag rules (clone, mmap) test single low bits (MASKED_EQ with
+# the bit), which the high half cannot hide; the "!= allowed value" rules (a pid, which) deny
+# any other 64-bit value, so high bits can only add denials, never pass one.
+_LOW_32 = 0xFFFFFFFF
 
 # denied outright (EPERM); names unknown to this libseccomp or architecture are skipped
 DENIED_SYSCALLS = (
@@ -210,8 +217,9 @@ def _seccomp_filter():
     shared_anon = _MAP_SHARED | _MAP_ANONYMOUS
     flt.add_rule(deny, "mmap", sc.Arg(3, sc.MASKED_EQ, shared_anon, shared_anon))
     flt.add_rule(deny, "mmap", sc.Arg(3, sc.MASKED_EQ, _MAP_GROWSDOWN, _MAP_GROWSDOWN))
-    # pipe buffers are kernel memory outside RLIMIT_DATA: no growing them (F_SETPIPE_SZ)
-    flt.add_rule(deny, "fcntl", sc.Arg(1, sc.EQ, _F_SETPIPE_SZ))
+    # pipe buffers are kernel memory outside RLIMIT_DATA: no growing them (F_SETPIPE_SZ). The
+    # kernel reads fcntl's cmd as 32 bits and seccomp compares 64: masked, or 0x1_0000_0407 passes
+    flt.add_rule(deny, "fcntl", sc.Arg(1, sc.MASKED_EQ, _LOW_32, _F_SETPIPE_SZ))
     for name, which_arg, allowed in WHICH_SYSCALLS:
         try:
             flt.add_rule(deny, name, sc.Arg(which_arg, sc.NE, allowed))
