@@ -292,3 +292,42 @@ def test_another_users_model_in_alices_kernel_reaches_none_of_her_secrets(hub):
         refused = {k: v for k, v in got["worker " + what].items() if v != "ok"}
         assert refused == got["worker " + what], f"allowed in the worker: {got['worker ' + what]}"
     assert got["written"] is False
+
+
+PAGE_TABLES = r'''
+import json
+import numpy as np, skops.io as sio
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from mlgov_jupyter.core.errors import Invalid
+from mlgov_jupyter.kernel.isolated_model import load_isolated
+code = "exec(%r, {})" % __PROBE__
+evil = Pipeline([("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": code, "dtype": object})),
+                 ("flat", FunctionTransformer(np.ravel)), ("first", FunctionTransformer(min)),
+                 ("run", FunctionTransformer(exec))])
+data = sio.dumps(evil)
+m = load_isolated("evil", data, sio.get_untrusted_types(data=data))
+limit = [l.split()[3] for l in open(f"/proc/{m._worker.proc.pid}/limits") if l.startswith("Max address space")][0]
+try:
+    m.transform(np.zeros((1, 1)))
+except Invalid as exc:
+    print("PAGES " + json.dumps({**json.loads(str(exc).split("PROBE ", 1)[1]), "limit": limit}))
+m.close()
+'''
+
+
+def test_a_model_in_mallorys_kernel_cannot_grow_page_tables_or_pipes(hub):
+    """R11's F3 and F7 as Unix user mallory in her real hub kernel (no memory cgroup there): code
+    run by a model in the isolated worker maps no 64 GiB read-only or PROT_NONE region and grows
+    none by mremap (ENOMEM: RLIMIT_AS), reading a byte per 2 MiB of read-only pieces until refused
+    gives page tables of a few MiB (1.2 GB before), and F_SETPIPE_SZ with a high bit is EPERM."""
+    from test_model_sandbox import ADDRESS_PROBE
+
+    hub.start_server("mallory")
+    out, err = hub.run_in_kernel("mallory", PAGE_TABLES.replace("__PROBE__", repr(ADDRESS_PROBE)), timeout=240)
+    assert err is None, (out, err)
+    got = json.loads(next(line for line in out.splitlines() if line.startswith("PAGES "))[len("PAGES "):])
+    assert got["limit"] != "unlimited", got
+    assert got["read-only 64 GiB"] == got["no-access 64 GiB"] == got["mremap to 64 GiB"] == "ENOMEM", got
+    assert got["mapped MiB"] << 20 <= int(got["limit"]) and got["VmPTE kB"] < 16 << 10, got
+    assert got["pipe"] == got["pipe, high bit"] == "EPERM" and got["pipe size"] == 65536, got
