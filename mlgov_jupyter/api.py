@@ -46,6 +46,10 @@ class Route:
     # bytes this route's JSON body may hold when more than json_max_body_bytes (the HTTP hosts
     # refuse a larger one with 413 before reading it); None: json_max_body_bytes
     json_bytes: int | None = None
+    # (service, actor, path_args) -> None, raising as the call would (NotFound, Forbidden): asked
+    # by the HTTP hosts once the headers are in, before a raw body is read (an upload that is not
+    # the caller's, a deployment they may not capture into: refused without reading megabytes)
+    precheck: Callable[..., Any] | None = None
     status: int = 200
     action: str | None = None  # the policy action decided; None: open to every signed-in user
     scoped: bool = True  # decided on the resource's project (False: no project, e.g. roles)
@@ -122,7 +126,7 @@ ROUTES: list[Route] = [
     # an upload is its starter's only (starting one needs the right to publish that asset)
     Route("upload", "PUT", f"uploads/{UPLOAD}", "Append a part (raw bytes) at ?offset= to an upload",
           lambda svc, a, p, q, b: svc.append_upload(a, p["upload"], q.offset, b), query=m.UploadPart,
-          raw=True, action=None),
+          raw=True, action=None, precheck=lambda svc, a, p: svc.upload_status(a, p["upload"])),
     Route("upload", "GET", f"uploads/{UPLOAD}", "How many bytes an upload holds (to resume it)",
           lambda svc, a, p, q, b: svc.upload_status(a, p["upload"]), action=None),
     Route("upload", "DELETE", f"uploads/{UPLOAD}", "Abort an upload",
@@ -221,11 +225,11 @@ ROUTES: list[Route] = [
     Route("capture", "POST", f"deployments/{NAME}/capture",
           "Append a batch of captured inferences (a Parquet file with an inference_id column)",
           lambda svc, a, p, q, b: svc.append_capture(a, p["name"], "inference", b), raw=True, status=201,
-          action=az.CATALOG_PUBLISH),
+          action=az.CATALOG_PUBLISH, precheck=lambda svc, a, p: svc.check_capture(a, p["name"])),
     Route("groundtruth", "POST", f"deployments/{NAME}/ground-truth",
           "Append ground truth (a Parquet file: inference_id and the label), joined to inferences by id",
           lambda svc, a, p, q, b: svc.append_capture(a, p["name"], "ground_truth", b), raw=True, status=201,
-          action=az.CATALOG_PUBLISH),
+          action=az.CATALOG_PUBLISH, precheck=lambda svc, a, p: svc.check_capture(a, p["name"])),
     Route("monitors", "GET", "monitors", "Stored monitors with status, schedule, last run, alert state",
           lambda svc, a, p, q, b: svc.monitors(a, q.deployment), query=m.MonitorQuery,
           action=az.MONITOR_READ, scoped=False),

@@ -89,17 +89,24 @@ async def test_a_declared_length_over_max_body_bytes_is_a_413_before_the_body(
     assert time.monotonic() - started < 5  # answered without waiting for a byte of the body
 
 
+def _real_upload(service) -> str:
+    """An upload of alice's (a part for an upload that is not the caller's is refused before its body)."""
+    return "uploads/" + service.start_upload(Actor("alice"), m.UploadStart(name="bodies"))["upload_id"]
+
+
 async def test_a_chunked_body_stops_at_max_body_bytes(service, listening, jp_http_port, jp_base_url):
     service.limits = dataclasses.replace(service.limits, max_body_bytes=4096)
-    answer = await _send(jp_http_port, jp_base_url, UPLOAD, "alice-token", None, 64 << 10, chunked=True)
+    answer = await _send(jp_http_port, jp_base_url, _real_upload(service), "alice-token", None, 64 << 10,
+                         chunked=True)
     assert answer == (413, "the request body is over 4096 bytes; the mlgov server accepts at most "
                            "4096 bytes (max_body_bytes)")
 
 
-async def test_a_stalled_body_is_dropped(monkeypatch, listening, jp_http_port, jp_base_url):
+async def test_a_stalled_body_is_dropped(service, monkeypatch, listening, jp_http_port, jp_base_url):
     monkeypatch.setattr(routes, "BODY_TIMEOUT", 0.5)
+    upload = _real_upload(service)
     reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
-    writer.write(f"PUT {jp_base_url}api/mlgov/{UPLOAD}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n"
+    writer.write(f"PUT {jp_base_url}api/mlgov/{upload}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n"
                  f"Authorization: token alice-token\r\nContent-Length: 1000\r\n\r\n".encode() + b"x" * 10)
     await writer.drain()
     started = time.monotonic()

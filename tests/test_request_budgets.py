@@ -106,9 +106,15 @@ def _post(server, user: str, path: str, body: bytes) -> tuple[int, str]:
     return answer
 
 
-def _put_head(server, user: str, length: int) -> socket.socket:
+def _upload(server, user: str) -> str:
+    status, up = _rest(server, user, "POST", "uploads", {"name": f"up-{time.monotonic_ns()}"})
+    assert status == 201, up
+    return f"uploads/{up['upload_id']}"
+
+
+def _put_head(server, user: str, length: int, path: str = UPLOAD, method: str = "PUT") -> socket.socket:
     s = socket.create_connection(("127.0.0.1", server.port))
-    s.sendall(f"PUT /api/mlgov/{UPLOAD}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {user}-token\r\n"
+    s.sendall(f"{method} /api/mlgov/{path}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {user}-token\r\n"
               f"Content-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n".encode())
     return s
 
@@ -186,8 +192,9 @@ def test_one_user_cannot_hold_more_than_their_body_budget(server):
     """R11's bodies.py: 8 PUTs of 250 MiB by one user, each held one byte short, held 2 GB. Now one
     is taken (body_memory_per_user, 256 MiB), seven are a 503 at once, and the server grows by at
     most the one body; another user still sends, and all together stay in body_memory_total."""
+    upload = _upload(server, "alice")
     rss = _rss(server)
-    socks = [_put_head(server, "alice", 250 << 20) for _ in range(8)]
+    socks = [_put_head(server, "alice", 250 << 20, upload) for _ in range(8)]
     answers = [_answer(s, 2) for s in socks]
     pending = [s for s, a in zip(socks, answers) if a is None]
     refused = [a for a in answers if a is not None]
@@ -201,17 +208,34 @@ def test_one_user_cannot_hold_more_than_their_body_budget(server):
     grown = _rss(server) - rss
     assert grown < 400 << 20, f"the server grew by {grown >> 20} MiB"  # was 2 GB
 
-    bob = _put_head(server, "bob", 250 << 20)
+    bob = _put_head(server, "bob", 250 << 20, _upload(server, "bob"))
     assert _answer(bob, 1) is None  # bob's body is taken: 500 MiB of 600 in flight
-    carol = _put_head(server, "carol", 250 << 20)
+    carol = _put_head(server, "carol", 250 << 20, _upload(server, "carol"))
     assert _answer(carol, 2) == (503, "the service is receiving 500.0 MiB of request bodies, the most it takes "
                                       "at once (body_memory_total): try again shortly")
     for s in socks + [bob, carol]:
         s.close()
     time.sleep(0.5)
-    again = _put_head(server, "alice", 250 << 20)  # closed connections gave their bytes back
+    again = _put_head(server, "alice", 250 << 20, upload)  # closed connections gave their bytes back
     assert _answer(again, 1) is None
     again.close()
+
+
+def test_a_part_for_someone_elses_or_no_upload_is_refused_before_its_body(server):
+    """R11: a PUT to a made-up upload id was buffered whole before the route said 404. Now the
+    upload (and a capture's deployment) is checked once the headers are in: answered at once,
+    without reading the body, and nothing counted against the sender's budget."""
+    alices = _upload(server, "alice")
+    for user, path, method, expected in [
+            ("alice", UPLOAD, "PUT", "no upload 0123456789abcdef0123456789abcdef (finished, aborted or expired)"),
+            ("bob", alices, "PUT", f"upload {alices.split('/')[1]} is not yours"),
+            ("bob", "deployments/nowhere/capture", "POST", "no deployment named 'nowhere' (see %mlgov deploy --list)")]:
+        started = time.monotonic()
+        s = _put_head(server, user, 250 << 20, path, method)
+        answer = _answer(s, 2)
+        s.close()
+        assert answer is not None and time.monotonic() - started < 2, (path, answer)
+        assert answer[1] == expected and answer[0] in (403, 404), answer
 
 
 # ---- F1: streamed downloads take slots ---------------------------------------------------------

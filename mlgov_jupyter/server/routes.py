@@ -161,7 +161,8 @@ class RouteMixin:
 
     async def prepare_body(self) -> None:
         """Called by ``prepare`` after the host authenticated the caller: 413 for a declared
-        length over the body's limit (``_body_limit``: small for JSON); 503 when the declared
+        length over the body's limit (``_body_limit``: small for JSON); the route's ``precheck``
+        (an upload that is not the caller's is a 404 before its body is read); 503 when the declared
         length would pass the caller's or everyone's budget of body bytes in flight
         (``body_memory_per_user``, ``body_memory_total``; a chunked body is counted as it
         arrives); the connection's own cap set to the limit (tornado drops a body that grows
@@ -172,6 +173,10 @@ class RouteMixin:
             connection.set_body_timeout(BODY_TIMEOUT)
         try:
             self._check_body_size()
+            route = self.routes.get(self.request.method)
+            if route is not None and route.precheck is not None:  # e.g. the upload is the caller's
+                await IOLoop.current().run_in_executor(None, route.precheck, self.service, self.actor,
+                                                       self.path_kwargs)
             self._reserve_body(self._declared_length())
         except GovernanceError as exc:
             self._refuse(exc)  # tornado discards what still arrives until the answer is out

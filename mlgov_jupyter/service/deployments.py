@@ -165,6 +165,16 @@ class DeploymentService(ServiceBase):
 
     # ---- captured data -----------------------------------------------------------------------
 
+    def check_capture(self, actor: Actor, name: str) -> str:
+        """The project of deployment ``name``; NotFound unless it exists, Forbidden unless
+        ``actor`` may capture into it (publish into its project). The HTTP hosts ask this before
+        reading a capture's body."""
+        with self.store.transaction(write=False) as s:
+            d = self._deployment(s, name)
+            pname = self._project_names(s)[d.project_id]
+            self._authorize(s, actor, authz.CATALOG_PUBLISH, self._deployment_resource(s, d, pname))
+        return pname
+
     def append_capture(self, actor: Actor, name: str, kind: str, data: bytes) -> dict:
         """Store one batch of captured inferences (``kind="inference"``) or of ground truth
         (``"ground_truth"``) for deployment ``name``: ``data`` is a Parquet file (at most
@@ -173,10 +183,7 @@ class DeploymentService(ServiceBase):
         that is not such a file; TooLarge beyond the publish limits."""
         if kind not in ("inference", "ground_truth"):
             raise NotFound(f"no capture kind {kind!r}")
-        with self.store.transaction(write=False) as s:
-            d = self._deployment(s, name)
-            pname = self._project_names(s)[d.project_id]
-            self._authorize(s, actor, authz.CATALOG_PUBLISH, self._deployment_resource(s, d, pname))
+        pname = self.check_capture(actor, name)
         objects = self.objects_store()
         staged = objects.new_staging_file()
         try:
