@@ -250,3 +250,33 @@ async def test_rest_and_the_notebook_say_a_bounded_total_honestly(api, monkeypat
     code, page, _ = await api("bob", "GET", "assets")
     assert (page["total"], page["total_is_lower_bound"], page["facets"]["tag"]) == (5, False, {"crm": 5})
     assert repr(SearchResults(page, client=None)).splitlines()[0] == "5 asset(s)"
+
+
+def test_the_migrations_fill_equals_what_the_triggers_kept(svc):
+    """Migration 0019 fills asset_tags and search_facet_counts of an existing catalog with its own
+    statements: run again on a catalog the triggers kept, they give the same rows."""
+    import importlib.util
+    from pathlib import Path
+
+    import mlgov_jupyter
+
+    path = Path(mlgov_jupyter.__file__).parent / "store/migrations/versions/0019_search_counts.py"
+    spec = importlib.util.spec_from_file_location("mlgov_migration_0019", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    _catalog(svc, n=60)
+    with svc.store.transaction() as s:
+        s.execute(update(t.Asset).where(t.Asset.name.in_(["a001", "a002"])).values(deprecated_at=t.Asset.created_at))
+
+    def rows(s):
+        return (set(s.execute(text("SELECT facet, value, deprecated, n FROM search_facet_counts WHERE n <> 0")).all()),
+                set(s.execute(text("SELECT tag, asset_id FROM asset_tags")).all()))
+
+    with svc.store.transaction() as s:
+        kept = rows(s)
+        s.execute(text("DELETE FROM search_facet_counts"))
+        s.execute(text("DELETE FROM asset_tags"))
+        pg = not svc.store.is_sqlite
+        s.execute(text(migration._FILL_TAGS_PG if pg else migration._FILL_TAGS_SQLITE))
+        s.execute(text(migration._FILL_PG if pg else migration._FILL_SQLITE))
+        assert rows(s) == kept and len(kept[0]) > 20 and len(kept[1]) > 20

@@ -122,6 +122,11 @@ SELECT f, v, d, count(*) FROM (
 ) AS each_facet GROUP BY f, v, d
 """
 
+_FILL_TAGS_SQLITE = ("INSERT INTO asset_tags (tag, asset_id) SELECT DISTINCT j.value, a.id FROM assets a, "
+                     "json_each(a.tags) j WHERE j.value IS NOT NULL")
+_FILL_TAGS_PG = ("INSERT INTO asset_tags (tag, asset_id) SELECT DISTINCT j.value, a.id FROM assets a, "
+                 "json_array_elements_text(a.tags) j WHERE json_typeof(a.tags) = 'array' AND j.value IS NOT NULL")
+
 
 def upgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
@@ -147,8 +152,7 @@ def upgrade() -> None:
                    "GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED")
         op.execute("CREATE INDEX ix_assets_search_vector ON assets USING GIN (search_vector)")
         op.execute("DROP INDEX ix_assets_search")
-        op.execute("INSERT INTO asset_tags (tag, asset_id) SELECT DISTINCT j.value, a.id FROM assets a, "
-                   "json_array_elements_text(a.tags) j WHERE json_typeof(a.tags) = 'array' AND j.value IS NOT NULL")
+        op.execute(_FILL_TAGS_PG)
         op.execute(_FILL_PG)
         op.execute(_PG_TAGS_FUNCTION)
         op.execute(_PG_TALLY_FUNCTION)
@@ -160,8 +164,7 @@ def upgrade() -> None:
                    "ON assets DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
                    "EXECUTE FUNCTION mlgov_search_facet_counts()")
         return
-    op.execute("INSERT INTO asset_tags (tag, asset_id) SELECT DISTINCT j.value, a.id FROM assets a, "
-               "json_each(a.tags) j WHERE j.value IS NOT NULL")
+    op.execute(_FILL_TAGS_SQLITE)
     op.execute(_FILL_SQLITE)
     op.execute(f"CREATE TRIGGER assets_tags_insert AFTER INSERT ON assets BEGIN {_SQLITE_TAGS} END")
     op.execute("CREATE TRIGGER assets_tags_update AFTER UPDATE OF tags ON assets BEGIN "
