@@ -114,7 +114,8 @@ def _upload(server, user: str) -> str:
 
 def _put_head(server, user: str, length: int, path: str = UPLOAD, method: str = "PUT") -> socket.socket:
     s = socket.create_connection(("127.0.0.1", server.port))
-    s.sendall(f"{method} /api/mlgov/{path}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {user}-token\r\n"
+    s.sendall(f"{method} /api/mlgov/{path}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              f"Authorization: token {user}-token\r\n"
               f"Content-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n".encode())
     return s
 
@@ -236,6 +237,24 @@ def test_a_part_for_someone_elses_or_no_upload_is_refused_before_its_body(server
         s.close()
         assert answer is not None and time.monotonic() - started < 2, (path, answer)
         assert answer[1] == expected and answer[0] in (403, 404), answer
+
+
+def test_a_body_no_budget_could_hold_is_a_413_not_a_503():
+    """A server configured with max_body_bytes above body_memory_per_user: such a body can never
+    be taken, so 'try again' would be wrong."""
+    from mlgov_jupyter.core.errors import TooLarge, Unavailable
+    from mlgov_jupyter.server.budgets import BodyBudget
+
+    budget = BodyBudget()
+    with pytest.raises(TooLarge, match=r"^the request body is 300.0 MiB; one user may send at most 256.0 MiB at "
+                                       r"once \(body_memory_per_user, body_memory_total\)$"):
+        budget.reserve("alice", 300 << 20, 256 << 20, 1 << 30)
+    budget.reserve("alice", 200 << 20, 256 << 20, 1 << 30)
+    with pytest.raises(Unavailable):
+        budget.reserve("alice", 100 << 20, 256 << 20, 1 << 30)
+    budget.release("alice", 200 << 20)
+    budget.reserve("alice", 100 << 20, 256 << 20, 1 << 30)
+    assert (budget.total, dict(budget.by_user)) == (100 << 20, {"alice": 100 << 20})
 
 
 # ---- F1: streamed downloads take slots ---------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from ..core.errors import Unavailable
+from ..core.errors import TooLarge, Unavailable
 
 
 def _mib(n: int) -> str:
@@ -21,7 +21,7 @@ def _mib(n: int) -> str:
 class BodyBudget:
     """Request body bytes in flight: ``reserve(user, n)`` before they are kept, ``release(user, n)``
     when the request is over. Unavailable when ``user`` would hold more than ``per_user`` bytes or
-    everyone more than ``total``."""
+    everyone more than ``total``; TooLarge for ``n`` that alone is more than either."""
 
     def __init__(self) -> None:
         self.by_user: Counter = Counter()
@@ -30,6 +30,9 @@ class BodyBudget:
     def reserve(self, user: str, n: int, per_user: int, total: int) -> None:
         if n <= 0:
             return
+        if n > min(per_user, total):  # could never pass: not a matter of trying again
+            raise TooLarge(f"the request body is {_mib(n)}; one user may send at most {_mib(min(per_user, total))} "
+                           f"at once (body_memory_per_user, body_memory_total)")
         if self.by_user[user] + n > per_user:
             raise Unavailable(f"you already have {_mib(self.by_user[user])} of request bodies arriving or being "
                               f"read; one user may have at most {_mib(per_user)} at once (body_memory_per_user): "
