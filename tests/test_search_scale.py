@@ -2,43 +2,28 @@
 answers as a recount in Python, on SQLite and (MLGOV_TEST_PG_URL) PostgreSQL; any change to
 assets, by any code path, is seen by the next search; access labels equal ``_access``."""
 
-import os
 import random
-import uuid
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import select, text, update
 
 from mlgov_jupyter.core import models as m
 from mlgov_jupyter.service import Actor, GovernanceService
 from mlgov_jupyter.store import tables as t
 from mlgov_jupyter.store.db import Store
 
-PG_URL = os.environ.get("MLGOV_TEST_PG_URL")
 ALICE, BOB, CAROL = Actor("alice"), Actor("bob"), Actor("carol")
 WORDS = ["churn", "credit", "events", "weather", "loans", "spend"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def svc(request, tmp_path):
-    if request.param == "sqlite":
-        service = GovernanceService(store=Store(f"sqlite:///{tmp_path / 'mlgov.sqlite'}"))
-        yield service
-        service.store.dispose()
-        return
-    if not PG_URL:
-        pytest.skip("MLGOV_TEST_PG_URL not set")
-    name = f"mlgov_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    service = GovernanceService(store=Store(PG_URL.rsplit("/", 1)[0] + "/" + name))
+    url = f"sqlite:///{tmp_path / 'mlgov.sqlite'}" if request.param == "sqlite" else \
+        request.getfixturevalue("fresh_pg_url")
+    service = GovernanceService(store=Store(url))
     yield service
     service.store.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def _catalog(svc, n=240):
