@@ -66,9 +66,9 @@ class RouteMixin:
         if route is not None and route.raw:
             return limits.max_body_bytes, "max_body_bytes"
         declared = route.json_bytes if route is not None and route.json_bytes else 0
-        if declared > limits.json_max_body_bytes:
-            return min(declared, limits.max_body_bytes), "JSON on this route"
-        return min(limits.json_max_body_bytes, limits.max_body_bytes), "json_max_body_bytes"
+        limit, setting = (declared, "JSON on this route") if declared > limits.json_max_body_bytes else \
+            (limits.json_max_body_bytes, "json_max_body_bytes")
+        return (limit, setting) if limit < limits.max_body_bytes else (limits.max_body_bytes, "max_body_bytes")
 
     def _declared_length(self) -> int:
         try:
