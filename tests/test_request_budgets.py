@@ -296,7 +296,7 @@ def test_use_reads_leave_the_reserved_workers_to_publishes(server):
     _publish(server, "carol", "zeros", _zeros())
     held = _open_read(server, "carol", "zeros", "arrow")
     (status, body), took = _timed(lambda: _rest(server, "carol", "GET", "assets/zeros/data?format=arrow"))
-    assert (status, body["message"]) == (503, "the service is busy decoding (1 reads in progress; decode_reserved "
+    assert (status, body["message"]) == (503, "the service is busy decoding (1 read in progress; decode_reserved "
                                               "workers are kept for publish and capture); try again"), body
     assert 1.5 < took < 5
     (_, took) = _timed(lambda: _publish(server, "alice", "small", _zeros(1000)))

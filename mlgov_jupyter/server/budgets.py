@@ -63,8 +63,9 @@ class StreamSlots:
 
     async def acquire(self, user: str, per_user: int, total: int, wait: float) -> None:
         if self.by_user[user] >= per_user:
-            raise Unavailable(f"you already have {self.by_user[user]} downloads in progress (the most one user "
-                              f"may have at once: stream_per_user); try again when one ends")
+            n = self.by_user[user]
+            raise Unavailable(f"you already have {n} download{'s' if n != 1 else ''} in progress (the most one "
+                              f"user may have at once: stream_per_user); try again when one ends")
         self.by_user[user] += 1  # held while waiting: a user cannot queue more than per_user
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait

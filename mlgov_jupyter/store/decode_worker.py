@@ -203,7 +203,8 @@ class DecodePool:
         started = time.monotonic()
         if read and not self._read_slots.acquire(timeout=self.slot_wait):
             self._unhold(user)
-            raise errors.Unavailable(f"the service is busy decoding ({self.max_reads} reads in progress; "
+            raise errors.Unavailable(f"the service is busy decoding ({self.max_reads} read"
+                                     f"{'s' if self.max_reads != 1 else ''} in progress; "
                                      f"decode_reserved workers are kept for publish and capture); try again")
         wait = max(0.0, self.slot_wait - (time.monotonic() - started))
         if not self._slots.acquire(timeout=0 if optional else wait):
