@@ -764,17 +764,24 @@ def _file_batches(scan, objects, digests: list, texts: list):
     """The batches ``scan._batches()`` yields (row group by row group, ``scan.batch_rows`` rows at
     most), read file by file with ``pyarrow.parquet`` (a third less CPU than the dataset scanner),
     when every file has the dataset's types for the columns read; else None (the scan casts)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    want = [scan.schema.field(c).type for c in scan.columns]
+    # those the dataset reads as dictionaries (text; never a nested column, which has no such name)
+    texts = [c for c, t in zip(scan.columns, want) if c in texts and pa.types.is_dictionary(t)]
 
     def open_(d):
         return pq.ParquetFile(objects.path(d), filesystem=objects.fs, read_dictionary=texts)
 
-    want = [scan.schema.field(c).type for c in scan.columns]
     for d in digests:  # footers only, each file closed again (a task may hold thousands)
-        with open_(d) as pfile:
-            schema = pfile.schema_arrow
-            if [schema.field(c).type if schema.get_field_index(c) >= 0 else None for c in scan.columns] != want:
-                return None
+        try:
+            with open_(d) as pfile:
+                schema = pfile.schema_arrow
+        except (pa.ArrowException, OSError, KeyError, ValueError):
+            return None  # the scan says what is wrong with it
+        if [schema.field(c).type if schema.get_field_index(c) >= 0 else None for c in scan.columns] != want:
+            return None
 
     def batches():
         for d in digests:
