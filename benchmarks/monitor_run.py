@@ -67,13 +67,13 @@ def _frame(rows: int, cols: int, seed: int, shift: float = 0.0):
 def prepare(work: Path, rows: int, cols: int, file_rows: int, ev_rows: int) -> None:
     """A store with a deployment, ``rows`` captured rows in files of ``file_rows``, a baseline fitted
     on 1M reference rows, and a data-quality monitor; Parquet files for the peers."""
-    import io
 
     import pandas as pd
     from sklearn.dummy import DummyClassifier
 
     from mlgov_jupyter import api as rest
     from mlgov_jupyter.core.monitoring import fit_baseline
+    from mlgov_jupyter.kernel.monitors_client import _parquet_bytes
     from mlgov_jupyter.service import Actor
     from tests.helpers import inline_content
 
@@ -96,9 +96,8 @@ def prepare(work: Path, rows: int, cols: int, file_rows: int, ev_rows: int) -> N
         df["event_time"] = pd.Timestamp.now(tz="UTC")
         if sum(len(p) for p in ev_parts) < ev_rows:
             ev_parts.append(df.drop(columns=["inference_id", "event_time"]))
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False, row_group_size=65_536)
-        svc.append_capture(alice, "bench-prod", "inference", buf.getvalue())
+        # as mlgov_jupyter.capture sends a batch (the client's writer, not df.to_parquet)
+        svc.append_capture(alice, "bench-prod", "inference", _parquet_bytes(df))
         done, seed = done + n, seed + 1
     pd.concat(ev_parts, ignore_index=True).iloc[:ev_rows].to_parquet(work / "current-ev.parquet", index=False)
     base = fit_baseline(ref)
