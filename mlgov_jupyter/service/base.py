@@ -379,6 +379,24 @@ class ServiceBase:
             t.AccessRequest.status == "pending")).first()
         return "pending" if pending else "none"
 
+    def _authorize_consume(self, s: Session, actor: Actor, a: t.Asset, pname: str) -> Principal:
+        """The caller's principal if they may consume ``a``; else Forbidden saying the reason and
+        what would help (a request, waiting for one, or a role: a grant never lifts a role's
+        classification ceiling)."""
+        try:
+            return self._authorize(s, actor, authz.CATALOG_CONSUME, self._consume_resource(s, a, pname, actor.name))
+        except Forbidden as exc:
+            access = self._access(s, self._principal(s, actor), a, pname)
+            if access != "none" and "classification ceiling" in str(exc):
+                raise Forbidden(f"{exc}. Your {'grant' if access == 'granted' else access + ' access'}"
+                                f" does not lift a role's ceiling: ask an administrator for a role "
+                                f"(or a ceiling exception) that covers {a.classification} data") from None
+            if access == "pending":
+                raise Forbidden(f"{exc}. Your access request for {a.name} awaits a decision "
+                                f"(%mlgov requests)") from None
+            raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {a.name} "
+                            f"--reason \"why you need it\"") from None
+
     def _consume_resource(self, s: Session, a: t.Asset, project_name: str, user: str,
                           classification: str | None = None, whole: bool = False) -> Resource:
         """The asset as the consume decision sees it: with the caller's active grant, if any

@@ -333,7 +333,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
         Parquet file; a model or file as stored. Returns ``(meta, chunks)``: meta has ``rows``
         for a scan; chunks is an iterator of bytes (None for a URI asset). Invalid for columns or
         a filter the data does not have, before anything is sent."""
-        from ..store.scan import ARROW_STREAM, Scan
+        from ..store.scan import ARROW_STREAM
 
         wanted = _columns(columns)
         expression_terms = row_filters.normalise(row_filter)
@@ -346,21 +346,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                 raise NotFound(unpublished_message(a))
             pname = self._project_names(s)[a.project_id]
             grant = self._active_grant(s, a.id, actor.name)
-            try:
-                principal = self._authorize(s, actor, authz.CATALOG_CONSUME,
-                                            self._consume_resource(s, a, pname, actor.name))
-            except Forbidden as exc:
-                access = self._access(s, self._principal(s, actor), a, pname)
-                if access != "none" and "classification ceiling" in str(exc):
-                    # a request would not help: the role's ceiling, not the lack of a grant, refuses
-                    raise Forbidden(f"{exc}. Your {'grant' if access == 'granted' else access + ' access'}"
-                                    f" does not lift a role's ceiling: ask an administrator for a role "
-                                    f"(or a ceiling exception) that covers {a.classification} data") from None
-                if access == "pending":
-                    raise Forbidden(f"{exc}. Your access request for {name} awaits a decision "
-                                    f"(%mlgov requests)") from None
-                raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {name} "
-                                f"--reason \"why you need it\"") from None
+            principal = self._authorize_consume(s, actor, a, pname)
             revs = self._revisions(s, a.id)
             number = revision or a.latest_revision
             rev = next((r for r in revs if r.revision == number), None)

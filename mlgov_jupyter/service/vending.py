@@ -56,20 +56,7 @@ class VendingService(ServiceBase):
                 raise NotFound(unpublished_message(a))
             pname = self._project_names(s)[a.project_id]
             grant = self._active_grant(s, a.id, actor.name)
-            try:
-                principal = self._authorize(s, actor, authz.CATALOG_CONSUME,
-                                            self._consume_resource(s, a, pname, actor.name))
-            except Forbidden as exc:  # the reason, and what would help, as use() says them
-                access = self._access(s, self._principal(s, actor), a, pname)
-                if access != "none" and "classification ceiling" in str(exc):
-                    raise Forbidden(f"{exc}. Your {'grant' if access == 'granted' else access + ' access'} does "
-                                    f"not lift a role's ceiling: ask an administrator for a role that covers "
-                                    f"{a.classification} data") from None
-                if access == "pending":
-                    raise Forbidden(f"{exc}. Your access request for {a.name} awaits a decision "
-                                    f"(%mlgov requests)") from None
-                raise Forbidden(f"{exc}. Request access with: %mlgov subscribe {a.name} "
-                                f"--reason \"why you need it\"") from None
+            principal = self._authorize_consume(s, actor, a, pname)  # the reason and what would help, as use()
             number = revision or a.latest_revision
             rev = next((r for r in self._revisions(s, a.id) if r.revision == number), None)
             if rev is None:
