@@ -33,7 +33,7 @@ team-demo: install
 	MLGOV_TEAM_DB_URL='$(TEAM_DB_URL)' $(BIN)/python -m mlgov_jupyter.team_demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 test-fast: $(BIN)/python
 	$(BIN)/python -m pytest -q -m "not browser"
