@@ -23,7 +23,8 @@ EXHAUSTED = (errno.EMFILE, errno.ENFILE)
 
 def limit_idle_connections(serverapp, seconds: float) -> None:
     """New connections of ``serverapp``'s HTTP server close after ``seconds`` without a complete
-    request head (idle keep-alive included); 0 leaves the server's own setting. Applied now if
+    request head (idle keep-alive included), or with a body not all in after ``seconds``; 0
+    leaves the server's own settings. Applied now if
     the server exists, else once the event loop runs. The log filter is installed either way."""
     quiet_exhaustion()
     if not seconds > 0:
@@ -31,8 +32,15 @@ def limit_idle_connections(serverapp, seconds: float) -> None:
 
     def apply() -> None:
         params = getattr(getattr(serverapp, "http_server", None), "conn_params", None)
-        if params is not None and (params.header_timeout is None or params.header_timeout > seconds):
+        if params is None:
+            return
+        if params.header_timeout is None or params.header_timeout > seconds:
             params.header_timeout = seconds
+        # a body tornado reads before any handler runs (jupyter-server's own routes, unknown
+        # paths) must arrive within the same time: a stranger's body held one byte short would
+        # otherwise keep its connection and its buffered bytes for ever (red team R12 N1)
+        if params.body_timeout is None or params.body_timeout > seconds:
+            params.body_timeout = seconds
 
     if getattr(serverapp, "http_server", None) is not None:
         apply()
