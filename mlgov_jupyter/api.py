@@ -7,6 +7,7 @@ dispatches the same table, so a request means the same thing with or without a s
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -349,13 +350,17 @@ def _no_constant(name: str):
 
 
 def _no_nul(value) -> None:
-    """NUL characters are refused: PostgreSQL cannot store them in text."""
+    """NUL characters are refused: PostgreSQL cannot store them in text; so are numbers too large
+    for a float (``1e999`` parses as infinity, which JSON columns cannot store either)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 raise Invalid("request body holds a NUL character")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise Invalid("request body: a number is too large for a float")
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

@@ -228,6 +228,7 @@ async def test_deeply_nested_json_is_a_400(api):
 @pytest.mark.parametrize("raw, message", [
     ('{"report": {"n_current": NaN}}', "NaN is not a number JSON allows"),
     ('{"report": {"violations_by_type": {"x": Infinity}}}', "Infinity is not a number JSON allows"),
+    ('{"report": {"x": 1e999}}', "a number is too large for a float"),  # red team R12 N6: a 500 on PostgreSQL
     ('{"report": {"drifted_columns": 5}}', "report.drifted_columns must be a list of column names"),
     ('{"report": {"violations_by_type": {"x": "many"}}}', "report.violations_by_type must map"),
     ('{"report": {"n_current": "all"}}', "report.n_current must be a whole number"),
