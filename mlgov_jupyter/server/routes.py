@@ -116,8 +116,11 @@ class RouteMixin:
         if parent:
             parent()
 
+    _job_running = False
+
     def on_connection_close(self):
-        self._release_body()
+        if not self._job_running:  # else the job gives it back when it ends
+            self._release_body()
         self._release_stream()
         parent = getattr(super(), "on_connection_close", None)
         if parent:
@@ -235,9 +238,17 @@ class RouteMixin:
                 await budgets(self.settings)[1].acquire(actor.name, limits.stream_per_user, limits.stream_max,
                                                         limits.decode_wait)
                 self._stream_slot = actor.name
-            # JSON is parsed off the event loop too (a large body takes a while; nobody waits on it)
-            result = await IOLoop.current().run_in_executor(
-                pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
+            # JSON is parsed off the event loop too (a large body takes a while; nobody waits on it).
+            # The body's reservation lasts as long as the job that holds the body and its parse,
+            # whether or not the client stays connected (red team R12 N5).
+            self._job_running = True
+            try:
+                result = await IOLoop.current().run_in_executor(
+                    pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
+            finally:
+                self._job_running = False
+                body = None
+                self._release_body()
         except GovernanceError as exc:
             self._release_stream()
             self.set_status(exc.status)
