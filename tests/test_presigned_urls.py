@@ -46,7 +46,8 @@ def server(s3, tmp_path_factory):
                                    f"c.MlgovApp.objects_options = {s3.options()!r}\n"
                                    "c.MlgovApp.presigned_urls = True\n"
                                    "c.MlgovApp.presigned_url_seconds = 600\n"
-                                   f"c.MlgovApp.external_locations = {{{str(lake) + '/'!r}: {{}}}}\n")
+                                   f"c.MlgovApp.external_locations = {{{str(lake) + '/'!r}: {{}}, "
+                                   f"'s3://{s3.bucket}/lake/': {s3.options()!r}}}\n")
     live.lake = lake
     yield live
     live.stop()
@@ -132,7 +133,7 @@ def test_what_is_refused(server):
     assert alice.presigned_urls("scoped")["files"]  # the owner reads it whole
 
     alice.register("lake", str(server.lake) + "/", format="parquet")
-    with pytest.raises(Forbidden, match="registered data the service reads with its own credentials"):
+    with pytest.raises(Conflict, match="registered data on a path of the service's machine has no URL"):
         alice.presigned_urls("lake")
 
     for expires in (0, 601, 3601):
@@ -145,8 +146,43 @@ def test_what_is_refused(server):
         assert alice.presigned_urls("scoped")["deprecated"]["replacement"] == "events"
 
     alice.publish(__file__, "a-file")
-    with pytest.raises(Conflict, match="not a Parquet dataset"):
+    with pytest.raises(Conflict, match="is not a dataset"):
         alice.presigned_urls("a-file")
+
+
+def test_registered_data_on_s3_gets_a_url_per_file_while_its_listing_is_the_registered_one(server, s3):
+    """The service lists the location with its own credentials and signs each file; the grantee
+    reads every file with no credential; a file added since registration is no part of the
+    dataset, so nothing is vended until the owner registers it again."""
+    alice, carol = connect(server.url, "alice-token"), connect(server.url, "carol-token")
+    parts = [_frame(300), _frame(200).assign(id=lambda d: d.id + 300)]
+    client = s3.client()
+    for i, part in enumerate(parts):
+        buf = io.BytesIO()
+        part.to_parquet(buf, index=False)
+        client.put_object(Bucket=s3.bucket, Key=f"lake/sales/part-{i}.parquet", Body=buf.getvalue())
+    client.put_object(Bucket=s3.bucket, Key="lake/sales/_SUCCESS", Body=b"")  # skipped, as pyarrow skips it
+    alice.register("sales", f"s3://{s3.bucket}/lake/sales/", format="parquet")
+    _grant(alice, carol, "sales")
+
+    vended = carol.presigned_urls("sales")
+    assert vended["format"] == "parquet" and [f["path"] for f in vended["files"]] == ["part-0.parquet", "part-1.parquet"]
+    for f in vended["files"]:
+        assert SECRET_KEY not in f["url"] and _signature_holds(f["url"])
+    read = [pd.read_parquet(io.BytesIO(urllib.request.urlopen(f["url"], timeout=30).read())) for f in vended["files"]]
+    assert all(f["size_bytes"] > 0 for f in vended["files"])
+    pd.testing.assert_frame_equal(pd.concat(read, ignore_index=True), pd.concat(parts, ignore_index=True))
+    pd.testing.assert_frame_equal(carol.use("sales"), pd.concat(parts, ignore_index=True))  # the same rows
+
+    (event,) = [e for e in connect(server.url, "root-token").audit(action="asset.vend") if e["resource_id"] == "sales"]
+    detail = json.loads(event["detail"])
+    assert event["actor"] == "carol" and detail["file_count"] == 2 and detail["listing"].startswith("sha256:")
+
+    client.put_object(Bucket=s3.bucket, Key="lake/sales/part-2.parquet", Body=b"not registered")
+    with pytest.raises(Conflict, match="changed since it was registered"):
+        carol.presigned_urls("sales")
+    assert len([e for e in connect(server.url, "root-token").audit(action="asset.vend")
+                if e["resource_id"] == "sales"]) == 1  # a refused vending is no vending
 
 
 def test_the_magic_in_a_real_kernel(server):

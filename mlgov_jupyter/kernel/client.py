@@ -213,14 +213,15 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         return self._call("POST", f"subscriptions/{int(subscription_id)}/cancel", body={})
 
     def presigned_urls(self, name: str, revision: int | None = None, expires: int | None = None) -> dict:
-        """Short-lived presigned URLs to a dataset revision's Parquet files (the latest by
-        default), when the server vends them (``presigned_urls``, an S3 object store) and you
-        may read the whole dataset: ``{"name", "revision", "format", "expires_in" (seconds),
-        "expires_at" (ISO 8601 UTC), "files": [{"url", "size_bytes", "content_hash"}]}``. Any
-        HTTP client, Spark, DuckDB or ``pd.read_parquet(url)`` reads them until they expire
-        (``expires`` seconds, default and most the server's ``presigned_url_seconds``, 15 min).
-        Forbidden for a grant scoped by an asset filter and for registered external data;
-        Conflict where the server vends none (off, or a local store). Audited."""
+        """Short-lived presigned URLs to a dataset revision's files (the latest by default): its
+        Parquet file in the service's S3 store, or each file of data registered on S3, when the
+        server vends them (``presigned_urls``) and you may read the whole dataset: ``{"name",
+        "revision", "format", "expires_in" (seconds), "expires_at" (ISO 8601 UTC), "files":
+        [{"url", "size_bytes", "content_hash" or "path"}]}``. Any HTTP client, Spark, DuckDB or
+        ``pd.read_parquet(url)`` reads them until they expire (``expires`` seconds, default and
+        most the server's ``presigned_url_seconds``, 15 min). Forbidden for a grant scoped by an
+        asset filter; Conflict where the server vends none (off, a local store, registered data
+        on a local path or changed since registration). Audited."""
         vended = self._call("GET", f"assets/{quote(name, safe='')}/urls",
                             query={k: v for k, v in (("revision", revision), ("expires", expires)) if v is not None})
         _warn_deprecated(vended["name"], vended)

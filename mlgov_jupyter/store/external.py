@@ -77,13 +77,45 @@ class ExternalLocations:
         """A hash of the files' paths, sizes and modification times (local files: also inode and
         status-change time, which no one can set back as ``touch -r`` sets a modification time):
         it changes when the data does."""
-        import hashlib
+        return _hash_of(data.filesystem, data.filesystem.get_file_info(sorted(data.files)))
 
-        fs = data.filesystem
-        infos = sorted((i.path, i.size, str(i.mtime_ns)) for i in fs.get_file_info(sorted(data.files)))
-        if fs.type_name == "py::mlgov-guarded-local":
-            infos = [info + _local_identity(info[0]) for info in infos]
-        return "listing:" + hashlib.sha256(repr(infos).encode()).hexdigest()
+    def remote_files(self, location: str) -> tuple:
+        """``(options, files, listing)`` of registered data in an object store, listed but not
+        read (no byte of a file is opened, so this is safe outside a decode worker): the
+        filesystem options of its allowed prefix, the files a ``pyarrow.dataset`` would find
+        there (``[(path, size_bytes)]``, sorted; names starting ``.`` or ``_`` are skipped, as
+        pyarrow skips them) and the listing's hash (``listing_hash``'s). Invalid for a local
+        path (it has no URL) or nothing there."""
+        import pyarrow.fs as pafs
+
+        if "://" not in location or location.startswith("file://"):
+            raise Invalid(f"{location!r} is a path on the service's machine: it has no URL")
+        fs, path = self.resolve(location)
+        options = next(o for p, o in self.prefixes.items()
+                       if _normal(location, trailing=False) == p.rstrip("/")
+                       or _normal(location, trailing=False).startswith(p))
+        top = fs.get_file_info(path)
+        if top.type == pafs.FileType.File:
+            infos = [top]
+        else:
+            infos = [i for i in fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+                     if i.type == pafs.FileType.File
+                     and not any(part.startswith((".", "_")) for part in i.path[len(path):].split("/"))]
+        if not infos:
+            raise Invalid(f"no files at {location!r}")
+        # each file asked again, as listing_hash asks a dataset's files (a listing's times and a
+        # file's own can differ in precision)
+        infos = fs.get_file_info(sorted(i.path for i in infos))
+        return options, [(i.path, i.size) for i in infos], _hash_of(fs, infos)
+
+
+def _hash_of(fs, infos) -> str:
+    import hashlib
+
+    rows = sorted((i.path, i.size, str(i.mtime_ns)) for i in infos)
+    if fs.type_name == "py::mlgov-guarded-local":
+        rows = [row + _local_identity(row[0]) for row in rows]
+    return "listing:" + hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def _local_identity(path: str) -> tuple:
