@@ -7,18 +7,42 @@ R11 F4). ``mlgov serve`` sets ``idle_connection_timeout`` itself; here the exten
 server's header timeout once its ``HTTPServer`` exists (tornado reads ``conn_params`` for each
 new connection). When descriptors do run out, the event loop's accept handler fails on every
 turn and logs a traceback each time (787 MB of log in 4 minutes): ``OncePerMinute`` lets one such
-record a minute through.
+record a minute through, and ``backoff_accept`` stops the busy loop: the listening socket is
+left alone for a moment (doubling up to a second) instead of being retried on every turn.
+``guard_connections`` adds ``peers.PeerGuard`` (per-peer cap on connections not yet signed in,
+a short first-head timeout, small bodies for requests without credentials).
 """
 
 from __future__ import annotations
 
 import errno
+import hmac
 import logging
 import time
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import parse_qs, urlsplit
 
 from tornado.ioloop import IOLoop
+from traitlets import Float, HasTraits, Int
+from tornado.web import decode_signed_value
+
+from .peers import PeerGuard
 
 EXHAUSTED = (errno.EMFILE, errno.ENFILE)
+
+
+class ConnectionLimits(HasTraits):
+    """Traits of the apps that listen (``MlgovApp`` on a shared server, ``MlgovServe``)."""
+
+    header_timeout = Float(10.0, config=True,
+                           help="Seconds a new connection may take to send its first request head while "
+                                "no request on it has been authenticated (0: none; idle keep-alive "
+                                "connections keep the longer idle timeout)")
+    unauthenticated_connections_per_peer = Int(
+        256, config=True,
+        help="Connections one peer address may hold before a request on them is authenticated; "
+             "beyond it, a new connection closes that peer's oldest such one (the newcomer gets in, "
+             "so honest users sharing an address are not locked out). 0: no cap")
 
 
 def limit_idle_connections(serverapp, seconds: float) -> None:
@@ -46,6 +70,102 @@ def limit_idle_connections(serverapp, seconds: float) -> None:
         apply()
     else:
         IOLoop.current().add_callback(apply)
+
+
+def guard_connections(serverapp, per_peer: int, header_timeout: float, stranger_body: int | None) -> PeerGuard:
+    """Installs a ``PeerGuard`` and ``backoff_accept`` on ``serverapp``'s HTTP server once the
+    event loop runs (after it listens). A request head with the server's token, a token of the
+    identity provider's ``tokens`` map, or a login cookie signed by this server vouches for its
+    connection; a body without them is capped at ``stranger_body`` bytes (None: not capped)."""
+    guard = PeerGuard(per_peer, header_timeout, jupyter_credentials(serverapp), stranger_body)
+
+    def apply() -> None:
+        server = getattr(serverapp, "http_server", None)
+        if server is not None:
+            guard.install(server)
+            backoff_accept(server)
+
+    IOLoop.current().add_callback(apply)
+    return guard
+
+
+def jupyter_credentials(serverapp):
+    """``credentialed(start_line, headers)`` for a jupyter server: true for a head carrying one
+    of the server's tokens (``?token=``, ``Authorization: token|bearer ...``) or a login cookie
+    (``username-*``) this server signed, or when the server has no authentication at all. It
+    only checks that the credentials were issued; the handlers still decide who the user is."""
+
+    def credentialed(start_line, headers) -> bool:
+        idp = serverapp.identity_provider
+        if not getattr(idp, "auth_enabled", True):
+            return True
+        tokens = [t for t in [getattr(idp, "token", "")] + list(getattr(idp, "tokens", {}) or {}) if t]
+        given = parse_qs(urlsplit(start_line.path).query).get("token", [""])[0]
+        if not given:
+            match = idp.auth_header_pat.match(headers.get("Authorization", ""))
+            given = match.group(2) if match else ""
+        if given:
+            return any(hmac.compare_digest(given.encode(), t.encode()) for t in tokens)
+        secret = serverapp.web_app.settings.get("cookie_secret")
+        try:
+            cookies = SimpleCookie(headers.get("Cookie", ""))
+        except CookieError:
+            return False
+        return bool(secret) and any(
+            name.startswith("username-") and decode_signed_value(secret, name, morsel.value) is not None
+            for name, morsel in cookies.items())
+
+    return credentialed
+
+
+def backoff_accept(server, first: float = 0.05, most: float = 1.0) -> None:
+    """Replaces tornado's accept handlers of ``server``'s listening sockets: while accept fails
+    with "too many open files", the socket is not watched for ``first`` seconds, doubling up to
+    ``most`` (tornado's own handler fails on every event-loop turn: a busy loop)."""
+    for fd, sock in list(server._sockets.items()):
+        server._handlers[fd]()  # tornado's: stop watching
+        server._handlers[fd] = _accept_with_backoff(sock, server._handle_connection, first, most)
+
+
+def _accept_with_backoff(sock, callback, first: float, most: float):
+    loop, log = IOLoop.current(), logging.getLogger("tornado.general")
+    state = {"removed": False, "watching": True, "pause": 0.0}
+
+    def accept(fd, events) -> None:
+        for _ in range(128):  # as tornado: bounded work per turn
+            if state["removed"]:
+                return
+            try:
+                connection, address = sock.accept()
+            except BlockingIOError:
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                if exc.errno not in EXHAUSTED:
+                    raise
+                state["pause"] = min(most, max(first, 2 * state["pause"]))
+                log.error("accept: new connections wait %.2f s", state["pause"], exc_info=True)
+                loop.remove_handler(sock)
+                state["watching"] = False
+                loop.call_later(state["pause"], rewatch)
+                return
+            state["pause"] = 0.0
+            callback(connection, address)
+
+    def rewatch() -> None:
+        if not state["removed"] and not state["watching"]:
+            loop.add_handler(sock, accept, IOLoop.READ)
+            state["watching"] = True
+
+    def remove() -> None:
+        state["removed"] = True
+        if state["watching"]:
+            loop.remove_handler(sock)
+            state["watching"] = False
+
+    loop.add_handler(sock, accept, IOLoop.READ)
+    return remove
 
 
 def quiet_exhaustion() -> None:

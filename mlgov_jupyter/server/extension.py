@@ -12,12 +12,13 @@ import getpass
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Unicode, default
+from traitlets import Float, Int, Unicode, default
 
+from .connections import ConnectionLimits
 from .settings import GovernanceSettings
 
 
-class MlgovApp(ExtensionApp, GovernanceSettings):
+class MlgovApp(ExtensionApp, GovernanceSettings, ConnectionLimits):
     name = "mlgov_jupyter"
     load_other_extensions = True
 
@@ -34,6 +35,13 @@ class MlgovApp(ExtensionApp, GovernanceSettings):
                                          "headers, or stay idle between requests, before it is closed "
                                          "(jupyter-server's own default is an hour: strangers could hold "
                                          "every file descriptor with half-sent requests). 0: leave it")
+
+    unauthenticated_body_bytes = Int(
+        64 << 10, config=True,
+        help="Bytes of a request body this server reads for a request without credentials (no token, "
+             "no login cookie of this server) to any path but the mlgov routes (which authenticate "
+             "before reading); jupyter-server reads up to ServerApp.max_body_size (512 MiB) before any "
+             "handler runs. -1: no cap")
 
     @default("service_url")
     def _service_url_default(self):
@@ -73,9 +81,11 @@ class MlgovApp(ExtensionApp, GovernanceSettings):
         self.settings["mlgov_service"] = service
         self.settings["mlgov_owner"] = self.owner or getpass.getuser()
         self._scheduler = self.start_jobs(service)
-        from .connections import limit_idle_connections
+        from .connections import guard_connections, limit_idle_connections
 
         limit_idle_connections(self.serverapp, self.idle_connection_timeout)
+        guard_connections(self.serverapp, self.unauthenticated_connections_per_peer, self.header_timeout,
+                          None if self.unauthenticated_body_bytes < 0 else self.unauthenticated_body_bytes)
         # Kernels started by this server inherit these and talk to it over HTTP. Only the owner
         # runs kernels (on a shared server too), so they may act with the owner's token.
         os.environ["MLGOV_SERVER_URL"] = self.serverapp.connection_url

@@ -14,6 +14,7 @@ from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuth
 from tornado import web
 
 from ..service import Actor
+from .peers import vouch
 from .routes import RouteMixin, route_handlers
 
 
@@ -54,6 +55,7 @@ def _hub_guard(func):
                                      f"access:services!service={self.settings['mlgov_service_name']}")
         if user.get("kind", "user") != "user":
             raise web.HTTPError(403, "only hub users act in mlgov, not services")
+        vouch(self.request)  # its connection no longer counts as a stranger's (peers.PeerGuard)
         return await func(self, *args, **kwargs)
 
     return guarded

@@ -21,13 +21,14 @@ from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Application
 
 from ..store.anchor import private_dir
+from .connections import ConnectionLimits
 from .settings import GovernanceSettings
 
 
 UNROUTED_BODY_BYTES = 64 << 10  # bytes of a body sent to anything but a route handler
 
 
-class MlgovServe(Application, GovernanceSettings):
+class MlgovServe(Application, GovernanceSettings, ConnectionLimits):
     name = "mlgov-serve"
     description = "The mlgov governance service for a JupyterHub (team mode)"
 
@@ -118,13 +119,19 @@ class MlgovServe(Application, GovernanceSettings):
         # only then raise their connection's cap to max_body_bytes (a one-line 413 above it).
         # Every other body (the OAuth callback, unknown paths) is dropped beyond UNROUTED_BODY_BYTES
         # before it is read into memory. A body that stalls, or a connection idle between
-        # requests, is dropped after BODY_TIMEOUT seconds.
-        from .connections import quiet_exhaustion
+        # requests, is dropped after BODY_TIMEOUT seconds. Per peer address, connections on which
+        # no request was authenticated yet are capped (the oldest goes) and must send their first
+        # head within header_timeout (red team R12 N4); accept backs off while fds run out.
+        from .connections import backoff_accept, quiet_exhaustion
+        from .peers import PeerGuard
         from .routes import BODY_TIMEOUT
 
         quiet_exhaustion()
         server = app.listen(self.port, self.ip, xheaders=True, max_body_size=UNROUTED_BODY_BYTES,
                             body_timeout=BODY_TIMEOUT, idle_connection_timeout=BODY_TIMEOUT)
+        self.peer_guard = PeerGuard(self.unauthenticated_connections_per_peer, self.header_timeout)
+        self.peer_guard.install(server)
+        backoff_accept(server)
         self.log.info("mlgov serve: %s at http://%s:%d%s", self.service_name, self.ip, self.port, self.prefix)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
