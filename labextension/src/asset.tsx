@@ -4,6 +4,7 @@ import { AccessBadge, Chips, KIND_LABEL, TimeAgo } from './components';
 import { FilterPicker, FilterScope, FiltersSection } from './filters';
 import { MlgovAPI } from './handler';
 import { DeprecatedBadge, LifecycleNotice, LifecycleSection } from './lifecycle';
+import { PresignedUrlsSection } from './vending';
 import { VersionsSection } from './versions';
 import {
   ErrorSink,
@@ -164,6 +165,7 @@ function AssetBody({
           onError={onError}
         />
       )}
+      <PresignedUrlsSection asset={asset} me={me} onError={onError} />
       {filters !== null && !asset.unpublished && (
         <FiltersSection
           asset={asset}

@@ -25,6 +25,7 @@ import {
   IMonitorAlert,
   IMonitorDetail,
   IMonitorExecution,
+  IPresignedUrls,
   IRole,
   IRoleCatalog,
   IRolePreview,
@@ -175,6 +176,10 @@ export namespace MlgovAPI {
     reason: string
   ): Promise<IUnpublished> {
     return post<IUnpublished>(`assets/${enc(name)}/unpublish`, { reason });
+  }
+
+  export function presignedUrls(name: string): Promise<IPresignedUrls> {
+    return requestAPI<IPresignedUrls>(`assets/${enc(name)}/urls`);
   }
 
   export function getAsset(name: string): Promise<IAssetDetail> {

@@ -22,6 +22,23 @@ export interface IWhoAmI {
   display_name: string;
   is_admin: boolean;
   projects: { name: string; designation: Designation }[];
+  /** Whether the server vends presigned URLs (c.MlgovApp.presigned_urls). */
+  presigned_urls?: boolean;
+}
+
+/** GET assets/{name}/urls: short-lived presigned URLs to a dataset revision's files. */
+export interface IPresignedUrls {
+  name: string;
+  revision: number;
+  format: string;
+  expires_in: number;
+  expires_at: string;
+  files: {
+    url: string;
+    size_bytes: number | null;
+    content_hash?: string;
+    path?: string;
+  }[];
 }
 
 export interface IAssetSummary {

@@ -39,6 +39,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
             p = self._principal(s, actor)
             return {"name": actor.name, "display_name": actor.display_name or actor.name,
                     "is_admin": p.is_admin, "groups": list(actor.groups),
+                    "presigned_urls": bool(self.presigned_urls),  # the server vends URLs (vending.py)
                     "projects": [{"name": k, "designation": v}
                                  for k, v in sorted(p.designations.items())]}
 

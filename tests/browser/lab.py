@@ -35,7 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _config(tmp: Path) -> dict:
+def _config(tmp: Path, mlgov: dict | None = None) -> dict:
     return {
         "ServerApp": {
             "jpserver_extensions": {"mlgov_jupyter": True},
@@ -48,7 +48,7 @@ def _config(tmp: Path) -> dict:
         },
         "IdentityProvider": {"token": SERVER_TOKEN},
         "TokenIdentityProvider": {"tokens": TOKENS},
-        "MlgovApp": {"db_url": f"sqlite:///{tmp / 'mlgov.sqlite'}", "admin_users": ADMINS},
+        "MlgovApp": {"db_url": f"sqlite:///{tmp / 'mlgov.sqlite'}", "admin_users": ADMINS, **(mlgov or {})},
         "LabApp": {"user_settings_dir": str(tmp / "settings"),
                    "workspaces_dir": str(tmp / "workspaces"),
                    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
@@ -58,8 +58,9 @@ def _config(tmp: Path) -> dict:
 class LabServer:
     """`python -m jupyterlab` on a free port with its own config, data and runtime dirs."""
 
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
+    def __init__(self, tmp: Path, mlgov: dict | None = None):
+        """``mlgov``: more MlgovApp settings (e.g. an S3 object store)."""
+        self.tmp, self.mlgov = tmp, mlgov
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = ARTIFACTS / "lab-server.log"
@@ -73,7 +74,7 @@ class LabServer:
         news = tmp / "settings" / "@jupyterlab" / "apputils-extension"
         news.mkdir(parents=True, exist_ok=True)
         (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-        (tmp / "config" / "jupyter_server_config.json").write_text(json.dumps(_config(tmp), indent=1))
+        (tmp / "config" / "jupyter_server_config.json").write_text(json.dumps(_config(tmp, self.mlgov), indent=1))
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLGOV_")}
         env.update(JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
                    JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), IPYTHONDIR=str(tmp / "ipython"))

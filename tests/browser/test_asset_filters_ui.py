@@ -48,6 +48,7 @@ def _open_asset(panel, name: str):
     search.press("Enter")
     results = panel.get_by_label("Search results", exact=True).locator(".jp-mlgov-result")
     expect(results).to_have_count(1)
+    expect(results.first).to_contain_text(name)  # this search's result, not the last one's
     results.first.click()
     detail = panel.locator(".jp-mlgov-asset")
     expect(detail.locator(".jp-mlgov-assetName")).to_have_text(name)
