@@ -437,6 +437,27 @@ def test_the_worker_cannot_start_more_threads_than_its_allowance():
     assert float(forest.split()[1]) == 1.0
 
 
+def test_a_root_kernels_worker_is_bounded_by_a_pids_cgroup():
+    """Red team R12 N7: RLIMIT_NPROC does not bind root (2,000 threads in 0.1 s, no end in
+    sight). As root, the worker runs in a pids cgroup of its own whose pids.max is its
+    allowance, removed when the worker is closed; predict with n_jobs=-1 still works."""
+    from mlgov_jupyter.kernel.pids_cgroup import _parent
+
+    if os.getuid() != 0 or _parent() is None:
+        pytest.skip("needs root and a pids cgroup")
+    groups = lambda: sorted(p.name for p in _parent().glob("mlgov-model-*"))  # noqa: E731
+    before = groups()
+    out = subprocess.run([sys.executable, "-I", "-W", "error::RuntimeWarning", "-c",
+                          THREAD_BOMB + "model.close(); forest.close()\n"],
+                         capture_output=True, text=True, timeout=300, cwd="/tmp")
+    assert "FOREST" in out.stdout, out.stdout + out.stderr[-2000:]
+    threads, forest = out.stdout.splitlines()[-2:]
+    started, allowance = int(threads.split()[0]), int(threads.split()[-1])
+    assert "can't start new thread" in threads and started < allowance, threads
+    assert float(forest.split()[1]) == 1.0
+    assert groups() == before
+
+
 # R11's F3 and F7, run by the model's code in the real worker: a read-only anonymous mapping is
 # not data (RLIMIT_DATA), yet reading one byte per 2 MiB of it makes the kernel allocate a 4 KiB
 # page-table page each time (1.2 GB of page tables under a 589 MB data limit); fcntl's 32-bit cmd

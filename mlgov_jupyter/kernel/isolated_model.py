@@ -43,7 +43,9 @@ model's ``MemoryError``, one ``Invalid`` line naming the setting. glibc keeps MA
 arenas in it (64 MiB of address space each; ``MALLOC_ARENA_MAX`` in the kernel's environment
 overrides). It may
 start at most ``thread_allowance()`` threads more than its user ran when it started
-(``RLIMIT_NPROC``; Linux does not enforce it for root). The worker runs in a session of its own and cannot fork
+(``RLIMIT_NPROC``; Linux does not enforce it for root, so a root kernel's worker gets a pids
+cgroup of that size instead, kernel/pids_cgroup.py, or a RuntimeWarning where none can be made).
+The worker runs in a session of its own and cannot fork
 (kernel/sandbox.py), and ``close()`` kills its whole process group, so nothing it starts
 outlives it. Its CPU time is not limited unless ``MLGOV_ISOLATED_MAX_CPU_SECONDS`` is set
 (``RLIMIT_CPU``: the worker is killed when its lifetime CPU time passes it): a call runs while
@@ -437,6 +439,21 @@ def _read_answer(fp, max_bytes: int) -> tuple[Any, list[bytes]]:
     return header, arrays
 
 
+_WARNED: list[bool] = []
+
+
+def _warn_unbounded_threads() -> None:
+    """Once per kernel: a root kernel's worker without a pids cgroup has no thread bound."""
+    if not _WARNED:
+        _WARNED.append(True)
+        import warnings
+
+        warnings.warn("mlgov: this kernel runs as root and no pids cgroup could be made for the model's "
+                      "isolated process (cgroup v1 pids, or a cgroup v2 subtree delegating pids): "
+                      "RLIMIT_NPROC does not bind root, so the model may start threads without bound. "
+                      "Run kernels as an ordinary user", RuntimeWarning, stacklevel=3)
+
+
 UNSANDBOXED = "unsandboxed"
 SANDBOX_ENV = "MLGOV_ISOLATED"
 
@@ -464,6 +481,13 @@ class _Worker:
                                      preexec_fn=functools.partial(_confine, cpu_seconds, nproc))
         self.dead = False
         self.sandbox = ""
+        self.task_group = None
+        if nproc and os.geteuid() == 0:  # RLIMIT_NPROC does not bind root: a pids cgroup instead
+            from .pids_cgroup import limit_tasks
+
+            self.task_group = limit_tasks(self.proc.pid, thread_allowance())
+            if self.task_group is None:
+                _warn_unbounded_threads()
 
     def handshake(self) -> str:
         """The worker's first answer: how it is sandboxed. Invalid, naming the opt-out, when it
@@ -547,6 +571,11 @@ class _Worker:
                 fp.close()
             except Exception:  # noqa: BLE001
                 pass
+        if self.task_group is not None:
+            from .pids_cgroup import release
+
+            release(self.task_group)
+            self.task_group = None
 
 
 def _npy(blob: bytes):
