@@ -29,6 +29,9 @@ from tornado.web import decode_signed_value
 from .peers import PeerGuard
 
 EXHAUSTED = (errno.EMFILE, errno.ENFILE)
+# identity providers whose credentials jupyter_credentials checks (jupyter-server's own: a token,
+# a password login's cookie; mlgov's TokenIdentityProvider)
+KNOWN_IDENTITY_PROVIDERS = ("jupyter_server.auth.", "mlgov_jupyter.server.identity")
 
 
 class ConnectionLimits(HasTraits):
@@ -72,17 +75,27 @@ def limit_idle_connections(serverapp, seconds: float) -> None:
         IOLoop.current().add_callback(apply)
 
 
-def guard_connections(serverapp, per_peer: int, header_timeout: float, stranger_body: int | None) -> PeerGuard:
+def guard_connections(serverapp, per_peer: int, header_timeout: float,
+                      stranger_body: int | None) -> PeerGuard | None:
     """Installs a ``PeerGuard`` and ``backoff_accept`` on ``serverapp``'s HTTP server once the
     event loop runs (after it listens). A request head with the server's token, a token of the
     identity provider's ``tokens`` map, or a login cookie signed by this server vouches for its
-    connection; a body without them is capped at ``stranger_body`` bytes (None: not capped)."""
-    guard = PeerGuard(per_peer, header_timeout, jupyter_credentials(serverapp), stranger_body)
+    connection; a body without them is capped at ``stranger_body`` bytes (None: not capped).
+    With an identity provider whose credentials these are not (e.g. JupyterHub's, behind its
+    proxy every user shares one address) only ``backoff_accept`` is installed, and None returned:
+    the guard would count honest connections as strangers'."""
+    idp = serverapp.identity_provider
+    known = type(idp).__module__.startswith(KNOWN_IDENTITY_PROVIDERS)
+    guard = PeerGuard(per_peer, header_timeout, jupyter_credentials(serverapp), stranger_body) if known else None
+    if not known:
+        serverapp.log.info("mlgov: connections are not capped per peer: the credentials of %s are not "
+                           "known to mlgov", type(idp).__qualname__)
 
     def apply() -> None:
         server = getattr(serverapp, "http_server", None)
         if server is not None:
-            guard.install(server)
+            if guard is not None:
+                guard.install(server)
             backoff_accept(server)
 
     IOLoop.current().add_callback(apply)
