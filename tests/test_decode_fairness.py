@@ -179,6 +179,39 @@ def test_summaries_show_long_text_cut_and_drop_top_lists_past_their_size_cap(ser
 
 
 @pytest.fixture(scope="module")
+def lease_server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("lease"), config=(
+        "c.MlgovApp.decode_workers = 2\nc.MlgovApp.decode_reserved = 0\nc.MlgovApp.decode_per_user = 3\n"
+        "c.MlgovApp.decode_wait = 15\nc.MlgovApp.stream_max_lease = 3\nc.MlgovApp.stream_min_rate = 0\n"))
+    yield live
+    live.stop()
+
+
+def test_reads_held_past_stream_max_lease_are_cut_for_a_user_waiting(lease_server):
+    """R12 N3: 3 users x 2 `use` reads taken just above stream_min_rate held every read slot, and
+    everyone else's `use` was a 503 after decode_wait, for as long as the reads took (~11 min).
+    Now, while someone waits for a read slot, the read held longest past stream_max_lease (3 s
+    here) is cut: bob holds both read slots and asks a third; carol's `use` is served within
+    seconds; bob's oldest read breaks off (its worker stopped, its connection closed)."""
+    assert _publish(lease_server, "bob", "zeros", _zeros())[0] == 201
+    assert _publish(lease_server, "carol", "small", _parquet(pa.table({"x": list(range(10))})))[0] == 201
+    held = [_never_read(lease_server, "bob", "zeros") for _ in range(2)]
+    third = threading.Thread(target=_rest, args=(lease_server, "bob", "GET", "assets/zeros/data?format=arrow"))
+    third.start()
+    time.sleep(0.3)
+    (status, data), took = _timed(lambda: _rest(lease_server, "carol", "GET", "assets/small/data?format=arrow"))
+    assert status == 200 and pa.ipc.open_stream(data).read_all().num_rows == 10
+    assert took < 10, took  # a 503 after decode_wait (15 s) before
+    deadline = time.monotonic() + 5
+    while _server_side_state(lease_server.port, held[0].getsockname()[1]) == "ESTABLISHED":
+        assert time.monotonic() < deadline, "bob's oldest read was not cut"
+        time.sleep(0.2)
+    third.join(60)
+    for s in held:
+        s.close()
+
+
+@pytest.fixture(scope="module")
 def cpu_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("cpu")
     live = LiveServer(root, config="c.MlgovApp.decode_timeout = 1\n")

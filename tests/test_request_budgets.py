@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import os
 import socket
 import time
@@ -20,7 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from live import LiveServer
+from live import TOKENS, LiveServer
+from test_decode_fairness import _server_side_state
 
 UPLOAD = "uploads/0123456789abcdef0123456789abcdef"
 
@@ -190,36 +192,104 @@ def test_what_parsing_a_large_allowed_body_takes_is_budgeted(server):
 # ---- F6: body bytes in flight ------------------------------------------------------------------
 
 def test_one_user_cannot_hold_more_than_their_body_budget(server):
-    """R11's bodies.py: 8 PUTs of 250 MiB by one user, each held one byte short, held 2 GB. Now one
-    is taken (body_memory_per_user, 256 MiB), seven are a 503 at once, and the server grows by at
-    most the one body; another user still sends, and all together stay in body_memory_total."""
+    """R11's bodies.py: 8 PUTs of 250 MiB by one user, each held one byte short, held 2 GB. Bytes
+    are charged as they arrive: sent to all eight in turn, the one whose next read would pass
+    body_memory_per_user (256 MiB) is a 503, and the server grows by at most that budget; another
+    user still sends, and all together stay in body_memory_total's share for large bodies."""
     upload = _upload(server, "alice")
     rss = _rss(server)
     socks = [_put_head(server, "alice", 250 << 20, upload) for _ in range(8)]
-    answers = [_answer(s, 2) for s in socks]
-    pending = [s for s, a in zip(socks, answers) if a is None]
-    refused = [a for a in answers if a is not None]
-    assert len(pending) == 1, answers
-    assert refused == [(503, "you already have 250.0 MiB of request bodies arriving or being read; one user may "
-                             "have at most 256.0 MiB at once (body_memory_per_user): try again when they are in")] * 7
-    chunk = b"\0" * (1 << 20)
-    for _ in range(200):  # the body that was taken arrives, all but its last bytes
-        pending[0].sendall(chunk)
-    time.sleep(0.5)
+    assert [_answer(s, 0.3) for s in socks] == [None] * 8  # nothing is charged for a declared length
+    chunk, sent, refused = b"\0" * (1 << 20), 0, None
+    while refused is None:
+        assert sent < 300 << 20, "no body was refused"
+        for s in socks:
+            s.sendall(chunk)
+            sent += len(chunk)
+        time.sleep(0.02)
+        refused = next(filter(None, (_answer(s, 0.01) for s in socks)), None)
+    assert refused[0] == 503 and refused[1].startswith("you already have 25") and \
+        refused[1].endswith("one user may have at most 256.0 MiB at once (body_memory_per_user): try again "
+                            "when they are in"), refused
     grown = _rss(server) - rss
     assert grown < 400 << 20, f"the server grew by {grown >> 20} MiB"  # was 2 GB
+    for s in socks:
+        s.close()
+    time.sleep(0.5)
 
     bob = _put_head(server, "bob", 250 << 20, _upload(server, "bob"))
-    assert _answer(bob, 1) is None  # bob's body is taken: 500 MiB of 600 in flight
+    for _ in range(249):
+        bob.sendall(chunk)
+    bob.sendall(chunk[1:])
+    assert _answer(bob, 0.5) is None  # bob's 250 MiB are in, one byte short
     carol = _put_head(server, "carol", 250 << 20, _upload(server, "carol"))
-    assert _answer(carol, 2) == (503, "the service is receiving 500.0 MiB of request bodies, the most it takes "
-                                      "at once (body_memory_total): try again shortly")
-    for s in socks + [bob, carol]:
+    try:
+        for _ in range(250):
+            carol.sendall(chunk)
+    except OSError:
+        pass  # refused part-way: the server closed the connection
+    status, message = _answer(carol, 2)
+    assert status == 503 and re.fullmatch(r"the service is receiving 4(49\.9|50\.0) MiB of request bodies, the most it "
+                                          r"takes at once \(body_memory_total; a quarter of it is kept for small "
+                                                "JSON bodies, one per user\): try again shortly", message), message
+    # JSON bodies still go through
+    assert _rest(server, "root", "POST", "projects", {"name": f"p{time.monotonic_ns()}"})[0] == 201
+    for s in (bob, carol):
         s.close()
     time.sleep(0.5)
     again = _put_head(server, "alice", 250 << 20, upload)  # closed connections gave their bytes back
     assert _answer(again, 1) is None
     again.close()
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("tight"), config=(
+        f"c.MlgovApp.body_memory_total = {8 << 20}\nc.MlgovApp.body_memory_per_user = {4 << 20}\n"
+        f"c.TokenIdentityProvider.tokens = {dict(TOKENS, **{f'u{i}-token': f'u{i}' for i in range(1, 10)})!r}\n"))
+    yield live
+    live.stop()
+
+
+def test_declared_lengths_hold_no_budget(tight):
+    """R12 N2: four users each declaring a large body and sending nothing made every POST and PUT
+    of everyone else a 503 for 60 s (the declared lengths were reserved). Now a declared length
+    holds one 64 KiB read: their requests stay open, and a fifth user's JSON and raw bodies go
+    through."""
+    uploads = {u: _upload(tight, u) for u in ("u1", "u2", "u3", "u4", "u9")}
+    held = [_put_head(tight, u, 4 << 20, uploads[u]) for u in ("u1", "u2", "u3", "u4")]
+    assert [_answer(s, 0.3) for s in held] == [None] * 4
+    status, body = _rest(tight, "u9", "POST", "projects", {"name": "n2"})
+    assert status == 201, body
+    status, body = _rest(tight, "u9", "PUT", f"{uploads['u9']}?offset=0", raw=b"x" * 1000)
+    assert status == 200, body
+    for s in held:
+        s.close()
+
+
+def test_large_bodies_never_take_what_small_json_bodies_need(tight):
+    """R12 N2 with bytes sent: large bodies held one byte short fill their three quarters of
+    body_memory_total (6 of 8 MiB); a further large body is a 503, but a user who holds nothing
+    still gets their small JSON body through (the kept quarter), and one who holds a large body
+    does not."""
+    uploads = {u: _upload(tight, u) for u in ("u1", "u2", "u9")}
+    first = _put_head(tight, "u1", 4 << 20, uploads["u1"])
+    first.sendall(b"\0" * ((4 << 20) - 1))
+    second = _put_head(tight, "u2", 2 << 20, uploads["u2"])
+    second.sendall(b"\0" * ((2 << 20) - 1))
+    assert _answer(first, 0.3) is None and _answer(second, 0.1) is None
+    status, body = _rest(tight, "u9", "PUT", f"{uploads['u9']}?offset=0", raw=b"x" * 1000)
+    assert status == 503 and body["message"].startswith("the service is receiving 6.0 MiB"), body
+    status, body = _rest(tight, "u9", "POST", "projects", {"name": "small-first"})
+    assert status == 201, body
+    status, body = _rest(tight, "u2", "POST", "projects", {"name": "holder"})
+    assert status == 503 and "body_memory_total" in body["message"], body
+    first.close()
+    second.close()
+    time.sleep(0.3)
+    status, body = _rest(tight, "u9", "PUT", f"{uploads['u9']}?offset=0", raw=b"x" * 1000)
+    assert status == 200, body
+
 
 
 def test_a_part_for_someone_elses_or_no_upload_is_refused_before_its_body(server):
@@ -331,3 +401,82 @@ def test_a_reader_slower_than_stream_min_rate_is_dropped(rate_server):
     time.sleep(0.3)
     status, data = _rest(rate_server, "alice", "GET", "assets/big/data?format=parquet")
     assert status == 200 and data == content
+
+
+# ---- R12 N3: slots are leased while others wait, and granted fairly by user -------------------
+
+@pytest.fixture(scope="module")
+def lease_server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("lease"), config=(
+        "c.MlgovApp.stream_max = 3\nc.MlgovApp.stream_per_user = 4\nc.MlgovApp.stream_max_lease = 3\n"
+        "c.MlgovApp.stream_min_rate = 0\nc.MlgovApp.decode_wait = 15\n"))
+    yield live
+    live.stop()
+
+
+def test_streams_held_past_stream_max_lease_are_cut_for_those_waiting(lease_server):
+    """R12 N3: readers just above stream_min_rate held every stream slot for the ~11 min their
+    downloads took, and everyone else's download was a 503 after decode_wait. Now, while someone
+    waits, the stream held longest past stream_max_lease (3 s here) is cut: alice holds all 3
+    slots and asks a fourth, bob asks a first; bob's download comes within seconds, whole, and
+    alice's oldest stream is cut (its connection closed; the log says why)."""
+    import threading
+
+    content = _random_parquet()
+    _publish(lease_server, "alice", "big-a", content)
+    _publish(lease_server, "bob", "big-b", content)
+    held = [_open_read(lease_server, "alice", "big-a") for _ in range(3)]
+    fourth = threading.Thread(target=_rest, args=(lease_server, "alice", "GET", "assets/big-a/data?format=parquet"))
+    fourth.start()
+    time.sleep(0.3)
+    (status, data), took = _timed(lambda: _rest(lease_server, "bob", "GET", "assets/big-b/data?format=parquet"))
+    assert status == 200 and data == content
+    assert took < 10, took  # a 503 after decode_wait (15 s) before
+    # alice's oldest stream was cut: the server closed its end (what the kernel buffered still drains)
+    assert _server_side_state(lease_server.port, held[0].getsockname()[1]) != "ESTABLISHED"
+    assert "was cut: others waited for a slot (stream_max_lease 3 s)" in (lease_server.root / "server.log").read_text()
+    fourth.join(30)
+    for s in held:
+        s.close()
+
+
+def test_a_waiter_whose_user_holds_fewer_slots_goes_first():
+    """Stream slots and decode read slots are granted by how many the waiter's user holds, then
+    by arrival: alice and carol hold both slots, alice asks again before bob; when carol's slot is
+    free, bob (who holds none) gets it, not alice (who holds one)."""
+    import asyncio
+    import threading
+
+    from mlgov_jupyter.server.budgets import StreamSlots
+    from mlgov_jupyter.store.fair_slots import FairSlots
+
+    async def streams():
+        slots = StreamSlots()
+        first = await slots.acquire("alice", 4, 2, 5)
+        token = await slots.acquire("carol", 4, 2, 5)
+        alice = asyncio.ensure_future(slots.acquire("alice", 4, 2, 5))
+        await asyncio.sleep(0.1)
+        bob = asyncio.ensure_future(slots.acquire("bob", 4, 2, 5))
+        await asyncio.sleep(0.1)
+        slots.release(token)
+        done, _ = await asyncio.wait([alice, bob], return_when=asyncio.FIRST_COMPLETED)
+        assert done == {bob}
+        slots.release(first)
+        slots.release(bob.result())
+        slots.release(await alice)
+
+    asyncio.run(streams())
+
+    reads = FairSlots(2)
+    assert reads.acquire("alice", 1) and reads.acquire("carol", 1)
+    order = []
+    for user in ("alice", "bob"):
+        threading.Thread(target=lambda u=user: order.append(u) if reads.acquire(u, 5) else None).start()
+        time.sleep(0.1)
+    assert reads.waiting() == 2
+    reads.release("carol")
+    time.sleep(0.2)
+    assert order == ["bob"]
+    reads.release("bob")
+    time.sleep(0.2)
+    assert order == ["bob", "alice"]

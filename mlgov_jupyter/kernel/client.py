@@ -265,7 +265,7 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         if tabular:
             value = transfer.read_stream(meta, stream, as_)
         else:
-            value = _load(meta, transfer.read_all(stream) if stream is not None else None, trusted,
+            value = _load(meta, transfer.read_all(stream, meta) if stream is not None else None, trusted,
                           isolated=meta["format"] == "skops" and self._isolate(meta["name"], meta, isolated),
                           max_answer_bytes=max_answer_bytes)
         name = meta["name"]  # NAME@ALIAS names a revision of NAME

@@ -322,9 +322,9 @@ def read_stream(meta: dict, stream, as_: str):
                     bar.update(batch.num_rows)
                 yield batch
         except (pa.ArrowInvalid, OSError, http.client.HTTPException) as exc:
-            # the service stopped part-way (its reader process failed): its log says why
-            raise Unavailable(f"the stream of {meta['name']!r} broke off before its end ({type(exc).__name__}): "
-                              f"try again; if it recurs the data cannot be read") from None
+            # the service stopped part-way (its reader process failed, or it cut a read held past
+            # stream_max_lease while others waited): its log says why
+            raise _broke_off(meta, exc) from None
         finally:
             if bar is not None:
                 bar.close()
@@ -344,9 +344,18 @@ def _progress(total, desc: str, unit: str = "B"):
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
 
 
-def read_all(stream) -> bytes:
+def read_all(stream, meta: dict | None = None) -> bytes:
+    import http.client
+
     try:
         return stream.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise _broke_off(meta or {"name": "this content"}, exc) from None
     finally:
         stream.close()
 
+
+def _broke_off(meta: dict, exc: BaseException) -> Unavailable:
+    return Unavailable(f"the stream of {meta['name']!r} broke off before its end ({type(exc).__name__}): try "
+                       f"again (a busy service cuts reads held past stream_max_lease while others wait); if it "
+                       f"recurs the data cannot be read")

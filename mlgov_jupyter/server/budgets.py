@@ -3,15 +3,33 @@ bytes arriving (kept in memory until the body is in) and responses being streame
 chunk, a file or a decode worker, and a socket). Both are counted on the event loop (every
 reservation and release happens there), so no lock is needed.
 
+Body bytes are charged as they arrive (plus one read window: ``BODY_WINDOW``), never by the
+length a request declares: declaring 256 MiB and sending nothing holds 64 KiB (red team R12 N2).
+A quarter of ``body_memory_total`` is kept for small JSON bodies: large ones (upload parts,
+captures, large documents) never take it, and each user may hold one small body in it, so others'
+large bodies cannot keep anyone from creating a project or saving a card.
+
+Stream slots are granted fairly and leased: a waiter whose user holds fewer slots goes first
+(not first come, first served by connection), and while anyone waits the stream held longest past
+``stream_max_lease`` is cut (red team R12 N3).
+
 Beyond a budget the caller gets ``Unavailable`` (503) with one line saying which setting bounds it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 from collections import Counter
+from typing import Callable
 
 from ..core.errors import TooLarge, Unavailable
+
+log = logging.getLogger("mlgov.server")
+
+BODY_WINDOW = 64 << 10  # bytes charged ahead of what arrived: tornado's read (HTTP1ConnectionParameters.chunk_size)
+SMALL_SHARE = 4  # 1/SMALL_SHARE of body_memory_total is kept for small JSON bodies (one per user)
 
 
 def _mib(n: int) -> str:
@@ -19,27 +37,43 @@ def _mib(n: int) -> str:
 
 
 class BodyBudget:
-    """Request body bytes in flight: ``reserve(user, n)`` before they are kept, ``release(user, n)``
-    when the request is over. Unavailable when ``user`` would hold more than ``per_user`` bytes or
-    everyone more than ``total``; TooLarge for ``n`` that alone is more than either."""
+    """Request body bytes in flight: ``reserve(user, n, ...)`` before they are kept, ``release(user,
+    n)`` when the request is over.
+
+    Large bodies (``small=False``) may hold at most ``total - total // SMALL_SHARE`` together; a
+    small JSON body (``small=True``: at most json_max_body_bytes, and its parse) may also use the
+    kept part, when its user holds nothing but this request (``own``: bytes this request holds
+    already). Unavailable when ``user`` would hold more than ``per_user`` bytes or the part it may
+    use is full; TooLarge for ``n`` that alone is more than one body could ever hold (``most``)."""
 
     def __init__(self) -> None:
         self.by_user: Counter = Counter()
         self.total = 0
 
-    def reserve(self, user: str, n: int, per_user: int, total: int) -> None:
+    @staticmethod
+    def most(per_user: int, total: int, small: bool = False) -> int:
+        """Bytes one body may ever hold: ``per_user``, ``total`` or (large bodies) the part of it
+        they may use."""
+        return min(per_user, total if small else total - total // SMALL_SHARE)
+
+    def reserve(self, user: str, n: int, per_user: int, total: int, small: bool = False, own: int = 0) -> None:
         if n <= 0:
             return
-        if n > min(per_user, total):  # could never pass: not a matter of trying again
-            raise TooLarge(f"the request body is {_mib(n)}; one user may send at most {_mib(min(per_user, total))} "
-                           f"at once (body_memory_per_user, body_memory_total)")
+        if n > self.most(per_user, total, small):  # could never pass: not a matter of trying again
+            raise TooLarge(f"the request body is {_mib(n)}; one user may send at most "
+                           f"{_mib(self.most(per_user, total, small))} at once (body_memory_per_user, "
+                           f"body_memory_total)")
         if self.by_user[user] + n > per_user:
             raise Unavailable(f"you already have {_mib(self.by_user[user])} of request bodies arriving or being "
                               f"read; one user may have at most {_mib(per_user)} at once (body_memory_per_user): "
                               f"try again when they are in")
-        if self.total + n > total:
-            raise Unavailable(f"the service is receiving {_mib(self.total)} of request bodies, the most it takes at "
-                              f"once (body_memory_total): try again shortly")
+        shared = total - total // SMALL_SHARE
+        if self.total + n > shared:
+            first = small and self.by_user[user] <= own  # nothing held but this request's own bytes
+            if not first or self.total + n > total:
+                raise Unavailable(f"the service is receiving {_mib(self.total)} of request bodies, the most it "
+                                  f"takes at once (body_memory_total; a quarter of it is kept for small JSON "
+                                  f"bodies, one per user): try again shortly")
         self.by_user[user] += n
         self.total += n
 
@@ -53,15 +87,44 @@ class BodyBudget:
 
 
 class StreamSlots:
-    """Responses streamed at once: ``await acquire(user, ...)`` before the stream is opened,
-    ``release(user)`` once it ended (whichever way). A user past ``per_user`` is refused at once;
-    past ``total`` a caller waits up to ``wait`` seconds for a slot, then Unavailable."""
+    """Responses streamed at once: ``token = await acquire(user, ...)`` before the stream is
+    opened, ``release(token)`` once it ended (whichever way). A user past ``per_user`` (held and
+    waiting) is refused at once; past ``total`` a caller waits up to ``wait`` seconds, then
+    Unavailable. Waiters are served by how many slots their user holds, then by arrival. While
+    someone waits, the stream held longest, if held over ``lease`` seconds (0: never), is cut:
+    its ``preempt()`` is called (it closes its connection; the release follows)."""
 
     def __init__(self) -> None:
-        self.by_user: Counter = Counter()
+        self.by_user: Counter = Counter()  # held or waited for
+        self.held: Counter = Counter()
         self.total = 0
+        self.leases: dict = {}  # token -> [user, since, preempt, cut]
+        self.waiting: list[tuple[int, str]] = []
+        self._seq = itertools.count()
 
-    async def acquire(self, user: str, per_user: int, total: int, wait: float) -> None:
+    def _may_take(self, me: tuple[int, str], total: int) -> bool:
+        free = total - self.total
+        if free <= 0:
+            return False
+        key = (self.held[me[1]], me[0])
+        ahead = sum(1 for w in self.waiting if (self.held[w[1]], w[0]) < key)
+        return ahead < free
+
+    def _preempt(self, now: float, lease: float) -> None:
+        cutting = sum(1 for entry in self.leases.values() if entry[3])
+        if cutting >= len(self.waiting):
+            return
+        old = [(entry[1], token) for token, entry in self.leases.items()
+               if not entry[3] and entry[2] is not None and now - entry[1] >= lease]
+        if old:
+            entry = self.leases[min(old, key=lambda o: o[0])[1]]
+            entry[3] = True
+            log.warning("a stream of %s held %.0f s was cut: others waited for a slot (stream_max_lease %g s)",
+                        entry[0], now - entry[1], lease)
+            entry[2]()
+
+    async def acquire(self, user: str, per_user: int, total: int, wait: float, lease: float = 0.0,
+                      preempt: Callable[[], None] | None = None) -> object:
         if self.by_user[user] >= per_user:
             n = self.by_user[user]
             raise Unavailable(f"you already have {n} download{'s' if n != 1 else ''} in progress (the most one "
@@ -69,20 +132,37 @@ class StreamSlots:
         self.by_user[user] += 1  # held while waiting: a user cannot queue more than per_user
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
+        me = (next(self._seq), user)
+        self.waiting.append(me)
         try:
-            while self.total >= total:
-                if loop.time() >= deadline:
+            while not self._may_take(me, total):
+                now = loop.time()
+                if now >= deadline:
                     raise Unavailable(f"the service is busy streaming ({total} downloads in progress: "
                                       f"stream_max); try again")
+                if lease > 0:
+                    self._preempt(now, lease)
                 await asyncio.sleep(0.05)
         except BaseException:
             self._unhold(user)
             raise
+        finally:
+            self.waiting.remove(me)
         self.total += 1
+        self.held[user] += 1
+        token = object()
+        self.leases[token] = [user, loop.time(), preempt, False]
+        return token
 
-    def release(self, user: str) -> None:
+    def release(self, token: object) -> None:
+        entry = self.leases.pop(token, None)
+        if entry is None:
+            return
         self.total -= 1
-        self._unhold(user)
+        self.held[entry[0]] -= 1
+        if self.held[entry[0]] <= 0:
+            del self.held[entry[0]]
+        self._unhold(entry[0])
 
     def _unhold(self, user: str) -> None:
         self.by_user[user] -= 1

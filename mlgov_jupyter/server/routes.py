@@ -24,7 +24,7 @@ from .. import api
 from ..core.errors import GovernanceError, TooLarge
 from ..service import Actor
 from ..store.decode_worker import decode_user
-from .budgets import budgets
+from .budgets import BODY_WINDOW, BodyBudget, budgets
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
@@ -85,13 +85,30 @@ class RouteMixin:
             raise TooLarge(f"the request body is {_mib(length)}; the mlgov server accepts at most "
                            f"{_mib(limit)} ({setting})")
 
+    def _small_body(self) -> bool:
+        """A JSON body of at most json_max_body_bytes (what most routes take): it may use the part
+        of body_memory_total kept for small bodies (``BodyBudget``)."""
+        route = self.routes.get(self.request.method)
+        return not (route is not None and route.raw) and \
+            self._body_limit()[0] <= self.service.limits.json_max_body_bytes
+
     def _reserve_body(self, n: int) -> None:
         """Count ``n`` more body bytes against the caller's and everyone's budget (Unavailable,
         503, beyond); given back when the request ends (``on_finish``/``on_connection_close``)."""
         limits = self.service.limits
         user = self.__dict__.setdefault("_body_user", self.actor.name)
-        budgets(self.settings)[0].reserve(user, n, limits.body_memory_per_user, limits.body_memory_total)
-        self._body_reserved = getattr(self, "_body_reserved", 0) + n
+        held = getattr(self, "_body_reserved", 0)
+        budgets(self.settings)[0].reserve(user, n, limits.body_memory_per_user, limits.body_memory_total,
+                                          small=self._small_body(), own=held)
+        self._body_reserved = held + n
+
+    def _body_window(self, received: int) -> int:
+        """What this body is charged once ``received`` bytes are in: those, plus the next read
+        (``BODY_WINDOW``, or what is left of its declared length), never the declared length
+        itself (red team R12 N2: declaring 256 MiB and sending nothing held the budget)."""
+        declared = self._declared_length()
+        return received + (min(BODY_WINDOW, declared - received) if declared > received else
+                           0 if declared else BODY_WINDOW)
 
     def _reserve_parse(self, body: bytes) -> None:
         """Count what parsing this JSON body will take (``_parse_cost``) against the caller's
@@ -166,10 +183,11 @@ class RouteMixin:
         """Called by ``prepare`` after the host authenticated the caller: 413 for a declared
         length over the body's limit (``_body_limit``: small for JSON); the route's ``precheck``
         (an upload that is not the caller's is a 404 before its body is read); 503 when the declared
-        length would pass the caller's or everyone's budget of body bytes in flight
-        (``body_memory_per_user``, ``body_memory_total``; a chunked body is counted as it
-        arrives); the connection's own cap set to the limit (tornado drops a body that grows
-        past it) and a stalled body dropped after ``BODY_TIMEOUT`` seconds."""
+        length could never fit the budget of body bytes in flight (``body_memory_per_user``,
+        ``body_memory_total``); 503 when the first read window (``_body_window``) does not fit
+        now; the bytes are then charged as they arrive (``data_received``); the connection's
+        own cap set to the limit (tornado drops a body that grows past it) and a stalled body
+        dropped after ``BODY_TIMEOUT`` seconds."""
         self._body = bytearray()
         connection = self.request.connection
         if hasattr(connection, "set_body_timeout"):
@@ -180,7 +198,12 @@ class RouteMixin:
             if route is not None and route.precheck is not None:  # e.g. the upload is the caller's
                 await IOLoop.current().run_in_executor(None, route.precheck, self.service, self.actor,
                                                        self.path_kwargs)
-            self._reserve_body(self._declared_length())
+            limits = self.service.limits
+            most = BodyBudget.most(limits.body_memory_per_user, limits.body_memory_total, self._small_body())
+            if self._declared_length() > most:  # could never be taken: not a matter of trying again
+                raise TooLarge(f"the request body is {_mib(self._declared_length())}; one user may send at most "
+                               f"{_mib(most)} at once (body_memory_per_user, body_memory_total)")
+            self._reserve_body(self._body_window(0))
         except GovernanceError as exc:
             self._refuse(exc)  # tornado discards what still arrives until the answer is out
             return
@@ -195,8 +218,10 @@ class RouteMixin:
             self._refuse(TooLarge(f"the request body is over {_mib(limit)}; the mlgov server accepts at "
                                   f"most {_mib(limit)} ({setting})"))
             return
-        beyond = len(self._body) + len(chunk) - getattr(self, "_body_reserved", 0)
-        if beyond > 0:  # a chunked body (or one longer than declared): counted as it arrives
+        # charged as it arrives: what is in, and the next read (tornado holds a chunk before it
+        # hands it over: that window was charged before it was read)
+        beyond = self._body_window(len(self._body) + len(chunk)) - getattr(self, "_body_reserved", 0)
+        if beyond > 0:
             try:
                 self._reserve_body(beyond)
             except GovernanceError as exc:
@@ -235,9 +260,9 @@ class RouteMixin:
             context.run(decode_user.set, actor.name)  # the decode workers' per-user cap counts this caller
             if route.binary:  # a streamed response holds a slot until it ends (_stream_slot)
                 limits = self.service.limits
-                await budgets(self.settings)[1].acquire(actor.name, limits.stream_per_user, limits.stream_max,
-                                                        limits.decode_wait)
-                self._stream_slot = actor.name
+                self._stream_slot = await budgets(self.settings)[1].acquire(
+                    actor.name, limits.stream_per_user, limits.stream_max, limits.decode_wait,
+                    limits.stream_max_lease, self._cut)
             # JSON is parsed off the event loop too (a large body takes a while; nobody waits on it).
             # The body's reservation lasts as long as the job that holds the body and its parse,
             # whether or not the client stays connected (red team R12 N5).
@@ -273,9 +298,14 @@ class RouteMixin:
 
 
     def _release_stream(self) -> None:
-        user, self._stream_slot = getattr(self, "_stream_slot", None), None
-        if user is not None:
-            budgets(self.settings)[1].release(user)
+        token, self._stream_slot = getattr(self, "_stream_slot", None), None
+        if token is not None:
+            budgets(self.settings)[1].release(token)
+
+    def _cut(self) -> None:
+        """Stop this stream (its slot's lease is over and others wait: ``StreamSlots``): the
+        connection is closed, the reader sees the stream break off (the client says to retry)."""
+        self.request.connection.close()
 
     async def _stream(self, chunks) -> None:
         """Send an iterator of byte chunks as they are made, each read off the event loop, each
@@ -294,7 +324,8 @@ class RouteMixin:
                     break
                 if chunk:
                     self.write(chunk)
-                    await self._flush_within(drain, getattr(chunks, "touch", None), meter)
+                    await self._flush_within(drain, getattr(chunks, "touch", None), meter,
+                                             getattr(chunks, "cut", None))
         except StreamClosedError:
             pass  # the reader went away: stop reading
         except _Drained as exc:
@@ -317,10 +348,12 @@ class RouteMixin:
                 close()
         self.finish()
 
-    async def _flush_within(self, seconds: float, touch=None, meter: "_Meter | None" = None) -> None:
+    async def _flush_within(self, seconds: float, touch=None, meter: "_Meter | None" = None, cut=None) -> None:
         """``flush()``, or _Drained when the reader takes no byte of it for ``seconds`` or is
-        slower than ``meter`` allows; ``touch()`` (the scan's drain deadline) is called whenever
-        some of it went out."""
+        slower than ``meter`` allows, or ``cut()`` says why the data's producer was stopped (a
+        read's lease); ``touch()`` (the scan's drain deadline) is called whenever some of it went
+        out. StreamClosedError once the connection is closed (a stream slot's lease: ``_cut``;
+        tornado then never resolves the flush)."""
         flushed = self.flush()
         stream = getattr(self.request.connection, "stream", None)
         done = _delivered(stream)
@@ -333,6 +366,11 @@ class RouteMixin:
                     meter.waited(loop.time() - started, _delivered(stream))
                 return
             except asyncio.TimeoutError:
+                if stream is not None and stream.closed():
+                    raise StreamClosedError() from None
+                why = cut() if cut else None
+                if why:
+                    raise _Drained(why) from None
                 now, moved = loop.time(), _delivered(stream)
                 if meter:
                     meter.waited(now - started, moved)

@@ -113,9 +113,11 @@ class GovernanceSettings(LoggingConfigurable):
                                    "it is parsed (each costs ~70 bytes of memory for 2 of the body; 413 beyond)")
     body_memory_per_user = Int(Limits.body_memory_per_user, config=True,
                                help="Request body bytes one user may have arriving at once, over all their "
-                                    "connections (declared lengths count at once); beyond, a 503 at once")
+                                    "connections (charged as they arrive, plus one 64 KiB read each); beyond, a 503")
     body_memory_total = Int(Limits.body_memory_total, config=True,
-                            help="Request body bytes all users may have arriving at once; beyond, a 503 at once")
+                            help="Request body bytes all users may have arriving at once; large bodies take at "
+                                 "most three quarters, the rest is kept for small JSON bodies (one per user); "
+                                 "beyond, a 503")
     stream_per_user = Int(Limits.stream_per_user, config=True,
                           help="Responses streamed to one user at once (dataset, model and file downloads, "
                                "use, audit exports); beyond, a 503 at once")
@@ -129,6 +131,10 @@ class GovernanceSettings(LoggingConfigurable):
     stream_rate_window = Float(Limits.stream_rate_window, config=True,
                                help="Seconds of waiting on a reader over which stream_min_rate is averaged "
                                     "(also the grace before it applies)")
+    stream_max_lease = Float(Limits.stream_max_lease, config=True,
+                             help="Seconds a streamed response (download, use read, audit export) keeps its "
+                                  "slot for sure: while others wait for a slot, the stream held longest past "
+                                  "this is cut (its reader sees it break off and retries). 0: never cut")
     decode_reserved = Int(Limits.decode_reserved, config=True,
                           help="Decode workers that use reads never take: kept for publish, register, capture "
                                "and ground truth (reads hold at most decode_workers - decode_reserved, at least 1)")
@@ -265,7 +271,7 @@ class GovernanceSettings(LoggingConfigurable):
             raise TraitError(f"{proposal['trait'].name} must be at least 1")
         return proposal["value"]
 
-    @validate("stream_min_rate", "decode_reserved")
+    @validate("stream_min_rate", "decode_reserved", "stream_max_lease")
     def _check_not_negative(self, proposal):
         if proposal["value"] < 0:
             raise TraitError(f"{proposal['trait'].name} must be at least 0")

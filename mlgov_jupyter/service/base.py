@@ -129,6 +129,7 @@ class Limits:
     stream_max: int = 32  # responses streamed at once, all users together (waits decode_wait, then 503)
     stream_min_rate: int = 64 << 10  # bytes/s a stream's reader must take, averaged over stream_rate_window
     stream_rate_window: float = 30.0  # seconds of waiting on a reader the rate is averaged over (and grace)
+    stream_max_lease: float = 60.0  # seconds a stream or `use` read surely keeps its slot while others wait (0: off)
     decode_reserved: int = 2  # decode workers `use` reads never take (kept for publish, capture, describes)
     export_max_chars: int = 100_000  # characters of card content rendered as PDF
     export_max_rows: int = 1_000  # table rows of one card rendered as PDF
@@ -195,7 +196,8 @@ class ServiceBase:
                     pool = DecodePool(self.objects_store(), self.external_locations(), lim.decode_max_memory,
                                       max_workers=lim.decode_workers, per_user=lim.decode_per_user,
                                       slot_wait=lim.decode_wait, drain_seconds=lim.decode_drain_seconds,
-                                      timeout=lim.decode_timeout, reserved=lim.decode_reserved)
+                                      timeout=lim.decode_timeout, reserved=lim.decode_reserved,
+                                      lease=lim.stream_max_lease)
                     self.__dict__["_decoder"] = pool
         return pool
 

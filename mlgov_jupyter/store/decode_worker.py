@@ -41,6 +41,7 @@ import weakref
 from typing import Iterator
 
 from ..core import errors
+from .fair_slots import FairSlots
 
 FRAME = 8 << 20  # most bytes of one data frame (what the service holds of a stream at once)
 DEFAULT_MAX_MEMORY = 1 << 30
@@ -75,13 +76,16 @@ class DecodePool:
     the slot freed; the reader sees a broken stream); timeout: seconds of CPU one describe may use
     in its worker (TooLarge beyond, 413); reserved: workers scans (``use`` reads, held as long as
     their reader reads) never take, kept for describes and captures (scans hold at most
-    ``max_workers - reserved``, at least 1; one more waits as for a slot, then Unavailable).
+    ``max_workers - reserved``, at least 1; one more waits as for a slot, then Unavailable; waiters
+    are served by how many reads their user holds, fewest first: ``FairSlots``); lease: while
+    callers wait for a read slot, the scan held longest past this many seconds is stopped, one
+    per waiter (its reader sees the stream break off; 0: never).
     """
 
     def __init__(self, objects, external=None, max_memory: int = DEFAULT_MAX_MEMORY, idle: int = 2,
                  max_workers: int = 8, idle_seconds: float = IDLE_SECONDS, per_user: int = DEFAULT_PER_USER,
                  slot_wait: float = DEFAULT_SLOT_WAIT, drain_seconds: float = DEFAULT_DRAIN_SECONDS,
-                 timeout: float = DEFAULT_TIMEOUT, reserved: int = 0):
+                 timeout: float = DEFAULT_TIMEOUT, reserved: int = 0, lease: float = 0.0):
         self.settings = {"objects": {"url": objects.url, "options": objects.options,
                                      "staging": str(objects.staging)},
                          "external": {"prefixes": dict(external.prefixes) if external else {},
@@ -89,12 +93,12 @@ class DecodePool:
                          "max_memory": int(max_memory), "idle_seconds": idle_seconds}
         self.max_memory, self.idle_target, self.idle_seconds = int(max_memory), idle, idle_seconds
         self.max_workers, self.per_user, self.slot_wait = max_workers, max(1, per_user), slot_wait
-        self.drain_seconds, self.timeout = drain_seconds, timeout
+        self.drain_seconds, self.timeout, self.lease = drain_seconds, timeout, lease
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_workers)
         self.max_reads = max(1, max_workers - max(0, reserved))
-        self._read_slots = threading.BoundedSemaphore(self.max_reads)  # scans: reads held by their reader
+        self._read_slots = FairSlots(self.max_reads)  # scans: reads held by their reader, granted fairly by user
         self._held: dict[str, int] = {}  # per user: workers held or waited for
         self._streaming: "weakref.WeakSet[RemoteScan]" = weakref.WeakSet()
         self._watchdog: threading.Thread | None = None
@@ -201,7 +205,7 @@ class DecodePool:
             if user is not None:
                 self._held[user] = held + 1
         started = time.monotonic()
-        if read and not self._read_slots.acquire(timeout=self.slot_wait):
+        if read and not self._read_slots.acquire(user, self.slot_wait):
             self._unhold(user)
             raise errors.Unavailable(f"the service is busy decoding ({self.max_reads} read"
                                      f"{'s' if self.max_reads != 1 else ''} in progress; "
@@ -209,7 +213,7 @@ class DecodePool:
         wait = max(0.0, self.slot_wait - (time.monotonic() - started))
         if not self._slots.acquire(timeout=0 if optional else wait):
             if read:
-                self._read_slots.release()
+                self._read_slots.release(user)
             self._unhold(user)
             if optional:
                 return None
@@ -232,7 +236,7 @@ class DecodePool:
         except BaseException:
             self._slots.release()
             if read:
-                self._read_slots.release()
+                self._read_slots.release(user)
             self._unhold(user)
             raise
 
@@ -280,7 +284,7 @@ class DecodePool:
         finally:
             self._slots.release()
             if read:
-                self._read_slots.release()
+                self._read_slots.release(user)
             self._unhold(user)
 
     def _fail(self, worker: "_Worker", kind: bytes | None, payload: bytes, doing: str = "describing this content",
@@ -310,6 +314,9 @@ class DecodePool:
         if code == -signal.SIGXCPU:
             raise errors.TooLarge(f"{doing} takes longer than decode_timeout "
                                   f"({self.timeout:g} s of CPU{' ' + per if per else ''})")
+        if worker.drained == "lease":
+            raise errors.Unavailable(f"the read was cut after {self.lease:g} s while others waited for a decode "
+                                     f"worker (stream_max_lease): try again")
         if worker.drained:
             raise errors.Unavailable(f"the reader took no data for {self.drain_seconds:g} s: the read was dropped")
         if code == -signal.SIGKILL or code == -signal.SIGABRT:  # the kernel's OOM killer; C++ out of memory
@@ -378,7 +385,7 @@ class RemoteScan:
     def __init__(self, pool: DecodePool, worker: "_Worker", header: dict):
         self.pool, self.worker, self._rows = pool, worker, header.get("rows")
         self._done = False
-        self.progress = time.monotonic()  # when the reader last took data (or the scan began)
+        self.progress = self.started = time.monotonic()  # when the reader last took data; when the scan began
 
     def rows(self) -> int | None:
         """Rows the scan yields (from the footers); None when a row filter applies."""
@@ -456,6 +463,13 @@ class ScanChunks:
 
     def touch(self) -> None:
         self.scan.progress = time.monotonic()
+
+    def cut(self) -> str | None:
+        """Why the scan was stopped under its reader (its lease was over while others waited),
+        or None: the host then closes the connection at once, without waiting for the socket."""
+        if getattr(self.scan.worker, "drained", None) == "lease":
+            return f"was cut after stream_max_lease ({self.scan.pool.lease:g} s): others waited for a read"
+        return None
 
     def close(self) -> None:
         self._frames.close()
@@ -559,7 +573,7 @@ def _watch_scans(pool_ref) -> None:
         pool = pool_ref()
         if pool is None:
             return
-        step = max(0.2, min(5.0, pool.drain_seconds / 4))
+        step = max(0.2, min(5.0, pool.drain_seconds / 4, (pool.lease or 20.0) / 4))
         now = time.monotonic()
         with pool._lock:
             scans = [s for s in pool._streaming if not s._done]
@@ -571,8 +585,24 @@ def _watch_scans(pool_ref) -> None:
                 scan.worker.drained = True
                 scan.worker.kill_only()  # the reader's next read ends the stream and frees the slot
                 scan.drop()
+        _preempt_reads(pool, [s for s in scans if not s._done], now)
         del pool, scans
         time.sleep(step)
+
+
+def _preempt_reads(pool, scans: list, now: float) -> None:
+    """The read lease (red team R12 N3): while callers wait for a read slot, stop the reads held
+    longest past ``pool.lease`` seconds, one per waiter (their readers see the stream break off)."""
+    if not pool.lease:
+        return
+    waiting = pool._read_slots.waiting()
+    old = sorted(scans, key=lambda s: s.started)
+    for scan in old[:waiting]:
+        if now - scan.started < pool.lease:
+            break
+        scan.worker.drained = "lease"
+        scan.worker.kill_only()
+        scan.drop()
 
 
 def _stop_all(workers: list) -> None:
