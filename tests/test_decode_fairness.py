@@ -92,7 +92,8 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("fair")
     live = LiveServer(root, config="c.MlgovApp.decode_workers = 3\nc.MlgovApp.decode_per_user = 2\n"
                                    "c.MlgovApp.decode_reserved = 0\n"
-                                   "c.MlgovApp.decode_wait = 2\nc.MlgovApp.decode_drain_seconds = 10\n")
+                                   "c.MlgovApp.decode_wait = 2\nc.MlgovApp.decode_drain_seconds = 10\n"
+                                   "c.MlgovApp.stream_max_lease = 0\n")
     yield live
     live.stop()
 

@@ -139,7 +139,7 @@ def _answer(s: socket.socket, wait: float) -> tuple[int, str] | None:
 def server(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("budgets"), config=(
         "c.MlgovApp.decode_workers = 2\nc.MlgovApp.decode_reserved = 1\nc.MlgovApp.decode_wait = 2\n"
-        "c.MlgovApp.stream_per_user = 2\nc.MlgovApp.stream_max = 3\n"
+        "c.MlgovApp.stream_per_user = 2\nc.MlgovApp.stream_max = 3\nc.MlgovApp.stream_max_lease = 0\n"
         f"c.MlgovApp.body_memory_total = {600 << 20}\n"))
     yield live
     live.stop()

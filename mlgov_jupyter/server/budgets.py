@@ -89,8 +89,8 @@ class BodyBudget:
 class StreamSlots:
     """Responses streamed at once: ``token = await acquire(user, ...)`` before the stream is
     opened, ``release(token)`` once it ended (whichever way). A user past ``per_user`` (held and
-    waiting) is refused at once; past ``total`` a caller waits up to ``wait`` seconds, then
-    Unavailable. Waiters are served by how many slots their user holds, then by arrival. While
+    waiting) is refused at once; past ``total`` a caller waits up to ``wait`` seconds (at least
+    ``lease`` + 1 with a lease: some stream's lease ends by then), then Unavailable. Waiters are served by how many slots their user holds, then by arrival. While
     someone waits, the stream held longest, if held over ``lease`` seconds (0: never), is cut:
     its ``preempt()`` is called (it closes its connection; the release follows)."""
 
@@ -131,7 +131,7 @@ class StreamSlots:
                               f"user may have at once: stream_per_user); try again when one ends")
         self.by_user[user] += 1  # held while waiting: a user cannot queue more than per_user
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
+        deadline = loop.time() + (max(wait, lease + 1.0) if lease > 0 else wait)  # a lease ends in time
         me = (next(self._seq), user)
         self.waiting.append(me)
         try:

@@ -79,7 +79,8 @@ class DecodePool:
     ``max_workers - reserved``, at least 1; one more waits as for a slot, then Unavailable; waiters
     are served by how many reads their user holds, fewest first: ``FairSlots``); lease: while
     callers wait for a read slot, the scan held longest past this many seconds is stopped, one
-    per waiter (its reader sees the stream break off; 0: never).
+    per waiter (its reader sees the stream break off; 0: never); a read then waits up to
+    ``lease`` + 5 s if that is longer than ``slot_wait``.
     """
 
     def __init__(self, objects, external=None, max_memory: int = DEFAULT_MAX_MEMORY, idle: int = 2,
@@ -205,7 +206,9 @@ class DecodePool:
             if user is not None:
                 self._held[user] = held + 1
         started = time.monotonic()
-        if read and not self._read_slots.acquire(user, self.slot_wait):
+        # with a lease, a read waits until some read's lease is over (the watchdog checks every <= 5 s)
+        if read and not self._read_slots.acquire(user, max(self.slot_wait, self.lease + 5.0) if self.lease
+                                                 else self.slot_wait):
             self._unhold(user)
             raise errors.Unavailable(f"the service is busy decoding ({self.max_reads} read"
                                      f"{'s' if self.max_reads != 1 else ''} in progress; "
