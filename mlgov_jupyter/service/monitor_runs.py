@@ -38,7 +38,8 @@ from .deployments import CAPTURE_COLUMNS, INFERENCE_ID
 
 OUTPUTS = ("prediction", "probability")  # what mlgov_jupyter.capture names a model's outputs
 RUN_WORKERS = max(1, min(n_workers(), 4))  # decode workers one run computes on at once (at most)
-TASKS_PER_WORKER = 8  # the files are cut into about this many tasks a worker (balance, few answers)
+PARTIAL_BATCH_BYTES = 128 << 20  # about this much of the columns read in one batch of a worker's statistics
+PARTIAL_BATCH_SCANS = 4  # and at most this many scan batches' rows (a column wider than text_max says)
 
 
 def _text_max(entries: list[tuple]) -> dict:
@@ -160,6 +161,9 @@ def run_check(svc, mon, plan: dict, in_workers: bool = True) -> dict:
     """The report (``Report.to_dict()``) of monitor ``mon`` over ``plan["files"]``; ``in_workers``
     False: the statistics computed in this process from the rows the workers decode (the way
     a run joining ground truth goes)."""
+    if svc.monitor_engine != "dask" and in_workers and "ground_truth" not in plan:
+        # the run's decode workers start now, while the baseline is read (a cold one takes ~0.5 s of CPU)
+        svc.decoder().prewarm(min(RUN_WORKERS, len(plan["files"])))
     objects = svc.objects_store()
     baseline = load_baseline(objects, mon.baseline_hash)
     th = mon.thresholds or {}
@@ -195,6 +199,31 @@ def run_check(svc, mon, plan: dict, in_workers: bool = True) -> dict:
     return out
 
 
+def partial_batch_rows(files: list, names: list) -> int:
+    """Rows a decode worker computes statistics on at once: about ``PARTIAL_BATCH_BYTES`` of the
+    columns ``names`` (a text column at its longest value, any other 8 bytes a value), never
+    fewer than a scan's batch (``files``' smallest) nor more than ``PARTIAL_BATCH_SCANS`` of them.
+    Larger than a scan's (64k rows at most): the batch stays in the worker, under its memory limit,
+    and a worker's cost per batch (the Parquet reader's, pandas' for text columns) is paid less often."""
+    scan_rows = min(e[1] for e in files)
+    text_max = _text_max(files)
+    per_row = sum(8 + (text_max[c] if c in text_max else 0) for c in names) or 8
+    return int(max(scan_rows, min(PARTIAL_BATCH_SCANS * scan_rows, PARTIAL_BATCH_BYTES // per_row)))
+
+
+def file_tasks(files: list, workers: int) -> list[list]:
+    """``files`` cut into contiguous tasks for ``workers`` workers taking them in turn, largest
+    first: each takes ``1 / (2 * workers)`` of the files left (guided self-scheduling), down to
+    one file, so whichever worker takes the last ones, they are short and the workers end close
+    together. 40 files, 2 workers: 11 tasks (10, 8, 6, 4, 3, 3, 2, 1, 1, 1, 1 files)."""
+    tasks, at = [], 0
+    while at < len(files):
+        size = max(1, -(-(len(files) - at) // (2 * workers)))
+        tasks.append(files[at:at + size])
+        at += size
+    return tasks
+
+
 def worker_partial(svc, baseline: Baseline, baseline_digest: str, files: list[tuple], names: list,
                    progress: list | None = None) -> Partial:
     """The statistics of ``files`` (capture files or a dataset revision: digest, batch rows,
@@ -204,10 +233,9 @@ def worker_partial(svc, baseline: Baseline, baseline_digest: str, files: list[tu
     Raises what a worker reports (Invalid, TooLarge, Unavailable: one line each), or Invalid for
     an answer that is not the statistics of this baseline."""
     pool = svc.decoder()
-    n = len(files)
-    k = min(n, RUN_WORKERS * TASKS_PER_WORKER)
-    tasks = [files[i * n // k:(i + 1) * n // k] for i in range(k)]
-    common = {"columns": names, "names": names, "batch_rows": min(e[1] for e in files),
+    tasks = file_tasks(files, RUN_WORKERS)
+    k = len(tasks)
+    common = {"columns": names, "names": names, "batch_rows": partial_batch_rows(files, names),
               "text_max": _text_max(files), "baseline": baseline_digest}
     limit = partial_codec.max_bytes(baseline, names)
     results: list = [None] * k

@@ -146,22 +146,25 @@ class DecodePool:
         self._watch(scan)
         return scan
 
-    def prewarm(self) -> None:
-        """Start a worker now if none is idle (an upload began: its publish describes the file
-        when the last part is in, and a cold worker's start, about 1 s, would come on top).
-        Idle workers hold no slot; at most ``idle`` are kept, each retiring unused as usual."""
-        with self._lock:
-            if self._closed or self.idle_target < 1 or any(w.alive() for w in self._idle):
-                return
-        try:
-            fresh = _Worker(self.settings)  # starts the process; it warms up on its own
-        except errors.Unavailable:
-            return  # the publish starts one (or says why it cannot)
-        with self._lock:
-            if not self._closed and len(self._idle) < self.idle_target:
-                self._idle.append(fresh)
-                return
-        fresh.kill()
+    def prewarm(self, count: int = 1) -> None:
+        """Start workers now until ``count`` are idle (an upload began: its publish describes the
+        file when the last part is in, and a cold worker's start, about 1 s, would come on top; a
+        monitor run began: its workers start while it reads its plan and baseline). Idle workers
+        hold no slot; at most ``idle`` are kept, each retiring unused as usual."""
+        for _ in range(max(0, min(count, self.idle_target))):
+            with self._lock:
+                if self._closed or sum(w.alive() for w in self._idle) >= min(count, self.idle_target):
+                    return
+            try:
+                fresh = _Worker(self.settings)  # starts the process; it warms up on its own
+            except errors.Unavailable:
+                return  # the caller starts one (or says why it cannot)
+            with self._lock:
+                if not self._closed and len(self._idle) < self.idle_target:
+                    self._idle.append(fresh)
+                    continue
+            fresh.kill()
+            return
 
     def leased(self, optional: bool = False) -> "Leased | None":
         """A worker held for several calls (a monitor run's worker: ``Leased.partial``), given
@@ -759,7 +762,7 @@ def _partial(request: dict, objects) -> bytes:
     """A run's statistics over ``request["digests"]`` (``DecodePool.partial``), one batch of the
     scan in memory at a time, as JSON (``core.monitoring.partial_codec``)."""
     from ..core.monitoring import Baseline
-    from ..core.monitoring.check import scan_partial
+    from ..core.monitoring.arrow_pass import batch_partial
     from ..core.monitoring.partial_codec import encode
     from .scan import Scan
 
@@ -781,16 +784,9 @@ def _partial(request: dict, objects) -> bytes:
     scan = Scan(dataset, request["columns"], batch_rows=request["batch_rows"], text_max=request["text_max"])
     scan.use_threads = False  # a run computes on several workers at once: one core each
     meta = scan.schema.metadata  # as the IPC stream a scan sends (no pandas metadata when columns are chosen)
-    names = request["names"]
-
-    def chunks():
-        for batch in _file_batches(scan, objects, request["digests"], texts) or scan._batches():
-            if batch.num_rows:
-                # a block per column: no copy into one 2-D block (the values are those a scan sends)
-                df = batch.replace_schema_metadata(meta).to_pandas(split_blocks=True)
-                yield df if list(df.columns) == names else df[names]
-
-    return json.dumps(encode(scan_partial(baseline, names, chunks(), workers=1))).encode()
+    batches = _file_batches(scan, objects, request["digests"], texts) or scan._batches()
+    # number columns straight from the Arrow buffers, the others through pandas (as scan_partial)
+    return json.dumps(encode(batch_partial(baseline, request["names"], batches, metadata=meta))).encode()
 
 
 def _file_batches(scan, objects, digests: list, texts: list):
@@ -805,6 +801,8 @@ def _file_batches(scan, objects, digests: list, texts: list):
     texts = [c for c, t in zip(scan.columns, want) if c in texts and pa.types.is_dictionary(t)]
 
     def open_(d):
+        if objects.is_local:  # mapped, read-only: pages decoded from the page cache, not copied into buffers first
+            return pq.ParquetFile(objects.path(d), memory_map=True, read_dictionary=texts)
         return pq.ParquetFile(objects.path(d), filesystem=objects.fs, read_dictionary=texts)
 
     for d in digests:  # footers only, each file closed again (a task may hold thousands)

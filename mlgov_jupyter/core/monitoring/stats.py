@@ -631,17 +631,26 @@ class NumericAcc:
     def add(self, series: pd.Series) -> None:
         ref = self.ref
         arr, n_missing, n_invalid = read_values(series, DATETIME if ref.kind == DATETIME else NUMERIC)
-        counted = n_missing is not None
-        if counted:
+        if n_missing is not None:
             self.n_missing += n_missing
             self.n_invalid += n_invalid
             self.n_nonconforming += n_invalid
+        self._add_array(arr, n_missing is not None, pd.api.types.is_integer_dtype(series.dtype))
+
+    def add_array(self, arr: np.ndarray) -> None:
+        """What ``add`` does with a Series of a plain NumPy number dtype (``PLAIN_DTYPES``), from the
+        array itself (e.g. an Arrow column's buffer, without a copy): NaN missing, +-inf invalid."""
+        if self.ref.kind == DATETIME or arr.dtype not in PLAIN_DTYPES:
+            raise TypeError(f"add_array takes a plain number array of a numeric column, not {arr.dtype}")
+        self._add_array(arr, False, arr.dtype.kind in "iu")
+
+    def _add_array(self, arr: np.ndarray, counted: bool, integer_dtype: bool) -> None:
+        ref = self.ref
         if self.lookup is None:  # built once per baseline column, shared by every check
             if getattr(ref, "_lookup", None) is None:
                 ref._lookup = BinLookup(ref.edges)
             self.lookup = ref._lookup
-        check_integral = (ref.inferred_type == "Integral" and ref.kind == NUMERIC
-                          and not pd.api.types.is_integer_dtype(series.dtype))
+        check_integral = ref.inferred_type == "Integral" and ref.kind == NUMERIC and not integer_dtype
         # slices keep the temporaries small (memory independent of the number of rows) and in cache
         for start in range(0, arr.size, SLICE):
             x = arr[start:start + SLICE]
