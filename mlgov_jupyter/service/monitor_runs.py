@@ -300,6 +300,13 @@ def _dask_client(address: str):
 def _file_partial(baseline: Baseline, objects, entry: tuple, read: list, gt, names: list) -> Partial:
     """One partition (one stored file) scanned on a Dask worker, single-threaded (the cluster
     runs partitions side by side)."""
+    if gt is None:  # the number columns straight from the Arrow batches, as a decode worker reads them
+        from ..core.monitoring.arrow_pass import batch_partial
+        from ..store.scan import Scan
+
+        digest, batch_rows, text_max, _names = entry
+        scan = Scan(objects.dataset(digest), read, batch_rows=batch_rows, text_max=text_max)
+        return batch_partial(baseline, names, scan._batches(), metadata=scan.schema.metadata, keep=True)
     target = baseline.target
     chunks = (_joined(df, gt, target)[names] for df in frames_here(objects, entry, read))
     return scan_partial(baseline, names, chunks, workers=1)
