@@ -24,8 +24,8 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import (Float, Integer, String, cast, func, literal, literal_column, or_, select, text, true,
-                        union_all)
+from sqlalchemy import (Float, Integer, String, bindparam, cast, func, literal, literal_column, null, or_, select, text,
+                        true, union_all)
 from sqlalchemy import column as sa_column, table as sa_table
 from sqlalchemy.orm import Session
 
@@ -81,9 +81,13 @@ class SearchService:
                 cache.put(generation, key, counted)
                 cache.put(generation, (key, q.page, q.page_size), ids)
             total, bounded, counts = counted
+            named = cache.get(generation, (key, "#facets"))  # (project names, facets) sorted once
+            if named is None or named[0] != names:
+                named = (names, _facets(counts, names))
+                cache.put(generation, (key, "#facets"), named)
             return {"total": total, "total_is_lower_bound": bounded, "page": q.page, "page_size": q.page_size,
                     "items": self._search_items(s, principal, ids, names, cache, generation),
-                    "facets": _facets(counts, names)}
+                    "facets": {facet: dict(values) for facet, values in named[1].items()}}
 
     def _count_matches(self, s: Session, q: m.SearchQuery, words: tuple, match: str | None,
                        project_id: int | None) -> tuple[tuple, list[int]]:
@@ -245,18 +249,15 @@ class SearchService:
 
     def _access_labels(self, s: Session, principal, page: list, names: dict[int, str]) -> dict[int, str]:
         """``_access`` for every asset of a page in a few queries: the caller's active grants and
-        pending requests on the page are read at once; ``_access`` itself labels each asset that
-        has one, and one asset of each (designation, published-by-caller) class of the others
-        (it reads no more than those two facts of an asset), whose label the class shares."""
+        pending requests on the page are read at once (one statement); ``_access`` itself labels
+        each asset that has one, and one asset of each (designation, published-by-caller) class
+        of the others (it reads no more than those two facts of an asset), whose label the class
+        shares; a class that neither names a label nor publishes is "none" without asking (such an
+        asset has no grant and no request: ``_access`` would read both to say so)."""
         ids = [a.id for a in page]
         now = datetime.now(timezone.utc)
-        held = {asset_id for asset_id, expires in s.execute(
-            select(t.Grant.asset_id, t.Grant.expires_at).where(
-                t.Grant.asset_id.in_(ids), t.Grant.grantee == principal.name, t.Grant.status == "active"))
-            if expires is None or aware(expires) > now}
-        held |= set(s.execute(select(t.AccessRequest.asset_id).where(
-            t.AccessRequest.asset_id.in_(ids), t.AccessRequest.requester == principal.name,
-            t.AccessRequest.status == "pending")).scalars())
+        held = {asset_id for asset_id, expires in s.execute(_HELD, {"ids": ids, "name": principal.name})
+                if expires is None or aware(expires) > now}
         labels, by_class = {}, {}
         for a in page:
             pname = names[a.project_id]
@@ -265,11 +266,19 @@ class SearchService:
                 continue
             cls = (principal.designations.get(pname), a.owner == principal.name)
             if cls not in by_class:
-                by_class[cls] = self._access(s, principal, a, pname)
+                by_class[cls] = self._access(s, principal, a, pname) if cls[1] or cls[0] in _LABELLED else "none"
             labels[a.id] = by_class[cls]
         return labels
 
 
+_HELD = union_all(  # the caller's active grants (and when they end) and pending requests among a page's assets
+    select(t.Grant.asset_id, t.Grant.expires_at).where(
+        t.Grant.asset_id.in_(bindparam("ids", expanding=True)), t.Grant.grantee == bindparam("name"),
+        t.Grant.status == "active"),
+    select(t.AccessRequest.asset_id, null()).where(
+        t.AccessRequest.asset_id.in_(bindparam("ids", expanding=True)), t.AccessRequest.requester == bindparam("name"),
+        t.AccessRequest.status == "pending"))
+_LABELLED = ("owner", "steward", "contributor", "consumer")  # designations _access labels without a grant
 _FTS = sa_table("asset_fts", sa_column("rowid", Integer), sa_column("rank", Float))  # FTS5 (migration 0001)
 
 
