@@ -231,7 +231,10 @@ class RouteMixin:
 
     def _refuse(self, exc: GovernanceError) -> None:
         """Answer ``exc`` at once, without reading the rest of the body (tornado closes the
-        connection once the answer is out, since the body was not read)."""
+        connection once the answer is out, since the body was not read). What was kept of the body
+        is dropped now: its reservation is given back with the answer (``on_finish``), while the
+        connection may stay a while."""
+        self._body = b""
         self._discard_body()
         self.set_status(exc.status)
         self.set_header("Content-Type", "application/json")
