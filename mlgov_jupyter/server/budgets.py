@@ -30,6 +30,7 @@ log = logging.getLogger("mlgov.server")
 
 BODY_WINDOW = 64 << 10  # bytes charged ahead of what arrived: tornado's read (HTTP1ConnectionParameters.chunk_size)
 SMALL_SHARE = 4  # 1/SMALL_SHARE of body_memory_total is kept for small JSON bodies (one per user)
+PREEMPT_STEP = 0.2  # seconds between looks at the stream leases while someone waits
 
 
 def _mib(n: int) -> str:
@@ -101,16 +102,20 @@ class StreamSlots:
         self.leases: dict = {}  # token -> [user, since, preempt, cut]
         self.waiting: list[tuple[int, str]] = []
         self._seq = itertools.count()
+        self._looked = 0.0  # when the leases were last looked at (once per PREEMPT_STEP, not per waiter)
 
     def _may_take(self, me: tuple[int, str], total: int) -> bool:
         free = total - self.total
-        if free <= 0:
+        if free <= 0:  # the usual case while waiting: no walk over the waiters
             return False
         key = (self.held[me[1]], me[0])
         ahead = sum(1 for w in self.waiting if (self.held[w[1]], w[0]) < key)
         return ahead < free
 
     def _preempt(self, now: float, lease: float) -> None:
+        if now - self._looked < PREEMPT_STEP:
+            return
+        self._looked = now
         cutting = sum(1 for entry in self.leases.values() if entry[3])
         if cutting >= len(self.waiting):
             return
