@@ -272,8 +272,10 @@ def main() -> None:
             print(f"  {label:<58} {r['seconds']:7.2f} s  {x['seconds']:5.2f}x check  {cpu}"
                   f"peak {r['peak_bytes'] / gib:.2f} GiB{extra}  drifted {len(r['drifted'])}")
         if args.repeat > 1:
-            print("  each run (service / check): " + ", ".join(
-                f"{a['seconds']:.2f}/{b['seconds']:.2f} s" for a, b in zip(runs["service"], runs["memory"])))
+            print("  each pair (service / check): " + ", ".join(
+                f"{a['seconds']:.2f}/{b['seconds']:.2f} s = {a['seconds'] / b['seconds']:.2f}x "
+                f"(CPU {a['cpu_seconds']:.2f}/{b['cpu_seconds']:.2f} s = {a['cpu_seconds'] / b['cpu_seconds']:.2f}x)"
+                for a, b in pairs))
         assert results["service"]["drifted"] == results["dask"]["drifted"] == mem["drifted"], results
         if args.no_evidently:
             print("  Evidently skipped (--no-evidently)")
