@@ -213,3 +213,25 @@ def test_the_codec_refuses_shapes_an_honest_worker_does_not_send(tmp_path):
     bad(lambda d: d.__setitem__("format", 2), "expected format")
     with pytest.raises(Invalid, match="not valid JSON"):
         partial_codec.decode(b"[" * 100_000 + b"]" * 100_000, baseline, names)
+
+
+def test_files_go_out_in_shrinking_contiguous_tasks_and_batches_stay_bounded():
+    """Guided self-scheduling: every file once, in order, the largest tasks first and single
+    files last (the workers end together); a worker's batch is a few scans' batches at most,
+    fewer rows when the text columns are long."""
+    from mlgov_jupyter.service.monitor_runs import PARTIAL_BATCH_BYTES, file_tasks, partial_batch_rows
+
+    for n, workers in [(1, 2), (6, 2), (40, 2), (1000, 4)]:
+        files = list(range(n))
+        tasks = file_tasks(files, workers)
+        assert [f for t in tasks for f in t] == files
+        sizes = [len(t) for t in tasks]
+        assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+        assert len(tasks) <= 2 * workers * (1 + np.log(max(n, 1)))
+    assert [len(t) for t in file_tasks(list(range(40)), 2)] == [10, 8, 6, 4, 3, 3, 2, 1, 1, 1, 1]
+    numbers = [("d", 65_536, {}, [])]
+    assert partial_batch_rows(numbers, [f"f{i}" for i in range(50)]) == 4 * 65_536
+    wide = [("d", 100, {"text": 10 << 20}, [])]  # 10 MB values: never more rows than the scan's
+    assert partial_batch_rows(wide, ["text", "x"]) == 100
+    some = [("d", 40_000, {"text": 2_000}, [])]
+    assert partial_batch_rows(some, ["text", "x"]) == PARTIAL_BATCH_BYTES // (2_016)
