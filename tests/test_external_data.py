@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ import pytest
 from live import LiveServer
 from s3_server import S3Server
 
-from mlgov_jupyter.core.errors import Conflict, Forbidden, Invalid
+from mlgov_jupyter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mlgov_jupyter.kernel.client import connect
 
 
@@ -86,7 +88,7 @@ def test_only_allowed_locations_can_be_registered(setup, tmp_path):
     os.symlink(private / "secret.csv", shared / "link.csv")
     with pytest.raises(Forbidden, match="leads to a file outside"):
         alice.register("stolen", str(shared / "link.csv"), format="csv")
-    with pytest.raises(Invalid, match="no csv files|cannot read"):
+    with pytest.raises(NotFound, match="nothing at .* that you may register as csv"):
         alice.register("empty", str(shared / "nothing-here"), format="csv")
 
 
@@ -145,8 +147,9 @@ def test_data_registered_by_another_project_is_not_registered_again_without_acce
     alice.register("hr", str(shared / "hr"))
     for location in (str(shared / "hr"), str(shared / "hr" / "people.parquet"), str(shared / "hr" / ".." / "hr"),
                      str(shared)):
-        with pytest.raises(Forbidden, match="overlaps data registered as '(hr|sales[a-z-]*)'"):
+        with pytest.raises(NotFound, match="that you may register as parquet") as err:
             bob.register("bob-hr", location)
+        assert "hr'" not in str(err.value).replace(location, "") and "alice" not in str(err.value)
     with pytest.raises(Forbidden):
         bob.use("hr")
     alice.approve(bob.subscribe("hr", "payroll audit")["id"])
@@ -156,3 +159,43 @@ def test_data_registered_by_another_project_is_not_registered_again_without_acce
     with pytest.raises(Invalid) as err:
         bob.register("bob-broken", str(shared / "broken"))
     assert "a.parquet" not in str(err.value) and "secret-value-42" not in str(err.value)
+
+
+def test_a_refused_registration_tells_no_one_whether_a_guessed_path_exists_or_is_registered(setup):
+    """Red team R13 P1-4: bob guesses where another project's data lives. A location that is
+    (inside, or holds) data he may not read, a path that does not exist and a folder with no
+    data file all get one answer, 404 with the same message (his guess quoted back), from a
+    listing only: no file is read and no asset or project is named."""
+    live, shared, _private, _s3, df = setup
+    alice, bob = connect(live.url, "alice-token"), connect(live.url, "bob-token")
+    secret = shared / "curated" / "patients_987-65-4320"
+    secret.mkdir(parents=True)
+    df.to_parquet(secret / "part-0.parquet", index=False)
+    (shared / "curated" / "empty-folder").mkdir()
+    alice.register("ext-pat", str(secret))
+
+    def refusal(location: str):
+        with pytest.raises(NotFound) as err:
+            bob.register("mext", location)
+        return str(err.value).replace(repr(location), "<guess>")
+
+    answers = {guess: refusal(str(guess)) for guess in (
+        secret, secret / "part-0.parquet", shared / "curated" / "patients_987-65-4321",
+        shared / "curated" / "patients_987-65-4320x", secret / "nothing.parquet", shared / "curated" / "empty-folder",
+        shared / "curated")}
+    assert len(set(answers.values())) == 1, answers
+    (message,) = set(answers.values())
+    assert "ext-pat" not in message and "alice" not in message and "overlaps" not in message
+    # over REST too: the same status and body for a registered location and a wrong guess
+    for guess in (secret, shared / "curated" / "no-such-dir"):
+        req = urllib.request.Request(live.url + "api/mlgov/assets", method="POST",
+                                     headers={"Authorization": "token bob-token", "Content-Type": "application/json"},
+                                     data=json.dumps({"name": "mext", "format": "external-parquet",
+                                                      "location": str(guess)}).encode())
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=30)
+        assert err.value.code == 404
+        assert json.loads(err.value.read())["message"].replace(repr(str(guess)), "<guess>") == message
+    # who may read it whole registers it again
+    alice.approve(bob.subscribe("ext-pat", "study")["id"])
+    assert bob.register("mext", str(secret))["row_count"] == len(df)

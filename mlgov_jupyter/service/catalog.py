@@ -118,7 +118,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
         staged = self._staged_content(actor, body)
         if body.format.startswith("external-"):
             self._check_may_publish(actor, body.name, body.project)
-            self._check_external_overlap(actor, body)
+            self._check_external_location(actor, body)
             stored, described = self._describe_external(body)
             return self._record_publish(actor, body, stored, described)
         try:
@@ -142,12 +142,20 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
         if not used:
             self.objects_store().delete(digest)
 
-    def _check_external_overlap(self, actor: Actor, body: m.Publish) -> None:
-        """Forbidden if ``body.location`` holds, or lies in, data registered by another project
-        that the caller may not read whole: registering it again would read it without a grant
-        (past its asset filters and classification)."""
+    def _check_external_location(self, actor: Actor, body: m.Publish) -> None:
+        """Before any byte of ``body.location`` is read: Forbidden outside the allowed prefixes
+        (the configuration alone decides); NotFound with one message (``_nothing_to_register``)
+        when nothing is listed there, or when it holds, or lies in, data registered by another
+        project that the caller may not read whole (registering it again would read it without a
+        grant, past its asset filters and classification). Both answers are the same, so a
+        refusal never tells whether a guessed path exists or is someone's registered location
+        (red team R13 P1-4); neither case reads a file (a listing only)."""
         from ..store.external import same_or_inside
 
+        external = self.external_locations()
+        external.resolve(body.location)
+        if not external.has_files(body.location):
+            raise NotFound(_nothing_to_register(body))
         project = body.project or actor.name
         with self.store.transaction(write=False) as s:
             names = self._project_names(s)
@@ -161,16 +169,13 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                     continue
                 principal = principal or self._principal(s, actor)
                 if not self._may_read_data(s, principal, a, names[a.project_id]):
-                    raise Forbidden(f"{body.location!r} overlaps data registered as {a.name!r} in project "
-                                    f"{names[a.project_id]}: ask for access to it (%mlgov subscribe {a.name} "
-                                    f"--reason ...)")
+                    raise NotFound(_nothing_to_register(body))
 
     def _describe_external(self, body: m.Publish) -> tuple:
         """Registered data, read in place with the service's credentials, in a decode worker
         (store/decode_worker.py): a hash of its file listing (paths, sizes, times) stands for its
         content; schema and summary from one pass."""
         fmt = body.format.removeprefix("external-")
-        self.external_locations().resolve(body.location)  # Forbidden outside the allowed prefixes, here
         described, listing = self.decoder().describe_external(body.location, fmt,
                                                               self.limits.publish_max_decoded_bytes)
         if described[2] > self.limits.publish_max_rows:
@@ -591,6 +596,15 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+def _nothing_to_register(body: m.Publish) -> str:
+    """The one refusal of a location with nothing the caller may register: nothing there, or
+    another project's registered data they may not read (the message tells neither apart)."""
+    fmt = body.format.removeprefix("external-")
+    return (f"nothing at {body.location!r} that you may register as {fmt}: no files there, or data "
+            f"another project registered, which needs a grant of it (find it with %mlgov search, then "
+            f"subscribe)")
+
 
 def _columns(columns) -> list[str] | None:
     """A list of column names from a list or its JSON text; None for all."""

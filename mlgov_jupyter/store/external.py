@@ -79,6 +79,17 @@ class ExternalLocations:
         it changes when the data does."""
         return _hash_of(data.filesystem, data.filesystem.get_file_info(sorted(data.files)))
 
+    def has_files(self, location: str) -> bool:
+        """Whether a ``pyarrow.dataset`` would find a file at ``location`` (a file, or one in its
+        folder tree; names starting ``.`` or ``_`` skipped): listed, no byte of a file opened, so
+        this is safe outside a decode worker. False also where the listing fails (a folder the
+        service may not list). Forbidden outside every allowed prefix."""
+        fs, path = self.resolve(location)
+        try:
+            return bool(_listed(fs, path, first=True))
+        except OSError:  # pyarrow's errors of a listing (permission, not a directory) are OSErrors
+            return False
+
     def remote_files(self, location: str) -> tuple:
         """``(options, files, listing)`` of registered data in an object store, listed but not
         read (no byte of a file is opened, so this is safe outside a decode worker): the
@@ -86,27 +97,39 @@ class ExternalLocations:
         there (``[(path, size_bytes)]``, sorted; names starting ``.`` or ``_`` are skipped, as
         pyarrow skips them) and the listing's hash (``listing_hash``'s). Invalid for a local
         path (it has no URL) or nothing there."""
-        import pyarrow.fs as pafs
-
         if "://" not in location or location.startswith("file://"):
             raise Invalid(f"{location!r} is a path on the service's machine: it has no URL")
         fs, path = self.resolve(location)
         options = next(o for p, o in self.prefixes.items()
                        if _normal(location, trailing=False) == p.rstrip("/")
                        or _normal(location, trailing=False).startswith(p))
-        top = fs.get_file_info(path)
-        if top.type == pafs.FileType.File:
-            infos = [top]
-        else:
-            infos = [i for i in fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
-                     if i.type == pafs.FileType.File
-                     and not any(part.startswith((".", "_")) for part in i.path[len(path):].split("/"))]
+        infos = _listed(fs, path)
         if not infos:
             raise Invalid(f"no files at {location!r}")
         # each file asked again, as listing_hash asks a dataset's files (a listing's times and a
         # file's own can differ in precision)
         infos = fs.get_file_info(sorted(i.path for i in infos))
         return options, [(i.path, i.size) for i in infos], _hash_of(fs, infos)
+
+
+def _listed(fs, path: str, first: bool = False) -> list:
+    """The ``FileInfo`` of each file a ``pyarrow.dataset`` finds at ``path`` (``first``: at most
+    one, the listing stops there)."""
+    import pyarrow.fs as pafs
+
+    top = fs.get_file_info(path)
+    if top.type == pafs.FileType.File:
+        return [top]
+    if top.type != pafs.FileType.Directory:
+        return []
+    infos = []
+    for i in fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True)):
+        if i.type == pafs.FileType.File \
+                and not any(part.startswith((".", "_")) for part in i.path[len(path):].split("/")):
+            infos.append(i)
+            if first:
+                break
+    return infos
 
 
 def _hash_of(fs, infos) -> str:
