@@ -44,6 +44,9 @@ class Route:
     body: type | None = None
     binary: bool = False  # the result is (meta, bytes or an iterator of bytes)
     raw: bool = False  # the body is bytes as sent (application/octet-stream), not JSON
+    # a raw body the HTTP hosts received in chunks is passed as their list, not joined (an upload
+    # part is written chunk by chunk: no copy of 16 MiB per part on the event loop)
+    chunks: bool = False
     # bytes this route's JSON body may hold when more than json_max_body_bytes (the HTTP hosts
     # refuse a larger one with 413 before reading it); None: json_max_body_bytes
     json_bytes: int | None = None
@@ -127,7 +130,7 @@ ROUTES: list[Route] = [
     # an upload is its starter's only (starting one needs the right to publish that asset)
     Route("upload", "PUT", f"uploads/{UPLOAD}", "Append a part (raw bytes) at ?offset= to an upload",
           lambda svc, a, p, q, b: svc.append_upload(a, p["upload"], q.offset, b), query=m.UploadPart,
-          raw=True, action=None, precheck=lambda svc, a, p: svc.upload_status(a, p["upload"])),
+          raw=True, chunks=True, action=None, precheck=lambda svc, a, p: svc.upload_status(a, p["upload"])),
     Route("upload", "GET", f"uploads/{UPLOAD}", "How many bytes an upload holds (to resume it)",
           lambda svc, a, p, q, b: svc.upload_status(a, p["upload"]), action=None),
     Route("upload", "DELETE", f"uploads/{UPLOAD}", "Abort an upload",
@@ -414,6 +417,8 @@ def run(route: Route, service, actor, args: dict, query: dict | None, body: Any)
     """Validate the inputs of one call and run it on the service."""
     q = parse(route.query, query_dict(query or {}), "query")
     if route.raw:
+        if isinstance(body, list):  # the HTTP hosts: the chunks as received
+            return route.call(service, actor, args, q, body if route.chunks else b"".join(body))
         if not isinstance(body, (bytes, bytearray)):
             raise Invalid("request body: send the part's bytes as application/octet-stream")
         return route.call(service, actor, args, q, bytes(body))

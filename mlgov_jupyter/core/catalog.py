@@ -140,7 +140,10 @@ def describe_parquet(source, max_rows: int | None = None,
         # text stays dictionary-encoded as read: a bomb of one long value repeated is counted,
         # never expanded in memory
         kept_text = {f.name for f in fields if _is_text(f.type)}
-        parquet = pq.ParquetFile(source, pre_buffer=False,  # pre-buffering reads the whole file first
+        # a path is memory-mapped: pages are decoded from the page cache where the upload just
+        # wrote them, not copied into read buffers first (read-only shared pages: outside the
+        # decode worker's RLIMIT_DATA); pre-buffering would read the whole file first
+        parquet = pq.ParquetFile(source, pre_buffer=False, memory_map=isinstance(source, str),
                                  read_dictionary=sorted(kept_text))
         batches = bounded_batches(parquet, [f.name for f in fields], kept_text)
         return describe_batches(fields, batches, max_decoded_bytes)[:2] + (rows,)

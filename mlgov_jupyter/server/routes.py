@@ -80,7 +80,7 @@ class RouteMixin:
         """TooLarge (413) for a body over its limit (``_body_limit``), by its Content-Length, as
         soon as the headers are in (``prepare``), before a byte of the body is read."""
         limit, setting = self._body_limit()
-        length = max(self._declared_length(), len(self._body))
+        length = max(self._declared_length(), self._received)
         if length > limit:
             raise TooLarge(f"the request body is {_mib(length)}; the mlgov server accepts at most "
                            f"{_mib(limit)} ({setting})")
@@ -149,7 +149,8 @@ class RouteMixin:
     # runs once the headers are in: it authenticates (the host's guard) and checks Content-Length;
     # data_received keeps at most max_body_bytes.
 
-    _body: bytearray | bytes = b""
+    _body: list | tuple = ()  # the body's chunks as read (call_route joins a JSON one; a raw one goes as they are)
+    _received = 0  # bytes of the body received
 
     async def prepare(self):
         """The host's own preparation (jupyter-server: who is calling), then its guard (the route
@@ -188,7 +189,7 @@ class RouteMixin:
         now; the bytes are then charged as they arrive (``data_received``); the connection's
         own cap set to the limit (tornado drops a body that grows past it) and a stalled body
         dropped after ``BODY_TIMEOUT`` seconds."""
-        self._body = bytearray()
+        self._body, self._received = [], 0
         connection = self.request.connection
         if hasattr(connection, "set_body_timeout"):
             connection.set_body_timeout(BODY_TIMEOUT)
@@ -214,27 +215,29 @@ class RouteMixin:
         if self._finished:
             return  # refused already: what still arrives is dropped with the connection
         limit, setting = self._body_limit()
-        if len(self._body) + len(chunk) > limit:
+        received = self._received + len(chunk)
+        if received > limit:
             self._refuse(TooLarge(f"the request body is over {_mib(limit)}; the mlgov server accepts at "
                                   f"most {_mib(limit)} ({setting})"))
             return
         # charged as it arrives: what is in, and the next read (tornado holds a chunk before it
         # hands it over: that window was charged before it was read)
-        beyond = self._body_window(len(self._body) + len(chunk)) - getattr(self, "_body_reserved", 0)
+        beyond = self._body_window(received) - getattr(self, "_body_reserved", 0)
         if beyond > 0:
             try:
                 self._reserve_body(beyond)
             except GovernanceError as exc:
                 self._refuse(exc)
                 return
-        self._body += chunk
+        self._body.append(chunk)  # kept as read: no copy into one growing buffer
+        self._received = received
 
     def _refuse(self, exc: GovernanceError) -> None:
         """Answer ``exc`` at once, without reading the rest of the body (tornado closes the
         connection once the answer is out, since the body was not read). What was kept of the body
         is dropped now: its reservation is given back with the answer (``on_finish``), while the
         connection may stay a while."""
-        self._body = b""
+        self._body, self._received = [], 0
         self._discard_body()
         self.set_status(exc.status)
         self.set_header("Content-Type", "application/json")
@@ -246,8 +249,10 @@ class RouteMixin:
             route = self.routes[method]
             query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
             self._check_body_size()
-            body = bytes(self._body) if method != "GET" else None
-            self._body = b""
+            # a raw body goes as its chunks (api.run joins them unless its route takes them as they
+            # are); JSON is joined here (at most json_max_body_bytes; one chunk is itself, no copy)
+            body = None if method == "GET" else self._body if route.raw else b"".join(self._body)
+            self._body = []
             if body and not route.raw:
                 self._reserve_parse(body)
             actor = self.actor

@@ -98,10 +98,14 @@ class UploadService(ServiceBase):
                 self._authorize(s, actor, authz.CATALOG_PUBLISH,
                                 Resource(type="asset", name=name, project=project_name))
 
-    def append_upload(self, actor: Actor, upload_id: str, offset: int | None, data: bytes) -> dict:
+    def append_upload(self, actor: Actor, upload_id: str, offset: int | None, data: bytes | list) -> dict:
         """Append one part at ``offset`` (the bytes received so far; None: at the end);
-        ``{"upload_id", "size"}``. Conflict if the offset is not the current size (a part lost or
-        sent twice: ask ``upload_status`` and resume); TooLarge past ``upload_max_bytes``."""
+        ``{"upload_id", "size"}``. ``data``: the part's bytes, or the chunks it arrived in (the
+        HTTP hosts pass those: written one after the other, never joined into one buffer).
+        Conflict if the offset is not the current size (a part lost or sent twice: ask
+        ``upload_status`` and resume); TooLarge past ``upload_max_bytes``."""
+        chunks = data if isinstance(data, list) else [data]
+        n = sum(len(c) for c in chunks)
         self._upload_path(actor, upload_id)  # no lock is made for an upload that is not there
         # the user's lock, then the upload's: the user's total is checked and written at once
         with _lock(f"user:{actor.name}"), _lock(upload_id):
@@ -109,10 +113,10 @@ class UploadService(ServiceBase):
             size = path.stat().st_size
             if offset is not None and offset != size:
                 raise Conflict(f"upload {upload_id} holds {size} bytes; a part must start there, not at {offset}")
-            if size + len(data) > self.limits.upload_max_bytes:
+            if size + n > self.limits.upload_max_bytes:
                 raise TooLarge(f"the upload would exceed {self.limits.upload_max_bytes} bytes (upload_max_bytes)")
             staged = self._staged_bytes(actor)
-            if staged + len(data) > self.limits.upload_max_bytes:
+            if staged + n > self.limits.upload_max_bytes:
                 raise TooLarge(f"your unfinished uploads hold {staged} bytes; together they may hold at most "
                                f"{self.limits.upload_max_bytes} (upload_max_bytes): finish or abort some")
             # hashed as it arrives (publish then needs no pass of its own), on a thread while the
@@ -120,23 +124,23 @@ class UploadService(ServiceBase):
             # reaches another copy of the service makes publish hash the file
             known = _digests.pop(upload_id, None)
             digest = known[0] if known is not None and known[1] == size else hashlib.sha256() if size == 0 else None
-            hashing = threading.Thread(target=digest.update, args=(data,)) if digest is not None else None
+            hashing = threading.Thread(target=_update, args=(digest, chunks)) if digest is not None else None
             if hashing is not None:
                 hashing.start()
             try:
-                with self._staging_room(len(data)):
-                    with path.open("ab") as f:
-                        f.write(data)
+                with self._staging_room(n):
+                    with path.open("ab", buffering=0) as f:
+                        _write_all(f, chunks)
             finally:
                 if hashing is not None:
                     hashing.join()
             if digest is not None:
-                _digests[upload_id] = (digest, size + len(data))
+                _digests[upload_id] = (digest, size + n)
             try:
                 os.utime(_note_path(path))  # a part arrived: not abandoned (the sweep goes by mtime)
             except FileNotFoundError:
                 pass
-            return {"upload_id": upload_id, "size": size + len(data)}
+            return {"upload_id": upload_id, "size": size + n}
 
     @contextlib.contextmanager
     def _staging_room(self, n: int):
@@ -211,6 +215,20 @@ class UploadService(ServiceBase):
         if not path.exists():
             raise NotFound(f"no upload {upload_id} (finished, aborted or expired)")
         return path
+
+
+def _update(digest, chunks: list) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
+
+
+def _write_all(f, chunks: list) -> None:
+    """Write ``chunks`` to the unbuffered file ``f`` in order (a short write goes on where it
+    stopped)."""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while view:
+            view = view[f.write(view):]
 
 
 def _note_path(part: Path) -> Path:
