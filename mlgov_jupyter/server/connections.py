@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import errno
 import hmac
+import json
 import logging
 import time
 from http.cookies import CookieError, SimpleCookie
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 from tornado.ioloop import IOLoop
 from traitlets import Float, HasTraits, Int
 from tornado.web import decode_signed_value
 
-from .peers import PeerGuard
+from .peers import OWNER, PeerGuard
 
 EXHAUSTED = (errno.EMFILE, errno.ENFILE)
 # identity providers whose credentials jupyter_credentials checks (jupyter-server's own: a token,
@@ -45,7 +47,16 @@ class ConnectionLimits(HasTraits):
         256, config=True,
         help="Connections one peer address may hold before a request on them is authenticated; "
              "beyond it, a new connection closes that peer's oldest such one (the newcomer gets in, "
-             "so honest users sharing an address are not locked out). 0: no cap")
+             "so honest users sharing an address are not locked out). All loopback addresses "
+             "(127.0.0.0/8, ::1) are one peer. 0: no cap")
+    unauthenticated_connections_total = Int(
+        1024, config=True,
+        help="Connections all peers together may hold before a request on them is authenticated; "
+             "beyond it, a new connection closes the oldest such one. 0: no cap")
+    connections_per_user = Int(
+        64, config=True,
+        help="Connections one signed-in user may hold (the server's owner is not counted); beyond it, "
+             "a new one of theirs closes their oldest. 0: no cap")
 
 
 def limit_idle_connections(serverapp, seconds: float) -> None:
@@ -76,17 +87,21 @@ def limit_idle_connections(serverapp, seconds: float) -> None:
 
 
 def guard_connections(serverapp, per_peer: int, header_timeout: float,
-                      stranger_body: int | None) -> PeerGuard | None:
+                      stranger_body: int | None, total: int = 0, per_user: int = 0) -> PeerGuard | None:
     """Installs a ``PeerGuard`` and ``backoff_accept`` on ``serverapp``'s HTTP server once the
     event loop runs (after it listens). A request head with the server's token, a token of the
     identity provider's ``tokens`` map, or a login cookie signed by this server vouches for its
-    connection; a body without them is capped at ``stranger_body`` bytes (None: not capped).
+    connection (counted against its user, ``per_user`` each, unless the owner); a body without
+    them, or of a user who is not the owner, is capped at ``stranger_body`` bytes (None: not
+    capped) unless its handler raises the cap (the mlgov routes); ``total``: unvouched
+    connections of all peers together (``PeerGuard``).
     With an identity provider whose credentials these are not (e.g. JupyterHub's, behind its
     proxy every user shares one address) only ``backoff_accept`` is installed, and None returned:
     the guard would count honest connections as strangers'."""
     idp = serverapp.identity_provider
     known = type(idp).__module__.startswith(KNOWN_IDENTITY_PROVIDERS)
-    guard = PeerGuard(per_peer, header_timeout, jupyter_credentials(serverapp), stranger_body) if known else None
+    guard = PeerGuard(per_peer, header_timeout, jupyter_credentials(serverapp), stranger_body, total=total,
+                      per_user=per_user) if known else None
     if not known:
         serverapp.log.info("mlgov: connections are not capped per peer: the credentials of %s are not "
                            "known to mlgov", type(idp).__qualname__)
@@ -103,32 +118,59 @@ def guard_connections(serverapp, per_peer: int, header_timeout: float,
 
 
 def jupyter_credentials(serverapp):
-    """``credentialed(start_line, headers)`` for a jupyter server: true for a head carrying one
-    of the server's tokens (``?token=``, ``Authorization: token|bearer ...``) or a login cookie
-    (``username-*``) this server signed, or when the server has no authentication at all. It
+    """``credentialed(start_line, headers)`` for a jupyter server: who a head's credentials name
+    (one of the server's tokens: ``?token=``, ``Authorization: token|bearer ...``; or a login
+    cookie, ``username-*``, this server signed): ``peers.OWNER`` for the server's own token, its
+    login cookie, or a server without authentication; a user name for a token of the identity
+    provider's ``tokens`` map (a shared server) or its login cookie; None without valid ones. It
     only checks that the credentials were issued; the handlers still decide who the user is."""
 
-    def credentialed(start_line, headers) -> bool:
+    def credentialed(start_line, headers) -> str | None:
         idp = serverapp.identity_provider
         if not getattr(idp, "auth_enabled", True):
-            return True
-        tokens = [t for t in [getattr(idp, "token", "")] + list(getattr(idp, "tokens", {}) or {}) if t]
+            return OWNER
+        shared = dict(getattr(idp, "tokens", {}) or {})
         given = parse_qs(urlsplit(start_line.path).query).get("token", [""])[0]
         if not given:
             match = idp.auth_header_pat.match(headers.get("Authorization", ""))
             given = match.group(2) if match else ""
         if given:
-            return any(hmac.compare_digest(given.encode(), t.encode()) for t in tokens)
+            own = getattr(idp, "token", "")
+            if own and hmac.compare_digest(given.encode(), own.encode()):
+                return OWNER
+            return next((name for t, name in shared.items() if hmac.compare_digest(given.encode(), t.encode())),
+                        None)
         secret = serverapp.web_app.settings.get("cookie_secret")
         try:
             cookies = SimpleCookie(headers.get("Cookie", ""))
         except CookieError:
-            return False
-        return bool(secret) and any(
-            name.startswith("username-") and decode_signed_value(secret, name, morsel.value) is not None
-            for name, morsel in cookies.items())
+            return None
+        for name, morsel in cookies.items() if secret else ():
+            value = decode_signed_value(secret, name, morsel.value) if name.startswith("username-") else None
+            if value is not None:
+                return _cookie_user(idp, secret, value)
+        return None
 
     return credentialed
+
+
+def _cookie_user(idp, secret, value: bytes) -> str:
+    """Who a signed login cookie names: ``OWNER`` unless the identity provider is mlgov's
+    TokenIdentityProvider and the cookie's token fingerprint is not the server token's."""
+    from .identity import TokenIdentityProvider
+
+    if not isinstance(idp, TokenIdentityProvider):
+        return OWNER
+    try:
+        data = json.loads(value)
+        fingerprint = data.get("tfp") if isinstance(data, dict) else None
+    except ValueError:
+        return "?"
+    own = getattr(idp, "token", "")
+    if own and isinstance(fingerprint, str) and hmac.compare_digest(
+            fingerprint, idp._fingerprint(SimpleNamespace(settings={"cookie_secret": secret}), own)):
+        return OWNER
+    return str(data.get("username") or "?")
 
 
 def backoff_accept(server, first: float = 0.05, most: float = 1.0) -> None:

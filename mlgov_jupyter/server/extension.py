@@ -39,9 +39,9 @@ class MlgovApp(ExtensionApp, GovernanceSettings, ConnectionLimits):
     unauthenticated_body_bytes = Int(
         64 << 10, config=True,
         help="Bytes of a request body this server reads for a request without credentials (no token, "
-             "no login cookie of this server) to any path but the mlgov routes (which authenticate "
-             "before reading); jupyter-server reads up to ServerApp.max_body_size (512 MiB) before any "
-             "handler runs. -1: no cap")
+             "no login cookie of this server), or of a shared server's user who is not its owner, to "
+             "any path but the mlgov routes (which authenticate before reading); jupyter-server "
+             "reads up to ServerApp.max_body_size (512 MiB) before any handler runs. -1: no cap")
 
     @default("service_url")
     def _service_url_default(self):
@@ -85,7 +85,8 @@ class MlgovApp(ExtensionApp, GovernanceSettings, ConnectionLimits):
 
         limit_idle_connections(self.serverapp, self.idle_connection_timeout)
         guard_connections(self.serverapp, self.unauthenticated_connections_per_peer, self.header_timeout,
-                          None if self.unauthenticated_body_bytes < 0 else self.unauthenticated_body_bytes)
+                          None if self.unauthenticated_body_bytes < 0 else self.unauthenticated_body_bytes,
+                          total=self.unauthenticated_connections_total, per_user=self.connections_per_user)
         # Kernels started by this server inherit these and talk to it over HTTP. Only the owner
         # runs kernels (on a shared server too), so they may act with the owner's token.
         os.environ["MLGOV_SERVER_URL"] = self.serverapp.connection_url

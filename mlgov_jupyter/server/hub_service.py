@@ -55,7 +55,7 @@ def _hub_guard(func):
                                      f"access:services!service={self.settings['mlgov_service_name']}")
         if user.get("kind", "user") != "user":
             raise web.HTTPError(403, "only hub users act in mlgov, not services")
-        vouch(self.request)  # its connection no longer counts as a stranger's (peers.PeerGuard)
+        vouch(self.request, user["name"])  # its connection no longer counts as a stranger's (peers.PeerGuard)
         return await func(self, *args, **kwargs)
 
     return guarded

@@ -16,10 +16,19 @@ is given, a request whose head carries no valid credentials may send a body of a
 many bytes unless its handler raises the cap (the mlgov routes do, once they have authenticated
 the request): jupyter-server would otherwise buffer up to ``ServerApp.max_body_size`` (512 MiB)
 per connection for anyone.
+
+Red team R13 P2-1 and P2-4: every address of 127.0.0.0/8 (and ::1, IPv4-mapped ones too) is one
+peer, "loopback" (a local user binding each socket to a random 127.x.y.z was a new peer each
+time); all peers together may hold at most ``total`` unvouched connections (beyond, the oldest
+one anywhere is closed); once vouched for, a connection counts against its user, who may hold
+``per_user`` (beyond, the user's oldest connection is closed); the server's owner is not counted.
+On a shared server a body of a signed-in user who is not the owner is capped as a stranger's
+(only the mlgov routes raise it: jupyter-server's own routes refuse those users anyway).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from collections import OrderedDict
 from typing import Callable
@@ -28,26 +37,47 @@ from tornado.httputil import HTTPHeaders, HTTPMessageDelegate, RequestStartLine
 from tornado.ioloop import IOLoop
 
 SWEEP_EVERY = 4096  # connections admitted between sweeps of closed ones from every peer
+LOOPBACK = "loopback"  # the one peer of every loopback address
+
+
+def peer_of(address) -> str:
+    """The peer a connection from ``address`` (a socket address) counts against: its IP, or
+    ``LOOPBACK`` for any of 127.0.0.0/8, ::1 and IPv4-mapped loopback; "local" for a unix socket."""
+    if not (isinstance(address, tuple) and address):
+        return "local"
+    try:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+    except ValueError:
+        return str(address[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return LOOPBACK if ip.is_loopback else str(ip)
 
 
 class PeerGuard:
     """Installed on a tornado ``HTTPServer`` with ``install``.
 
-    ``per_peer``: unvouched connections one peer address may hold (0: no cap);
-    ``header_timeout``: seconds until an unvouched connection's first request head must be in
-    (0: none); ``credentialed(start_line, headers)``: whether a request head carries valid
-    credentials (its connection is then vouched for at once; None: only ``vouch`` does it);
-    ``stranger_body``: bytes a body of an unvouched connection without credentials may have
-    unless its handler raises the cap (None: no cap).
-    ``evicted``/``timed_out`` count the connections closed by each rule."""
+    ``per_peer``: unvouched connections one peer (``peer_of``) may hold (0: no cap); ``total``:
+    unvouched connections all peers together may hold, the oldest closed beyond (0: no cap);
+    ``per_user``: connections one signed-in user may hold, the user's oldest closed beyond (0: no
+    cap; the owner is not counted); ``header_timeout``: seconds until an unvouched connection's
+    first request head must be in (0: none); ``credentialed(start_line, headers)``: the user a
+    request head's valid credentials name, ``OWNER`` for the server's owner, None without them
+    (its connection is then vouched for at once; the function None: only ``vouch`` does it);
+    ``stranger_body``: bytes a body without credentials, or of a user who is not the owner, may
+    have unless its handler raises the cap (None: no cap). ``evicted``/``timed_out``/
+    ``evicted_users`` count the connections closed by each rule."""
 
     def __init__(self, per_peer: int, header_timeout: float = 0.0,
-                 credentialed: Callable[[RequestStartLine, HTTPHeaders], bool] | None = None,
-                 stranger_body: int | None = None):
-        self.per_peer, self.header_timeout = per_peer, header_timeout
+                 credentialed: Callable[[RequestStartLine, HTTPHeaders], str | None] | None = None,
+                 stranger_body: int | None = None, total: int = 0, per_user: int = 0):
+        self.per_peer, self.header_timeout, self.total, self.per_user = per_peer, header_timeout, total, per_user
         self.credentialed, self.stranger_body = credentialed, stranger_body
         self.pending: dict[str, OrderedDict[int, object]] = {}
-        self.evicted = self.timed_out = 0
+        self.everyone: OrderedDict[int, object] = OrderedDict()  # every unvouched connection, oldest first
+        self.users: dict[str, OrderedDict[int, object]] = {}  # signed-in connections by user
+        self.evicted = self.timed_out = self.evicted_users = 0
         self._admitted = itertools.count(1)
 
     def install(self, server) -> None:
@@ -64,28 +94,51 @@ class PeerGuard:
         server.handle_stream, server.start_request = guarded_stream, guarded_request
 
     def admit(self, stream, address) -> None:
-        peer = address[0] if isinstance(address, tuple) and address else "local"
+        peer = peer_of(address)
         streams = self.pending.setdefault(peer, OrderedDict())
         if self.per_peer and len(streams) >= self.per_peer:
-            for key in [k for k, s in streams.items() if s.closed()]:
-                del streams[key]
+            _drop_closed(streams)
             while len(streams) >= self.per_peer:
-                _, oldest = streams.popitem(last=False)
-                oldest.close()
-                self.evicted += 1
+                self._evict(streams.popitem(last=False)[1])
+        if self.total and len(self.everyone) >= self.total:
+            _drop_closed(self.everyone)
+            while len(self.everyone) >= self.total:
+                oldest = self.everyone.popitem(last=False)[1]
+                self.pending.get(oldest.mlgov_peer[1], {}).pop(id(oldest), None)
+                self._evict(oldest)
         streams[id(stream)] = stream
-        stream.mlgov_peer = (self, peer)
+        self.everyone[id(stream)] = stream
+        stream.mlgov_peer, stream.mlgov_guard = (self, peer), self
         if self.header_timeout > 0:
             IOLoop.current().call_later(self.header_timeout, self._head_due, stream)
         if next(self._admitted) % SWEEP_EVERY == 0:
             self._sweep()
 
-    def vouch(self, stream) -> None:
-        """A request on ``stream`` is authenticated: it no longer counts against its peer."""
-        streams = self.pending.get(stream.mlgov_peer[1])
-        if streams is not None:
-            streams.pop(id(stream), None)
+    def _evict(self, stream) -> None:
         stream.mlgov_peer = None
+        stream.close()
+        self.evicted += 1
+
+    def vouch(self, stream, user: str | None = None) -> None:
+        """A request on ``stream`` is authenticated: it no longer counts against its peer, but
+        against ``user`` (None or ``OWNER``: against nobody), once per connection."""
+        entry = getattr(stream, "mlgov_peer", None)
+        if entry:
+            streams = self.pending.get(entry[1])
+            if streams is not None:
+                streams.pop(id(stream), None)
+            self.everyone.pop(id(stream), None)
+            stream.mlgov_peer = None
+        if not (self.per_user and user and user != OWNER) or getattr(stream, "mlgov_user", None) == user:
+            return
+        stream.mlgov_user = user
+        held = self.users.setdefault(user, OrderedDict())
+        if len(held) >= self.per_user:
+            _drop_closed(held)
+            while len(held) >= self.per_user:
+                held.popitem(last=False)[1].close()
+                self.evicted_users += 1
+        held[id(stream)] = stream
 
     def unvouched(self, peer: str) -> int:
         """Open unvouched connections of ``peer`` now."""
@@ -98,20 +151,30 @@ class PeerGuard:
             self.timed_out += 1
 
     def _sweep(self) -> None:
-        for peer in list(self.pending):
-            streams = self.pending[peer]
-            for key in [k for k, s in streams.items() if s.closed()]:
-                del streams[key]
-            if not streams:
-                del self.pending[peer]
+        for table in (self.pending, self.users):
+            for key in list(table):
+                _drop_closed(table[key])
+                if not table[key]:
+                    del table[key]
+        _drop_closed(self.everyone)
 
 
-def vouch(request) -> None:
-    """Call once ``request`` (a tornado ``HTTPServerRequest``) is authenticated."""
+OWNER = "\0owner"  # what ``credentialed`` returns for the server's owner (never a user's name)
+
+
+def _drop_closed(streams: OrderedDict) -> None:
+    for key in [k for k, s in streams.items() if s.closed()]:
+        del streams[key]
+
+
+def vouch(request, user: str | None = None) -> None:
+    """Call once ``request`` (a tornado ``HTTPServerRequest``) is authenticated as ``user``."""
     stream = getattr(getattr(request, "connection", None), "stream", None)
     entry = getattr(stream, "mlgov_peer", None)
     if entry:
-        entry[0].vouch(stream)
+        entry[0].vouch(stream, user)
+    elif stream is not None and getattr(stream, "mlgov_guard", None) is not None:
+        stream.mlgov_guard.vouch(stream, user)
 
 
 class _Head(HTTPMessageDelegate):
@@ -125,10 +188,13 @@ class _Head(HTTPMessageDelegate):
         if stream is not None:
             stream.mlgov_head = True
             guard = self.guard
-            if getattr(stream, "mlgov_peer", None) and guard.credentialed is not None:
-                if guard.credentialed(start_line, headers):
-                    guard.vouch(stream)
-                elif guard.stranger_body is not None and _body_over(headers, guard.stranger_body):
+            if guard.credentialed is not None:
+                user = guard.credentialed(start_line, headers)
+                if user:
+                    guard.vouch(stream, user)
+                # a stranger's body, or (shared server) one of a user who is not the owner: jupyter-
+                # server's routes would buffer it whole, and refuse such users anyway (R13 P2-4)
+                if user != OWNER and guard.stranger_body is not None and _body_over(headers, guard.stranger_body):
                     self.connection.set_max_body_size(guard.stranger_body)
         return self.delegate.headers_received(start_line, headers)
 

@@ -121,7 +121,9 @@ class MlgovServe(Application, GovernanceSettings, ConnectionLimits):
         # before it is read into memory. A body that stalls, or a connection idle between
         # requests, is dropped after BODY_TIMEOUT seconds. Per peer address, connections on which
         # no request was authenticated yet are capped (the oldest goes) and must send their first
-        # head within header_timeout (red team R12 N4); accept backs off while fds run out.
+        # head within header_timeout (red team R12 N4); all loopback addresses are one peer, all
+        # peers together hold at most unauthenticated_connections_total, and a signed-in user at
+        # most connections_per_user (R13 P2-1); accept backs off while fds run out.
         from .connections import backoff_accept, quiet_exhaustion
         from .peers import PeerGuard
         from .routes import BODY_TIMEOUT
@@ -129,7 +131,9 @@ class MlgovServe(Application, GovernanceSettings, ConnectionLimits):
         quiet_exhaustion()
         server = app.listen(self.port, self.ip, xheaders=True, max_body_size=UNROUTED_BODY_BYTES,
                             body_timeout=BODY_TIMEOUT, idle_connection_timeout=BODY_TIMEOUT)
-        self.peer_guard = PeerGuard(self.unauthenticated_connections_per_peer, self.header_timeout)
+        self.peer_guard = PeerGuard(self.unauthenticated_connections_per_peer, self.header_timeout,
+                                    total=self.unauthenticated_connections_total,
+                                    per_user=self.connections_per_user)
         self.peer_guard.install(server)
         backoff_accept(server)
         self.log.info("mlgov serve: %s at http://%s:%d%s", self.service_name, self.ip, self.port, self.prefix)
