@@ -38,8 +38,11 @@ EXPORT_TYPES = {"html": "text/html", "pdf": "application/pdf", "json": "applicat
 
 
 class CardService(ServiceBase):
-    def _card(self, s: Session, name: str) -> t.ModelCard:
-        card = s.execute(select(t.ModelCard).where(t.ModelCard.name == name)).scalar_one_or_none()
+    def _card(self, s: Session, name: str, lock: bool = False) -> t.ModelCard:
+        """Card ``name`` (NotFound); ``lock``: its row locked until commit, so two edits or
+        reviews of one card run one after the other and each reads the other's status."""
+        stmt = select(t.ModelCard).where(t.ModelCard.name == name)
+        card = s.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
         if card is None:
             raise NotFound(f"no model card named {name!r} (see %mlgov card list)")
         return card
@@ -148,7 +151,7 @@ class CardService(ServiceBase):
         """A content change makes a new Draft version; earlier versions (approved ones too) stay."""
         c.validate(body.content)
         with self.store.transaction() as s:
-            card = self._card(s, name)
+            card = self._card(s, name, lock=True)
             model = s.get(t.Asset, card.model_asset_id)
             self._authorize(s, actor, authz.CARD_EDIT, self._card_resource(s, card, model))
             latest = self._versions(s, card.id)[-1]
@@ -180,7 +183,7 @@ class CardService(ServiceBase):
 
     def transition_card(self, actor: Actor, name: str, body: m.CardTransition) -> dict:
         with self.store.transaction() as s:
-            card = self._card(s, name)
+            card = self._card(s, name, lock=True)
             model = s.get(t.Asset, card.model_asset_id)
             latest = self._versions(s, card.id)[-1]
             self._authorize(s, actor, ACTION_OF[body.action],

@@ -68,7 +68,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
 
     def set_member(self, actor: Actor, project: str, body: m.MemberSet) -> dict:
         with self.store.transaction() as s:
-            p = self._project(s, project)
+            p = self._locked_project(s, project)
             self._authorize(s, actor, authz.PROJECT_MANAGE, Resource(type="project", name=project,
                                                                      project=project))
             row = s.execute(select(t.Membership).where(t.Membership.project_id == p.id,
@@ -86,7 +86,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
 
     def remove_member(self, actor: Actor, project: str, user: str) -> dict:
         with self.store.transaction() as s:
-            p = self._project(s, project)
+            p = self._locked_project(s, project)
             self._authorize(s, actor, authz.PROJECT_MANAGE, Resource(type="project", name=project,
                                                                      project=project))
             row = s.execute(select(t.Membership).where(t.Membership.project_id == p.id,
@@ -99,6 +99,16 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
             s.delete(row)
             s.flush()
             return views.project(p, self._members(s, p.id))
+
+    def _locked_project(self, s: Session, name: str) -> t.Project:
+        """Project ``name`` with its row locked until the transaction ends (PostgreSQL; SQLite
+        serializes writers): membership changes of one project run one after the other, so the
+        caller's designation and "another owner is left" are read after the last change, never
+        both passed at once by two owners demoting each other. NotFound if there is none."""
+        p = s.execute(select(t.Project).where(t.Project.name == name).with_for_update()).scalar_one_or_none()
+        if p is None:
+            raise NotFound(f"no project named {name!r} (see %mlgov projects)")
+        return p
 
     def _keep_an_owner(self, s: Session, p: t.Project, row: t.Membership, what: str) -> None:
         """Conflict when ``row`` is the project's last owner: a project always keeps one."""
@@ -483,7 +493,9 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
 
     def decide(self, actor: Actor, request_id: int, body: m.Decision, accept: bool) -> dict:
         with self.store.transaction() as s:
-            r = s.get(t.AccessRequest, request_id)
+            # locked until commit: a second decision at the same instant waits, then reads the
+            # first one's status (409), never "pending" (PostgreSQL's READ COMMITTED)
+            r = s.get(t.AccessRequest, request_id, with_for_update=True)
             if r is None:
                 raise NotFound(f"no access request {request_id}")
             a = s.get(t.Asset, r.asset_id)
@@ -565,7 +577,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
     def end_subscription(self, actor: Actor, subscription_id: int, revoke: bool) -> dict:
         """revoke: an owner/steward ends it; cancel: the subscriber ends their own."""
         with self.store.transaction() as s:
-            sub = s.get(t.Subscription, subscription_id)
+            sub = s.get(t.Subscription, subscription_id, with_for_update=True)  # one ending wins
             if sub is None:
                 raise NotFound(f"no subscription {subscription_id}")
             a = s.get(t.Asset, sub.asset_id)

@@ -33,8 +33,9 @@ def deployment_view(d: t.Deployment, model: str, project: str, capture: str | No
 class DeploymentService(ServiceBase):
     capture_max_rows: int = 1_000_000  # rows one captured batch may hold (a serving batch is small)
 
-    def _deployment(self, s, name: str) -> t.Deployment:
-        d = s.execute(select(t.Deployment).where(t.Deployment.name == name)).scalar_one_or_none()
+    def _deployment(self, s, name: str, lock: bool = False) -> t.Deployment:
+        stmt = select(t.Deployment).where(t.Deployment.name == name)  # lock: its row, until commit
+        d = s.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
         if d is None:
             raise NotFound(f"no deployment named {name!r} (see %mlgov deploy --list)")
         return d
@@ -145,7 +146,7 @@ class DeploymentService(ServiceBase):
     def update_deployment(self, actor: Actor, name: str, body: m.DeploymentUpdate) -> dict:
         """Change a deployment's status (InService/OutOfService) or the model revision it serves."""
         with self.store.transaction() as s:
-            d = self._deployment(s, name)
+            d = self._deployment(s, name, lock=True)
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._deployment_resource(s, d, names[d.project_id]))
             detail = {"project": names[d.project_id]}

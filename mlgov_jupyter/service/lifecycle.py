@@ -115,6 +115,10 @@ class LifecycleService(ServiceBase):
 
     def _lifecycle_asset(self, s: Session, actor: Actor, name: str, action: str):
         a = self._asset(s, name)
+        # its row locked (and re-read) until commit: deprecations and unpublishing of one asset
+        # run one after the other, each reading the state the last one left
+        s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
+                  .execution_options(populate_existing=True))
         if not a.listed:
             raise NotFound(unpublished_message(a))
         pname = self._project_names(s)[a.project_id]
@@ -137,7 +141,7 @@ class LifecycleService(ServiceBase):
     def _end_grants(self, s: Session, actor: Actor, a: t.Asset, pname: str, reason: str, now) -> int:
         rows = s.execute(select(t.Subscription, t.Grant).join(t.Grant, t.Grant.subscription_id == t.Subscription.id)
                          .where(t.Subscription.asset_id == a.id, t.Subscription.status == "approved")
-                         .order_by(t.Subscription.id)).all()
+                         .order_by(t.Subscription.id).with_for_update()).all()
         for sub, g in rows:
             sub.status, sub.ended_by, sub.ended_at = "revoked", actor.name, now
             if g.status == "active":
@@ -153,7 +157,8 @@ class LifecycleService(ServiceBase):
 
     def _close_requests(self, s: Session, actor: Actor, a: t.Asset, pname: str, reason: str, now) -> int:
         rows = list(s.execute(select(t.AccessRequest).where(t.AccessRequest.asset_id == a.id,
-                                                            t.AccessRequest.status == "pending")).scalars())
+                                                            t.AccessRequest.status == "pending")
+                                  .with_for_update()).scalars())  # one waits for a decision in flight
         for r in rows:
             r.status, r.decided_by, r.decided_at = "closed", actor.name, now
             r.decision_comment = f"asset unpublished: {reason}"[:2048]

@@ -45,7 +45,8 @@ class ModelVersionService(ServiceBase):
         two decisions or alias moves on one model run one after the other."""
         a = self._asset(s, name)
         if lock:
-            s.execute(select(t.Asset.id).where(t.Asset.id == a.id).with_for_update())
+            s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()  # and re-read
+                      .execution_options(populate_existing=True))
         if a.kind != "model":
             raise Invalid(f"{name!r} is a {a.kind.replace('_', ' ')}; model versions are of models")
         return a

@@ -248,7 +248,7 @@ class NotificationService(ServiceBase):
                                                 t.Notification.read_at.is_(None))
             if not body.all:
                 stmt = stmt.where(t.Notification.id.in_(body.ids))
-            rows = list(s.execute(stmt).scalars())
+            rows = list(s.execute(stmt.with_for_update()).scalars())  # each marked read once
             now = _now()
             for n in rows:
                 n.read_at = now
