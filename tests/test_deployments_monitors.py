@@ -461,3 +461,49 @@ async def test_a_failed_runs_reason_is_shown_only_to_those_who_may_read_its_data
     assert body["executions"][0]["failure_reason"] == reason == body["last_execution"]["failure_reason"]
     code, events, _ = await api("root", "GET", "audit", action="monitor.run")
     assert code == 200 and "cannot compare" not in str(events) and "Invalid" in str(events), events
+
+
+async def test_a_monitor_stops_when_its_creator_may_no_longer_read_its_data(api):
+    """R13 P1-3: a monitor created under a grant kept reading the dataset after the grant was
+    revoked (drifted columns, violation counts). Each run re-checks that its creator may read
+    all of its data (as at creation and ``use``); when not, nothing is read, the run fails with
+    the reason, the monitor is stopped (audited) and its inactive alert is raised."""
+    from sklearn.dummy import DummyClassifier
+
+    from tests.helpers import parquet_b64
+
+    data = captured(300, 0, seed=5).drop(columns=["inference_id", "event_time"])
+    assert (await api("alice", "POST", "assets", {"name": "scoring-batch", "format": "parquet",
+                                                  "content_b64": parquet_b64(data)}))[0] == 201
+    model = DummyClassifier().fit(REF[["age"]], REF.label)
+    assert (await api("bob", "POST", "assets", {"name": "bobs-model", "kind": "model",
+                                                **inline_content(model)}))[0] == 201
+    code, req, _ = await api("bob", "POST", "requests", {"asset": "scoring-batch", "reason": "monitoring"})
+    assert code == 201, req
+    assert (await api("alice", "POST", f"requests/{req['id']}/approve", {}))[0] == 200
+    code, mon, _ = await api("bob", "POST", "monitors", _monitor_body("bobs-dq", deployment=None, model="bobs-model",
+                                                                      data="scoring-batch"))
+    assert code == 201, mon
+    code, ex, _ = await api("bob", "POST", "monitors/bobs-dq/run", {})
+    assert ex["status"] == "Completed", ex
+    code, subs, _ = await api("bob", "GET", "subscriptions")
+    sub = next(x for x in subs["subscriptions"] if x["asset"] == "scoring-batch")
+    assert (await api("alice", "POST", f"subscriptions/{sub['id']}/revoke", {}))[0] == 200
+    shifted = captured(300, 15, seed=6).drop(columns=["inference_id", "event_time"])
+    assert (await api("alice", "POST", "assets", {"name": "scoring-batch", "format": "parquet",
+                                                  "content_b64": parquet_b64(shifted)}))[0] == 201
+    code, ex, _ = await api("bob", "POST", "monitors/bobs-dq/run", {})
+    assert code == 200 and ex["status"] == "Failed", ex
+    assert "bob, who created monitor 'bobs-dq', no longer may read all of 'scoring-batch'" in ex["failure_reason"]
+    assert not ex["summary"] and ex["violations"] == 0 and ex["window"] is None, ex  # nothing was read
+    code, shown, _ = await api("bob", "GET", "monitors/bobs-dq")
+    assert shown["active"] is False and "no longer may read" in shown["last_execution"]["failure_reason"], shown
+    code, alerts, _ = await api("bob", "GET", "alerts", state="open")
+    assert any(a["kind"] == "inactive" and a["monitor"] == "bobs-dq" for a in alerts["alerts"]), alerts
+    code, events, _ = await api("root", "GET", "audit", action="monitor.stop")
+    assert any(e["actor"] == "mlgov-scheduler" and "no longer may read" in str(e["detail"])
+               for e in events["events"]), events
+    code, out, _ = await api("bob", "POST", "monitors/bobs-dq/start", {})
+    assert code == 403 and "no longer may read all of 'scoring-batch'" in out["message"], out
+    code, ex, _ = await api("bob", "POST", "monitors/bobs-dq/run", {})  # a manual run: still nothing read
+    assert ex["status"] == "Failed" and ex["window"] is None, ex

@@ -21,7 +21,7 @@ from ..core import authz, schedules
 from ..core.catalog import scan_batch_rows
 from ..core import models as m
 from ..core.authz import Resource
-from ..core.errors import Conflict, GovernanceError, Invalid, NotFound
+from ..core.errors import Conflict, Forbidden, GovernanceError, Invalid, NotFound
 from ..core.monitoring import Baseline
 from ..store import tables as t
 from .base import Actor, ServiceBase, aware, chunks, preload
@@ -73,8 +73,9 @@ class MonitorService(ServiceBase):
 
     # ---- records -----------------------------------------------------------------------------
 
-    def _monitor(self, s, name: str) -> t.Monitor:
-        row = s.execute(select(t.Monitor).where(t.Monitor.name == name)).scalar_one_or_none()
+    def _monitor(self, s, name: str, lock: bool = False) -> t.Monitor:
+        stmt = select(t.Monitor).where(t.Monitor.name == name)  # lock: its row, until commit
+        row = s.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no monitor named {name!r} (see %mlgov monitor list)")
         return row
@@ -245,9 +246,12 @@ class MonitorService(ServiceBase):
     def set_monitor_active(self, actor: Actor, name: str, active: bool) -> dict:
         """Start (the next run at the schedule's next fire time) or stop a monitor; audited."""
         with self.store.transaction() as s:
-            mon = self._monitor(s, name)
+            mon = self._monitor(s, name, lock=True)
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
+            lost = self._access_lost(s, mon) if active else None
+            if lost:
+                raise Forbidden(lost.replace("the monitor is stopped; it runs", "the monitor stays stopped; it runs"))
             mon.active, mon.updated_at = active, _now()
             mon.next_run_at = schedules.next_run(mon.schedule, mon.updated_at) if active else None
             self._audit(s, actor, "monitor.start" if active else "monitor.stop", "monitor", mon.name,
@@ -258,7 +262,7 @@ class MonitorService(ServiceBase):
     def delete_monitor(self, actor: Actor, name: str) -> dict:
         """Delete a monitor; its executions stay in the model's history (without the monitor)."""
         with self.store.transaction() as s:
-            mon = self._monitor(s, name)
+            mon = self._monitor(s, name, lock=True)
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
             if mon.running_since is not None and _now() - aware(mon.running_since) < RUN_LEASE:
@@ -289,6 +293,10 @@ class MonitorService(ServiceBase):
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
             monitor_id = mon.id
+            if actor.name != mon.created_by:  # the run's figures are the runner's to see as well
+                source = self._monitor_source(s, mon)
+                if not self._may_read_data(s, self._principal(s, actor), source, names[source.project_id]):
+                    raise Forbidden(f"you may not read all of {source.name!r}: a run of monitor {name!r} reads it whole")
         if not self._claim(monitor_id):
             raise Conflict(f"monitor {name!r} is running; its execution will show in its history")
         out = self._execute(monitor_id, actor)
@@ -347,10 +355,15 @@ class MonitorService(ServiceBase):
         started, t0 = _now(), time.perf_counter()
         with self.store.transaction(write=False) as s:
             mon = self._monitor_by_id(s, monitor_id)
-            plan = self._run_plan(s, mon)
+            lost = self._access_lost(s, mon)
+            # nothing is read when access is lost: the execution names no dataset (its reason,
+            # which holds no value, is shown to the model's project)
+            plan = {"datasets": None, "reason": lost} if lost else self._run_plan(s, mon)
         report, reason, failed, window = None, None, None, plan.get("window")
         self._run_progress()[monitor_id] = [0, (window or {}).get("rows")]
         try:
+            if lost:
+                raise Forbidden(lost)
             if plan.get("reason"):
                 raise Invalid(plan["reason"])
             from .monitor_runs import run_check
@@ -386,6 +399,10 @@ class MonitorService(ServiceBase):
             mon.running_since, mon.last_run_at = None, ended
             if report is not None and plan.get("watermark") is not None:
                 mon.watermark = plan["watermark"]
+            if lost and mon.active:  # stopped until someone who may read the data starts it
+                mon.active, mon.next_run_at, mon.updated_at = False, None, ended
+                self._audit(s, SCHEDULER, "monitor.stop", "monitor", mon.name,
+                            {"project": names[mon.project_id], "reason": lost})
             s.flush()
             self._audit(s, actor, "monitor.run", "monitor", mon.name,
                         {"execution": row.id, "status": status, "violations": violations,
@@ -394,6 +411,26 @@ class MonitorService(ServiceBase):
             self._evaluate_alerts(s, [mon.deployment_id], [mon.id])
             return {**views.execution(row, model.name, with_report=False), "monitor": mon.name, "window": window,
                     "failure_reason": reason, "started_at": views.iso(started), "ended_at": views.iso(ended)}
+
+    def _monitor_source(self, s, mon: t.Monitor) -> t.Asset:
+        """The asset a monitor reads: its dataset, or its deployment's capture."""
+        if mon.dataset_asset_id:
+            return s.get(t.Asset, mon.dataset_asset_id)
+        return s.get(t.Asset, s.get(t.Deployment, mon.deployment_id).capture_asset_id)
+
+    def _access_lost(self, s, mon: t.Monitor) -> str | None:
+        """Why the monitor may no longer run (its creator may not read all of its data now: a
+        grant revoked or expired, an asset filter, a classification raised, a membership ended;
+        the same check as at its creation and as ``use``), or None. Checked at every run."""
+        source = self._monitor_source(s, mon)
+        if source is None:
+            return None  # no data source: the run plan says so
+        names = self._project_names(s)
+        if self._may_read_data(s, self._principal(s, Actor(mon.created_by)), source, names[source.project_id]):
+            return None
+        return (f"{mon.created_by}, who created monitor {mon.name!r}, no longer may read all of "
+                f"{source.name!r}: the monitor is stopped; it runs again when started by its creator "
+                f"once they may read it")
 
     def _monitor_by_id(self, s, monitor_id: int) -> t.Monitor:
         mon = s.get(t.Monitor, monitor_id)
@@ -566,7 +603,7 @@ class MonitorService(ServiceBase):
     def acknowledge(self, actor: Actor, alert_id: int, body: m.Decision) -> dict:
         """Say an open alert is seen and what is done about it; audited."""
         with self.store.transaction() as s:
-            a = s.get(t.Alert, alert_id)
+            a = s.get(t.Alert, alert_id, with_for_update=True)  # a second acknowledgement: 409
             if a is None:
                 raise NotFound(f"no alert {alert_id}")
             names = self._project_names(s)
