@@ -352,9 +352,14 @@ def _no_constant(name: str):
     raise Invalid(f"request body: {name} is not a number JSON allows")
 
 
+_INT_LIMIT = 2 ** 63
+
+
 def _no_nul(value) -> None:
     """NUL characters are refused: PostgreSQL cannot store them in text; so are numbers too large
-    for a float (``1e999`` parses as infinity, which JSON columns cannot store either)."""
+    for a float (``1e999`` parses as infinity, which JSON columns cannot store either) and
+    integers outside a signed 64-bit integer (a 4,300-digit count reached every dashboard, where
+    JavaScript read it as Infinity)."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -364,6 +369,8 @@ def _no_nul(value) -> None:
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise Invalid("request body: a number is too large for a float")
+        elif isinstance(item, int) and not -_INT_LIMIT <= item < _INT_LIMIT:
+            raise Invalid("request body: an integer is outside the 64-bit range (-2**63 to 2**63-1)")
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

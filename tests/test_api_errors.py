@@ -229,6 +229,10 @@ async def test_deeply_nested_json_is_a_400(api):
     ('{"report": {"n_current": NaN}}', "NaN is not a number JSON allows"),
     ('{"report": {"violations_by_type": {"x": Infinity}}}', "Infinity is not a number JSON allows"),
     ('{"report": {"x": 1e999}}', "a number is too large for a float"),  # red team R12 N6: a 500 on PostgreSQL
+    # red team R13 P1-6: a 4,300-digit count was stored and every dashboard read it as Infinity
+    ('{"report": {"n_current": ' + "9" * 4300 + '}}', "an integer is outside the 64-bit range"),
+    ('{"report": {"n_current": %d}}' % 2**63, "an integer is outside the 64-bit range"),
+    ('{"report": {"violations_by_type": {"x": %d}}}' % (-2**63 - 1), "an integer is outside the 64-bit range"),
     ('{"report": {"drifted_columns": 5}}', "report.drifted_columns must be a list of column names"),
     ('{"report": {"violations_by_type": {"x": "many"}}}', "report.violations_by_type must map"),
     ('{"report": {"n_current": "all"}}', "report.n_current must be a whole number"),
