@@ -207,7 +207,7 @@ def test_reads_held_past_stream_max_lease_are_cut_for_a_user_waiting(lease_serve
     third.start()
     time.sleep(0.3)
     (status, data), took = _timed(lambda: _rest(lease_server, "carol", "GET", "assets/small/data?format=arrow"))
-    assert status == 200 and pa.ipc.open_stream(data).read_all().num_rows == 10
+    assert status == 200 and pa.ipc.open_stream(data).read_all().num_rows == 10, (status, data)
     assert took < 10, took  # a 503 after decode_wait (15 s) before
     with pytest.raises(Unavailable, match=r"^the stream of 'zeros' broke off before its end \(\w+\): try again "
                                           r"\(a busy service cuts reads held past stream_max_lease while others "
@@ -217,6 +217,24 @@ def test_reads_held_past_stream_max_lease_are_cut_for_a_user_waiting(lease_serve
     third.join(60)
     for s in held:
         s.close()
+
+
+def test_the_read_lease_never_cuts_a_users_only_read(lease_server):
+    """R13 P2-3 (the `use` variant): by age, the read held longest past the lease was cut, so
+    attackers restarting their own reads aimed the lease at an honest long one. Now a cut goes to
+    the user holding the most above a fair share, never a user's only read: carol's old read
+    stays while bob, holding the other slot, waits for a second."""
+    assert _publish(lease_server, "carol", "czeros", _zeros())[0] == 201
+    carol = _never_read(lease_server, "carol", "czeros")
+    time.sleep(3.5)  # past stream_max_lease (3 s)
+    bob = _never_read(lease_server, "bob", "zeros")
+    second = threading.Thread(target=_rest, args=(lease_server, "bob", "GET", "assets/zeros/data?format=arrow"))
+    second.start()
+    time.sleep(5)
+    assert _server_side_state(lease_server.port, carol.getsockname()[1]) == "ESTABLISHED"
+    carol.close()
+    second.join(60)
+    bob.close()
 
 
 @pytest.fixture(scope="module")

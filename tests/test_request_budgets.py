@@ -268,13 +268,32 @@ def tight(tmp_path_factory):
 def test_declared_lengths_hold_no_budget(tight):
     """R12 N2: four users each declaring a large body and sending nothing made every POST and PUT
     of everyone else a 503 for 60 s (the declared lengths were reserved). Now a declared length
-    holds one 64 KiB read: their requests stay open, and a fifth user's JSON and raw bodies go
+    holds nothing: their requests stay open, and a fifth user's JSON and raw bodies go
     through."""
     uploads = {u: _upload(tight, u) for u in ("u1", "u2", "u3", "u4", "u9")}
     held = [_put_head(tight, u, 4 << 20, uploads[u]) for u in ("u1", "u2", "u3", "u4")]
     assert [_answer(s, 0.3) for s in held] == [None] * 4
     status, body = _rest(tight, "u9", "POST", "projects", {"name": "n2"})
     assert status == 201, body
+    status, body = _rest(tight, "u9", "PUT", f"{uploads['u9']}?offset=0", raw=b"x" * 1000)
+    assert status == 200, body
+    for s in held:
+        s.close()
+
+
+def test_connections_that_send_nothing_hold_no_budget(tight):
+    """R13 P2-2: each connection was charged a 64 KiB read window before a byte arrived, so 3
+    users x 4,096 PUTs sending nothing filled the large-body pool and everyone's upload part was
+    a 503 for 60 s. Now only bytes that arrived are charged, and one user may send at most 8
+    bodies at once (the 9th is a 503 at once): here 3 users x 40 such PUTs (7.5 MiB of windows
+    against 6 MiB before) leave u9's upload part going through."""
+    uploads = {u: _upload(tight, u) for u in ("u1", "u2", "u3", "u9")}
+    held = [_put_head(tight, u, 4 << 20, uploads[u]) for u in ("u1", "u2", "u3") for _ in range(40)]
+    time.sleep(1)
+    answers = [_answer(s, 0.01) for s in held]
+    refused = [a for a in answers if a is not None]
+    assert len(refused) == 3 * 32, answers[:10]
+    assert all(a[0] == 503 and a[1].startswith("you are already sending 8 request bodies") for a in refused), refused[:3]
     status, body = _rest(tight, "u9", "PUT", f"{uploads['u9']}?offset=0", raw=b"x" * 1000)
     assert status == 200, body
     for s in held:
@@ -448,7 +467,7 @@ def test_streams_held_past_stream_max_lease_are_cut_for_those_waiting(lease_serv
     assert took < 10, took  # a 503 after decode_wait (15 s) before
     # alice's oldest stream was cut: the server closed its end (what the kernel buffered still drains)
     assert _server_side_state(lease_server.port, held[0].getsockname()[1]) != "ESTABLISHED"
-    assert "was cut: others waited for a slot (stream_max_lease 3 s)" in (lease_server.root / "server.log").read_text()
+    assert "was cut: others waited for a slot and alice held the most, above a fair share (stream_max_lease 3 s)" in (lease_server.root / "server.log").read_text()
     fourth.join(30)
     for s in held:
         s.close()
@@ -494,3 +513,44 @@ def test_a_waiter_whose_user_holds_fewer_slots_goes_first():
     reads.release("bob")
     time.sleep(0.2)
     assert order == ["bob", "alice"]
+
+
+def test_the_lease_cuts_by_fair_share_not_an_honest_users_only_stream():
+    """R13 P2-3: attackers held every slot but one, restarted their own streams before the lease
+    and kept a waiter; the victim's long download was then the only stream past the lease, and
+    the lease (by age) cut it. Now a cut goes to the user holding the most above a fair share,
+    never a user's only stream: carol's old stream is left alone, mallory's fresh ones are not
+    cut before their lease, then her oldest is. The decode read slots choose the same way."""
+    import asyncio
+
+    from mlgov_jupyter.server.budgets import StreamSlots
+    from mlgov_jupyter.store.fair_slots import preempt_by_share
+
+    async def streams():
+        slots, cut = StreamSlots(), []
+        carol = await slots.acquire("carol", 4, 4, 5, 0.5, lambda: cut.append("carol"))
+        await asyncio.sleep(0.6)  # carol's download is past the lease
+        mallory = [await slots.acquire("mallory", 4, 4, 5, 0.5, lambda i=i: cut.append(f"mallory{i}"))
+                   for i in range(3)]
+        waiter = asyncio.ensure_future(slots.acquire("mike", 4, 4, 5, 0.5))
+        await asyncio.sleep(0.3)
+        assert cut == []  # by age, carol's stream was cut here
+        await asyncio.sleep(0.5)
+        assert cut == ["mallory0"]
+        slots.release(mallory[0])
+        slots.release(await waiter)
+        for token in [carol] + mallory[1:]:
+            slots.release(token)
+
+    asyncio.run(streams())
+    old, new = 0.0, 9.0
+    # carol's one read, mallory's three fresh ones: nothing to cut; once hers are old, one of them
+    assert preempt_by_share([("c", "carol", old)] + [(f"m{i}", "mallory", new) for i in range(3)],
+                            ["mike"], 4, 5.0, 10.0, 1) == []
+    assert preempt_by_share([("c", "carol", old)] + [(f"m{i}", "mallory", new + i) for i in range(3)],
+                            ["mike"], 4, 5.0, 20.0, 1) == ["m0"]
+    # two users at their share: a waiter holding one gains nothing from a cut
+    assert preempt_by_share([("a", "alice", old), ("b", "bob", old)], ["bob"], 2, 5.0, 20.0, 1) == []
+    # nobody else above their share: a user's own newer call takes the place of their own oldest
+    assert preempt_by_share([("c", "carol", old), ("m0", "mallory", old + 1), ("m1", "mallory", old)],
+                            ["mallory", "carol"], 4, 5.0, 20.0, 2) == ["m1"]

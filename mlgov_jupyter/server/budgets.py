@@ -3,15 +3,20 @@ bytes arriving (kept in memory until the body is in) and responses being streame
 chunk, a file or a decode worker, and a socket). Both are counted on the event loop (every
 reservation and release happens there), so no lock is needed.
 
-Body bytes are charged as they arrive (plus one read window: ``BODY_WINDOW``), never by the
-length a request declares: declaring 256 MiB and sending nothing holds 64 KiB (red team R12 N2).
+Body bytes are charged as they arrive, never by the length a request declares (red team R12 N2),
+nor ahead of what arrived: a read window charged per connection let 3 users x 4,096 connections
+that sent nothing fill the large-body pool (R13 P2-2). What tornado has read and not yet handed
+over (at most ``BODY_WINDOW`` a request) is bounded instead by ``BODIES_PER_USER``: bodies one
+user may be sending at once (a 503 at once beyond), so idle connections cost nothing.
 A quarter of ``body_memory_total`` is kept for small JSON bodies: large ones (upload parts,
 captures, large documents) never take it, and each user may hold one small body in it, so others'
 large bodies cannot keep anyone from creating a project or saving a card.
 
 Stream slots are granted fairly and leased: a waiter whose user holds fewer slots goes first
-(not first come, first served by connection), and while anyone waits the stream held longest past
-``stream_max_lease`` is cut (red team R12 N3).
+(not first come, first served by connection), and while anyone waits a stream of the user holding
+the most slots, above a fair share, is cut once it was held ``stream_max_lease`` (red team R12 N3;
+by share, not by age: R13 P2-3, where attackers restarting their own streams aimed the age rule at
+an honest long download; a user's only stream is never cut: ``fair_slots.preempt_by_share``).
 
 Beyond a budget the caller gets ``Unavailable`` (503) with one line saying which setting bounds it.
 """
@@ -25,10 +30,12 @@ from collections import Counter
 from typing import Callable
 
 from ..core.errors import TooLarge, Unavailable
+from ..store.fair_slots import preempt_by_share
 
 log = logging.getLogger("mlgov.server")
 
-BODY_WINDOW = 64 << 10  # bytes charged ahead of what arrived: tornado's read (HTTP1ConnectionParameters.chunk_size)
+BODY_WINDOW = 64 << 10  # bytes tornado reads ahead of a handler at most (HTTP1ConnectionParameters.chunk_size)
+BODIES_PER_USER = 8  # bodies one user may send at once (each may hold one BODY_WINDOW not yet charged)
 SMALL_SHARE = 4  # 1/SMALL_SHARE of body_memory_total is kept for small JSON bodies (one per user)
 PREEMPT_STEP = 0.2  # seconds between looks at the stream leases while someone waits
 
@@ -50,6 +57,20 @@ class BodyBudget:
     def __init__(self) -> None:
         self.by_user: Counter = Counter()
         self.total = 0
+        self.sending: Counter = Counter()  # bodies being received, per user
+
+    def begin(self, user: str, most: int = BODIES_PER_USER) -> None:
+        """A body of ``user`` starts to arrive: Unavailable (503) when they send ``most`` already;
+        ``end(user)`` once it is in or the request is over."""
+        if self.sending[user] >= most:
+            raise Unavailable(f"you are already sending {self.sending[user]} request bodies, the most one user "
+                              f"may send at once: try again when they are in")
+        self.sending[user] += 1
+
+    def end(self, user: str) -> None:
+        self.sending[user] -= 1
+        if self.sending[user] <= 0:
+            del self.sending[user]
 
     @staticmethod
     def most(per_user: int, total: int, small: bool = False) -> int:
@@ -92,8 +113,9 @@ class StreamSlots:
     opened, ``release(token)`` once it ended (whichever way). A user past ``per_user`` (held and
     waiting) is refused at once; past ``total`` a caller waits up to ``wait`` seconds (at least
     ``lease`` + 1 with a lease: some stream's lease ends by then), then Unavailable. Waiters are served by how many slots their user holds, then by arrival. While
-    someone waits, the stream held longest, if held over ``lease`` seconds (0: never), is cut:
-    its ``preempt()`` is called (it closes its connection; the release follows)."""
+    someone waits, a stream held over ``lease`` seconds (0: never cut) of the user holding the most
+    slots above a fair share is cut (``preempt_by_share``; never a user's only stream): its
+    ``preempt()`` is called (it closes its connection; the release follows)."""
 
     def __init__(self) -> None:
         self.by_user: Counter = Counter()  # held or waited for
@@ -103,6 +125,7 @@ class StreamSlots:
         self.waiting: list[tuple[int, str]] = []
         self._seq = itertools.count()
         self._looked = 0.0  # when the leases were last looked at (once per PREEMPT_STEP, not per waiter)
+        self.total_slots = 0  # stream_max as last asked for (the fair share divides it)
 
     def _may_take(self, me: tuple[int, str], total: int) -> bool:
         free = total - self.total
@@ -119,13 +142,14 @@ class StreamSlots:
         cutting = sum(1 for entry in self.leases.values() if entry[3])
         if cutting >= len(self.waiting):
             return
-        old = [(entry[1], token) for token, entry in self.leases.items()
-               if not entry[3] and entry[2] is not None and now - entry[1] >= lease]
-        if old:
-            entry = self.leases[min(old, key=lambda o: o[0])[1]]
+        streams = [(token, entry[0], entry[1] if entry[2] is not None else float("inf"))
+                   for token, entry in self.leases.items() if not entry[3]]
+        for token in preempt_by_share(streams, [w[1] for w in self.waiting], self.total_slots, lease, now,
+                                      len(self.waiting) - cutting):
+            entry = self.leases[token]
             entry[3] = True
-            log.warning("a stream of %s held %.0f s was cut: others waited for a slot (stream_max_lease %g s)",
-                        entry[0], now - entry[1], lease)
+            log.warning("a stream of %s held %.0f s was cut: others waited for a slot and %s held the most, "
+                        "above a fair share (stream_max_lease %g s)", entry[0], now - entry[1], entry[0], lease)
             entry[2]()
 
     async def acquire(self, user: str, per_user: int, total: int, wait: float, lease: float = 0.0,
@@ -134,6 +158,7 @@ class StreamSlots:
             n = self.by_user[user]
             raise Unavailable(f"you already have {n} download{'s' if n != 1 else ''} in progress (the most one "
                               f"user may have at once: stream_per_user); try again when one ends")
+        self.total_slots = total
         self.by_user[user] += 1  # held while waiting: a user cannot queue more than per_user
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (max(wait, lease + 1.0) if lease > 0 else wait)  # a lease ends in time

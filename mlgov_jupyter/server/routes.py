@@ -24,7 +24,7 @@ from .. import api
 from ..core.errors import GovernanceError, TooLarge
 from ..service import Actor
 from ..store.decode_worker import decode_user
-from .budgets import BODY_WINDOW, BodyBudget, budgets
+from .budgets import BodyBudget, budgets
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
@@ -103,12 +103,20 @@ class RouteMixin:
         self._body_reserved = held + n
 
     def _body_window(self, received: int) -> int:
-        """What this body is charged once ``received`` bytes are in: those, plus the next read
-        (``BODY_WINDOW``, or what is left of its declared length), never the declared length
-        itself (red team R12 N2: declaring 256 MiB and sending nothing held the budget)."""
-        declared = self._declared_length()
-        return received + (min(BODY_WINDOW, declared - received) if declared > received else
-                           0 if declared else BODY_WINDOW)
+        """What this body is charged once ``received`` bytes are in: those, never the declared
+        length (red team R12 N2) nor a read ahead (R13 P2-2: a window charged per connection let
+        idle connections fill the budget); what tornado read and has not handed over yet (at most
+        ``BODY_WINDOW``) is bounded by ``BODIES_PER_USER`` bodies per user (``_begin_body``)."""
+        return received
+
+    def _begin_body(self) -> None:
+        """Count this request among the bodies its user is sending (``BodyBudget.begin``: 503 past
+        ``BODIES_PER_USER``), if it has one; ended with ``_release_body``."""
+        headers = self.request.headers
+        if self._declared_length() > 0 or "chunked" in headers.get("Transfer-Encoding", "").lower():
+            user = self.__dict__.setdefault("_body_user", self.actor.name)
+            budgets(self.settings)[0].begin(user)
+            self._body_sending = True
 
     def _reserve_parse(self, body: bytes) -> None:
         """Count what parsing this JSON body will take (``_parse_cost``) against the caller's
@@ -122,6 +130,9 @@ class RouteMixin:
         self._reserve_body(cost)
 
     def _release_body(self) -> None:
+        if getattr(self, "_body_sending", False):
+            self._body_sending = False
+            budgets(self.settings)[0].end(self._body_user)
         n, self._body_reserved = getattr(self, "_body_reserved", 0), 0
         if n:
             budgets(self.settings)[0].release(self._body_user, n)
@@ -185,8 +196,8 @@ class RouteMixin:
         length over the body's limit (``_body_limit``: small for JSON); the route's ``precheck``
         (an upload that is not the caller's is a 404 before its body is read); 503 when the declared
         length could never fit the budget of body bytes in flight (``body_memory_per_user``,
-        ``body_memory_total``); 503 when the first read window (``_body_window``) does not fit
-        now; the bytes are then charged as they arrive (``data_received``); the connection's
+        ``body_memory_total``); 503 when its user sends ``BODIES_PER_USER`` bodies already
+        (``_begin_body``); the bytes are then charged as they arrive (``data_received``); the connection's
         own cap set to the limit (tornado drops a body that grows past it) and a stalled body
         dropped after ``BODY_TIMEOUT`` seconds."""
         self._body, self._received = [], 0
@@ -204,7 +215,7 @@ class RouteMixin:
             if self._declared_length() > most:  # could never be taken: not a matter of trying again
                 raise TooLarge(f"the request body is {_mib(self._declared_length())}; one user may send at most "
                                f"{_mib(most)} at once (body_memory_per_user, body_memory_total)")
-            self._reserve_body(self._body_window(0))
+            self._begin_body()
         except GovernanceError as exc:
             self._refuse(exc)  # tornado discards what still arrives until the answer is out
             return

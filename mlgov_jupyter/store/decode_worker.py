@@ -41,7 +41,7 @@ import weakref
 from typing import Iterator
 
 from ..core import errors
-from .fair_slots import FairSlots
+from .fair_slots import FairSlots, preempt_by_share
 
 FRAME = 8 << 20  # most bytes of one data frame (what the service holds of a stream at once)
 DEFAULT_MAX_MEMORY = 1 << 30
@@ -78,8 +78,9 @@ class DecodePool:
     their reader reads) never take, kept for describes and captures (scans hold at most
     ``max_workers - reserved``, at least 1; one more waits as for a slot, then Unavailable; waiters
     are served by how many reads their user holds, fewest first: ``FairSlots``); lease: while
-    callers wait for a read slot, the scan held longest past this many seconds is stopped, one
-    per waiter (its reader sees the stream break off; 0: never); a read then waits up to
+    callers wait for a read slot, a scan held past this many seconds of the user holding the
+    most above a fair share is stopped, one per waiter, never a user's only one (its reader
+    sees the stream break off; 0: never); a read then waits up to
     ``lease`` + 5 s if that is longer than ``slot_wait``.
     """
 
@@ -597,18 +598,21 @@ def _watch_scans(pool_ref) -> None:
 
 
 def _preempt_reads(pool, scans: list, now: float) -> None:
-    """The read lease (red team R12 N3): while callers wait for a read slot, stop the reads held
-    longest past ``pool.lease`` seconds, one per waiter (their readers see the stream break off)."""
+    """The read lease (red team R12 N3): while callers wait for a read slot, stop reads of the
+    user holding the most above a fair share, each held at least ``pool.lease`` seconds, one per
+    waiter, never a user's only read (``fair_slots.preempt_by_share``; by age alone, attackers
+    restarting their own reads aimed it at an honest long one: R13 P2-3). Their readers see the
+    stream break off."""
     if not pool.lease:
         return
-    waiting = pool._read_slots.waiting()
-    old = sorted(scans, key=lambda s: s.started)
-    for scan in old[:waiting]:
-        if now - scan.started < pool.lease:
-            break
-        scan.worker.drained = "lease"
-        scan.worker.kill_only()
-        scan.drop()
+    waiters = pool._read_slots.waiting_users()
+    if not waiters:
+        return
+    streams = [(i, scan.worker.user, scan.started) for i, scan in enumerate(scans)]
+    for i in preempt_by_share(streams, waiters, pool.max_reads, pool.lease, now, len(waiters)):
+        scans[i].worker.drained = "lease"
+        scans[i].worker.kill_only()
+        scans[i].drop()
 
 
 def _stop_all(workers: list) -> None:

@@ -1,7 +1,9 @@
 """Slots shared by threads, granted fairly by user (red team R12 N3): a waiter whose user holds
 fewer slots goes before one whose user holds more, then first come, first served. A plain
 semaphore wakes whichever thread the OS picks, so users who hold every slot and ask again at once
-could keep the others waiting until they gave up."""
+could keep the others waiting until they gave up. When someone waits, ``preempt_by_share`` says
+which held slots to cut: those of the user holding the most above a fair share (red team R13
+P2-3), never by age alone."""
 
 from __future__ import annotations
 
@@ -60,3 +62,45 @@ class FairSlots:
     def waiting(self) -> int:
         with self._cond:
             return len(self._waiting)
+
+    def waiting_users(self) -> list:
+        """The user of each caller waiting now."""
+        with self._cond:
+            return [w[1] for w in self._waiting]
+
+
+def preempt_by_share(streams, waiters, slots: int, lease: float, now: float, n: int) -> list:
+    """Which held slots to cut for ``waiters`` (red team R13 P2-3): by fair share, not by age.
+
+    ``streams``: ``(key, user, since)`` of every held slot that may be cut (``since``: monotonic
+    seconds when it was taken); ``waiters``: the user of each caller waiting; ``slots``: how many
+    there are; ``n``: at most how many to cut. A slot is cut only when its user holds more than
+    their fair share (``slots`` / users holding or waiting), at least two (never a user's only
+    stream), and at least two more than the waiter it goes to (else the cut only swaps who is
+    short); its stream must have been held ``lease`` seconds at least. The user holding the most
+    loses first; within that user, the slot held longest. When no other user is above their share,
+    a waiter's own oldest slot past the lease is cut for it (if their user holds two or more: the
+    lease orders streams within a user). Returns the keys, at most ``n``."""
+    held = Counter(user for _, user, _ in streams)
+    users = set(held) | set(waiters)
+    if not users or not waiters or n <= 0:
+        return []
+    share = slots / len(users)
+    old: dict = {}
+    for key, user, since in sorted(streams, key=lambda s: s[2]):
+        if now - since >= lease:
+            old.setdefault(user, []).append(key)
+    cut = []
+    for taker in sorted(waiters, key=lambda w: held[w])[:n]:  # each waiter takes one freed slot
+        fit = [u for u, keys in old.items()
+               if keys and u != taker and held[u] > share and held[u] >= 2 and held[u] - held[taker] >= 2]
+        if fit:
+            user = max(fit, key=lambda u: held[u])
+        elif old.get(taker) and held[taker] >= 2:
+            user = taker  # a user's own newer call may take the place of their own older one
+        else:
+            continue
+        cut.append(old[user].pop(0))
+        held[user] -= 1
+        held[taker] += 1
+    return cut
