@@ -212,12 +212,12 @@ def test_a_crashed_worker_is_a_one_line_400_before_the_stream(tmp_path):
     from mlgov_jupyter.store.objects import ObjectStore
 
     objects = ObjectStore(str(tmp_path / "objects"), tmp_path / "staging")
-    pq.write_table(pa.table({"a": list(range(100))}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"a": list(range(100))}), tmp_path / "staging" / "a.parquet")
     pool = DecodePool(objects, None, 256 << 20, idle=1)
     try:
-        digest = objects.adopt(_copy(objects, tmp_path / "a.parquet"))[0]
+        digest = objects.adopt(_copy(objects, tmp_path / "staging" / "a.parquet"))[0]
         assert pool._idle == []  # started by the first call, then kept
-        assert pool.describe_parquet(str(tmp_path / "a.parquet"), None, None)[2] == 100
+        assert pool.describe_parquet(str(tmp_path / "staging" / "a.parquet"), None, None)[2] == 100
         worker = pool._idle[0]
         with pytest.raises(Invalid, match="^no column named 'nope' in this dataset$"):
             pool.scan({"digest": digest}, ["nope"], None, 1000)
@@ -226,12 +226,12 @@ def test_a_crashed_worker_is_a_one_line_400_before_the_stream(tmp_path):
         os.kill(scan.worker.proc.pid, signal.SIGSEGV)
         with pytest.raises(Invalid, match=r"^reading this Parquet content was stopped by SIGSEGV: the file is corrupt$"):
             list(scan.ipc_chunks())
-        assert pool.describe_parquet(str(tmp_path / "a.parquet"), None, None)[2] == 100
+        assert pool.describe_parquet(str(tmp_path / "staging" / "a.parquet"), None, None)[2] == 100
         scan = pool.scan({"digest": digest}, None, None, 1000)
         os.kill(scan.worker.proc.pid, signal.SIGKILL)
         with pytest.raises(TooLarge, match="needs more than 256 MiB of memory"):
             list(scan.ipc_chunks())
-        assert pool.describe_parquet(str(tmp_path / "a.parquet"), None, None)[2] == 100
+        assert pool.describe_parquet(str(tmp_path / "staging" / "a.parquet"), None, None)[2] == 100
     finally:
         pool.close()
 
@@ -242,13 +242,13 @@ def test_an_idle_worker_retires_and_the_next_call_starts_another(tmp_path):
     from mlgov_jupyter.store.objects import ObjectStore
 
     objects = ObjectStore(str(tmp_path / "objects"), tmp_path / "staging")
-    pq.write_table(pa.table({"a": list(range(10))}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"a": list(range(10))}), tmp_path / "staging" / "a.parquet")
     pool = DecodePool(objects, None, 256 << 20, idle=1, idle_seconds=2)
     try:
-        assert pool.describe_parquet(str(tmp_path / "a.parquet"), None, None)[2] == 10
+        assert pool.describe_parquet(str(tmp_path / "staging" / "a.parquet"), None, None)[2] == 10
         worker = pool._idle[0]
         assert worker.proc.wait(timeout=30) == IDLE_EXIT
-        assert pool.describe_parquet(str(tmp_path / "a.parquet"), None, None)[2] == 10
+        assert pool.describe_parquet(str(tmp_path / "staging" / "a.parquet"), None, None)[2] == 10
         assert pool._idle[0] is not worker
     finally:
         pool.close()

@@ -103,6 +103,8 @@ _CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x2000
 # what the worker reads of its own /proc entry (found with strace over predict of scikit-learn
 # pipelines, forests, HistGradientBoosting, KMeans: glibc, OpenBLAS, loky's CPU count)
 PROC_SELF_FILES = ("maps", "stat", "status", "cgroup")
+# socket families a worker that reads an object store over the network may open (AF_INET, AF_INET6)
+INTERNET_FAMILIES = (2, 10)
 
 
 class Unavailable(RuntimeError):
@@ -133,14 +135,14 @@ def landlock_abi() -> int:
     return int(abi) if abi > 0 else 0
 
 
-def readable_paths() -> list[str]:
+def readable_paths(extra=()) -> list[str]:
     """What the worker may read (never write): the Python installation, the mlgov package,
-    system libraries, the files of its own /proc entry it reads (PROC_SELF_FILES). Paths that
-    do not exist are left out. Unavailable if one of them is ``/`` or holds the user's home
-    directory (Python installed with prefix ``~``)."""
+    system libraries, the files of its own /proc entry it reads (PROC_SELF_FILES), and ``extra``
+    (the decode worker's data folders). Paths that do not exist are left out. Unavailable if one
+    of them is ``/`` or holds the user's home directory (Python installed with prefix ``~``)."""
     import mlgov_jupyter
 
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+    paths = {*extra, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.abspath(mlgov_jupyter.__file__)),
              "/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache",
              # opened, each is /proc/<this pid>/<file>: not the directory (net/, mountinfo, environ)
@@ -163,10 +165,10 @@ def _passwd_home() -> str:
         return ""
 
 
-def _landlock(abi: int, readable: list[str]) -> None:
+def _landlock(abi: int, readable: list[str], tcp: bool = False) -> None:
     libc = _libc()
     fs = _FS_BY_ABI.get(abi, (1 << 16) - 1)
-    attr = _RulesetAttr(fs, _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0,
+    attr = _RulesetAttr(fs, _NET_BIND_TCP | (0 if tcp else _NET_CONNECT_TCP) if abi >= 4 else 0,
                         _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0)
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
@@ -191,9 +193,10 @@ def _landlock(abi: int, readable: list[str]) -> None:
         os.close(ruleset)
 
 
-def _seccomp_filter():
+def _seccomp_filter(tcp: bool = False):
     """A libseccomp filter (allow by default) denying what DENIED_SYSCALLS and
-    SELF_ONLY_SYSCALLS name; Unavailable without pyseccomp or libseccomp."""
+    SELF_ONLY_SYSCALLS name (``tcp``: ``socket`` of the families in INTERNET_FAMILIES
+    allowed); Unavailable without pyseccomp or libseccomp."""
     try:
         import pyseccomp as sc
     except (ImportError, OSError, RuntimeError) as exc:  # pyseccomp raises if libseccomp.so is missing
@@ -201,10 +204,19 @@ def _seccomp_filter():
     flt = sc.SyscallFilter(sc.ALLOW)
     deny = sc.ERRNO(errno.EPERM)
     for name in DENIED_SYSCALLS:
+        if tcp and name == "socket":
+            continue
         try:
             flt.add_rule(deny, name)
         except (ValueError, OSError, RuntimeError):  # not a system call here
             continue
+    if tcp:  # any other family (AF_UNIX: a database's socket, AF_NETLINK, ...) and high bits: EPERM
+        low, high = min(INTERNET_FAMILIES), max(INTERNET_FAMILIES)
+        flt.add_rule(deny, "socket", sc.Arg(0, sc.LT, low))
+        flt.add_rule(deny, "socket", sc.Arg(0, sc.GT, high))
+        for family in range(low + 1, high):
+            if family not in INTERNET_FAMILIES:
+                flt.add_rule(deny, "socket", sc.Arg(0, sc.EQ, family))
     try:
         flt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     except (ValueError, OSError, RuntimeError):
@@ -240,11 +252,13 @@ def _seccomp_filter():
     return flt
 
 
-def enter() -> str:
+def enter(readable=(), tcp: bool = False) -> str:
     """Confine this process for good (module docstring); returns what was applied, e.g.
-    ``"landlock ABI 7 + seccomp"``. Raises Unavailable, having applied nothing that the caller
-    could rely on, when Landlock is missing, the process has more than one thread, or libseccomp
-    cannot be loaded."""
+    ``"landlock ABI 7 + seccomp"``. ``readable``: more paths it may read (never write), beside
+    ``readable_paths()``'s; ``tcp``: it may connect over TCP (IPv4, IPv6: an object store's
+    endpoint) and open sockets of those families only (still no bind, no UNIX socket). Raises
+    Unavailable, having applied nothing that the caller could rely on, when Landlock is missing,
+    the process has more than one thread, or libseccomp cannot be loaded."""
     if not sys.platform.startswith("linux"):
         raise Unavailable(f"the sandbox needs Linux (Landlock and seccomp), not {sys.platform}")
     abi = landlock_abi()
@@ -258,9 +272,9 @@ def enter() -> str:
     if threads != 1:
         raise Unavailable(f"the worker has {threads or 'an unknown number of'} threads; Landlock "
                           f"would confine only one")
-    flt = _seccomp_filter()  # loads libseccomp before the file system closes
-    readable = readable_paths()
-    _landlock(abi, readable)
+    flt = _seccomp_filter(tcp)  # loads libseccomp before the file system closes
+    paths = readable_paths(readable)
+    _landlock(abi, paths, tcp)
     try:
         flt.load()
     except (OSError, RuntimeError, ValueError) as exc:

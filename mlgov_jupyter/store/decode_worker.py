@@ -19,6 +19,15 @@ What a worker holds: the object store's and the registered locations' filesystem
 reads their bytes), sent on its stdin, never in its arguments or environment; nothing else of the
 service (no database URL, no audit key, no hub token): a fresh interpreter (``python -I``) with
 an allow-listed environment, no inherited descriptors, no new privileges and no core dumps.
+Before it imports pyarrow it confines itself (``_sandbox``: kernel/sandbox.py's Landlock and
+seccomp, as an isolated model's worker does; red team R13 P1-5): it may read Python's own files,
+the local object store and its staging directory and the allowed local external prefixes, and
+write nothing anywhere (its answers go out on its stdout pipe); so a memory-safety bug in the
+Parquet reader cannot open the database file, the audit signing key or the cookie secret beside
+them. It opens no socket unless the object store or an allowed prefix is remote (then IPv4/IPv6
+only, for the endpoint; no UNIX socket, so not a database's either, no bind). Where the sandbox
+is unavailable (no Landlock, no libseccomp) the worker runs as before and the service logs why,
+once.
 
 Protocol: the parent writes one JSON line of settings, then one JSON line per request; the worker
 answers in frames ``kind (1 byte) + length (8 bytes, big-endian) + payload``: ``R`` ready, ``J`` a
@@ -50,6 +59,11 @@ IDLE_EXIT = 3  # its exit status then
 _KEPT_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "ARROW_DEFAULT_MEMORY_POOL",
              "OMP_NUM_THREADS"}
 _CLOUD_ENV = ("AWS_", "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_")  # credentials the filesystems may read
+# files a worker reading over the network needs (CA certificates, name resolution)
+_NETWORK_FILES = ("/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/etc/resolv.conf", "/etc/hosts",
+                  "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf")
+_CREDENTIAL_FILE_ENV = ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "GOOGLE_APPLICATION_CREDENTIALS")
+_unconfined_logged = False  # "the decode workers run without a sandbox" is logged once per process
 DEFAULT_PER_USER = 2  # workers one user may hold (or wait for) at once
 DEFAULT_SLOT_WAIT = 30.0  # seconds a call waits for a free worker before it is a 503
 DEFAULT_DRAIN_SECONDS = 60.0  # seconds a scan's reader may leave its data unread before it is dropped
@@ -112,7 +126,9 @@ class DecodePool:
     # ---- calls ----
 
     def describe_parquet(self, path: str, max_rows: int | None, max_decoded_bytes: int | None) -> tuple:
-        """``core.catalog.describe_parquet`` of a staged local file, in a worker."""
+        """``core.catalog.describe_parquet`` of a staged local file, in a worker (which may read
+        files in the staging directory and the object store only: PermissionError, Invalid,
+        elsewhere)."""
         result = self._call({"op": "describe", "path": str(path), "max_rows": max_rows,
                              "max_decoded_bytes": max_decoded_bytes, "cpu_seconds": self.timeout})
         return result["schema"], result["summary"], result["rows"]
@@ -514,10 +530,11 @@ class _Worker:
 
     def send(self, request: dict) -> None:
         if not self.ready:
-            kind, _ = self.frame()
+            kind, payload = self.frame()
             if kind != b"R":
                 raise errors.Unavailable("the service's Parquet reader process did not start; try again")
             self.ready = True
+            _note_confinement(payload)
         self.send_line(json.dumps(request).encode())
 
     def send_line(self, line: bytes) -> None:
@@ -570,6 +587,27 @@ class _Worker:
                 f.close()
             except OSError:
                 pass
+
+
+def _note_confinement(payload: bytes) -> None:
+    """Log, once per process, that decode workers run unconfined and why (the worker's ready
+    frame says), or what an allowed prefix lets them read of the service's own files."""
+    global _unconfined_logged
+    try:
+        info = json.loads(payload) if payload else {}
+    except ValueError:
+        info = {}
+    if _unconfined_logged or not isinstance(info, dict) or not (info.get("unconfined") or info.get("note")):
+        return
+    _unconfined_logged = True
+    import logging
+
+    if info.get("unconfined"):
+        logging.getLogger("mlgov").warning(
+            "mlgov: decode workers run without a sandbox (%s): a memory-safety bug in the Parquet reader "
+            "would reach every file of the service's account", str(info["unconfined"])[:300])
+    else:
+        logging.getLogger("mlgov").warning("mlgov: decode workers %s", str(info["note"])[:300])
 
 
 def _watch_scans(pool_ref) -> None:
@@ -679,6 +717,7 @@ def main() -> None:
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing printed by a library can break the frames
     settings = json.loads(inp.readline())
+    confinement = _sandbox(settings)  # before pyarrow starts a thread or opens a file
     from .external import ExternalLocations
     from .objects import ObjectStore
 
@@ -690,7 +729,7 @@ def main() -> None:
     _warm_up()
     max_memory = settings["max_memory"]
     _confine(max_memory)
-    _write(out, b"R")
+    _write(out, b"R", json.dumps(confinement).encode())
     while True:
         if not select.select([inp], [], [], settings.get("idle_seconds", IDLE_SECONDS))[0]:
             sys.exit(IDLE_EXIT)  # unused for long: its pool starts another when needed
@@ -701,6 +740,38 @@ def main() -> None:
         ok = _serve(request, objects, external, inp, out, max_memory)
         if not ok:  # after an error the heap may be swollen or damaged: the pool starts another
             return
+
+
+def _sandbox(settings: dict) -> dict:
+    """Confine this worker for good (kernel/sandbox.py): read-only access to Python's files, the
+    local object store and staging directory, the allowed local external prefixes (and, for a
+    remote store or prefix, CA certificates, name resolution and cloud credential files), no
+    writes, TCP only when something is remote. ``{"sandbox": what}``, or ``{"unconfined": why}``
+    where it cannot be set up; ``note``: an allowed prefix holds one of the service's private
+    paths (Landlock cannot carve them out; the per-open check of external.py still applies)."""
+    from ..kernel import sandbox
+
+    objects, external = settings["objects"], settings["external"]
+    local = [p.removeprefix("file://") for p in external["prefixes"] if "://" not in p or p.startswith("file://")]
+    tcp = ("://" in objects["url"] and not objects["url"].startswith("file://")) or \
+        len(local) < len(external["prefixes"])
+    readable = [objects["staging"], *local]
+    if "://" not in objects["url"] or objects["url"].startswith("file://"):
+        readable.append(objects["url"].removeprefix("file://"))
+    if tcp:
+        readable += [*_NETWORK_FILES, os.path.expanduser("~/.aws"),
+                     *(os.environ[k] for k in _CREDENTIAL_FILE_ENV if os.environ.get(k))]
+    readable = [os.path.realpath(p) for p in readable]
+    held = sorted({p for p in external["private"] for r in map(os.path.realpath, local)
+                   if os.path.realpath(p) == r or os.path.realpath(p).startswith(r.rstrip("/") + "/")})
+    try:
+        info = {"sandbox": sandbox.enter(readable, tcp=tcp)}
+    except sandbox.Unavailable as exc:
+        return {"unconfined": str(exc)}
+    if held:
+        info["note"] = (f"can read {', '.join(held)}: an allowed external prefix holds "
+                        f"{'it' if len(held) == 1 else 'them'}")
+    return info
 
 
 def _serve(request: dict, objects, external, inp, out, max_memory: int) -> bool:
