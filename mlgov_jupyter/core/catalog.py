@@ -39,6 +39,10 @@ ROW_GROUP_CAP = 256 << 20  # what one row group may decode to (413 beyond: write
 
 
 MAX_COLUMNS = 10_000  # columns a dataset may have (a file of 100k tiny columns is all overhead)
+# rows of one describe batch at most (the budget, 64 MB by the footer's bound, decides below it):
+# a batch costs a call of each summary function per column, so 65,536-row batches of 21 float
+# columns spent a fifth of the describe in them (1,048,576: 0.27 -> 0.21 s CPU per 2M rows)
+DESCRIBE_BATCH_ROWS = 1 << 20
 _DELTA_TEXT = {"DELTA_BYTE_ARRAY", "DELTA_LENGTH_BYTE_ARRAY"}
 
 
@@ -95,7 +99,7 @@ def bounded_batches(parquet, columns: list, kept_text: set, budget: int = 64 << 
         if bound > cap:
             raise TooLarge(f"row group {r} of the Parquet content may decode to {_size(bound)}, more than "
                            f"{_size(cap)} at once: write it with smaller row groups")
-        size = int(max(1, min(65_536, rows * budget // max(bound, 1))))
+        size = int(max(1, min(DESCRIBE_BATCH_ROWS, rows * budget // max(bound, 1))))
         yield from parquet.iter_batches(batch_size=size, row_groups=[r], columns=columns,
                                         use_pandas_metadata=False, use_threads=True)
 
