@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -22,13 +23,23 @@ def free_port() -> int:
 
 
 class LiveServer:
+    """``token``: the server owner's token, random per server and handed over in a 0600 config
+    file, never on the command line (every process on the machine reads command lines, and the
+    tests' servers run as root with --allow-root: a hub user's kernel beside them must not act
+    as their owner)."""
+
     def __init__(self, root: Path, app: str = "server", extra_args=(), config: str = ""):
         self.root, self.port = root, free_port()
         self.db = root / "mlgov.sqlite"
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.token = secrets.token_urlsafe(32)
         for d in ("notebooks", "data", "runtime", "config"):
             (root / d).mkdir(parents=True, exist_ok=True)
-        (root / "config" / "jupyter_server_config.py").write_text(
+        config_file = root / "config" / "jupyter_server_config.py"
+        config_file.touch(mode=0o600)
+        config_file.chmod(0o600)
+        config_file.write_text(
+            f"c.ServerApp.token = {self.token!r}\n"
             "c.ServerApp.identity_provider_class = 'mlgov_jupyter.server.identity.TokenIdentityProvider'\n"
             "c.ServerApp.authorizer_class = 'mlgov_jupyter.server.identity.SharedServerAuthorizer'\n"
             f"c.TokenIdentityProvider.tokens = {TOKENS!r}\n"
@@ -41,7 +52,7 @@ class LiveServer:
         self.log = open(root / "server.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", f"--port={self.port}",
-             "--ServerApp.token=server-token", f"--ServerApp.root_dir={root / 'notebooks'}", *extra_args],
+             f"--ServerApp.root_dir={root / 'notebooks'}", *extra_args],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait()
 

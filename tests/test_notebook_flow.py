@@ -148,7 +148,7 @@ def test_kernels_started_by_the_server_know_its_url(server):
     import urllib.request
 
     req = urllib.request.Request(server.url + "api/kernels", data=b"{}", method="POST",
-                                 headers={"Authorization": "token server-token"})
+                                 headers={"Authorization": f"token {server.token}"})
     kernel = json.loads(urllib.request.urlopen(req).read())
     try:
         from jupyter_client.blocking import BlockingKernelClient
@@ -168,7 +168,7 @@ def test_kernels_started_by_the_server_know_its_url(server):
             return "".join(seen), reply["content"]
 
         out, _ = run("import os, mlgov_jupyter\n"
-                     "print(os.environ['MLGOV_SERVER_URL'], os.environ.get('MLGOV_TOKEN') == 'server-token')\n"
+                     f"print(os.environ['MLGOV_SERVER_URL'], os.environ.get('MLGOV_TOKEN') == {server.token!r})\n"
                      "%load_ext mlgov_jupyter\n"
                      "%mlgov whoami")
         # only the owner runs kernels on a shared server: they act with the owner's token
@@ -182,7 +182,7 @@ def test_kernels_started_by_the_server_know_its_url(server):
         kc.stop_channels()
     finally:
         req = urllib.request.Request(server.url + f"api/kernels/{kernel['id']}", method="DELETE",
-                                     headers={"Authorization": "token server-token"})
+                                     headers={"Authorization": f"token {server.token}"})
         urllib.request.urlopen(req)
 
 

@@ -275,7 +275,7 @@ def test_a_worker_holds_the_object_store_and_nothing_else(tmp_path, monkeypatch)
         for pid in workers:
             environ = open(f"/proc/{pid}/environ", "rb").read()
             cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
-            for secret in (b"hub-secret-token", b"db-secret", b"server-token", b"alice-token", b"sqlite"):
+            for secret in (b"hub-secret-token", b"db-secret", live.token.encode(), b"alice-token", b"sqlite"):
                 assert secret not in environ and secret not in cmdline
             names = {k.split(b"=")[0] for k in environ.split(b"\0") if k}
             # an allow-list, and the cloud credentials the object store's filesystem may read

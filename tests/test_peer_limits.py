@@ -131,7 +131,7 @@ def test_shared_server_keeps_signed_in_connections_and_caps_strangers_bodies(tmp
         # ... while a request with the owner's token or a login cookie sends a large one
         body = json.dumps({"type": "file", "format": "text", "content": "a" * (2 << 20)}).encode()
         req = urllib.request.Request(server.url + "api/contents/big.txt", data=body, method="PUT",
-                                     headers={"Authorization": "token server-token"})
+                                     headers={"Authorization": f"token {server.token}"})
         assert urllib.request.urlopen(req, timeout=30).status == 201
         assert (tmp_path / "notebooks" / "big.txt").stat().st_size == 2 << 20
         time.sleep(3)  # the remaining half-sent heads pass header_timeout; alice's stays
@@ -197,7 +197,7 @@ def test_shared_server_caps_a_users_connections_and_a_non_owners_bodies_to_jupyt
             return conn
 
         alice = [whoami("alice-token") for _ in range(25)]
-        owner = [whoami("server-token") for _ in range(25)]
+        owner = [whoami(server.token) for _ in range(25)]
         time.sleep(0.3)
         assert sum(_closed(c.sock) for c in alice[:15]) == 15, "alice's oldest are closed"
         assert _open_now([c.sock for c in alice[-10:]]) == 10
@@ -218,7 +218,7 @@ def test_shared_server_caps_a_users_connections_and_a_non_owners_bodies_to_jupyt
         # the owner's large body to the same route, and alice's upload part, go through
         body = json.dumps({"type": "file", "format": "text", "content": "a" * (2 << 20)}).encode()
         req = urllib.request.Request(server.url + "api/contents/big.txt", data=body, method="PUT",
-                                     headers={"Authorization": "token server-token"})
+                                     headers={"Authorization": f"token {server.token}"})
         assert urllib.request.urlopen(req, timeout=30).status == 201
         req = urllib.request.Request(server.url + "api/mlgov/uploads", data=b'{"name": "a"}', method="POST",
                                      headers={"Authorization": "token alice-token"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -16,7 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 TOKENS = {"alice-token": "alice", "bob-token": "bob", "root-token": "root"}
 ADMINS = ["root"]
-SERVER_TOKEN = "mlgov-browser-test-server-token"
+# the owner's token of these root-run servers: random per test run, in a 0600 config file (a
+# constant in the source would let any local user's process act as root through them)
+SERVER_TOKEN = secrets.token_urlsafe(32)
 
 
 def installed_labextension() -> Path | None:
@@ -74,7 +77,10 @@ class LabServer:
         news = tmp / "settings" / "@jupyterlab" / "apputils-extension"
         news.mkdir(parents=True, exist_ok=True)
         (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-        (tmp / "config" / "jupyter_server_config.json").write_text(json.dumps(_config(tmp, self.mlgov), indent=1))
+        config = tmp / "config" / "jupyter_server_config.json"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(json.dumps(_config(tmp, self.mlgov), indent=1))
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLGOV_")}
         env.update(JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
                    JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), IPYTHONDIR=str(tmp / "ipython"))
