@@ -104,7 +104,9 @@ class PeerGuard:
             _drop_closed(self.everyone)
             while len(self.everyone) >= self.total:
                 oldest = self.everyone.popitem(last=False)[1]
-                self.pending.get(oldest.mlgov_peer[1], {}).pop(id(oldest), None)
+                entry = getattr(oldest, "mlgov_peer", None)
+                if entry:
+                    self.pending.get(entry[1], {}).pop(id(oldest), None)
                 self._evict(oldest)
         streams[id(stream)] = stream
         self.everyone[id(stream)] = stream
