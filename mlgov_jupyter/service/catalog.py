@@ -230,17 +230,21 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
     def _record_publish(self, actor: Actor, body: m.Publish, stored: tuple | None, described: tuple | None) -> dict:
         with self.store.transaction() as s:
             project_name = body.project or actor.name
-            p = s.execute(select(t.Project).where(t.Project.name == project_name)).scalar_one_or_none()
+            # the project and the asset of that name (in any project) in one round trip
+            found = s.execute(select(t.Project, t.Asset).outerjoin(t.Asset, t.Asset.name == body.name)
+                              .where(t.Project.name == project_name)).first()
+            p, a = found if found is not None else (None, None)
             if p is None:
                 if body.project is not None:
                     raise NotFound(f"no project named {project_name!r} (create it with "
                                    f"%mlgov projects --new {project_name})")
                 p = self._create_project(s, actor, project_name, f"{actor.name}'s own project")
+                a = s.execute(select(t.Asset).where(t.Asset.name == body.name)).scalar_one_or_none()
             elif body.project is None and p.created_by != actor.name:
                 # someone else took the name: a default publish must never land in their project
                 raise Conflict(f"the project named {actor.name!r} was created by {p.created_by}, not by "
                                f"you: publish into one of your projects with --project")
-            a = s.execute(select(t.Asset).where(t.Asset.name == body.name)).scalar_one_or_none()
+            new = a is None
             if a is not None and a.project_id != p.id:
                 raise Conflict(f"asset {body.name!r} already belongs to another project")
             if a is not None and a.kind != body.kind:
@@ -276,6 +280,8 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                 a.glossary_terms = list(dict.fromkeys(body.glossary_terms))
             a.classification = classification
             a.latest_revision, a.updated_at = a.latest_revision + 1, now
+            if not self.store.is_sqlite:  # in the asset's INSERT (or UPDATE), not an UPDATE after it
+                a.search_text = _search_text(_index_fields(a, rev))
             s.flush()
             rev.asset_id, rev.revision = a.id, a.latest_revision
             s.add(rev)
@@ -288,7 +294,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                         {"revision": rev.revision, "kind": a.kind, "project": p.name,
                          "content_hash": rev.content_hash, "classification": a.classification})
             s.flush()
-            revs = self._revisions(s, a.id)
+            revs = [rev] if new else self._revisions(s, a.id)  # a new asset has this revision only
             return views.asset_detail(a, p.name, revs, "owner")
 
     def _revision(self, actor: Actor, body: m.Publish, stored: tuple | None,
@@ -305,12 +311,9 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
     def _index(self, s: Session, a: t.Asset, rev: t.AssetRevision) -> None:
         """Keep the full-text index current: SQLite's FTS5 table, or (other databases) the
         search_text column under PostgreSQL's GIN tsvector index."""
-        fields = {"id": a.id, "name": a.name.replace("_", " ").replace("-", " ") + " " + a.name,
-                  "description": a.description, "tags": " ".join(a.tags),
-                  "columns": " ".join(c["name"].replace("_", " ") + " " + c["name"] for c in rev.schema),
-                  "glossary": " ".join(a.glossary_terms)}
+        fields = _index_fields(a, rev)
         if not self.store.is_sqlite:
-            a.search_text = " ".join(str(v) for k, v in fields.items() if k != "id")
+            a.search_text = _search_text(fields)  # unchanged when publish set it before its flush
             return
         s.execute(text("DELETE FROM asset_fts WHERE rowid = :id"), {"id": a.id})
         s.execute(text("INSERT INTO asset_fts (rowid, name, description, tags, columns, glossary) "
@@ -652,3 +655,17 @@ def _check_features(features: m.FeatureDefinitions, schema: list) -> None:
     unknown = sorted(set(features.descriptions) - columns)
     if unknown:
         raise Invalid(f"feature descriptions name unknown columns: {', '.join(unknown)}")
+
+
+def _index_fields(a: t.Asset, rev: t.AssetRevision) -> dict:
+    """What the full-text index holds of an asset at this revision (``id``: the asset's, None
+    before its INSERT)."""
+    return {"id": a.id, "name": a.name.replace("_", " ").replace("-", " ") + " " + a.name,
+            "description": a.description, "tags": " ".join(a.tags),
+            "columns": " ".join(c["name"].replace("_", " ") + " " + c["name"] for c in rev.schema),
+            "glossary": " ".join(a.glossary_terms)}
+
+
+def _search_text(fields: dict) -> str:
+    """PostgreSQL's search_text column (under its GIN tsvector index) from ``_index_fields``."""
+    return " ".join(str(v) for k, v in fields.items() if k != "id")

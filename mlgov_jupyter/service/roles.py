@@ -13,7 +13,7 @@ from ..core import models as m
 from ..core.authz import Resource
 from ..core.errors import Conflict, Invalid, NotFound
 from ..store import tables as t
-from .base import DEFAULT_ROLE, Actor, ServiceBase
+from .base import DEFAULT_ROLE, POLICY_VERSION, Actor, ServiceBase
 
 
 def _role(definition: dict):
@@ -34,6 +34,7 @@ def role_view(row_or_role, created_by: str | None = None) -> dict:
 
 class RoleService(ServiceBase):
     def _bump_policy(self, s: Session) -> None:
+        s.info.pop(POLICY_VERSION, None)  # read again by the next decision in this transaction
         s.execute(update(t.PolicyState).where(t.PolicyState.id == 1)
                   .values(version=t.PolicyState.version + 1))
 
