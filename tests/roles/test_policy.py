@@ -389,3 +389,27 @@ def test_round_trip_and_bad_configuration():
         PolicyAuthorizer.from_dict({"roles": [], "rules": []})
     with pytest.raises(Invalid, match="unknown classification"):
         PolicyAuthorizer(unclassified_as="topsecret")
+
+
+def test_a_remembered_permit_is_the_same_decision_and_follows_the_request():
+    """decide() remembers permits per request (context included): a repeat gives the same
+    decision without Cedar; a change of designation, classification or the clock (where a policy
+    reads it) is a different request; denials are decided afresh."""
+    until = datetime.fromtimestamp(NOW, timezone.utc) + timedelta(days=1)
+    g = Guardrails(classification_ceiling="internal",
+                   ceiling_exceptions=(CeilingException("pii", projects=("fraud",), expires=until),))
+    now = [NOW]
+    az = PolicyAuthorizer([Role.from_persona("ds", "data-scientist", guardrails=g)], [Assignment("ds", user="bob")],
+                          clock=lambda: now[0])
+    bob = Principal("bob", designations={"fraud": "consumer"})
+    read = lambda p, level="pii": az.decide(p, authz.CATALOG_CONSUME, Resource("asset", "cards", "fraud", level))
+    first = read(bob)
+    assert first.allowed and read(bob) == first and len(az._permits) == 1
+    assert not read(Principal("bob", designations={})).allowed  # no designation: another request
+    now[0] = NOW + 2 * 86400  # the exception's expiry is read from the clock: not the remembered permit
+    assert not read(bob).allowed
+    assert len(az._permits) == 1  # denials are not remembered
+    plain = PolicyAuthorizer([Role.from_persona("ds", "data-scientist")], [Assignment("ds", user="bob")],
+                             clock=lambda: now[0])
+    assert "now" not in plain._keyed  # no policy reads the clock: a permit holds across seconds
+    assert "now" in az._keyed

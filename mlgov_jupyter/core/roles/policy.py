@@ -48,6 +48,7 @@ INVOLVED = {
     authz.CATALOG_DECIDE: ("requester", "requested_by"),
     authz.CARD_APPROVE: ("author", "owner", "created_by", "submitted_by"),
 }
+PERMITS_KEPT = 65536  # remembered permits per authorizer (cleared when full; a new policy version starts afresh)
 INVOLVED_DEFAULT = ("requester", "requested_by", "author", "owner", "created_by", "submitted_by")
 
 
@@ -104,6 +105,11 @@ class PolicyAuthorizer(Authorizer):
             first = re.sub(r"^\[[^\]]*\] for policy `[^`]*`, ", "", str(checked.errors[0]))
             raise Invalid(f"invalid Cedar policy: {first}")
         self._sets: dict = {}
+        self._permits: dict = {}  # request (principal, action, resource id, roles, context) -> permit ids
+        # the context that keys a remembered permit: all of it but the roles (keyed apart), and
+        # the clock only where a policy reads it (a ceiling exception that expires)
+        self._keyed = tuple(k for k in cedar.CONTEXT_TYPE["attributes"] if k != "roles"
+                            and (k != "now" or re.search(r"\bnow\b", self.policy_text)))
         self._entities = cedarpy.Entities.from_json_str("[]")
 
     def _policy_set(self, roles: tuple, action: str):
@@ -160,6 +166,8 @@ class PolicyAuthorizer(Authorizer):
     # -- the decision ------------------------------------------------------------------------
 
     def decide(self, principal: Principal, action: str, resource: Resource) -> Decision:
+        """Cedar's decision on the request (context: roles, designation, classification rank,
+        grant, time); a permit is remembered per request (at most ``PERMITS_KEPT``)."""
         project = resource.project or ""
         attrs = resource.attrs or {}
         granted = action == authz.CATALOG_CONSUME and bool(attrs.get("granted"))
@@ -191,13 +199,24 @@ class PolicyAuthorizer(Authorizer):
                    "action": {"type": "Action", "id": action},
                    "resource": {"type": "Resource", "id": resource.name or resource.type or "-"},
                    "context": context}
+        # Cedar's answer is a function of the request alone (policy set and entities are this
+        # authorizer's, fixed): a permit is remembered under the request itself, context included,
+        # so a repeated call (the sidebar's search, a page of reads) skips Cedar, exactly
+        key = (principal.name, action, request["resource"]["id"], tuple(roles),
+               *(context[k] for k in self._keyed))
+        ids = self._permits.get(key)
+        what = catalog.phrase(action, resource.project)
+        if ids is not None:
+            return Decision(True, f"{principal.name} may {what}: {self._allow_reason(principal, list(ids))}")
         result = cedarpy.is_authorized(request, self._policy_set(tuple(roles), action), self._entities)
         if result.diagnostics.errors:  # a policy failed to evaluate: fail closed, say why
             return Decision(False, f"{principal.name} may not {catalog.phrase(action, resource.project)}: "
                                    f"policy error: {str(result.diagnostics.errors[0]).splitlines()[0]}")
         ids = sorted(set(result.diagnostics.id_annotations_by_reason.values()))
-        what = catalog.phrase(action, resource.project)
         if result.allowed:
+            if len(self._permits) >= PERMITS_KEPT:
+                self._permits.clear()
+            self._permits[key] = tuple(ids)
             return Decision(True, f"{principal.name} may {what}: {self._allow_reason(principal, ids)}")
         if ids:  # forbids fired
             reasons = [self._forbid_reason(i, principal, resource, context, involved) for i in ids]
