@@ -17,6 +17,7 @@ repeated query reads its counts and page order from memory and is never stale.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -27,7 +28,7 @@ from typing import NamedTuple
 from sqlalchemy import (Float, Integer, String, bindparam, cast, func, literal, literal_column, null, or_, select, text,
                         true, union_all)
 from sqlalchemy import column as sa_column, table as sa_table
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from .. import views
 from ..core import authz
@@ -93,90 +94,40 @@ class SearchService:
                        project_id: int | None) -> tuple[tuple, list[int]]:
         """((total, total_is_lower_bound, facet counts), page ids) of a query with words or
         filters, in one statement over its newest ``SEARCH_EXACT_TOTAL`` + 1 matches."""
-        if not self.store.is_sqlite:
+        sqlite = self.store.is_sqlite
+        if not sqlite:
             # for this transaction: a plan for these values, never the generic plan PostgreSQL
             # switches a prepared statement to after five runs (psycopg prepares a statement run
             # five times: a word with a project then walked the word's matches, 20 -> 100 ms), and
             # no parallel workers (starting one costs more than these few-millisecond reads save)
-            s.execute(select(func.set_config("plan_cache_mode", "force_custom_plan", True),
-                             func.set_config("max_parallel_workers_per_gather", "0", True)))
-        cols = [t.Asset.id, t.Asset.kind, t.Asset.project_id, t.Asset.owner, t.Asset.classification,
-                t.Asset.tags, t.Asset.updated_at]
-        newest = t.Asset.id.desc()
-        if not match:
-            stmt = select(*cols, literal(0.0, Float).label("rank"))
-        elif self.store.is_sqlite:
-            # a model is also found by the words of its card alone (service/lifecycle.py): those
-            # few ids join the asset index's matches, ranked after them
-            extra = self._card_only_models(s, words, match)
-            fts = select(_FTS.c.rowid.label("id"), _FTS.c.rank.label("rank")) \
-                .where(literal_column("asset_fts").op("MATCH")(match))
-            candidates = self._filter_candidates(s, q, project_id)
-            if candidates is not None:  # the word's matches tested against them: no asset read
-                fts = fts.where(literal_column("+asset_fts.rowid", Integer).in_(candidates))
-            if extra:
-                ids = func.json_each(json.dumps(extra)).table_valued("value").alias("extra")
-                fts = union_all(fts, select(ids.c.value, literal(0.0, Float)))
-            fts = fts.subquery("fts")
-            stmt = select(*cols, fts.c.rank.label("rank")).join(fts, fts.c.id == t.Asset.id)
-            newest = fts.c.id.desc()  # FTS5 reads its matches in this order: no sort
-        else:  # PostgreSQL: assets.search_vector, to_tsvector('english', search_text) stored (0019)
-            extra = self._card_only_models(s, words, match)
-            vector = literal_column("assets.search_vector")
-            query = func.to_tsquery(literal_column("'english'"), " & ".join(f"{w}:*" for w in words))
-            found = vector.op("@@")(query)
-            stmt = select(*cols, (-func.ts_rank(vector, query)).label("rank")) \
-                .where(found | t.Asset.id.in_(extra) if extra else found)
-        stmt = stmt.where(t.Asset.listed.is_(True))
-        if not q.include_deprecated:
-            stmt = stmt.where(t.Asset.deprecated_at.is_(None))
-        if q.kind:
-            stmt = stmt.where(t.Asset.kind == q.kind)
-        if project_id is not None:
-            stmt = stmt.where(t.Asset.project_id == project_id)
-        if q.owner:
-            stmt = stmt.where(t.Asset.owner == q.owner)
-        if q.classification:
-            stmt = stmt.where(t.Asset.classification == q.classification)
-        if q.tag:  # read from asset_tags' primary key (tag, asset_id), newest first: nothing sorted
-            stmt = stmt.join(t.AssetTag, (t.AssetTag.asset_id == t.Asset.id) & (t.AssetTag.tag == q.tag))
-            if not match:
-                newest = t.AssetTag.asset_id.desc()
-
-        # the newest SEARCH_EXACT_TOTAL + 1 matches, once; counted past the first of them only
-        # when there is that one more (both subqueries are constant: evaluated once)
-        found = stmt.order_by(newest).limit(SEARCH_EXACT_TOTAL + 1).cte("found").prefix_with("MATERIALIZED")
-        kept = or_(select(func.count()).select_from(found).scalar_subquery() <= SEARCH_EXACT_TOTAL,
-                   found.c.id > select(func.min(found.c.id)).scalar_subquery())
-        parts = [select(literal(""), literal(""), func.count()).select_from(found)]
-        parts += [select(literal(name), cast(col, String), func.count()).where(kept).group_by(col)
-                  for name, col in (("kind", found.c.kind), ("project", found.c.project_id),
-                                    ("owner", found.c.owner), ("classification", found.c.classification))]
-        if self.store.is_sqlite:
-            tag = func.json_each(found.c.tags).table_valued("value").alias("tag")
-            parts.append(select(literal("tag"), tag.c.value, func.count()).select_from(found).join(tag, true())
-                         .where(kept, tag.c.value.is_not(None)).group_by(tag.c.value))
-        else:
-            tag = func.json_array_elements_text(found.c.tags).table_valued("value").alias("tag")
-            parts.append(select(literal("tag"), tag.c.value, func.count()).select_from(found).join(tag, true())
-                         .where(kept, func.json_typeof(found.c.tags) == "array").group_by(tag.c.value))
-        order = func.row_number().over(order_by=[found.c.rank, found.c.updated_at.desc(), found.c.id.desc()])
-        ranked = select(found.c.id, order.label("n")).where(kept).subquery("ranked")
-        first = (q.page - 1) * q.page_size
-        parts.append(select(literal("#page"), cast(ranked.c.id, String), ranked.c.n)
-                     .where(ranked.c.n > first, ranked.c.n <= first + q.page_size))
-        rows = [tuple(r) for r in s.execute(union_all(*parts)).all()]
+            s.execute(_PLAN_PER_VALUES)
+        extra = self._card_only_models(s, words, match) if match else []
+        smallest = self._filter_candidates(s, q, project_id) if match and sqlite else None
+        params = {"match": match, "kind": q.kind, "project_id": project_id, "owner": q.owner,
+                  "classification": q.classification, "tag": q.tag,
+                  "first": (q.page - 1) * q.page_size, "last": q.page * q.page_size}
+        if smallest is not None:
+            params["candidate"] = {"kind": q.kind, "owner": q.owner, "classification": q.classification,
+                                   "project": project_id, "tag": q.tag}[smallest]
+        if extra:
+            params["extra"] = json.dumps(extra) if sqlite else extra
+        if match and not sqlite:
+            params["tsquery"] = " & ".join(f"{w}:*" for w in words)
+        shape = (SEARCH_EXACT_TOTAL, sqlite, bool(match), smallest, bool(extra), q.include_deprecated, bool(q.kind),
+                 project_id is not None, bool(q.owner), bool(q.classification), bool(q.tag))
+        rows = [tuple(r) for r in s.execute(_count_statement(*shape), params).all()]
         ids = [int(v) for _f, v, _n in sorted((r for r in rows if r[0] == "#page"), key=lambda r: r[2])]
         counts = [r for r in rows if r[0] not in ("", "#page")]
         total = next(n for f, _v, n in rows if f == "")
         bounded = total > SEARCH_EXACT_TOTAL
         return (min(total, SEARCH_EXACT_TOTAL), bounded, counts), ids
 
-    def _filter_candidates(self, s: Session, q: m.SearchQuery, project_id: int | None):
-        """The ids of the query's most selective filter (a subquery on its own index, and on
-        asset_tags' key when a tag is asked for too; the outer query applies every filter), when
-        they are few enough that testing the words' matches against them costs less than reading
-        every matching asset (SQLite). The smallest filter's count C comes from
+    def _filter_candidates(self, s: Session, q: m.SearchQuery, project_id: int | None) -> str | None:
+        """The query's most selective filter (``kind``, ``owner``, ``classification``, ``tag`` or
+        ``project``), when its ids are few enough that testing the words' matches against them
+        costs less than reading every matching asset (SQLite): ``_count_statement`` then takes
+        them from that filter's own index (and asset_tags' key when a tag is asked for too; the
+        outer query applies every filter). The smallest filter's count C comes from
         ``search_facet_counts``; the words' walk reads at most ``SEARCH_EXACT_TOTAL`` * N / C
         assets before it has enough (N listed assets). Returns None to walk as before; the answer
         is the same either way, only the order of work changes."""
@@ -185,24 +136,13 @@ class SearchService:
                   if v}
         if not wanted:
             return None
-        c = t.SearchFacetCount
-        states = [False, True] if q.include_deprecated else [False]
-        rows = s.execute(select(c.facet, func.sum(c.n)).where(
-            c.deprecated.in_(states), or_(*[(c.facet == f) & (c.value == v) for f, v in [*wanted.items(), ("", "")]]))
-            .group_by(c.facet)).all()
+        rows = s.execute(_facet_counts_statement(q.include_deprecated, tuple(wanted)),
+                         {f"v_{f}": v for f, v in wanted.items()}).all()
         counts = {f: int(n) for f, n in rows}
         smallest = min(wanted, key=lambda f: counts.get(f, 0))
         if counts.get(smallest, 0) ** 2 > CANDIDATES_PER_MATCH_WALKED * SEARCH_EXACT_TOTAL * counts.get("", 0):
             return None
-        if smallest == "tag":
-            return select(t.AssetTag.asset_id).where(t.AssetTag.tag == q.tag)
-        col = {"kind": t.Asset.kind, "owner": t.Asset.owner, "classification": t.Asset.classification,
-               "project": t.Asset.project_id}[smallest]
-        cand = select(t.Asset.id).where(col == (project_id if smallest == "project" else wanted[smallest]))
-        if q.tag:
-            cand = cand.where(select(t.AssetTag.asset_id).where(
-                t.AssetTag.tag == q.tag, t.AssetTag.asset_id == t.Asset.id).exists())
-        return cand
+        return smallest
 
     def _search_cache(self, s: Session) -> "_SearchCache":
         """This service's cache of search counts and page orders: only when the store keeps the
@@ -232,15 +172,11 @@ class SearchService:
             return []
         rows = cache.get(generation, ("#items", tuple(ids))) if cache is not None else None
         if rows is None:
-            assets = {a.id: a for a in s.execute(select(t.Asset).where(t.Asset.id.in_(ids))).scalars()}
-            latest = (select(t.AssetRevision.asset_id, func.max(t.AssetRevision.revision).label("revision"))
-                      .where(t.AssetRevision.asset_id.in_(ids)).group_by(t.AssetRevision.asset_id).subquery())
-            revs = {r.asset_id: r for r in s.execute(
-                select(t.AssetRevision).join(latest, (latest.c.asset_id == t.AssetRevision.asset_id)
-                                             & (latest.c.revision == t.AssetRevision.revision))).scalars()}
-            rows = [(_PageAsset(a.id, a.owner, a.project_id),
-                     views.asset_summary(a, names[a.project_id], revs[a.id], ""))
-                    for a in (assets[i] for i in ids if i in assets)]
+            # the page's assets with their latest revision's row count (all a summary reads of
+            # it), in one statement built once
+            found = {a.id: (a, _Latest(n)) for a, n in s.execute(_PAGE_ASSETS, {"ids": ids})}
+            rows = [(_PageAsset(a.id, a.owner, a.project_id), views.asset_summary(a, names[a.project_id], rev, ""))
+                    for a, rev in (found[i] for i in ids if i in found)]
             if cache is not None:
                 cache.put(generation, ("#items", tuple(ids)), rows)
         access = self._access_labels(s, principal, [a for a, _ in rows], names)
@@ -278,8 +214,125 @@ _HELD = union_all(  # the caller's active grants (and when they end) and pending
     select(t.AccessRequest.asset_id, null()).where(
         t.AccessRequest.asset_id.in_(bindparam("ids", expanding=True)), t.AccessRequest.requester == bindparam("name"),
         t.AccessRequest.status == "pending"))
+_PLAN_PER_VALUES = select(func.set_config("plan_cache_mode", "force_custom_plan", True),
+                          func.set_config("max_parallel_workers_per_gather", "0", True))
+
+
+@functools.lru_cache(maxsize=256)
+def _count_statement(bound: int, sqlite: bool, words: bool, candidates: str | None, extra: bool,
+                     include_deprecated: bool, kind: bool, project: bool, owner: bool, classification: bool,
+                     tag: bool):
+    """The counting statement of one query shape (which filters, words, candidates, card-only
+    models) over the newest ``bound`` + 1 matches (``SEARCH_EXACT_TOTAL``), built once:
+    (facet, value, count) rows, ("", "", total) and ("#page", id, n) rows.
+    Its values are bound at execution: ``match`` (SQLite FTS5) or ``tsquery`` (PostgreSQL),
+    ``kind``, ``project_id``, ``owner``, ``classification``, ``tag``, ``candidate`` (the value of
+    the ``candidates`` filter), ``extra`` (card-only model ids: a JSON list on SQLite, a list
+    on PostgreSQL), ``first`` and ``last`` (the page's rows, exclusive and inclusive)."""
+    cols = [t.Asset.id, t.Asset.kind, t.Asset.project_id, t.Asset.owner, t.Asset.classification,
+            t.Asset.tags, t.Asset.updated_at]
+    newest = t.Asset.id.desc()
+    if not words:
+        stmt = select(*cols, literal(0.0, Float).label("rank"))
+    elif sqlite:
+        # a model is also found by the words of its card alone (service/lifecycle.py): those
+        # few ids join the asset index's matches, ranked after them
+        fts = select(_FTS.c.rowid.label("id"), _FTS.c.rank.label("rank")) \
+            .where(literal_column("asset_fts").op("MATCH")(bindparam("match")))
+        if candidates is not None:  # the word's matches tested against them: no asset read
+            fts = fts.where(literal_column("+asset_fts.rowid", Integer).in_(_candidates(candidates, tag)))
+        if extra:
+            ids = func.json_each(bindparam("extra", type_=String)).table_valued("value").alias("extra")
+            fts = union_all(fts, select(ids.c.value, literal(0.0, Float)))
+        fts = fts.subquery("fts")
+        stmt = select(*cols, fts.c.rank.label("rank")).join(fts, fts.c.id == t.Asset.id)
+        newest = fts.c.id.desc()  # FTS5 reads its matches in this order: no sort
+    else:  # PostgreSQL: assets.search_vector, to_tsvector('english', search_text) stored (0019)
+        vector = literal_column("assets.search_vector")
+        query = func.to_tsquery(literal_column("'english'"), bindparam("tsquery", type_=String))
+        found = vector.op("@@")(query)
+        stmt = select(*cols, (-func.ts_rank(vector, query)).label("rank")) \
+            .where(found | t.Asset.id.in_(bindparam("extra", expanding=True)) if extra else found)
+    stmt = stmt.where(t.Asset.listed.is_(True))
+    if not include_deprecated:
+        stmt = stmt.where(t.Asset.deprecated_at.is_(None))
+    if kind:
+        stmt = stmt.where(t.Asset.kind == bindparam("kind"))
+    if project:
+        stmt = stmt.where(t.Asset.project_id == bindparam("project_id"))
+    if owner:
+        stmt = stmt.where(t.Asset.owner == bindparam("owner"))
+    if classification:
+        stmt = stmt.where(t.Asset.classification == bindparam("classification"))
+    if tag:  # read from asset_tags' primary key (tag, asset_id), newest first: nothing sorted
+        stmt = stmt.join(t.AssetTag, (t.AssetTag.asset_id == t.Asset.id) & (t.AssetTag.tag == bindparam("tag")))
+        if not words:
+            newest = t.AssetTag.asset_id.desc()
+
+    # the newest bound + 1 matches, once; counted past the first of them only
+    # when there is that one more (both subqueries are constant: evaluated once)
+    found = stmt.order_by(newest).limit(bound + 1).cte("found").prefix_with("MATERIALIZED")
+    kept = or_(select(func.count()).select_from(found).scalar_subquery() <= bound,
+               found.c.id > select(func.min(found.c.id)).scalar_subquery())
+    parts = [select(literal(""), literal(""), func.count()).select_from(found)]
+    parts += [select(literal(name), cast(col, String), func.count()).where(kept).group_by(col)
+              for name, col in (("kind", found.c.kind), ("project", found.c.project_id),
+                                ("owner", found.c.owner), ("classification", found.c.classification))]
+    if sqlite:
+        tag_value = func.json_each(found.c.tags).table_valued("value").alias("tag")
+        parts.append(select(literal("tag"), tag_value.c.value, func.count()).select_from(found).join(tag_value, true())
+                     .where(kept, tag_value.c.value.is_not(None)).group_by(tag_value.c.value))
+    else:
+        tag_value = func.json_array_elements_text(found.c.tags).table_valued("value").alias("tag")
+        parts.append(select(literal("tag"), tag_value.c.value, func.count()).select_from(found).join(tag_value, true())
+                     .where(kept, func.json_typeof(found.c.tags) == "array").group_by(tag_value.c.value))
+    order = func.row_number().over(order_by=[found.c.rank, found.c.updated_at.desc(), found.c.id.desc()])
+    ranked = select(found.c.id, order.label("n")).where(kept).subquery("ranked")
+    parts.append(select(literal("#page"), cast(ranked.c.id, String), ranked.c.n)
+                 .where(ranked.c.n > bindparam("first"), ranked.c.n <= bindparam("last")))
+    return union_all(*parts)
+
+
+@functools.lru_cache(maxsize=64)
+def _facet_counts_statement(include_deprecated: bool, facets: tuple):
+    """(facet, count) of the listed assets (``""``: all of them) with each facet's value bound
+    as ``v_<facet>``, from search_facet_counts; built once per set of facets."""
+    c = t.SearchFacetCount
+    states = [False, True] if include_deprecated else [False]
+    return select(c.facet, func.sum(c.n)).where(
+        c.deprecated.in_(states), or_(*[(c.facet == f) & (c.value == bindparam(f"v_{f}", type_=String))
+                                        for f in facets], (c.facet == "") & (c.value == ""))).group_by(c.facet)
+
+
+def _candidates(smallest: str, tag: bool):
+    """The ids of the filter ``smallest`` (its value bound as ``candidate``) from its own index,
+    and on asset_tags' key when a tag is asked for too (bound as ``tag``)."""
+    if smallest == "tag":
+        return select(t.AssetTag.asset_id).where(t.AssetTag.tag == bindparam("candidate"))
+    col = {"kind": t.Asset.kind, "owner": t.Asset.owner, "classification": t.Asset.classification,
+           "project": t.Asset.project_id}[smallest]
+    cand = select(t.Asset.id).where(col == bindparam("candidate"))
+    if tag:
+        cand = cand.where(select(t.AssetTag.asset_id).where(
+            t.AssetTag.tag == bindparam("tag"), t.AssetTag.asset_id == t.Asset.id).exists())
+    return cand
+
+
+_LATEST = (select(t.AssetRevision.asset_id, func.max(t.AssetRevision.revision).label("revision"))
+           .where(t.AssetRevision.asset_id.in_(bindparam("ids", expanding=True)))
+           .group_by(t.AssetRevision.asset_id).subquery("latest"))
+_PAGE_ASSETS = (select(t.Asset, t.AssetRevision.row_count)
+                .options(defer(t.Asset.search_text), defer(t.Asset.glossary_terms))
+                .join(_LATEST, _LATEST.c.asset_id == t.Asset.id)
+                .join(t.AssetRevision, (t.AssetRevision.asset_id == _LATEST.c.asset_id)
+                      & (t.AssetRevision.revision == _LATEST.c.revision)))
 _LABELLED = ("owner", "steward", "contributor", "consumer")  # designations _access labels without a grant
 _FTS = sa_table("asset_fts", sa_column("rowid", Integer), sa_column("rank", Float))  # FTS5 (migration 0001)
+
+
+class _Latest(NamedTuple):
+    """What a page's summary reads of an asset's latest revision."""
+    row_count: int | None
 
 
 class _PageAsset(NamedTuple):
