@@ -54,7 +54,11 @@ class LiveServer:
             [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", f"--port={self.port}",
              f"--ServerApp.root_dir={root / 'notebooks'}", *extra_args],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:  # a server that did not come up is not left running (no one stops it)
+            self.stop()
+            raise
 
     def _wait(self, timeout: float = 60) -> None:
         deadline = time.time() + timeout
