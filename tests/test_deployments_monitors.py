@@ -507,3 +507,42 @@ async def test_a_monitor_stops_when_its_creator_may_no_longer_read_its_data(api)
     assert code == 403 and "no longer may read all of 'scoring-batch'" in out["message"], out
     code, ex, _ = await api("bob", "POST", "monitors/bobs-dq/run", {})  # a manual run: still nothing read
     assert ex["status"] == "Failed" and ex["window"] is None, ex
+
+
+async def test_each_run_checks_the_creators_access_with_their_groups(api):
+    """A run checks its creator's read access as their requests are checked: with the groups the
+    identity provider gave them when they created (or last started) the monitor. carol is in
+    group `auditors`; once that group holds a role whose ceiling is `internal` and the dataset is
+    raised to `confidential`, she may not read it, so the next run (here started by an
+    administrator) fails and the monitor stops. Without her groups the check saw a user with no
+    role, whose designations could read it."""
+    from sklearn.dummy import DummyClassifier
+
+    from mlgov_jupyter.core.roles import Guardrails, Role
+    from tests.helpers import parquet_b64
+
+    data = captured(300, 0, seed=5).drop(columns=["inference_id", "event_time"])
+    body = {"name": "audit-batch", "format": "parquet", "content_b64": parquet_b64(data), "classification": "internal"}
+    assert (await api("alice", "POST", "assets", body))[0] == 201
+    model = DummyClassifier().fit(REF[["age"]], REF.label)
+    assert (await api("carol", "POST", "assets", {"name": "carols-model", "kind": "model",
+                                                  **inline_content(model)}))[0] == 201
+    code, req, _ = await api("carol", "POST", "requests", {"asset": "audit-batch", "reason": "monitoring"})
+    assert (await api("alice", "POST", f"requests/{req['id']}/approve", {}))[0] == 200
+    code, mon, _ = await api("carol", "POST", "monitors", _monitor_body("carols-dq", deployment=None,
+                                                                        model="carols-model", data="audit-batch"))
+    assert code == 201, mon
+    code, ex, _ = await api("carol", "POST", "monitors/carols-dq/run", {})
+    assert ex["status"] == "Completed", ex
+
+    role = Role.from_persona("ds-internal", "data-scientist",
+                             guardrails=Guardrails(classification_ceiling="internal")).to_dict()
+    assert (await api("root", "POST", "roles", {"role": role}))[0] == 201
+    assert (await api("root", "POST", "assignments", {"role": "ds-internal", "group": "auditors"}))[0] == 201
+    assert (await api("alice", "POST", "assets", {**body, "classification": "confidential"}))[0] == 201
+    assert (await api("carol", "GET", "assets/audit-batch/data"))[0] == 403  # her ceiling, as for use()
+    code, ex, _ = await api("root", "POST", "monitors/carols-dq/run", {})
+    assert code == 200 and ex["status"] == "Failed", ex
+    assert "carol, who created monitor 'carols-dq', no longer may read all of 'audit-batch'" in ex["failure_reason"]
+    code, shown, _ = await api("root", "GET", "monitors/carols-dq")
+    assert shown["active"] is False

@@ -198,6 +198,7 @@ class MonitorService(ServiceBase):
                             schedule=body.schedule.strip(), active=True, evaluation_period=body.evaluation_period,
                             datapoints_to_alert=body.datapoints_to_alert, watermark=0,
                             next_run_at=schedules.next_run(body.schedule, now), created_by=actor.name,
+                            created_by_groups=list(actor.groups),
                             created_at=now, updated_at=now)
             s.add(mon)
             s.flush()
@@ -249,6 +250,8 @@ class MonitorService(ServiceBase):
             mon = self._monitor(s, name, lock=True)
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
+            if active and actor.name == mon.created_by:  # their groups as the identity provider says now
+                mon.created_by_groups = list(actor.groups)
             lost = self._access_lost(s, mon) if active else None
             if lost:
                 raise Forbidden(lost.replace("the monitor is stopped; it runs", "the monitor stays stopped; it runs"))
@@ -426,7 +429,8 @@ class MonitorService(ServiceBase):
         if source is None:
             return None  # no data source: the run plan says so
         names = self._project_names(s)
-        if self._may_read_data(s, self._principal(s, Actor(mon.created_by)), source, names[source.project_id]):
+        creator = Actor(mon.created_by, groups=tuple(mon.created_by_groups or ()))
+        if self._may_read_data(s, self._principal(s, creator), source, names[source.project_id]):
             return None
         return (f"{mon.created_by}, who created monitor {mon.name!r}, no longer may read all of "
                 f"{source.name!r}: the monitor is stopped; it runs again when started by its creator "
