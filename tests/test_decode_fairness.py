@@ -290,3 +290,31 @@ def test_a_describe_past_decode_timeout_is_a_413_and_one_user_describes_two_at_o
     assert answers[2][0][1]["message"].startswith("you already have 2 reads in progress")
     # the service answers the next publish of honest content
     assert _publish(cpu_server, "bob", "fine", _parquet(pa.table({"x": [1, 2, 3]})))[0] == 201
+
+
+@pytest.fixture(scope="module")
+def wait_server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("wait"), config=(
+        "c.MlgovApp.decode_workers = 2\nc.MlgovApp.decode_reserved = 0\nc.MlgovApp.decode_per_user = 3\n"
+        "c.MlgovApp.decode_wait = 8\nc.MlgovApp.stream_max_lease = 0\nc.MlgovApp.stream_min_rate = 0\n"))
+    yield live
+    live.stop()
+
+
+def test_a_read_waiting_for_a_slot_holds_no_transaction(wait_server):
+    """A `use` that waits for a read slot waited inside its write transaction, which on SQLite
+    locks the store: while bob held both read slots and carol's read waited, alice's writes were
+    stalled until carol's wait ended (decode_wait, 8 s here). The worker is now leased before the
+    transaction: alice's project is created at once, and carol's read is a 503 after its wait."""
+    assert _publish(wait_server, "bob", "zeros", _zeros())[0] == 201
+    assert _publish(wait_server, "carol", "small", _parquet(pa.table({"x": list(range(10))})))[0] == 201
+    held = [_never_read(wait_server, "bob", "zeros") for _ in range(2)]
+    time.sleep(0.5)
+    waiting = threading.Thread(target=_rest, args=(wait_server, "carol", "GET", "assets/small/data?format=arrow"))
+    waiting.start()
+    time.sleep(1.0)  # carol's read is waiting for a slot
+    (status, body), took = _timed(lambda: _rest(wait_server, "alice", "POST", "projects", {"name": "while-waiting"}))
+    assert status == 201 and took < 3, (status, body, took)
+    waiting.join(30)
+    for s in held:
+        s.close()

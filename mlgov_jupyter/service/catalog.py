@@ -16,7 +16,7 @@ from ..core import authz, row_filters
 from ..core import models as m
 from ..core.authz import Resource
 from ..core.catalog import scan_batch_rows
-from ..core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from ..core.errors import Conflict, Forbidden, GovernanceError, Invalid, NotFound, TooLarge
 from ..core.roles.catalog import CLASSIFICATION_RANK
 from ..core.model_trust import unpublishable_types
 from ..store import tables as t
@@ -352,11 +352,39 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
         Parquet file; a model or file as stored. Returns ``(meta, chunks)``: meta has ``rows``
         for a scan; chunks is an iterator of bytes (None for a URI asset). Invalid for columns or
         a filter the data does not have, before anything is sent."""
-        from ..store.scan import ARROW_STREAM
-
         wanted = _columns(columns)
         expression_terms = row_filters.normalise(row_filter)
         objects = self.objects_store()  # before the transaction: its first use may move old blobs
+        # a scan's worker is leased before the transaction: waiting for a read slot must not hold
+        # the store (a write transaction locks SQLite for everyone)
+        leased = {"worker": self._scan_worker(name, revision, form)}  # the scan takes it out
+        try:
+            return self._read_data(actor, name, revision, wanted, expression_terms, form, objects, leased)
+        finally:
+            if leased.get("worker") is not None:  # refused, or not a scan after all
+                self.decoder().release_unused(leased["worker"])
+
+    def _scan_worker(self, name: str, revision: int | None, form: str):
+        """A decode worker leased for ``read_data`` when the revision it names is read by a scan
+        (None otherwise, and for names that do not resolve: the read itself says why). Nothing is
+        authorized here; the read is, in its transaction."""
+        try:
+            with self.store.transaction(write=False) as s:
+                ref, number, _ = self._model_ref(s, name, revision)
+                a = self._asset(s, ref)
+                number = number or a.latest_revision
+                fmt = s.execute(select(t.AssetRevision.format).where(
+                    t.AssetRevision.asset_id == a.id, t.AssetRevision.revision == number)).scalar()
+        except GovernanceError:
+            return None
+        if fmt and (fmt.startswith("external-") or fmt == "capture" or (fmt == "parquet" and form == "arrow")):
+            return self.decoder().lease_read()
+        return None
+
+    def _read_data(self, actor: Actor, name: str, revision, wanted, expression_terms, form: str, objects,
+                   leased: dict) -> tuple[dict, Iterator[bytes] | None]:
+        from ..store.scan import ARROW_STREAM
+
         with self.store.transaction() as s:
             # a model revision may be named by its alias: NAME@ALIAS (service/model_versions.py)
             name, revision, alias = self._model_ref(s, name, revision)
@@ -420,7 +448,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                     source = {"location": rev.location, "format": rev.format.removeprefix("external-"),
                               "listing": "listing:" + rev.content_hash.split(":", 1)[1]}
                 scan = self.decoder().scan(source, wanted, expression_terms, batch_rows=batch_rows,
-                                           text_max=text_max)
+                                           text_max=text_max, worker=leased.pop("worker", None))
                 meta.update(media_type=ARROW_STREAM, rows=scan.rows())
                 if rev.format != "parquet":
                     meta["location"] = None

@@ -140,8 +140,18 @@ class DecodePool:
                              "max_decoded_bytes": max_decoded_bytes, "cpu_seconds": self.timeout})
         return (result["schema"], result["summary"], result["rows"]), result["listing"]
 
+    def lease_read(self) -> "_Worker":
+        """A worker for one scan, leased ahead (a read waits for a read slot, up to decode_wait or
+        the lease): callers lease before their database transaction, so that no transaction is
+        held open while they wait. Give it to ``scan(worker=...)`` or back to ``release_unused``."""
+        return self._lease(read=True)
+
+    def release_unused(self, worker: "_Worker") -> None:
+        """A worker from ``lease_read`` that no scan took (the read was refused)."""
+        self._release(worker, ok=True)
+
     def scan(self, source: dict, columns: list | None, terms, batch_rows: int,
-             text_max: dict | None = None) -> "RemoteScan":
+             text_max: dict | None = None, worker: "_Worker | None" = None) -> "RemoteScan":
         """A scan prepared in a worker: ``source`` is ``{"digest"}`` (a stored Parquet object, or a
         list of digests scanned as one dataset: ``ObjectStore.dataset``) or
         ``{"location", "format", "listing"}`` (registered data; Conflict when its listing hash is
@@ -150,7 +160,7 @@ class DecodePool:
         the first batch beyond the memory limit) are raised here, before anything is sent."""
         request = {"op": "scan", "source": source, "columns": columns, "terms": terms,
                    "batch_rows": batch_rows, "text_max": text_max or {}}
-        worker = self._lease(read=True)
+        worker = worker or self._lease(read=True)
         try:
             worker.send(request)
             kind, payload = worker.frame()
