@@ -179,13 +179,18 @@ def test_summaries_show_long_text_cut_and_drop_top_lists_past_their_size_cap(ser
     assert info["top_omitted"] is True and "top" not in info and info["distinct"] == 5
 
 
-@pytest.fixture(scope="module")
-def lease_server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("lease"), config=(
+def _two_read_slots(tmp_path_factory, name: str, wait: int, lease: int):
+    """A server with two decode workers, both for reads, three reads per user at most."""
+    live = LiveServer(tmp_path_factory.mktemp(name), config=(
         "c.MlgovApp.decode_workers = 2\nc.MlgovApp.decode_reserved = 0\nc.MlgovApp.decode_per_user = 3\n"
-        "c.MlgovApp.decode_wait = 15\nc.MlgovApp.stream_max_lease = 3\nc.MlgovApp.stream_min_rate = 0\n"))
+        f"c.MlgovApp.decode_wait = {wait}\nc.MlgovApp.stream_max_lease = {lease}\nc.MlgovApp.stream_min_rate = 0\n"))
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="module")
+def lease_server(tmp_path_factory):
+    yield from _two_read_slots(tmp_path_factory, "lease", wait=15, lease=3)
 
 
 def test_reads_held_past_stream_max_lease_are_cut_for_a_user_waiting(lease_server):
@@ -294,11 +299,7 @@ def test_a_describe_past_decode_timeout_is_a_413_and_one_user_describes_two_at_o
 
 @pytest.fixture(scope="module")
 def wait_server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("wait"), config=(
-        "c.MlgovApp.decode_workers = 2\nc.MlgovApp.decode_reserved = 0\nc.MlgovApp.decode_per_user = 3\n"
-        "c.MlgovApp.decode_wait = 8\nc.MlgovApp.stream_max_lease = 0\nc.MlgovApp.stream_min_rate = 0\n"))
-    yield live
-    live.stop()
+    yield from _two_read_slots(tmp_path_factory, "wait", wait=8, lease=0)
 
 
 def test_a_read_waiting_for_a_slot_holds_no_transaction(wait_server):

@@ -15,21 +15,10 @@ from mlgov_jupyter.kernel import sandbox
 
 
 @pytest.fixture
-def jp_server_config(db_file, tmp_path):
-    from conftest import TOKENS
-
+def jp_server_config(jp_server_config, tmp_path):
     (tmp_path / "shared").mkdir()
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"mlgov_jupyter": True},
-            "identity_provider_class": "mlgov_jupyter.server.identity.TokenIdentityProvider",
-            "authorizer_class": "mlgov_jupyter.server.identity.SharedServerAuthorizer",
-            "allow_unauthenticated_access": False,
-        },
-        "TokenIdentityProvider": {"tokens": TOKENS},
-        "MlgovApp": {"db_url": f"sqlite:///{db_file}", "admin_users": ["root"],
-                     "external_locations": {str(tmp_path / "shared") + "/": {}}},
-    }
+    jp_server_config["MlgovApp"]["external_locations"] = {str(tmp_path / "shared") + "/": {}}
+    return jp_server_config
 
 
 @pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="the kernel offers no Landlock")
