@@ -20,7 +20,7 @@ from .core.errors import Invalid, NotFound, TooLarge
 
 BASE = "api/mlgov/"
 ID = r"(?P<id>[0-9]{1,18})"
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
+MAX_ID = m.MAX_NUMBER  # ids are 32-bit integers in the store
 # JSON bodies that legitimately carry documents: a monitor's baseline (at most 16 MiB:
 # service/monitors.py MAX_BASELINE_BYTES) with its envelope, inline content_b64 publishes, cards,
 # monitoring reports. Other JSON routes take json_max_body_bytes (1 MiB by default).

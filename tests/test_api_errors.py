@@ -250,6 +250,24 @@ async def test_a_check_that_would_break_everyones_dashboard_is_refused(api, raw,
     assert code == 200 and board["models"][0]["executions"] == 0
 
 
+async def test_numbers_in_queries_beyond_the_store_are_400(api):
+    """Red team R14: `assets/x/data?revision=2**63` was a 500 with a logged traceback, for anyone
+    (an integer overflow in the database): every revision, version or card-diff number a query
+    names is bounded like the store's ids, before anything runs."""
+    from helpers import publish_body
+
+    assert (await api("alice", "POST", "assets", publish_body("churn")))[0] == 201
+    for big in (2**31, 2**63, 10**30):
+        for route, params, user in (("assets/churn/data", {"revision": big}, "dave"),  # no access at all
+                                    ("assets/churn/data", {"revision": big}, "alice"),
+                                    ("assets/churn/urls", {"revision": big}, "alice"),
+                                    ("cards/churn", {"version": big}, "alice"),
+                                    ("cards/churn/diff", {"a": 1, "b": big}, "alice"),
+                                    ("cards/churn/export", {"version": big}, "alice")):
+            code, body, _ = await api(user, "GET", route, **{k: str(v) for k, v in params.items()})
+            assert code == 400, (route, params, code, body)
+
+
 async def test_ids_beyond_the_store_and_nul_characters(api):
     code, err, _ = await api("alice", "POST", f"requests/{2**31}/approve", {"comment": ""})
     assert code == 404, err

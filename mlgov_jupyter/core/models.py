@@ -19,6 +19,10 @@ Classification = Literal["public", "internal", "confidential", "pii"]
 Designation = Literal["owner", "steward", "contributor", "consumer", "viewer"]
 CLASSIFICATIONS = ("public", "internal", "confidential", "pii")
 
+# the largest revision, version or id a request may name (PostgreSQL INTEGER): a larger one is a
+# 400, not an overflow in the database
+MAX_NUMBER = 2**31 - 1
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=2048)
@@ -120,7 +124,7 @@ class SubscriptionQuery(Body):
 
 
 class DataQuery(Body):
-    revision: int | None = Field(None, ge=1)
+    revision: int | None = Field(None, ge=1, le=MAX_NUMBER)
     # datasets: a JSON list of column names, a JSON row filter (core/row_filters.py), and the
     # form: an Arrow IPC stream of the scan, or the stored Parquet file as it is
     columns: Annotated[str, StringConstraints(max_length=16_384)] | None = None
@@ -131,7 +135,7 @@ class DataQuery(Body):
 class PresignQuery(Body):
     """Presigned URLs of a dataset revision (service/vending.py): which revision, and seconds
     the URLs live (at most the server's presigned_url_seconds, and an hour)."""
-    revision: int | None = Field(None, ge=1)
+    revision: int | None = Field(None, ge=1, le=MAX_NUMBER)
     expires: int | None = Field(None, ge=1, le=3600)
 
 
@@ -190,7 +194,7 @@ class CardCreate(Body):
     content: dict
     lineage: Lineage = Field(default_factory=Lineage)
     # the model revision the card describes (default: the model's latest revision)
-    model_revision: int | None = Field(None, ge=1)
+    model_revision: int | None = Field(None, ge=1, le=MAX_NUMBER)
 
 
 class CardUpdate(Body):
@@ -198,7 +202,7 @@ class CardUpdate(Body):
     content: dict
     lineage: Lineage | None = None
     # the model revision the new version describes (default: the one the latest version describes)
-    model_revision: int | None = Field(None, ge=1)
+    model_revision: int | None = Field(None, ge=1, le=MAX_NUMBER)
 
 
 class CardTransition(Body):
@@ -207,7 +211,7 @@ class CardTransition(Body):
 
 
 class CardQuery(Body):
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_NUMBER)
 
 
 CardStatus = Literal["Draft", "PendingReview", "Approved", "Archived"]
@@ -223,13 +227,13 @@ class CardListQuery(Body):
 
 
 class CardDiffQuery(Body):
-    a: int = Field(..., ge=1)
-    b: int = Field(..., ge=1)
+    a: int = Field(..., ge=1, le=MAX_NUMBER)
+    b: int = Field(..., ge=1, le=MAX_NUMBER)
 
 
 class CardExportQuery(Body):
     format: Literal["html", "pdf", "json", "markdown"] = "html"
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_NUMBER)
 
 
 # Model versions (issue 13): approval of model revisions, aliases, the project's gate on use
@@ -245,7 +249,7 @@ class ModelDecision(Body):
 
 class AliasSet(Body):
     """Point ``alias`` (lower-case letters, digits, ``-``/``_``, at most 64) at ``revision``."""
-    revision: int = Field(..., ge=1)
+    revision: int = Field(..., ge=1, le=MAX_NUMBER)
 
 
 class ProjectSettings(Body):
@@ -333,14 +337,14 @@ Environment = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.
 class DeploymentCreate(Body):
     name: Name
     model: Name
-    revision: int | None = Field(None, ge=1)
+    revision: int | None = Field(None, ge=1, le=MAX_NUMBER)
     environment: Environment = "production"
     capture: bool = True
 
 
 class DeploymentUpdate(Body):
     status: Literal["InService", "OutOfService"] | None = None
-    revision: int | None = Field(None, ge=1)
+    revision: int | None = Field(None, ge=1, le=MAX_NUMBER)
 
 
 class MonitorCreate(Body):
