@@ -138,3 +138,85 @@ def test_owners_demoting_each_other_keep_an_owner(svc):
         # the loser is refused: either the last-owner rule (409) or, having been demoted or
         # removed a moment before, may no longer manage the project (403)
         assert sum(not isinstance(r, Exception) for r in results) == 1, results
+
+
+# ---- asset filters and duplicate requests (R14 findings 1 and 2) ------------------------------
+
+FILTER_ROUNDS = 25
+NARROW = m.AssetFilterCreate(name="narrow", columns=["customer_id"])
+
+
+def _grants_of(svc, asset):
+    with svc.store.transaction(write=False) as s:
+        return list(s.execute(select(t.Grant.filter_id).join(t.Asset, t.Asset.id == t.Grant.asset_id)
+                              .where(t.Asset.name == asset, t.Grant.status == "active")).scalars())
+
+
+def _filter_id(svc, asset):
+    with svc.store.transaction(write=False) as s:
+        return s.execute(select(t.AssetFilter.id).join(t.Asset, t.Asset.id == t.AssetFilter.asset_id)
+                         .where(t.Asset.name == asset, t.AssetFilter.name == "narrow")).scalar_one_or_none()
+
+
+def test_scoped_approval_and_the_filters_delete_never_widen(svc):
+    """R14 1: an approval narrowing to a filter while another owner deletes it. Either the grant
+    is scoped to the filter, which stays, or the filter is gone and the request still pending;
+    never a grant with no filter (the whole asset)."""
+    for i in range(FILTER_ROUNDS):
+        name = f"d{i}"
+        svc.publish(alice, m.Publish(**publish_body(name, project="clinic")))
+        svc.create_filter(alice, name, NARROW)
+        req = svc.request_access(bob, m.AccessRequestCreate(asset=name, reason="study"))
+        results = race(lambda: svc.decide(alice, req["id"], m.Decision(filter="narrow"), accept=True),
+                       lambda: svc.delete_filter(carol, name, "narrow"))
+        assert sum(not isinstance(r, Exception) for r in results) == 1, results
+        fid, grants = _filter_id(svc, name), _grants_of(svc, name)
+        assert grants == ([fid] if fid else []) and (fid is None) == isinstance(results[0], Exception), \
+            (name, results, fid, grants)
+        if fid:  # the approval first: the delete is refused, naming the grant
+            assert "bob's active grant" in str(results[1]), results
+
+
+def test_scoped_request_and_the_filters_delete_never_widen(svc):
+    """R14 1, same kind: a request asking for a filter while it is deleted either is refused
+    (no such filter) or keeps it (and the delete is refused): never a whole-asset request."""
+    for i in range(FILTER_ROUNDS):
+        name = f"d{i}"
+        svc.publish(alice, m.Publish(**publish_body(name, project="clinic")))
+        svc.create_filter(alice, name, NARROW)
+        results = race(lambda: svc.request_access(bob, m.AccessRequestCreate(asset=name, reason="x",
+                                                                             filter="narrow")),
+                       lambda: svc.delete_filter(carol, name, "narrow"))
+        assert sum(not isinstance(r, Exception) for r in results) == 1, results
+        fid = _filter_id(svc, name)
+        with svc.store.transaction(write=False) as s:
+            asked = list(s.execute(select(t.AccessRequest.filter_id).join(t.Asset, t.Asset.id == t.AccessRequest.asset_id)
+                                   .where(t.Asset.name == name)).scalars())
+        assert asked == ([fid] if fid else []), (name, results, fid, asked)
+
+
+def test_two_requests_for_one_asset_one_wins(svc):
+    """R14 2: the same user asking twice at the same instant makes one pending request."""
+    for i in range(ROUNDS * 2):
+        name = f"d{i}"
+        svc.publish(alice, m.Publish(**publish_body(name, project="clinic")))
+        one_wins(race(lambda: svc.request_access(bob, m.AccessRequestCreate(asset=name, reason="a")),
+                      lambda: svc.request_access(bob, m.AccessRequestCreate(asset=name, reason="b"))))
+
+
+def test_approval_refused_while_the_requester_holds_a_grant(svc):
+    """R14 2: a second pending request left over from before (two approvals made two grants, and
+    revoking one left access): its approval is a Conflict naming the grant held."""
+    svc.publish(alice, m.Publish(**publish_body("d0", project="clinic")))
+    first = svc.request_access(bob, m.AccessRequestCreate(asset="d0", reason="a"))
+    with svc.store.transaction() as s:  # the duplicate the race used to make
+        old = s.get(t.AccessRequest, first["id"])
+        dup = t.AccessRequest(asset_id=old.asset_id, requester="bob", reason="b", requester_groups=[])
+        s.add(dup)
+        s.flush()
+        dup_id = dup.id
+    svc.decide(alice, first["id"], m.Decision(), accept=True)
+    with pytest.raises(Conflict, match="already holds an active grant"):
+        svc.decide(carol, dup_id, m.Decision(), accept=True)
+    assert len(_grants_of(svc, "d0")) == 1
+    svc.decide(carol, dup_id, m.Decision(comment="has one"), accept=False)  # rejecting still works

@@ -124,21 +124,28 @@ class AssetFilterService(ServiceBase):
             return view(f)
 
     def delete_filter(self, actor: Actor, name: str, filter_name: str) -> dict:
-        """Conflict while an active grant or a pending request uses it."""
+        """Conflict (naming it) while an active grant or a pending request uses it. The filter's
+        row is locked first, as request_access and decide lock it: a request or an approval
+        using it at the same instant either commits before (this one then sees it: Conflict) or
+        waits and finds no filter (NotFound); a grant or request in use is never widened."""
         with self.store.transaction() as s:
             a = self._asset(s, name)
             pname = self._project_names(s)[a.project_id]
             self._authorize(s, actor, authz.CATALOG_DECIDE, self._asset_resource(a, pname))
-            f = self._filter(s, a, filter_name)
-            used = s.execute(select(t.Grant.id).where(t.Grant.filter_id == f.id, t.Grant.status == "active")).first() \
-                or s.execute(select(t.AccessRequest.id).where(t.AccessRequest.filter_id == f.id,
-                                                              t.AccessRequest.status == "pending")).first()
-            if used:
-                raise Conflict(f"asset filter {filter_name!r} scopes an active grant or a pending request; "
-                               f"revoke or decide those first")
-            # ended grants and decided requests forget it (the audit trail keeps its name)
-            s.execute(t.Grant.__table__.update().where(t.Grant.filter_id == f.id).values(filter_id=None))
-            s.execute(t.AccessRequest.__table__.update().where(t.AccessRequest.filter_id == f.id)
+            f = self._filter(s, a, filter_name, lock=True)
+            g = s.execute(select(t.Grant.id, t.Grant.grantee).where(t.Grant.filter_id == f.id,
+                                                                    t.Grant.status == "active")).first()
+            r = s.execute(select(t.AccessRequest.id, t.AccessRequest.requester).where(
+                t.AccessRequest.filter_id == f.id, t.AccessRequest.status == "pending")).first()
+            if g or r:
+                what = f"{g.grantee}'s active grant {g.id}" if g else f"{r.requester}'s pending request {r.id}"
+                raise Conflict(f"asset filter {filter_name!r} scopes {what}; revoke or decide it first")
+            # ended grants and decided requests forget it (the audit trail keeps its name); an
+            # active or pending one is never cleared (that would widen it to the whole asset)
+            s.execute(t.Grant.__table__.update().where(t.Grant.filter_id == f.id, t.Grant.status != "active")
+                      .values(filter_id=None))
+            s.execute(t.AccessRequest.__table__.update().where(t.AccessRequest.filter_id == f.id,
+                                                               t.AccessRequest.status != "pending")
                       .values(filter_id=None))
             self._audit(s, actor, "asset.filter.delete", "asset", a.name, {"filter": f.name, "project": pname})
             s.delete(f)
@@ -146,13 +153,31 @@ class AssetFilterService(ServiceBase):
 
     # ---- used by the catalog -------------------------------------------------------------
 
-    def _filter(self, s: Session, a: t.Asset, filter_name: str) -> t.AssetFilter:
-        f = s.execute(select(t.AssetFilter).where(t.AssetFilter.asset_id == a.id,
-                                                  t.AssetFilter.name == filter_name)).scalar_one_or_none()
+    def _filter(self, s: Session, a: t.Asset, filter_name: str, lock: bool = False) -> t.AssetFilter:
+        """``lock``: its row locked until commit (PostgreSQL; SQLite serializes writers), so a
+        delete of it and a request or approval using it run one after the other. NotFound."""
+        stmt = select(t.AssetFilter).where(t.AssetFilter.asset_id == a.id, t.AssetFilter.name == filter_name)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        f = s.execute(stmt).scalar_one_or_none()
         if f is None:
             raise NotFound(f"{a.name!r} has no asset filter named {filter_name!r} "
                            f"(see %mlgov filter list {a.name})")
         return f
+
+    def _locked_filters(self, s: Session, a: t.Asset, ids: set) -> dict:
+        """The asset's filters of ``ids`` (None skipped), id -> row, locked in id order (two
+        approvals locking two filters never deadlock). NotFound when one was deleted."""
+        ids = sorted(i for i in ids if i is not None)
+        if not ids:
+            return {}
+        rows = {f.id: f for f in s.execute(select(t.AssetFilter).where(t.AssetFilter.id.in_(ids))
+                                           .order_by(t.AssetFilter.id).with_for_update()
+                                           .execution_options(populate_existing=True)).scalars()}
+        if len(rows) < len(ids):
+            raise NotFound(f"an asset filter of {a.name!r} was deleted meanwhile "
+                           f"(see %mlgov filter list {a.name})")
+        return rows
 
     def _filter_names(self, s: Session, ids: set) -> dict:
         ids = {i for i in ids if i is not None}

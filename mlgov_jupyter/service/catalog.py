@@ -468,6 +468,11 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
     def request_access(self, actor: Actor, body: m.AccessRequestCreate) -> dict:
         with self.store.transaction() as s:
             a = self._asset(s, body.asset)
+            # its row locked (and re-read) until commit: two requests by one user at the same
+            # instant run one after the other, the second sees the first pending (409), and an
+            # unpublish in flight is seen (PostgreSQL's READ COMMITTED; SQLite serializes writers)
+            s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
+                      .execution_options(populate_existing=True))
             if not a.listed:
                 raise NotFound(unpublished_message(a))
             pname = self._project_names(s)[a.project_id]
@@ -480,7 +485,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                 raise Conflict(f"you already hold a grant on {a.name!r}")
             if access == "pending":
                 raise Conflict(f"you already have a pending request for {a.name!r}")
-            asked = self._filter(s, a, body.filter) if body.filter else None
+            asked = self._filter(s, a, body.filter, lock=True) if body.filter else None  # vs its delete
             r = t.AccessRequest(asset_id=a.id, requester=actor.name, reason=body.reason,
                                 requester_groups=list(actor.groups), filter_id=asked.id if asked else None)
             s.add(r)
@@ -542,8 +547,16 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                 raise Forbidden("you may not decide your own access request (separation of duties)")
             if r.status != "pending":
                 raise Conflict(f"access request {request_id} is already {r.status}")
-            asked = s.get(t.AssetFilter, r.filter_id) if r.filter_id else None
-            scope = self._filter(s, a, body.filter) if accept and body.filter else asked
+            if accept:
+                held = self._active_grant(s, a.id, r.requester)
+                if held is not None:  # a second grant would outlive the first one's revocation
+                    raise Conflict(f"{r.requester} already holds an active grant ({held.id}) on {a.name!r}: "
+                                   f"reject this request, or revoke that grant first")
+            # the filters asked and granted locked (vs their delete, which would widen the grant)
+            named = self._filter(s, a, body.filter) if accept and body.filter else None
+            locked = self._locked_filters(s, a, {r.filter_id, named.id if named else None})
+            asked = locked.get(r.filter_id)
+            scope = locked[named.id] if named else asked
             if accept and not narrows(scope, asked):
                 raise Invalid(f"asset filter {body.filter!r} would grant more than the request asked for "
                               f"({'asset filter ' + repr(asked.name) if asked else 'the whole asset'}); "
