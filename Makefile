@@ -34,10 +34,12 @@ team-demo: install
 
 # The team-mode tests (tests/hub: JupyterHub, real Unix users) and the scheduled monitor (which waits
 # for the clock's minutes) mostly wait: they run alongside the rest, their output printed after it.
+# The rest runs in two processes (pytest-xdist), each test file whole in one of them.
 test: install
 	@$(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 tests/hub tests/test_monitor_schedule.py \
 	    > .test-alongside.log 2>&1 & alongside=$$!; \
-	$(BIN)/python -m pytest -q --durations=25 --ignore=tests/hub --ignore=tests/test_monitor_schedule.py; rest=$$?; \
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25 --ignore=tests/hub \
+	    --ignore=tests/test_monitor_schedule.py; rest=$$?; \
 	wait $$alongside; along=$$?; \
 	echo "==== run alongside: tests/hub tests/test_monitor_schedule.py (exit $$along) ===="; \
 	cat .test-alongside.log; \
