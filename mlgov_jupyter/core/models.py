@@ -123,12 +123,18 @@ class SubscriptionQuery(Body):
     incoming: bool = False
 
 
+# JSON text in a query string as the client sends it (json.dumps: ASCII, other characters escaped),
+# short enough that both together, percent-encoded (3 bytes a character at most), stay within the
+# 64 KiB request head tornado reads (a longer head is closed without an answer)
+QueryJSON = Annotated[str, StringConstraints(max_length=9_000, pattern=r"^[\x20-\x7e]*$")]
+
+
 class DataQuery(Body):
     revision: int | None = Field(None, ge=1, le=MAX_NUMBER)
     # datasets: a JSON list of column names, a JSON row filter (core/row_filters.py), and the
     # form: an Arrow IPC stream of the scan, or the stored Parquet file as it is
-    columns: Annotated[str, StringConstraints(max_length=16_384)] | None = None
-    filter: Annotated[str, StringConstraints(max_length=16_384)] | None = None
+    columns: QueryJSON | None = None
+    filter: QueryJSON | None = None
     format: Literal["arrow", "parquet"] = "arrow"
 
 

@@ -197,7 +197,7 @@ def test_define_request_narrow_and_see_the_scope(lab_server, browser, pages):
     # a filter an active grant uses cannot be deleted: the server's line, inline
     alice_panel.get_by_role("tab", name="Catalog").click()
     filters.get_by_role("button", name="Delete filter eu-ids").click()
-    expect(filters.get_by_role("status")).to_contain_text("scopes an active grant or a pending request")
+    expect(filters.get_by_role("status")).to_contain_text("asset filter 'eu-ids' scopes bob's active grant")
     filters.get_by_role("button", name="Delete filter ids-only").click()
     expect(filters.get_by_role("listitem")).to_have_count(2)
     expect(filters.get_by_role("status")).to_have_count(0)
