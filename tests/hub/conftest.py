@@ -94,6 +94,31 @@ def pg_hub():
         hub.stop()
 
 
+@pytest.fixture(scope="module")
+def s3_hub(tmp_path_factory):
+    """A hub whose service keeps its objects in a real S3-compatible server (moto's, run by root
+    on 127.0.0.1), vends presigned URLs and may register data under s3://BUCKET/lake/; the
+    S3 credentials go only into the service's 0600 config file. ``hub.s3`` is the server."""
+    from s3_server import S3Server
+
+    s3 = S3Server(tmp_path_factory.mktemp("s3"))
+    try:
+        hub = _start(service_config=(
+            f"c.MlgovServe.objects_url = 's3://{s3.bucket}/catalog'",
+            f"c.MlgovServe.objects_options = {s3.options()!r}",
+            "c.MlgovServe.presigned_urls = True",
+            f"c.MlgovServe.external_locations = {{'s3://{s3.bucket}/lake/': {s3.options()!r}}}"))
+    except BaseException:
+        s3.stop()
+        raise
+    hub.s3 = s3
+    try:
+        yield hub
+    finally:
+        hub.stop()
+        s3.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_hub(request):
     """The session's SQLite hub, then a PostgreSQL one (when $MLGOV_TEST_PG_URL is set)."""
@@ -106,7 +131,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed:
-        for name in ("store_hub", "hub", "pg_hub"):
+        for name in ("store_hub", "hub", "pg_hub", "s3_hub"):
             hub = getattr(item, "funcargs", {}).get(name)
             if isinstance(hub, Hub) and hub.workdir:
                 report.sections.append((f"JupyterHub log ({name})", hub.log_tail(120)))
