@@ -10,6 +10,7 @@ import uuid
 
 import numpy as np
 import pandas as pd
+import requests
 
 from s3_server import ACCESS_KEY, SECRET_KEY
 
@@ -60,6 +61,14 @@ print(json.dumps(v))
     assert first == "1 120 True 5000", out
     assert f"X-Amz-Credential={ACCESS_KEY}" in vended  # the key's id, which S3 puts in every URL
     _no_key_in(hub, "bob", out)
+
+    # the sidebar's path (its Presigned URLs section): the user's own server forwards with their token
+    def sidebar(user):
+        return requests.get(f"{hub.url}user/{user}/api/mlgov/assets/{name}/urls",
+                            headers={"Authorization": f"token {hub.user_token(user)}"}, timeout=60)
+    bob, mallory = sidebar("bob"), sidebar("mallory")
+    assert bob.status_code == 200 and bob.json()["files"][0]["size_bytes"] > 0 and SECRET_KEY not in bob.text
+    assert mallory.status_code == 403 and "X-Amz" not in mallory.text, mallory.text
 
     out = kernel_ok(hub, "mallory", CLIENT + REFUSED.format(name=name))
     assert out.count("Forbidden") == 3 and "served" not in out, out
