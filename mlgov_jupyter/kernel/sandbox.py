@@ -12,7 +12,8 @@ process may do to itself on Linux, for the rest of its life and every thread it 
   mlgov package's directory, ``/usr``, ``/lib*``, ``/etc/ld.so.cache`` and four files of the
   worker's own ``/proc/<pid>`` (``maps``, ``stat``, ``status``, ``cgroup``; not its ``net/``,
   ``mountinfo`` or ``environ``); nothing can be written, created, removed, truncated or executed anywhere.
-  ABI >= 4: no TCP bind or connect. ABI >= 6: no abstract UNIX socket and no signal outside the
+  ABI >= 4: no TCP bind or connect (a decode worker reading a remote store: connect to its
+  endpoints' ports only, and TCP is the only socket it may open: no UDP). ABI >= 6: no abstract UNIX socket and no signal outside the
   sandbox. A Landlock domain may also not ptrace (nor open ``/proc/<pid>/mem`` or ``environ``
   of) a process outside it.
 - seccomp (libseccomp through ``pyseccomp``): EPERM for ``socket`` of every family (Landlock
@@ -48,7 +49,7 @@ import sys
 # landlock(7): system call numbers (the same on every architecture) and access rights per ABI
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1
-_RULE_PATH_BENEATH = 1
+_RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
 FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 _FS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1, 5: (1 << 16) - 1}
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
@@ -105,6 +106,10 @@ _CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x2000
 PROC_SELF_FILES = ("maps", "stat", "status", "cgroup")
 # socket families a worker that reads an object store over the network may open (AF_INET, AF_INET6)
 INTERNET_FAMILIES = (2, 10)
+# and only stream sockets of TCP: a socket type (its low 4 bits; the rest are SOCK_NONBLOCK and
+# SOCK_CLOEXEC) other than SOCK_STREAM (UDP, raw, ICMP "ping", SCTP's SOCK_SEQPACKET) and a
+# protocol other than 0 or IPPROTO_TCP (MPTCP, SCTP: Landlock's port rules cover TCP only) are EPERM
+_SOCK_TYPE_MASK, _SOCK_STREAM, _IPPROTO_TCP = 0xF, 1, 6
 
 
 class Unavailable(RuntimeError):
@@ -119,6 +124,11 @@ class _RulesetAttr(ctypes.Structure):
 class _PathBeneathAttr(ctypes.Structure):
     _pack_ = 1
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+class _NetPortAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
 
 
 def _libc():
@@ -165,10 +175,12 @@ def _passwd_home() -> str:
         return ""
 
 
-def _landlock(abi: int, readable: list[str], tcp: bool = False) -> None:
+def _landlock(abi: int, readable: list[str], tcp: bool = False, ports=()) -> None:
     libc = _libc()
     fs = _FS_BY_ABI.get(abi, (1 << 16) - 1)
-    attr = _RulesetAttr(fs, _NET_BIND_TCP | (0 if tcp else _NET_CONNECT_TCP) if abi >= 4 else 0,
+    # ABI >= 4: bind never, connect only to ``ports`` (a rule each below) or, tcp without ports, anywhere
+    connect = _NET_CONNECT_TCP if not tcp or ports else 0
+    attr = _RulesetAttr(fs, _NET_BIND_TCP | connect if abi >= 4 else 0,
                         _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0)
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
@@ -185,6 +197,11 @@ def _landlock(abi: int, readable: list[str], tcp: bool = False) -> None:
                     raise Unavailable(f"Landlock rule for {path} refused: {os.strerror(ctypes.get_errno())}")
             finally:
                 os.close(fd)
+        for port in sorted(set(ports)) if tcp and abi >= 4 else ():
+            rule = _NetPortAttr(_NET_CONNECT_TCP, int(port))
+            if libc.syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_NET_PORT),
+                            ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                raise Unavailable(f"Landlock rule for TCP port {port} refused: {os.strerror(ctypes.get_errno())}")
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise Unavailable(f"no_new_privs refused: {os.strerror(ctypes.get_errno())}")
         if libc.syscall(_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
@@ -217,6 +234,13 @@ def _seccomp_filter(tcp: bool = False):
         for family in range(low + 1, high):
             if family not in INTERNET_FAMILIES:
                 flt.add_rule(deny, "socket", sc.Arg(0, sc.EQ, family))
+        # TCP only (red team R14 finding 4): no UDP, raw or ICMP socket; protocol 0 or IPPROTO_TCP
+        for kind in range(_SOCK_TYPE_MASK + 1):
+            if kind != _SOCK_STREAM:
+                flt.add_rule(deny, "socket", sc.Arg(1, sc.MASKED_EQ, _SOCK_TYPE_MASK, kind))
+        flt.add_rule(deny, "socket", sc.Arg(2, sc.GT, _IPPROTO_TCP))
+        for protocol in range(1, _IPPROTO_TCP):
+            flt.add_rule(deny, "socket", sc.Arg(2, sc.EQ, protocol))
     try:
         flt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     except (ValueError, OSError, RuntimeError):
@@ -252,11 +276,13 @@ def _seccomp_filter(tcp: bool = False):
     return flt
 
 
-def enter(readable=(), tcp: bool = False) -> str:
+def enter(readable=(), tcp: bool = False, ports=()) -> str:
     """Confine this process for good (module docstring); returns what was applied, e.g.
     ``"landlock ABI 7 + seccomp"``. ``readable``: more paths it may read (never write), beside
     ``readable_paths()``'s; ``tcp``: it may connect over TCP (IPv4, IPv6: an object store's
-    endpoint) and open sockets of those families only (still no bind, no UNIX socket). Raises
+    endpoint) and open TCP stream sockets of those families only (no UDP, raw or ICMP socket,
+    still no bind, no UNIX socket); ``ports``: then only to these TCP ports (Landlock ABI >= 4;
+    any port when empty, or on an older kernel: the result says ``TCP to any port``). Raises
     Unavailable, having applied nothing that the caller could rely on, when Landlock is missing,
     the process has more than one thread, or libseccomp cannot be loaded."""
     if not sys.platform.startswith("linux"):
@@ -274,9 +300,12 @@ def enter(readable=(), tcp: bool = False) -> str:
                           f"would confine only one")
     flt = _seccomp_filter(tcp)  # loads libseccomp before the file system closes
     paths = readable_paths(readable)
-    _landlock(abi, paths, tcp)
+    _landlock(abi, paths, tcp, ports)
     try:
         flt.load()
     except (OSError, RuntimeError, ValueError) as exc:
         raise Unavailable(f"seccomp filter refused ({exc})") from None
-    return f"landlock ABI {abi} + seccomp"
+    if not tcp:
+        return f"landlock ABI {abi} + seccomp"
+    reach = f"ports {', '.join(map(str, sorted(set(ports))))}" if ports and abi >= 4 else "any port"
+    return f"landlock ABI {abi} + seccomp; TCP to {reach}"
