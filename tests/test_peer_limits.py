@@ -128,6 +128,13 @@ def test_shared_server_keeps_signed_in_connections_and_caps_strangers_bodies(tmp
             answer = b""
         assert not answer.startswith(b"HTTP/1.1 2"), answer
         assert _closed(s)
+        # a declared length over the cap is answered at once with a one-line JSON 413
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        socks.append(s)
+        s.sendall(b"PUT /api/contents/x.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n")
+        head, _, body = _read_all(s).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413 ") and b"application/json" in head, head
+        assert json.loads(body)["message"].startswith("a request body over 64 KiB needs this server's credentials")
         # ... while a request with the owner's token or a login cookie sends a large one
         body = json.dumps({"type": "file", "format": "text", "content": "a" * (2 << 20)}).encode()
         req = urllib.request.Request(server.url + "api/contents/big.txt", data=body, method="PUT",
@@ -141,6 +148,14 @@ def test_shared_server_keeps_signed_in_connections_and_caps_strangers_bodies(tmp
         for s in socks:
             s.close()
         server.stop()
+
+
+def _read_all(s: socket.socket) -> bytes:
+    """What the server sends until it closes the connection."""
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    return data
 
 
 def _open_half_from_anywhere(port: int, n: int) -> list[socket.socket]:

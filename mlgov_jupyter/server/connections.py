@@ -94,15 +94,17 @@ def guard_connections(serverapp, per_peer: int, header_timeout: float,
     identity provider's ``tokens`` map, or a login cookie signed by this server vouches for its
     connection (counted against its user, ``per_user`` each, unless the owner); a body without
     them, or of a user who is not the owner, is capped at ``stranger_body`` bytes (None: not
-    capped) unless its handler raises the cap (the mlgov routes); ``total``: unvouched
+    capped; a declared length over it is a JSON 413 at once) unless its handler raises the cap
+    (the mlgov routes); ``total``: unvouched
     connections of all peers together (``PeerGuard``).
     With an identity provider whose credentials these are not (e.g. JupyterHub's, behind its
     proxy every user shares one address) only ``backoff_accept`` is installed, and None returned:
     the guard would count honest connections as strangers'."""
     idp = serverapp.identity_provider
     known = type(idp).__module__.startswith(KNOWN_IDENTITY_PROVIDERS)
+    mlgov_paths = (serverapp.base_url.rstrip("/") + "/api/mlgov/",)
     guard = PeerGuard(per_peer, header_timeout, jupyter_credentials(serverapp), stranger_body, total=total,
-                      per_user=per_user) if known else None
+                      per_user=per_user, streamed_paths=mlgov_paths) if known else None
     if not known:
         serverapp.log.info("mlgov: connections are not capped per peer: the credentials of %s are not "
                            "known to mlgov", type(idp).__qualname__)

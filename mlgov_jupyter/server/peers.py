@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import json
 from collections import OrderedDict
 from typing import Callable
 
@@ -66,14 +67,18 @@ class PeerGuard:
     request head's valid credentials name, ``OWNER`` for the server's owner, None without them
     (its connection is then vouched for at once; the function None: only ``vouch`` does it);
     ``stranger_body``: bytes a body without credentials, or of a user who is not the owner, may
-    have unless its handler raises the cap (None: no cap). ``evicted``/``timed_out``/
+    have unless its handler raises the cap (None: no cap): a declared length over it is answered
+    with a JSON 413 before any byte is read, except on ``streamed_paths`` (path prefixes whose
+    handlers set their own limit, the mlgov routes), where a chunked one too is cut when over
+    (tornado's bare 400). ``evicted``/``timed_out``/
     ``evicted_users`` count the connections closed by each rule."""
 
     def __init__(self, per_peer: int, header_timeout: float = 0.0,
                  credentialed: Callable[[RequestStartLine, HTTPHeaders], str | None] | None = None,
-                 stranger_body: int | None = None, total: int = 0, per_user: int = 0):
+                 stranger_body: int | None = None, total: int = 0, per_user: int = 0,
+                 streamed_paths: tuple[str, ...] = ()):
         self.per_peer, self.header_timeout, self.total, self.per_user = per_peer, header_timeout, total, per_user
-        self.credentialed, self.stranger_body = credentialed, stranger_body
+        self.credentialed, self.stranger_body, self.streamed_paths = credentialed, stranger_body, streamed_paths
         self.pending: dict[str, OrderedDict[int, object]] = {}
         self.everyone: OrderedDict[int, object] = OrderedDict()  # every unvouched connection, oldest first
         self.users: dict[str, OrderedDict[int, object]] = {}  # signed-in connections by user
@@ -197,7 +202,11 @@ class _Head(HTTPMessageDelegate):
                 # a stranger's body, or (shared server) one of a user who is not the owner: jupyter-
                 # server's routes would buffer it whole, and refuse such users anyway (R13 P2-4)
                 if user != OWNER and guard.stranger_body is not None and _body_over(headers, guard.stranger_body):
-                    self.connection.set_max_body_size(guard.stranger_body)
+                    if "Content-Length" in headers and "chunked" not in headers.get("Transfer-Encoding", "").lower() \
+                            and not start_line.path.startswith(guard.streamed_paths):
+                        _refuse_body(self.connection.detach(), guard.stranger_body)
+                        return None  # detached: tornado reads nothing more of this connection
+                    self.connection.set_max_body_size(guard.stranger_body)  # chunked: cut when over
         return self.delegate.headers_received(start_line, headers)
 
     def data_received(self, chunk):
@@ -208,6 +217,17 @@ class _Head(HTTPMessageDelegate):
 
     def on_connection_close(self):
         return self.delegate.on_connection_close()
+
+
+def _refuse_body(stream, limit: int) -> None:
+    """Answer a declared body over ``limit`` with a one-line JSON 413 before reading any of it,
+    then close the connection (tornado's own cut answers a bare 400)."""
+    message = (f"a request body over {limit >> 10} KiB needs this server's credentials (a token or "
+               "login cookie of its owner)")
+    body = json.dumps({"message": message}).encode()
+    head = ("HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    stream.write(head + body).add_done_callback(lambda _: stream.close())
 
 
 def _body_over(headers: HTTPHeaders, limit: int) -> bool:
