@@ -6,7 +6,6 @@ dispatches the same table, so a request means the same thing with or without a s
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from .core import authz as az
+from .core import json_text
 from .core import models as m
 from .core.errors import Invalid, NotFound, TooLarge
 
@@ -348,10 +348,6 @@ def parse(model: type | None, data: Any, where: str):
         raise Invalid(f"{where} field {loc!r}: {err['msg']}") from None
 
 
-def _no_constant(name: str):
-    raise Invalid(f"request body: {name} is not a number JSON allows")
-
-
 _INT_LIMIT = 2 ** 63
 
 
@@ -390,14 +386,9 @@ def parse_json(raw: bytes, max_containers: int | None = None) -> Any:
         if containers > max_containers:
             raise TooLarge(f"the request body holds {containers} JSON arrays and objects; the mlgov server "
                            f"accepts at most {max_containers} (json_max_containers)")
-    try:
-        value = json.loads(raw, parse_constant=_no_constant)
-        _no_nul(value)
-        return value
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid("request body is not valid JSON") from None
-    except RecursionError:
-        raise Invalid("request body is nested too deeply") from None
+    value = json_text.loads(raw, "request body")
+    _no_nul(value)
+    return value
 
 
 def query_dict(pairs: dict) -> dict:

@@ -225,6 +225,19 @@ async def test_deeply_nested_json_is_a_400(api):
     assert code == 400 and err["message"] == "request body is nested too deeply", err
 
 
+@pytest.mark.parametrize("field", ["filter", "columns"])
+async def test_deeply_nested_query_json_is_a_400(api, field):
+    """Red team R15 finding 6: a query's JSON 1,500 deep (3,000 ASCII characters, within its
+    9,000) was a 500 with a logged traceback for anyone, on any name."""
+    import pandas as pd
+
+    assert (await api("alice", "POST", "assets", publish_body(name="deep", df=pd.DataFrame({"a": [1]}),
+                                                              project=None)))[0] == 201
+    for user, name in (("alice", "deep"), ("bob", "deep"), ("bob", "no-such-asset")):
+        code, err, _ = await api(user, "GET", f"assets/{name}/data", **{field: "[" * 1500 + "]" * 1500})
+        assert code == 400 and err["message"] == f"{field} is nested too deeply", (user, name, err)
+
+
 @pytest.mark.parametrize("raw, message", [
     ('{"report": {"n_current": NaN}}', "NaN is not a number JSON allows"),
     ('{"report": {"violations_by_type": {"x": Infinity}}}', "Infinity is not a number JSON allows"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from . import json_text
 from .errors import Invalid
 
 OPS = ("=", "==", "!=", "<", "<=", ">", ">=", "in", "not in")
@@ -23,10 +24,7 @@ def normalise(filters) -> list[list[list]] | None:
     if filters is None or filters == "" or filters == []:
         return None
     if isinstance(filters, str):
-        try:
-            filters = json.loads(filters)
-        except ValueError:
-            raise Invalid("filter is not valid JSON: give a list of [column, op, value]") from None
+        filters = json_text.loads(filters, "filter", ": give a list of [column, op, value]")
     if not isinstance(filters, (list, tuple)) or not filters:
         raise Invalid("filter must be a list of [column, op, value] (or a list of such lists)")
     groups = [filters] if _is_term(filters[0]) else list(filters)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -12,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .. import views
-from ..core import authz, row_filters
+from ..core import authz, json_text, row_filters
 from ..core import models as m
 from ..core.authz import Resource
 from ..core.catalog import scan_batch_rows
@@ -667,10 +666,7 @@ def _columns(columns) -> list[str] | None:
     if columns is None or columns == "":
         return None
     if isinstance(columns, str):
-        try:
-            columns = json.loads(columns)
-        except ValueError:
-            raise Invalid("columns must be a JSON list of column names") from None
+        columns = json_text.loads(columns, "columns", ": give a JSON list of column names")
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise Invalid("columns must be a list of column names")
     return list(dict.fromkeys(columns))

@@ -7,6 +7,7 @@ import html
 import json
 from typing import Any, Mapping
 
+from mlgov_jupyter.core import json_text
 from mlgov_jupyter.core.errors import Invalid
 
 from .schema import validate, validate_card_name, validate_status
@@ -42,10 +43,7 @@ def parse_sagemaker(data: Any) -> dict:
     if isinstance(data, (bytes, bytearray)):
         data = data.decode("utf-8")
     if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as e:
-            raise Invalid(f"not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        data = json_text.loads(data, "the card", allow_nan=True)
     if not isinstance(data, dict):
         raise Invalid("a SageMaker model card must be a JSON object")
     name = status = version = None
@@ -55,10 +53,7 @@ def parse_sagemaker(data: Any) -> dict:
         version = data.get("ModelCardVersion")
         raw = data.get("Content", "{}")
         if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise Invalid(f"Content is not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+            raw = json_text.loads(raw, "Content", allow_nan=True)
         content = raw
         if name is not None:
             validate_card_name(name)

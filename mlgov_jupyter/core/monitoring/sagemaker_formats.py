@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import json_text
 from ..errors import Invalid
 from .stats import (
     CATEGORICAL, DATETIME, EXACT_LIMIT, NUMERIC, CategoricalRef, NumericRef, fit_numeric, numeric_layout,
@@ -105,10 +106,7 @@ def load_json(source, what: str = "file") -> Any:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise Invalid(f"{path} is not JSON ({exc.__class__.__name__})") from None
     if isinstance(source, str):
-        try:
-            return json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise Invalid(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        return json_text.loads(source, f"the SageMaker {what}", allow_nan=True)
     raise Invalid(f"a SageMaker {what} must be a path, a JSON string or a dict, not {type(source).__name__}")
 
 
