@@ -286,3 +286,25 @@ async def test_ids_beyond_the_store_and_nul_characters(api):
     assert code == 404, err
     code, err, _ = await api("alice", "POST", "projects", {"name": "n", "description": "a\x00b"})
     assert code == 400 and "NUL" in err["message"], err
+
+
+async def test_unreadable_content_names_no_path_of_the_service(api, jp_serverapp):
+    """Red team R15 (beside finding 3): content the service can no longer read (removed from its
+    store) was refused with Arrow's message, which holds the object's path on the service's
+    machine; the refusal names no path."""
+    import os
+
+    code, asset, _ = await api("alice", "POST", "assets", publish_body(name="gone", project=None))
+    assert code == 201, asset
+    objects = jp_serverapp.web_app.settings["mlgov_service"].objects_store()
+    path = objects.path(asset["revisions"][-1]["content_hash"])
+    os.remove(path)
+    code, err, _ = await api("alice", "GET", "assets/gone/data")
+    assert code == 400 and err["message"] == ("content is not a readable Parquet file: it is missing from "
+                                              "the service's store"), err
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(b"PAR1 not parquet " * 10)  # present, unreadable: Arrow's message, without the path
+    code, err, _ = await api("alice", "GET", "assets/gone/data")
+    assert code == 400 and err["message"].startswith("content is not a readable Parquet file: "), err
+    assert os.path.dirname(path) not in err["message"] and "objects" not in err["message"], err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 
 from .errors import Invalid, TooLarge, TooManyRows
@@ -97,8 +98,8 @@ def bounded_batches(parquet, columns: list, kept_text: set, budget: int = 64 << 
         rows = parquet.metadata.row_group(r).num_rows
         bound = row_group_bound(parquet, r, kept_text)
         if bound > cap:
-            raise TooLarge(f"row group {r} of the Parquet content may decode to {_size(bound)}, more than "
-                           f"{_size(cap)} at once: write it with smaller row groups")
+            raise TooLarge(f"row group {r} of the Parquet content may decode to {size_text(bound)}, more than "
+                           f"{size_text(cap)} at once: write it with smaller row groups")
         size = int(max(1, min(DESCRIBE_BATCH_ROWS, rows * budget // max(bound, 1))))
         yield from parquet.iter_batches(batch_size=size, row_groups=[r], columns=columns,
                                         use_pandas_metadata=False, use_threads=True)
@@ -137,7 +138,7 @@ def describe_parquet(source, max_rows: int | None = None,
                               f"published (publish_max_rows)")
         encoded = sum(meta.row_group(r).total_byte_size for r in range(meta.num_row_groups))
         if max_decoded_bytes is not None and encoded > max_decoded_bytes:
-            raise TooLarge(f"the content decompresses to more than {_size(max_decoded_bytes)} "
+            raise TooLarge(f"the content decompresses to more than {size_text(max_decoded_bytes)} "
                            f"(publish_max_decoded_bytes)")
         fields = [f for f in probe.schema_arrow if not f.name.startswith("__index_level_")]
         check_width(fields)
@@ -154,7 +155,7 @@ def describe_parquet(source, max_rows: int | None = None,
     except pa.ArrowMemoryError:
         raise
     except (pa.ArrowException, OSError) as exc:
-        raise Invalid(f"content is not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        raise Invalid(unreadable(exc)) from None
 
 
 def describe_dataset(data, file_format: str, max_decoded_bytes: int | None = None,
@@ -204,7 +205,7 @@ def describe_batches(fields, batches, max_decoded_bytes: int | None = None) -> t
             if name in columns:
                 decoded += columns[name].add(col)
         if max_decoded_bytes is not None and decoded > max_decoded_bytes:
-            raise TooLarge(f"the content decompresses to more than {_size(max_decoded_bytes)} "
+            raise TooLarge(f"the content decompresses to more than {size_text(max_decoded_bytes)} "
                            f"(publish_max_decoded_bytes)")
     schema = [{"name": f.name, "type": str(f.type)} for f in fields]
     return schema, cap_summary({name: c.summary() for name, c in columns.items()}), rows
@@ -345,5 +346,19 @@ def _num(value):
     return value
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """``n`` bytes as "1.5 GiB" or "640 MiB" (for messages)."""
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+# an absolute path or a URL in Arrow's messages ("Failed to open local file '/srv/...'")
+_LOCATION = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]*|(?<![\w.~-])/[^\s'\":,]+")
+
+
+def unreadable(exc: BaseException) -> str:
+    """The one-line refusal of content Arrow cannot read: its first line, with every path and URL
+    (where the service keeps the content: red team R15) replaced by ``<content>``."""
+    if isinstance(exc, FileNotFoundError):
+        return "content is not a readable Parquet file: it is missing from the service's store"
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return "content is not a readable Parquet file: " + _LOCATION.sub("<content>", first)

@@ -51,6 +51,7 @@ import weakref
 from typing import Iterator
 
 from ..core import errors
+from ..core.catalog import size_text, unreadable
 from .fair_slots import FairSlots, preempt_by_share
 
 FRAME = 8 << 20  # most bytes of one data frame (what the service holds of a stream at once)
@@ -355,7 +356,7 @@ class DecodePool:
             raise errors.Unavailable(f"the reader took no data for {self.drain_seconds:g} s: the read was dropped")
         if code == -signal.SIGKILL or code == -signal.SIGABRT:  # the kernel's OOM killer; C++ out of memory
             raise errors.TooLarge(f"reading this Parquet content {how}: it needs more than "
-                                  f"{_size(self.max_memory)} of memory (decode_max_memory)")
+                                  f"{size_text(self.max_memory)} of memory (decode_max_memory)")
         raise errors.Invalid(f"reading this Parquet content {how}: the file is corrupt")
 
 
@@ -692,10 +693,6 @@ def _stop_all(workers: list) -> None:
         w.kill()
 
 
-def _size(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
-
-
 # ---- the worker's side ------------------------------------------------------------------------
 
 def _write(out, kind: bytes, payload: bytes = b"") -> None:
@@ -847,12 +844,10 @@ def _serve(request: dict, objects, external, inp, out, max_memory: int) -> bool:
         return True
     except (pa.ArrowMemoryError, MemoryError):
         _write(out, b"X", json.dumps({"kind": "TooLarge", "message":
-                                      f"reading this Parquet content needs more than {_size(max_memory)} "
+                                      f"reading this Parquet content needs more than {size_text(max_memory)} "
                                       f"of memory (decode_max_memory)"}).encode())
     except (pa.ArrowException, OSError, ValueError) as exc:
-        _write(out, b"X", json.dumps({"kind": "Invalid", "message":
-                                      f"content is not a readable Parquet file: "
-                                      f"{(str(exc).splitlines() or [type(exc).__name__])[0]}"}).encode())
+        _write(out, b"X", json.dumps({"kind": "Invalid", "message": unreadable(exc)}).encode())
     return False
 
 
