@@ -282,14 +282,19 @@ def test_words_with_filters_answer_the_same_from_either_side(svc, monkeypatch, q
     _catalog(svc)
     with svc.store.transaction() as s:
         s.execute(update(t.Asset).where(t.Asset.name.in_(["a020", "a021", "a040"])).values(deprecated_at=t.Asset.created_at))
-    answers = []
-    for per_match in (10.0**9, 0.0):  # candidates always (any count), never (any count above zero)
-        monkeypatch.setattr(search, "CANDIDATES_PER_MATCH_WALKED", per_match)
-        svc._search_cache_obj = search._SearchCache(0)
-        first, items = _everything(svc, CAROL, **query)
-        answers.append((first["total"], first["facets"], [a["name"] for a in items]))
-    assert answers[0] == answers[1], query
-    assert answers[0][0] > 0 or "nowhere" in str(query) or "nosuchtag" in str(query), query
+    for bound in (1_000, 3):  # exact, and a lower bound (the walks stop at the newest 4 matches)
+        monkeypatch.setattr(search, "SEARCH_EXACT_TOTAL", bound)
+        answers = []
+        # candidates joined always (any count), in an IN list always, never (any count above zero)
+        for per_match, joined in ((10.0**9, 10.0**9), (10.0**9, 0.0), (0.0, 0.0)):
+            monkeypatch.setattr(search, "CANDIDATES_PER_MATCH_WALKED", per_match)
+            monkeypatch.setattr(search, "CANDIDATES_JOINED_PER_MATCH_WALKED", joined)
+            svc._search_cache_obj = search._SearchCache(0)
+            first, items = _everything(svc, CAROL, **query)
+            answers.append((first["total"], first["total_is_lower_bound"], first["facets"],
+                            [a["name"] for a in items]))
+        assert answers[0] == answers[1] == answers[2], (bound, query)
+        assert answers[0][0] > 0 or "nowhere" in str(query) or "nosuchtag" in str(query), query
 
 
 def test_search_migrations_downgrade_to_0014_and_upgrade_again(svc):

@@ -41,6 +41,10 @@ FACETS = ("kind", "project", "owner", "classification", "tag")
 SEARCH_CACHE_ENTRIES = 256  # per service: (query, filters) counts and page orders of one generation
 CANDIDATES_PER_MATCH_WALKED = 0.5  # measured at 100k on SQLite: reading a filter's candidate costs
 # ~2x testing one word match against them (0.7 vs 0.4 us of CPU): candidates first when C^2 <= 0.5 * 1,000 * N
+CANDIDATES_JOINED_PER_MATCH_WALKED = 0.05  # measured likewise: a candidate joined costs ~0.27 us more
+# (its table, index and Bloom filter) and saves ~0.05 us per match walked, so it pays when the walk is
+# over 5.6 C; at most 1,000 * N / C matches are walked, fewer for a rarer word (unknown beforehand):
+# joined when C^2 <= 0.05 * 1,000 * N (a joined candidate that the walk does not need costs 0.27 us)
 SEARCH_EXACT_TOTAL = 1_000  # matches counted exactly; past it the total is a lower bound (measured:
 # at 100k assets on SQLite a query's CPU time grows ~5 us per match counted, bm25 ~3 us of it)
 
@@ -102,7 +106,8 @@ class SearchService:
             # no parallel workers (starting one costs more than these few-millisecond reads save)
             s.execute(_PLAN_PER_VALUES)
         extra = self._card_only_models(s, words, match) if match else []
-        smallest = self._filter_candidates(s, q, project_id) if match and sqlite else None
+        smallest, joined = self._filter_candidates(s, q, project_id) if match and sqlite else (None, False)
+        joined = joined and not extra
         params = {"match": match, "kind": q.kind, "project_id": project_id, "owner": q.owner,
                   "classification": q.classification, "tag": q.tag,
                   "first": (q.page - 1) * q.page_size, "last": q.page * q.page_size}
@@ -113,8 +118,8 @@ class SearchService:
             params["extra"] = json.dumps(extra) if sqlite else extra
         if match and not sqlite:
             params["tsquery"] = " & ".join(f"{w}:*" for w in words)
-        shape = (SEARCH_EXACT_TOTAL, sqlite, bool(match), smallest, bool(extra), q.include_deprecated, bool(q.kind),
-                 project_id is not None, bool(q.owner), bool(q.classification), bool(q.tag))
+        shape = (SEARCH_EXACT_TOTAL, sqlite, bool(match), smallest, joined, bool(extra), q.include_deprecated,
+                 bool(q.kind), project_id is not None, bool(q.owner), bool(q.classification), bool(q.tag))
         rows = [tuple(r) for r in s.execute(_count_statement(*shape), params).all()]
         ids = [int(v) for _f, v, _n in sorted((r for r in rows if r[0] == "#page"), key=lambda r: r[2])]
         counts = [r for r in rows if r[0] not in ("", "#page")]
@@ -122,27 +127,31 @@ class SearchService:
         bounded = total > SEARCH_EXACT_TOTAL
         return (min(total, SEARCH_EXACT_TOTAL), bounded, counts), ids
 
-    def _filter_candidates(self, s: Session, q: m.SearchQuery, project_id: int | None) -> str | None:
+    def _filter_candidates(self, s: Session, q: m.SearchQuery, project_id: int | None) -> tuple[str | None, bool]:
         """The query's most selective filter (``kind``, ``owner``, ``classification``, ``tag`` or
         ``project``), when its ids are few enough that testing the words' matches against them
         costs less than reading every matching asset (SQLite): ``_count_statement`` then takes
         them from that filter's own index (and asset_tags' key when a tag is asked for too; the
         outer query applies every filter). The smallest filter's count C comes from
         ``search_facet_counts``; the words' walk reads at most ``SEARCH_EXACT_TOTAL`` * N / C
-        assets before it has enough (N listed assets). Returns None to walk as before; the answer
-        is the same either way, only the order of work changes."""
+        assets before it has enough (N listed assets). Returns (None, False) to walk as before,
+        else (the filter, whether its candidates are few enough to be joined: C^2 <= 0.05 * 1,000
+        * N, where the walk's probes of an IN list, up to ~1,000 * N / C, cost more than a Bloom
+        filter and an index of the C ids); the answer is the same either way, only the order of
+        work changes."""
         wanted = {f: v for f, v in (("kind", q.kind), ("owner", q.owner), ("classification", q.classification),
                                     ("tag", q.tag), ("project", None if project_id is None else str(project_id)))
                   if v}
         if not wanted:
-            return None
+            return None, False
         rows = s.execute(_facet_counts_statement(q.include_deprecated, tuple(wanted)),
                          {f"v_{f}": v for f, v in wanted.items()}).all()
         counts = {f: int(n) for f, n in rows}
         smallest = min(wanted, key=lambda f: counts.get(f, 0))
-        if counts.get(smallest, 0) ** 2 > CANDIDATES_PER_MATCH_WALKED * SEARCH_EXACT_TOTAL * counts.get("", 0):
-            return None
-        return smallest
+        square, walked = counts.get(smallest, 0) ** 2, SEARCH_EXACT_TOTAL * counts.get("", 0)
+        if square > CANDIDATES_PER_MATCH_WALKED * walked:
+            return None, False
+        return smallest, square <= CANDIDATES_JOINED_PER_MATCH_WALKED * walked
 
     def _search_cache(self, s: Session) -> "_SearchCache":
         """This service's cache of search counts and page orders: only when the store keeps the
@@ -219,11 +228,12 @@ _PLAN_PER_VALUES = select(func.set_config("plan_cache_mode", "force_custom_plan"
 
 
 @functools.lru_cache(maxsize=256)
-def _count_statement(bound: int, sqlite: bool, words: bool, candidates: str | None, extra: bool,
+def _count_statement(bound: int, sqlite: bool, words: bool, candidates: str | None, joined: bool, extra: bool,
                      include_deprecated: bool, kind: bool, project: bool, owner: bool, classification: bool,
                      tag: bool):
     """The counting statement of one query shape (which filters, words, candidates, card-only
-    models) over the newest ``bound`` + 1 matches (``SEARCH_EXACT_TOTAL``), built once:
+    models; ``joined``: the candidates joined, not an IN list, see ``_filter_candidates``) over
+    the newest ``bound`` + 1 matches (``SEARCH_EXACT_TOTAL``), built once:
     (facet, value, count) rows, ("", "", total) and ("#page", id, n) rows.
     Its values are bound at execution: ``match`` (SQLite FTS5) or ``tsquery`` (PostgreSQL),
     ``kind``, ``project_id``, ``owner``, ``classification``, ``tag``, ``candidate`` (the value of
@@ -237,16 +247,30 @@ def _count_statement(bound: int, sqlite: bool, words: bool, candidates: str | No
     elif sqlite:
         # a model is also found by the words of its card alone (service/lifecycle.py): those
         # few ids join the asset index's matches, ranked after them
-        fts = select(_FTS.c.rowid.label("id"), _FTS.c.rank.label("rank")) \
-            .where(literal_column("asset_fts").op("MATCH")(bindparam("match")))
-        if candidates is not None:  # the word's matches tested against them: no asset read
-            fts = fts.where(literal_column("+asset_fts.rowid", Integer).in_(_candidates(candidates, tag)))
-        if extra:
-            ids = func.json_each(bindparam("extra", type_=String)).table_valued("value").alias("extra")
-            fts = union_all(fts, select(ids.c.value, literal(0.0, Float)))
-        fts = fts.subquery("fts")
-        stmt = select(*cols, fts.c.rank.label("rank")).join(fts, fts.c.id == t.Asset.id)
-        newest = fts.c.id.desc()  # FTS5 reads its matches in this order: no sort
+        matched = literal_column("asset_fts").op("MATCH")(bindparam("match"))
+        if joined:
+            # few candidates: read once into a table that the walk of the word's matches probes
+            # through a Bloom filter and an automatic index, in this order of loops (matches,
+            # candidate, asset: each '+' forbids a lookup the other way round, which would walk
+            # the word's matches once per candidate or probe the candidates last); an IN list
+            # probed its b-tree for each match (100k, a word in half the catalog and a
+            # project's tag: 50,000 probes, ~2-3 ms of the statement's 14)
+            cand = _candidates(candidates, tag).cte("candidate").prefix_with("MATERIALIZED")
+            stmt = select(*cols, _FTS.c.rank.label("rank")).select_from(_FTS) \
+                .join(cand, list(cand.c)[0] == literal_column("+asset_fts.rowid", Integer)) \
+                .join(t.Asset, t.Asset.id == literal_column(f"+candidate.{list(cand.c)[0].name}", Integer)) \
+                .where(matched)
+            newest = _FTS.c.rowid.desc()  # FTS5 reads its matches in this order: no sort
+        else:
+            fts = select(_FTS.c.rowid.label("id"), _FTS.c.rank.label("rank")).where(matched)
+            if candidates is not None:  # the word's matches tested against them: no asset read
+                fts = fts.where(literal_column("+asset_fts.rowid", Integer).in_(_candidates(candidates, tag)))
+            if extra:
+                ids = func.json_each(bindparam("extra", type_=String)).table_valued("value").alias("extra")
+                fts = union_all(fts, select(ids.c.value, literal(0.0, Float)))
+            fts = fts.subquery("fts")
+            stmt = select(*cols, fts.c.rank.label("rank")).join(fts, fts.c.id == t.Asset.id)
+            newest = fts.c.id.desc()  # FTS5 reads its matches in this order: no sort
     else:  # PostgreSQL: assets.search_vector, to_tsvector('english', search_text) stored (0019)
         vector = literal_column("assets.search_vector")
         query = func.to_tsquery(literal_column("'english'"), bindparam("tsquery", type_=String))
