@@ -14,9 +14,11 @@ large bodies cannot keep anyone from creating a project or saving a card.
 
 Stream slots are granted fairly and leased: a waiter whose user holds fewer slots goes first
 (not first come, first served by connection), and while anyone waits a stream of the user holding
-the most slots, above a fair share, is cut once it was held ``stream_max_lease`` (red team R12 N3;
-by share, not by age: R13 P2-3, where attackers restarting their own streams aimed the age rule at
-an honest long download; a user's only stream is never cut: ``fair_slots.preempt_by_share``).
+the most slots, above a fair share, is cut once it ran ``fair_slots.MIN_RUN`` (5 s) or
+``stream_max_lease`` if shorter (red team R12 N3; by share, not by age: R13 P2-3, where attackers
+restarting their own streams aimed the age rule at an honest long download, and R14 finding 5,
+where streams reopened before the lease were never cut; a user's only stream is never cut:
+``fair_slots.preempt_by_share``). The client resumes a cut read where it was.
 
 Beyond a budget the caller gets ``Unavailable`` (503) with one line saying which setting bounds it.
 """

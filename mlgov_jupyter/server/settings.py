@@ -132,9 +132,10 @@ class GovernanceSettings(LoggingConfigurable):
                                help="Seconds of waiting on a reader over which stream_min_rate is averaged "
                                     "(also the grace before it applies)")
     stream_max_lease = Float(Limits.stream_max_lease, config=True,
-                             help="Seconds a streamed response (download, use read, audit export) keeps its "
-                                  "slot for sure: while others wait for a slot, the stream held longest past "
-                                  "this is cut (its reader sees it break off and retries). 0: never cut")
+                             help="While others wait for a slot, a streamed response (download, use read, "
+                                  "audit export) of the user holding the most above a fair share is cut once it "
+                                  "ran 5 s or this many seconds if shorter, whatever its age (its reader resumes "
+                                  "where it was); a waiter's own older stream past this. 0: never cut")
     decode_reserved = Int(Limits.decode_reserved, config=True,
                           help="Decode workers that use reads never take: kept for publish, register, capture "
                                "and ground truth (reads hold at most decode_workers - decode_reserved, at least 1)")

@@ -94,9 +94,9 @@ class DecodePool:
     their reader reads) never take, kept for describes and captures (scans hold at most
     ``max_workers - reserved``, at least 1; one more waits as for a slot, then Unavailable; waiters
     are served by how many reads their user holds, fewest first: ``FairSlots``); lease: while
-    callers wait for a read slot, a scan held past this many seconds of the user holding the
-    most above a fair share is stopped, one per waiter, never a user's only one (its reader
-    sees the stream break off; 0: never); a read then waits up to
+    callers wait for a read slot, a scan of the user holding the most above a fair share that
+    ran ``fair_slots.MIN_RUN`` seconds (or the lease if shorter) is stopped, one per waiter,
+    never a user's only one (its reader sees the stream break off and resumes; 0: never); a read then waits up to
     ``lease`` + 5 s if that is longer than ``slot_wait``.
     """
 
@@ -350,8 +350,8 @@ class DecodePool:
             raise errors.TooLarge(f"{doing} takes longer than decode_timeout "
                                   f"({self.timeout:g} s of CPU{' ' + per if per else ''})")
         if worker.drained == "lease":
-            raise errors.Unavailable(f"the read was cut after {self.lease:g} s while others waited for a decode "
-                                     f"worker (stream_max_lease): try again")
+            raise errors.Unavailable("the read was cut while others waited for a decode worker "
+                                     "(stream_max_lease): try again")
         if worker.drained:
             raise errors.Unavailable(f"the reader took no data for {self.drain_seconds:g} s: the read was dropped")
         if code == -signal.SIGKILL or code == -signal.SIGABRT:  # the kernel's OOM killer; C++ out of memory
@@ -672,8 +672,8 @@ def _watch_scans(pool_ref) -> None:
 
 def _preempt_reads(pool, scans: list, now: float) -> None:
     """The read lease (red team R12 N3): while callers wait for a read slot, stop reads of the
-    user holding the most above a fair share, each held at least ``pool.lease`` seconds, one per
-    waiter, never a user's only read (``fair_slots.preempt_by_share``; by age alone, attackers
+    user holding the most above a fair share, each run at least MIN_RUN (5 s) or ``pool.lease``
+    seconds if shorter, whatever its age (R14 finding 5), one per waiter, never a user's only read (``fair_slots.preempt_by_share``; by age alone, attackers
     restarting their own reads aimed it at an honest long one: R13 P2-3). Their readers see the
     stream break off."""
     if not pool.lease:

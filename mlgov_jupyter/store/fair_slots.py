@@ -3,7 +3,8 @@ fewer slots goes before one whose user holds more, then first come, first served
 semaphore wakes whichever thread the OS picks, so users who hold every slot and ask again at once
 could keep the others waiting until they gave up. When someone waits, ``preempt_by_share`` says
 which held slots to cut: those of the user holding the most above a fair share (red team R13
-P2-3), never by age alone."""
+P2-3), never by age alone, and whatever their age once they ran ``MIN_RUN`` seconds (R14 finding
+5: users reopening their streams before the lease were never old enough to be cut)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import itertools
 import threading
 import time
 from collections import Counter
+
+MIN_RUN = 5.0  # seconds a stream runs at least before a cut (so that every stream makes progress)
 
 
 class FairSlots:
@@ -70,37 +73,48 @@ class FairSlots:
 
 
 def preempt_by_share(streams, waiters, slots: int, lease: float, now: float, n: int) -> list:
-    """Which held slots to cut for ``waiters`` (red team R13 P2-3): by fair share, not by age.
+    """Which held slots to cut for ``waiters``: by fair share, not by age (red team R13 P2-3, R14
+    finding 5).
 
     ``streams``: ``(key, user, since)`` of every held slot that may be cut (``since``: monotonic
     seconds when it was taken); ``waiters``: the user of each caller waiting; ``slots``: how many
     there are; ``n``: at most how many to cut. A slot is cut only when its user holds more than
     their fair share (``slots`` / users holding or waiting), at least two (never a user's only
     stream), and at least two more than the waiter it goes to (else the cut only swaps who is
-    short); its stream must have been held ``lease`` seconds at least. The user holding the most
-    loses first; within that user, the slot held longest. When no other user is above their share,
-    a waiter's own oldest slot past the lease is cut for it (if their user holds two or more: the
-    lease orders streams within a user). Returns the keys, at most ``n``."""
+    short); its stream must have run ``min(lease, MIN_RUN)`` seconds (whatever its age beyond:
+    reopening streams does not shield them). The user holding the most loses first; within that
+    user, the slot held longest. When no other user is above their share, a waiter's own oldest
+    slot past the whole ``lease`` is cut for it (if their user holds two or more: the lease orders
+    streams within a user). Returns the keys, at most ``n``."""
     held = Counter(user for _, user, _ in streams)
     users = set(held) | set(waiters)
     if not users or not waiters or n <= 0:
         return []
     share = slots / len(users)
-    old: dict = {}
+    ran = min(lease, MIN_RUN)
+    runs: dict = {}  # per user, streams that ran MIN_RUN, oldest first
+    old: dict = {}  # per user, streams past the lease, oldest first
     for key, user, since in sorted(streams, key=lambda s: s[2]):
+        if now - since >= ran:
+            runs.setdefault(user, []).append(key)
         if now - since >= lease:
             old.setdefault(user, []).append(key)
     cut = []
     for taker in sorted(waiters, key=lambda w: held[w])[:n]:  # each waiter takes one freed slot
-        fit = [u for u, keys in old.items()
+        fit = [u for u, keys in runs.items()
                if keys and u != taker and held[u] > share and held[u] >= 2 and held[u] - held[taker] >= 2]
         if fit:
             user = max(fit, key=lambda u: held[u])
+            key = runs[user].pop(0)
         elif old.get(taker) and held[taker] >= 2:
             user = taker  # a user's own newer call may take the place of their own older one
+            key = old[user].pop(0)
         else:
             continue
-        cut.append(old[user].pop(0))
+        for keys in (runs.get(user), old.get(user)):
+            if keys and key in keys:
+                keys.remove(key)
+        cut.append(key)
         held[user] -= 1
         held[taker] += 1
     return cut
