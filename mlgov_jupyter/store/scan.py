@@ -72,7 +72,7 @@ class Scan:
         anything is read: registered files may have changed since they were described."""
         import pyarrow.dataset as ds
 
-        from ..core.catalog import ROW_GROUP_CAP, _size, row_group_bound
+        from ..core.catalog import ROW_GROUP_CAP, row_group_bound, size_text
 
         self.bounds = {}
         for fragment in self.dataset.get_fragments():
@@ -82,8 +82,8 @@ class Scan:
             for r in range(meta.num_row_groups):
                 bound = row_group_bound(meta, r, set(), self.text_max)
                 if bound > ROW_GROUP_CAP:
-                    raise TooLarge(f"a row group of this dataset may decode to {_size(bound)}, more than "
-                                   f"{_size(ROW_GROUP_CAP)} at once")
+                    raise TooLarge(f"a row group of this dataset may decode to {size_text(bound)}, more than "
+                                   f"{size_text(ROW_GROUP_CAP)} at once")
                 self.bounds[(fragment.path, r)] = (bound, meta.row_group(r).num_rows)
 
     @property
@@ -122,7 +122,17 @@ class Scan:
             pieces = fragment.split_by_row_group(filter=self.row_filter) \
                 if isinstance(fragment, ds.ParquetFileFragment) else [fragment]
             for piece in pieces:
-                yield from piece.to_batches(schema=self.dataset.schema, columns=self.columns,
-                                            filter=self.row_filter, batch_size=self.batch_rows,
-                                            batch_readahead=1, fragment_readahead=0,
-                                            use_threads=self.use_threads)
+                if skip and self.row_filter is None and isinstance(piece, ds.ParquetFileFragment):
+                    rows = sum(group.num_rows for group in piece.row_groups)
+                    if rows <= skip:  # a resumed read: this row group went out before, unread now
+                        skip -= rows
+                        continue
+                for batch in piece.to_batches(schema=self.dataset.schema, columns=self.columns,
+                                              filter=self.row_filter, batch_size=self.batch_rows,
+                                              batch_readahead=1, fragment_readahead=0,
+                                              use_threads=self.use_threads):
+                    if skip >= batch.num_rows:
+                        skip -= batch.num_rows
+                        continue
+                    yield batch.slice(skip) if skip else batch
+                    skip = 0
