@@ -46,11 +46,14 @@ class Scan:
 
     columns: names to keep (None: all; pandas index columns follow when all are kept);
     row_filter: a ``pyarrow.compute.Expression`` (see core/row_filters.py); batch_rows: rows
-    per batch (``core.catalog.scan_batch_rows`` sizes it from the longest values)."""
+    per batch (``core.catalog.scan_batch_rows`` sizes it from the longest values); start: rows
+    of the output to skip (a resumed read: fragments and row groups come in the same order each
+    time, so the same rows follow; whole row groups are skipped unread when no filter applies)."""
 
     def __init__(self, dataset, columns: list[str] | None = None, row_filter=None,
-                 batch_rows: int = BATCH_ROWS, text_max: dict | None = None):
+                 batch_rows: int = BATCH_ROWS, text_max: dict | None = None, start: int = 0):
         self.dataset = dataset
+        self.start = max(0, int(start or 0))
         self.text_max = text_max or {}
         names = self.dataset.schema.names
         if columns is not None:
@@ -118,6 +121,7 @@ class Scan:
         most of the data; this holds about one row group."""
         import pyarrow.dataset as ds
 
+        skip = self.start
         for fragment in self.dataset.get_fragments(filter=self.row_filter):
             pieces = fragment.split_by_row_group(filter=self.row_filter) \
                 if isinstance(fragment, ds.ParquetFileFragment) else [fragment]
