@@ -336,15 +336,19 @@ class RouteMixin:
         limits = self.service.limits
         drain = limits.decode_drain_seconds
         meter = _Meter(limits.stream_min_rate, limits.stream_rate_window)
+        reuse = getattr(chunks, "reuse_buffer", None)
+        if reuse is not None:  # each chunk is sent before the next is read: one buffer will do
+            reuse()
         try:
             while True:
                 chunk = await loop.run_in_executor(pool, next, chunks, None)
                 if chunk is None:
                     break
                 if chunk:
-                    self.write(chunk)
+                    sent = self._send_chunk(chunk)
+                    chunk = None  # not held while the next is read
                     await self._flush_within(drain, getattr(chunks, "touch", None), meter,
-                                             getattr(chunks, "cut", None))
+                                             getattr(chunks, "cut", None), sent)
         except StreamClosedError:
             pass  # the reader went away: stop reading
         except _Drained as exc:
@@ -367,13 +371,36 @@ class RouteMixin:
                 close()
         self.finish()
 
-    async def _flush_within(self, seconds: float, touch=None, meter: "_Meter | None" = None, cut=None) -> None:
-        """``flush()``, or _Drained when the reader takes no byte of it for ``seconds`` or is
-        slower than ``meter`` allows, or ``cut()`` says why the data's producer was stopped (a
-        read's lease); ``touch()`` (the scan's drain deadline) is called whenever some of it went
-        out. StreamClosedError once the connection is closed (a stream slot's lease: ``_cut``;
-        tornado then never resolves the flush)."""
-        flushed = self.flush()
+    def _send_chunk(self, chunk) -> "asyncio.Future":
+        """Queue ``chunk`` (bytes or a memoryview) on the connection as one piece of the response
+        and return the future of its send. Over HTTP/1.1 chunked encoding the piece's size line
+        and end are written beside it: tornado's own ``write`` + ``flush`` would copy each 8 MiB
+        frame twice (joining the frame into its chunk framing), three live copies of a frame at
+        the peak of a large `use`. Elsewhere (an output transform, another connection kind)
+        tornado's ``write`` + ``flush``."""
+        connection = self.request.connection
+        stream = getattr(connection, "stream", None)
+        if not self._headers_written:
+            self.flush()  # the headers (chunked encoding: no Content-Length)
+        chunking = getattr(connection, "_chunking_output", None)
+        if stream is None or chunking is None or getattr(self, "_transforms", None) or self._write_buffer:
+            self.write(bytes(chunk))
+            return self.flush()
+        if chunking:
+            stream.write(b"%x\r\n" % len(chunk))
+            stream.write(chunk)
+            return stream.write(b"\r\n")
+        return stream.write(chunk)
+
+    async def _flush_within(self, seconds: float, touch=None, meter: "_Meter | None" = None, cut=None,
+                            flushed=None) -> None:
+        """``flush()`` (or await ``flushed``, a send already queued), or _Drained when the reader
+        takes no byte of it for ``seconds`` or is slower than ``meter`` allows, or ``cut()`` says
+        why the data's producer was stopped (a read's lease); ``touch()`` (the scan's drain
+        deadline) is called whenever some of it went out. StreamClosedError once the connection is
+        closed (a stream slot's lease: ``_cut``; tornado then never resolves the flush)."""
+        if flushed is None:
+            flushed = self.flush()
         stream = getattr(self.request.connection, "stream", None)
         done = _delivered(stream)
         loop = asyncio.get_running_loop()

@@ -469,6 +469,7 @@ class RemoteScan:
             if self._done:
                 return
             self._done = True
+        self.buffer = None  # unmapped once the last frame's view is gone (not with the handler)
         self.pool._release(self.worker, ok)
 
     def drop(self) -> None:
@@ -506,7 +507,7 @@ class ScanChunks:
         if self.scan.buffer is None:  # its own mapping: unmapped, not kept by the allocator, when the scan goes
             import mmap
 
-            self.scan.buffer = mmap.mmap(-1, FRAME)
+            self.scan.buffer = mmap.mmap(-1, FRAME, flags=mmap.MAP_PRIVATE)
 
     def touch(self) -> None:
         self.scan.progress = time.monotonic()
