@@ -220,3 +220,48 @@ def test_approval_refused_while_the_requester_holds_a_grant(svc):
         svc.decide(carol, dup_id, m.Decision(), accept=True)
     assert len(_grants_of(svc, "d0")) == 1
     svc.decide(carol, dup_id, m.Decision(comment="has one"), accept=False)  # rejecting still works
+
+
+@pytest.fixture
+def admin_svc(fresh_pg_url):
+    service = GovernanceService(store=Store(fresh_pg_url), admin_users=frozenset({"root", "root2"}))
+    service.create_project(alice, m.ProjectCreate(name="clinic", description="shared"))
+    yield service
+    service.store.dispose()
+
+
+def _role(name, activities=("search-catalog",)):
+    return m.RoleBody(role={"name": name, "persona": "custom", "activities": list(activities)})
+
+
+def test_role_changes_are_made_one_at_a_time(admin_svc):
+    """Red team R15 F1, F4, F5: each role change checked (the role exists, is not assigned, is not
+    assigned twice, still exists to update) with plain reads. On PostgreSQL, delete_role and
+    assign both passed: an assignment of a deleted role, and every call of everyone failed
+    ('assignment of unknown role') until the store was edited; an update racing a delete was a
+    500 (StaleDataError); two deletes were both OK, audited twice."""
+    svc, root, root2 = admin_svc, Actor("root"), Actor("root2")
+    for i in range(ROUNDS):
+        svc.save_role(root, _role(f"a{i}"))
+        results = race(lambda: svc.delete_role(root, f"a{i}"),
+                       lambda: svc.assign(root2, m.AssignmentCreate(role=f"a{i}", user="bob")))
+        assert sum(not isinstance(r, Exception) for r in results) == 1, results
+        svc.list_projects(alice)  # the policy still builds
+        roles = {r["name"] for r in svc.list_roles(root)["roles"]}
+        assert all(a["role"] in roles for a in svc.list_assignments(root)["assignments"])
+
+        svc.save_role(root, _role(f"u{i}"))
+        results = race(lambda: svc.save_role(root, _role(f"u{i}", ("search-catalog", "subscribe")), name=f"u{i}"),
+                       lambda: svc.delete_role(root2, f"u{i}"))
+        assert all(r is not None for r in results), results  # None: not a GovernanceError (a 500)
+
+        svc.save_role(root, _role(f"d{i}"))
+        results = race(lambda: svc.delete_role(root, f"d{i}"), lambda: svc.delete_role(root2, f"d{i}"))
+        assert sum(not isinstance(r, Exception) for r in results) == 1, results
+        assert len([e for e in svc.audit_events(root, m.AuditQuery(action="role.delete"))["events"]
+                    if e["resource_id"] == f"d{i}"]) == 1
+
+        svc.save_role(root, _role(f"t{i}"))
+        results = race(lambda: svc.assign(root, m.AssignmentCreate(role=f"t{i}", user="carol")),
+                       lambda: svc.assign(root2, m.AssignmentCreate(role=f"t{i}", user="carol")))
+        one_wins(results)

@@ -113,3 +113,40 @@ async def test_expired_grants_refuse_data(api, db_file):
     assert page["items"][0]["access"] == "none"
     code, subs, _ = await api("bob", "GET", "subscriptions")
     assert subs["subscriptions"][0]["grant_status"] == "expired"
+
+
+async def test_role_text_never_breaks_the_policy(api):
+    """Red team R15 F8: a role named "x\\n" (Python's ``$`` matches before a final newline) was
+    saved and its name broke out of a Cedar comment; a project or asset named with a non-ASCII
+    letter was written as JSON's ``\\u00e9``, which Cedar refuses. Either way every call of
+    everyone failed until the store was edited by hand."""
+    code, body, _ = await api("root", "POST", "roles", {"role": {**ds_no_pii(), "name": "evil\n"}})
+    assert code == 400 and "invalid role name" in body["message"], body
+    guardrails = {"projects": ["café"], "classification_ceiling": "internal",
+                  "ceiling_exceptions": [{"classification": "pii", "assets": ["données", "a\x01\"\\b"]}]}
+    role = {"name": "intl", "persona": "data-scientist", "activities": ["search-catalog", "subscribe"],
+            "guardrails": guardrails}
+    code, saved, _ = await api("root", "POST", "roles", {"role": role})
+    assert code == 201 and 'context.project' in saved["mlgov_policy"] and "café" in saved["mlgov_policy"], saved
+    assert (await api("root", "POST", "assignments", {"role": "intl", "user": "bob"}))[0] == 201
+    for user in ("alice", "bob", "root"):
+        code, page, _ = await api(user, "GET", "projects")
+        assert code == 200, (user, page)
+
+
+async def test_a_stored_assignment_of_no_role_does_not_stop_the_service(api, db_file):
+    """What the store holds but no role change could now make (written by an older version or by
+    hand, as R15 F1's race left it): the service decides without it, and it can be removed."""
+    import sqlite3
+
+    assert (await api("root", "POST", "roles", {"role": ds_no_pii()}))[0] == 201
+    with sqlite3.connect(db_file) as db:
+        db.execute("INSERT INTO role_assignments (role, user, projects, created_by, created_at) "
+                   "VALUES ('ghost', 'bob', '[]', 'root', '2026-01-01 00:00:00.000000')")
+        db.execute("UPDATE policy_state SET version = version + 1")
+    for user in ("alice", "bob"):
+        assert (await api(user, "GET", "projects"))[0] == 200
+    code, listed, _ = await api("root", "GET", "assignments")
+    (ghost,) = [a for a in listed["assignments"] if a["role"] == "ghost"]
+    assert (await api("root", "DELETE", f"assignments/{ghost['id']}"))[0] == 200
+    assert (await api("root", "POST", "assignments", {"role": "ds-no-pii", "user": "bob"}))[0] == 201

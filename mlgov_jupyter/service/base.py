@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..core import audit as chain
 from ..core import authz
 from ..core.authz import Authorizer, Principal, Resource
-from ..core.errors import Conflict, Forbidden, NotFound
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from ..store.db import Store
 
@@ -255,18 +255,45 @@ class ServiceBase:
             version = s.info[POLICY_VERSION] = s.connection().exec_driver_sql(
                 "SELECT version FROM policy_state WHERE id = 1").scalar_one()
         if self._policy is None or self._policy[0] != version:
-            from ..core.roles import Assignment, PolicyAuthorizer, Role
-
-            roles = [Role.from_dict(r.definition) for r in s.execute(select(t.RoleRow)).scalars()]
-            assignments = [Assignment(role=a.role, user=a.user, group=a.group_name, projects=a.projects)
-                           for a in s.execute(select(t.RoleAssignment)).scalars()]
-            if self.unassigned == "designations":
-                roles.append(default_role())
-                assignments.append(Assignment(role=DEFAULT_ROLE, group=UNASSIGNED))
-            holders = ({a.user for a in assignments if a.user}, {a.group for a in assignments
-                                                                 if a.group and a.group != UNASSIGNED})
-            self._policy = (version, PolicyAuthorizer(roles, assignments), holders)
+            try:
+                built = self._build_policy(s)
+            except Invalid as exc:
+                # the store holds what no longer makes a policy (written before role changes were
+                # checked whole, or by hand): decide by what still does, not fail every call (R15 F1)
+                log.error("the stored roles do not make a valid policy (%s): deciding without the "
+                          "roles and assignments that break it", exc.message)
+                built = self._build_policy(s, lenient=True)
+            self._policy = (version, *built)
         return self._policy[1]
+
+    def _build_policy(self, s: Session, lenient: bool = False) -> tuple:
+        """``(PolicyAuthorizer, (users, groups) holding a role)`` from the roles and assignments
+        ``s`` sees. Invalid if they do not make a valid Cedar policy (a role change checks this
+        before it commits: roles._bump_policy); ``lenient``: leave out each stored role that does
+        not make one on its own and each assignment of a role left out or unknown."""
+        from ..core.roles import Assignment, PolicyAuthorizer, Role
+
+        roles, assignments = [], []
+        for row in s.execute(select(t.RoleRow)).scalars():
+            try:
+                role = Role.from_dict(row.definition)
+                if lenient:
+                    PolicyAuthorizer([role])
+                roles.append(role)
+            except Invalid:
+                if not lenient:
+                    raise
+        known = {r.name for r in roles}
+        for a in s.execute(select(t.RoleAssignment)).scalars():
+            if lenient and a.role not in known:
+                continue
+            assignments.append(Assignment(role=a.role, user=a.user, group=a.group_name, projects=a.projects))
+        if self.unassigned == "designations":
+            roles.append(default_role())
+            assignments.append(Assignment(role=DEFAULT_ROLE, group=UNASSIGNED))
+        holders = ({a.user for a in assignments if a.user}, {a.group for a in assignments
+                                                             if a.group and a.group != UNASSIGNED})
+        return PolicyAuthorizer(roles, assignments), holders
 
     def _holds_role(self, s: Session, name: str, groups: tuple) -> bool:
         self._authorizer(s)

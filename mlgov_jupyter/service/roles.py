@@ -33,12 +33,26 @@ def role_view(row_or_role, created_by: str | None = None) -> dict:
 
 
 class RoleService(ServiceBase):
+    """Every change of roles or assignments first locks the one policy_state row (``_manage``):
+    changes are made one at a time on PostgreSQL too (SQLite's write transactions already are),
+    so what a change checks (the role exists, is not assigned, is not assigned twice) still holds
+    when it commits (red team R15 F1, F4, F5); and ``_bump_policy`` builds the policy the change
+    leaves before it commits, so no change can leave one that Cedar refuses (R15 F8)."""
+
     def _bump_policy(self, s: Session) -> None:
         s.info.pop(POLICY_VERSION, None)  # read again by the next decision in this transaction
+        s.flush()
+        try:
+            self._build_policy(s)
+        except Invalid as exc:
+            raise Invalid(f"this change would leave roles that make no valid policy ({exc.message}); "
+                          f"nothing was changed") from None
         s.execute(update(t.PolicyState).where(t.PolicyState.id == 1)
                   .values(version=t.PolicyState.version + 1))
 
     def _manage(self, s: Session, actor: Actor, name: str | None = None) -> None:
+        """Locks the policy (one role change at a time), then authorizes."""
+        s.execute(select(t.PolicyState.id).where(t.PolicyState.id == 1).with_for_update())
         self._authorize(s, actor, authz.ROLE_MANAGE, Resource(type="role", name=name))
 
     def role_catalog(self, actor: Actor) -> dict:
@@ -148,6 +162,7 @@ class RoleService(ServiceBase):
 
     def unassign(self, actor: Actor, assignment_id: int) -> dict:
         with self.store.transaction() as s:
+            s.execute(select(t.PolicyState.id).where(t.PolicyState.id == 1).with_for_update())
             a = s.get(t.RoleAssignment, assignment_id)
             if a is None:
                 raise NotFound(f"no role assignment {assignment_id}")

@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ..core import audit as chain
 from ..core.errors import Conflict, Invalid
 
-FILE_NAME = re.compile(r"^([0-9]{6,})\.json$")
+FILE_NAME = re.compile(r"^([0-9]{6,})\.json\Z")
 HEADS = "heads.log"  # the head after each write, appended; rotated to heads-NNNNNN.log at checkpoint N
-HEADS_NAME = re.compile(r"^heads(-[0-9]{6,})?\.log$")
+HEADS_NAME = re.compile(r"^heads(-[0-9]{6,})?\.log\Z")
 
 
 KEY_FILE, CHECKPOINT_DIR = "audit-signing-key.pem", "audit-checkpoints"  # defaults, in the data dir

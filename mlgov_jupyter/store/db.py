@@ -8,6 +8,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,8 +98,9 @@ class Store:
         try:
             with session.begin():
                 yield session
-        except IntegrityError:
-            # two writers raced for the same unique name (possible on PostgreSQL): nothing was kept
+        except (IntegrityError, StaleDataError):
+            # two writers raced for the same unique name, or for a row one of them deleted (possible
+            # on PostgreSQL): nothing was kept
             raise Conflict("the change collided with another one made at the same time; try again") from None
         except OperationalError as exc:
             reason = unwritable_reason(exc)

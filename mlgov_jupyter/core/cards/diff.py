@@ -7,7 +7,7 @@ from typing import Any
 import json
 import re
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _key(k: Any) -> str:

@@ -20,7 +20,7 @@ SCHEMA_VERSION = "0.1.0"
 # The one size limit of mlgov's own that matters: SageMaker's Content limit, which also bounds what the service
 # stores, diffs and renders. Below it the schema follows AWS's published schema: a card AWS accepts is accepted.
 MAX_CONTENT_CHARS = 100_000
-CARD_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+CARD_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
 STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
 METRIC_TYPES = ("number", "string", "boolean", "linear_graph", "bar_chart", "matrix")
@@ -54,7 +54,7 @@ def _validator():
     return cls(schema)
 
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def json_path(parts: Iterable[Any], root: str = "$") -> str:

@@ -14,16 +14,21 @@ for the decision's reason. The request context the policies read:
 
 from __future__ import annotations
 
-import json
-
 from mlgov_jupyter.core.roles import catalog
 from mlgov_jupyter.core.roles.model import Role
 
 CONSUME = 'Action::"catalog:consume"'
 
 
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+
+
 def _s(text: str) -> str:
-    return json.dumps(text)  # JSON string escapes are valid Cedar string literals
+    """``text`` as a Cedar string literal: quotes, backslashes and control characters escaped
+    Cedar's way (``\\n``, ``\\u{85}``), every other character as it is. JSON's escapes are not
+    all Cedar's: ``json.dumps("café")`` writes ``\\u00e9``, which Cedar refuses (red team R15 F8)."""
+    return '"' + "".join(_ESCAPES.get(c) or (f"\\u{{{ord(c):x}}}" if ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0 else c)
+                         for c in text) + '"'
 
 
 def _set(items) -> str:

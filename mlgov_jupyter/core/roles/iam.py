@@ -25,7 +25,7 @@ from mlgov_jupyter.core.roles.model import MAX_MANAGED_POLICIES, Role
 
 VERSION = "2012-10-17"
 MAX_POLICY_CHARS = 6144
-SID = re.compile(r"^[A-Za-z0-9]+$")
+SID = re.compile(r"^[A-Za-z0-9]+\Z")
 DEFAULT_BUCKETS = ("sagemaker-*",)  # SageMaker's default buckets when the role names none
 KMS_OPERATOR = "ArnEquals"
 

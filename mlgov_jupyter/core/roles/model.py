@@ -14,18 +14,18 @@ from datetime import datetime, timezone
 from mlgov_jupyter.core.errors import Invalid
 from mlgov_jupyter.core.roles import catalog
 
-ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a subset of IAM role names
-SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
-KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|\*):role/[\w+=,.@/*-]+$")
-POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$")
-BUCKET = re.compile(r"^[a-z0-9][a-z0-9.*-]{1,61}[a-z0-9*]$")
-REGION = re.compile(r"^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d|\*)$")
-ACCOUNT = re.compile(r"^(\d{12}|\*)$")
-SERVICE = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com$")
-TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
-TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}$")
+ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # a subset of IAM role names
+SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}\Z")
+SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}\Z")
+KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)\Z")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|\*):role/[\w+=,.@/*-]+\Z")
+POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+\Z")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.*-]{1,61}[a-z0-9*]\Z")
+REGION = re.compile(r"^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d|\*)\Z")
+ACCOUNT = re.compile(r"^(\d{12}|\*)\Z")
+SERVICE = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com\Z")
+TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}\Z")
+TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}\Z")
 MAX_MANAGED_POLICIES = 20
 MAX_TAGS = 50
 MAX_GRANT_DAYS = 3650
