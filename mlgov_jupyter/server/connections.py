@@ -234,6 +234,9 @@ def quiet_exhaustion(access_log: logging.Logger | None = None) -> None:
         logger = logging.getLogger(name)
         if not any(type(f) is OncePerMinute for f in logger.filters):
             logger.addFilter(OncePerMinute())
+    application = logging.getLogger("tornado.application")  # a handler's uncaught error (a 500)
+    if not any(isinstance(f, SameErrorPerMinute) for f in application.filters):
+        application.addFilter(SameErrorPerMinute())
     for logger in [logging.getLogger(n) for n in STRANGER_LOGGERS] + \
             ([access_log] if isinstance(access_log, logging.Logger) else []):
         if not any(isinstance(f, StrangerErrorsPerMinute) for f in logger.filters):
@@ -271,6 +274,36 @@ STRANGER_LOGGERS = ("tornado.general", "ServerApp", "MlgovServe")
 # jupyter-server's access line of a 3xx (the redirect to its login page) or 4xx to someone not
 # signed in: "404 GET /x (@127.0.0.1) ..."
 _JUPYTER_STRANGER = re.compile(r"^[34]\d\d \S+ \S+ \(@")
+
+
+class SameErrorPerMinute(logging.Filter):
+    """Passes one record a minute per kind of uncaught error (its type and the line that raised
+    it); the next one passed says how many were held back. A 500 is a bug, but one any signed-in
+    user can repeat wrote its whole traceback each time (red team R15 F6: 21 KB a request)."""
+
+    def __init__(self, every: float = 60.0, kinds: int = 1024):
+        super().__init__()
+        self.every, self.kinds, self.seen = every, kinds, {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return True
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        key = (type(exc).__qualname__, tb.tb_frame.f_code.co_filename if tb else "", tb.tb_lineno if tb else 0)
+        now = time.monotonic()
+        last, held = self.seen.get(key, (-float("inf"), 0))
+        if now - last < self.every:
+            self.seen[key] = (last, held + 1)
+            return False
+        if held:
+            record.msg = f"{record.msg} ({held} more like it in the last minute not logged)"
+        if len(self.seen) >= self.kinds:
+            self.seen.clear()
+        self.seen[key] = (now, 0)
+        return True
 
 
 class StrangerErrorsPerMinute(OncePerMinute):
