@@ -95,7 +95,8 @@ ROUTES: list[Route] = [
           "The asset's content, for its project or a grant holder: a dataset as an Arrow IPC stream "
           "(columns and row filter pushed down) or its Parquet file; a model or file as stored",
           lambda svc, a, p, q, b: svc.read_data(a, p["name"], q.revision, columns=q.columns,
-                                                row_filter=q.filter, form=q.format),
+                                                row_filter=q.filter, form=q.format, start=q.start,
+                                                offset=q.offset),
           query=m.DataQuery, binary=True, action=az.CATALOG_CONSUME),
     Route("urls", "GET", f"assets/{NAME}/urls",
           "Presigned URLs (short-lived) to a dataset revision's Parquet files, for those who may read it "

@@ -136,6 +136,12 @@ class DataQuery(Body):
     columns: QueryJSON | None = None
     filter: QueryJSON | None = None
     format: Literal["arrow", "parquet"] = "arrow"
+    # a resumed read (the client's retry after a cut or a dropped connection): ``start``, rows of
+    # a scan's output already received (the same revision, columns and filter give the same rows
+    # in the same order); ``offset``, bytes of a whole file (format=parquet, a model, a file)
+    # already received, also as the header ``Range: bytes=N-``
+    start: int | None = Field(None, ge=0, le=MAX_NUMBER)
+    offset: int | None = Field(None, ge=0, le=2**62)
 
 
 class PresignQuery(Body):

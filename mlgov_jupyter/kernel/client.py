@@ -261,11 +261,17 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
             query["filter"] = json.dumps(_filter_terms(filter))
         meta, stream = self.transport.request("GET", f"assets/{quote(name, safe='')}/data", query, None,
                                               stream=True)
+        # a read that breaks off resumes (transfer.py): the same revision, from what was received
+        again = dict(query, revision=meta["revision"])
+        path = f"assets/{quote(meta['name'], safe='')}/data"
         tabular = meta["format"] in ("parquet", "capture", "external-parquet", "external-csv")
         if tabular:
-            value = transfer.read_stream(meta, stream, as_)
+            value = transfer.read_stream(meta, stream, as_, lambda start: self.transport.request(
+                "GET", path, dict(again, start=start), None, stream=True))
         else:
-            value = _load(meta, transfer.read_all(stream, meta) if stream is not None else None, trusted,
+            value = _load(meta, transfer.read_all(stream, meta, lambda offset: self.transport.request(
+                "GET", path, again, None, stream=True, headers={"Range": f"bytes={offset}-"}))
+                if stream is not None else None, trusted,
                           isolated=meta["format"] == "skops" and self._isolate(meta["name"], meta, isolated),
                           max_answer_bytes=max_answer_bytes)
         name = meta["name"]  # NAME@ALIAS names a revision of NAME

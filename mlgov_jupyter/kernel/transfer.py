@@ -302,40 +302,89 @@ def _is_dask_frame(obj) -> bool:
 
 # ---- reading ---------------------------------------------------------------------------------
 
-def read_stream(meta: dict, stream, as_: str):
+def read_stream(meta: dict, stream, as_: str, reopen: Callable | None = None):
     """An Arrow IPC stream as ``pandas`` (a DataFrame), ``arrow`` (a Table) or ``batches`` (an
-    iterator of RecordBatches; the stream closes when it is used up)."""
+    iterator of RecordBatches; the stream closes when it is used up). ``reopen(start)``: ``(meta,
+    stream)`` of the same scan from row ``start``; when the stream breaks off (a cut while others
+    wait, a dropped connection), it resumes from the rows received, up to RESUME_TRIES times in a
+    row with back-off, and the progress bar goes on."""
     import http.client
-    import io
 
     import pyarrow as pa
 
-    stream = io.BufferedReader(stream, buffer_size=8 << 20) if not isinstance(stream, io.BufferedReader) else stream
-    reader = pa.ipc.open_stream(stream)
+    state = {"stream": stream, "reader": pa.ipc.open_stream(_buffered(stream))}
+    schema = state["reader"].schema
     rows = meta.get("rows")
     bar = _progress(rows, f"use {meta['name']}", unit="rows") if rows and rows >= 1_000_000 else None
 
     def batches():
+        received, tries = 0, 0
         try:
-            for batch in reader:
-                if bar is not None:
-                    bar.update(batch.num_rows)
-                yield batch
-        except (pa.ArrowInvalid, OSError, http.client.HTTPException) as exc:
-            # the service stopped part-way (its reader process failed, or it cut a read held past
-            # stream_max_lease while others waited): its log says why
-            raise _broke_off(meta, exc) from None
+            while True:
+                try:
+                    for batch in state["reader"]:
+                        if bar is not None:
+                            bar.update(batch.num_rows)
+                        received += batch.num_rows
+                        tries = 0
+                        yield batch
+                    return
+                except (pa.ArrowInvalid, OSError, http.client.HTTPException) as exc:
+                    # the service stopped part-way (its reader process failed, or it cut a read
+                    # while others waited): resumed from the rows received, else its log says why
+                    tries += 1
+                    state["stream"].close()
+                    state["stream"] = _resume(reopen, received, meta, tries, exc)
+                    state["reader"] = pa.ipc.open_stream(_buffered(state["stream"]))
+                    if not state["reader"].schema.equals(schema):
+                        raise _broke_off(meta, exc) from None
         finally:
             if bar is not None:
                 bar.close()
-            stream.close()
+            state["stream"].close()
 
     if as_ == "batches":
         return batches()
-    table = pa.Table.from_batches(list(batches()), schema=reader.schema)
+    table = pa.Table.from_batches(list(batches()), schema=schema)
     if as_ == "arrow":
         return table
     return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+RESUME_TRIES = 5  # reopenings of a read in a row (without a byte between) before it fails
+RESUME_BACKOFF = 0.5  # seconds before the first reopening, doubled for each next one
+
+
+def _buffered(stream):
+    import io
+
+    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, buffer_size=8 << 20)
+
+
+def _resume(reopen: Callable | None, at: int, meta: dict, tries: int, exc: BaseException):
+    """The stream of a read reopened from ``at`` (rows or bytes) after it broke off with ``exc``
+    (waiting RESUME_BACKOFF, doubled per try), or Unavailable: no ``reopen``, RESUME_TRIES
+    tries, or the service answers another revision or content. A refusal (403, 404) is raised
+    as it is: every resumed read is authorized afresh."""
+    import time
+
+    from ..core.errors import GovernanceError, Unavailable
+
+    last: BaseException = exc
+    while reopen is not None and tries <= RESUME_TRIES:
+        time.sleep(RESUME_BACKOFF * 2 ** (tries - 1))
+        try:
+            again, stream = reopen(at)
+        except GovernanceError as busy:  # a 503 (busy), the server out of reach: another try
+            if type(busy) not in (GovernanceError, Unavailable):
+                raise
+            last, tries = busy, tries + 1
+            continue
+        if (again.get("revision"), again.get("content_hash")) != (meta.get("revision"), meta.get("content_hash")):
+            stream.close()
+            break
+        return stream
+    raise _broke_off(meta, last) from None
 
 
 def _progress(total, desc: str, unit: str = "B"):
@@ -344,13 +393,25 @@ def _progress(total, desc: str, unit: str = "B"):
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
 
 
-def read_all(stream, meta: dict | None = None) -> bytes:
+def read_all(stream, meta: dict | None = None, reopen: Callable | None = None) -> bytes:
+    """All of a file's bytes; ``reopen(offset)``: ``(meta, stream)`` from byte ``offset`` (a Range
+    request): a stream that breaks off resumes from the bytes received (as ``read_stream``)."""
     import http.client
 
+    meta = meta or {"name": "this content"}
+    parts, received, tries = [], 0, 0
     try:
-        return stream.read()
-    except (OSError, http.client.HTTPException) as exc:
-        raise _broke_off(meta or {"name": "this content"}, exc) from None
+        while True:
+            try:
+                while piece := stream.read(1 << 20):
+                    parts.append(piece)
+                    received += len(piece)
+                    tries = 0
+                return b"".join(parts)
+            except (OSError, http.client.HTTPException) as exc:
+                tries += 1
+                stream.close()
+                stream = _resume(reopen, received, meta, tries, exc)
     finally:
         stream.close()
 

@@ -29,9 +29,10 @@ class HttpTransport:
         return f"<HTTP {self.url}>"
 
     def request(self, method: str, path: str, query: dict | None = None, body: Any = None,
-                stream: bool = False):
+                stream: bool = False, headers: dict | None = None):
         """The JSON result; for a binary route ``(meta, bytes)``, or with ``stream`` ``(meta,
-        file)`` (read it, then close it). ``body``: JSON, or bytes sent as they are."""
+        file)`` (read it, then close it). ``body``: JSON, or bytes sent as they are; ``headers``:
+        more request headers (``Range: bytes=N-``: a resumed download)."""
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}
         url = self.url + BASE + path + ("?" + urllib.parse.urlencode(query) if query else "")
         raw = isinstance(body, (bytes, bytearray, memoryview))
@@ -39,6 +40,8 @@ class HttpTransport:
         req = urllib.request.Request(url, data=data, method=method)
         if self.token:
             req.add_header("Authorization", f"token {self.token}")
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
         if data is not None:
             req.add_header("Content-Type", "application/octet-stream" if raw else "application/json")
         try:
@@ -96,11 +99,14 @@ class LocalTransport:
         return self._service
 
     def request(self, method: str, path: str, query: dict | None = None, body: Any = None,
-                stream: bool = False):
+                stream: bool = False, headers: dict | None = None):
         from .. import api
         from ..service import Actor
 
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}
+        wanted = (headers or {}).get("Range", "")
+        if wanted.startswith("bytes=") and wanted.endswith("-"):  # as the HTTP handler reads it
+            query["offset"] = wanted[6:-1]
         path = urllib.parse.unquote(path)
         route, result = api.dispatch(self.service, Actor(self.user), method, path, query, body)
         if route.binary:

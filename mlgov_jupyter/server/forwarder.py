@@ -18,7 +18,7 @@ from tornado.httputil import HTTPHeaders
 
 from .. import api
 
-PASSED_BACK = ("Content-Type", "X-Mlgov-Meta", "Content-Disposition")
+PASSED_BACK = ("Content-Type", "X-Mlgov-Meta", "Content-Disposition", "Content-Range")
 
 
 class ForwardHandler(APIHandler):
@@ -45,8 +45,9 @@ class ForwardHandler(APIHandler):
         query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
         query = urlencode(api.query_dict(query))
         headers = {"Authorization": f"token {target['token']}", "Accept": "application/json"}
-        if self.request.headers.get("Content-Type"):
-            headers["Content-Type"] = self.request.headers["Content-Type"]
+        for name in ("Content-Type", "Range"):  # Range: a resumed download
+            if self.request.headers.get(name):
+                headers[name] = self.request.headers[name]
         method = self.request.method
         state = {"started": False, "status": None, "headers": HTTPHeaders()}
 

@@ -11,6 +11,7 @@ import inspect
 import asyncio
 import contextvars
 import json
+import re
 from typing import Callable
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 
 from .. import api
-from ..core.errors import GovernanceError, TooLarge
+from ..core.errors import GovernanceError, Invalid, TooLarge
 from ..service import Actor
 from ..store.decode_worker import decode_user
 from .budgets import BodyBudget, budgets
@@ -259,6 +260,8 @@ class RouteMixin:
         try:
             route = self.routes[method]
             query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+            if route.binary and "Range" in self.request.headers:  # a resumed download (bytes=N-)
+                query["offset"] = _range_start(self.request.headers["Range"])
             self._check_body_size()
             # a raw body goes as its chunks (api.run joins them unless its route takes them as they
             # are); JSON is joined here (at most json_max_body_bytes; one chunk is itself, no copy)
@@ -303,6 +306,15 @@ class RouteMixin:
         if route.binary:
             try:
                 meta, data = result
+                resumed = [(k, query[k]) for k in ("start", "offset") if query.get(k) not in (None, "", "0")]
+                if resumed:  # the server log shows each resume
+                    getattr(self, "log", log).info("mlgov: %s resumes %s from %s %s", actor.name, self.request.path,
+                                                   "row" if resumed[0][0] == "start" else "byte", resumed[0][1])
+                if meta.get("range"):
+                    first, size = meta["range"]
+                    self.set_status(206)
+                    self.set_header("Content-Range", f"bytes {first}-{size - 1}/{size}" if first < size
+                                    else f"bytes */{size}")
                 self.set_header("X-Mlgov-Meta", quote(json.dumps(meta)))
                 self.set_header("Content-Type", meta.get("media_type", "application/octet-stream"))
                 if data is None or isinstance(data, (bytes, bytearray)):
@@ -427,6 +439,15 @@ class RouteMixin:
                         touch()
                 elif now - since >= seconds:
                     raise _Drained() from None
+
+
+def _range_start(header: str) -> str:
+    """N of a ``Range: bytes=N-`` header (a download resumed from byte N: the only form served);
+    Invalid for any other."""
+    match = re.fullmatch(r"\s*bytes=(\d{1,19})-\s*", header)
+    if not match:
+        raise Invalid("Range must be bytes=N- (resume from byte N); other ranges are not served")
+    return match.group(1)
 
 
 def _delivered(stream) -> int | None:

@@ -343,14 +343,19 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
             return out
 
     def read_data(self, actor: Actor, name: str, revision: int | None = None, columns=None,
-                  row_filter=None, form: str = "arrow") -> tuple[dict, Iterator[bytes] | None]:
+                  row_filter=None, form: str = "arrow", start: int | None = None,
+                  offset: int | None = None) -> tuple[dict, Iterator[bytes] | None]:
         """The content of an asset revision, only for its project or a grant holder. Audited.
 
         A dataset comes as an Arrow IPC stream of a scan (``columns``: a list of names or its
         JSON; ``row_filter``: see core/row_filters.py), or with ``form="parquet"`` as its stored
         Parquet file; a model or file as stored. Returns ``(meta, chunks)``: meta has ``rows``
         for a scan; chunks is an iterator of bytes (None for a URI asset). Invalid for columns or
-        a filter the data does not have, before anything is sent."""
+        a filter the data does not have, before anything is sent. A resumed read (red team R14
+        finding 5), authorized and audited afresh like the first: ``start`` skips that many rows
+        of a scan's output (same revision, columns and filter: same rows, same order), ``offset``
+        that many bytes of a whole file (meta ``range``: ``[offset, size]``); Invalid for the
+        other kind, or an offset past the end."""
         wanted = _columns(columns)
         expression_terms = row_filters.normalise(row_filter)
         objects = self.objects_store()  # before the transaction: its first use may move old blobs
@@ -358,7 +363,8 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
         # the store (a write transaction locks SQLite for everyone)
         leased = {"worker": self._scan_worker(name, revision, form)}  # the scan takes it out
         try:
-            return self._read_data(actor, name, revision, wanted, expression_terms, form, objects, leased)
+            return self._read_data(actor, name, revision, wanted, expression_terms, form, objects, leased,
+                                   start or 0, offset or 0)
         finally:
             if leased.get("worker") is not None:  # refused, or not a scan after all
                 self.decoder().release_unused(leased["worker"])
@@ -381,7 +387,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
         return None
 
     def _read_data(self, actor: Actor, name: str, revision, wanted, expression_terms, form: str, objects,
-                   leased: dict) -> tuple[dict, Iterator[bytes] | None]:
+                   leased: dict, start: int = 0, offset: int = 0) -> tuple[dict, Iterator[bytes] | None]:
         from ..store.scan import ARROW_STREAM
 
         with self.store.transaction() as s:
@@ -434,6 +440,8 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                 if form != "arrow":
                     raise Invalid(f"{'captured' if rev.format == 'capture' else 'registered external'} data is "
                                   "read as an Arrow stream (format=arrow)")
+                if offset:
+                    raise Invalid("a dataset scan resumes with start (rows received), not a byte offset or Range")
                 batch_rows = scan_batch_rows(rev.summary or {}, rev.schema or [])
                 text_max = {k: v.get("max_length") for k, v in (rev.summary or {}).items() if "max_length" in v}
                 # user-supplied Parquet (published, captured by serving code, registered):
@@ -447,18 +455,28 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                     source = {"location": rev.location, "format": rev.format.removeprefix("external-"),
                               "listing": "listing:" + rev.content_hash.split(":", 1)[1]}
                 scan = self.decoder().scan(source, wanted, expression_terms, batch_rows=batch_rows,
-                                           text_max=text_max, worker=leased.pop("worker", None))
+                                           text_max=text_max, worker=leased.pop("worker", None), start=start)
                 meta.update(media_type=ARROW_STREAM, rows=scan.rows())
                 if rev.format != "parquet":
                     meta["location"] = None
                 if scope is not None:  # the whole file's hash would confirm a guess of hidden values
                     meta["content_hash"] = None
-                detail.update({k: v for k, v in (("columns", wanted), ("filter", expression_terms)) if v})
+                detail.update({k: v for k, v in (("columns", wanted), ("filter", expression_terms),
+                                                 ("start", start)) if v})
                 chunks = scan.ipc_chunks()
             elif wanted is not None or expression_terms is not None:
                 raise Invalid("columns and filter apply to a dataset read as an Arrow stream (format=arrow)")
+            elif start:
+                raise Invalid("start (rows received) resumes a dataset scan (format=arrow); a file resumes "
+                              "from a byte offset (offset, or the header Range: bytes=N-)")
             elif rev.content_hash:
-                chunks = objects.chunks(rev.content_hash, DOWNLOAD_CHUNK)
+                if offset:
+                    size = objects.size(rev.content_hash)
+                    if offset > size:
+                        raise Invalid(f"offset {offset} is past the end of this content ({size} bytes)")
+                    meta["range"] = [offset, size]
+                    detail["offset"] = offset
+                chunks = objects.chunks(rev.content_hash, DOWNLOAD_CHUNK, offset)
             self._audit(s, actor, "asset.consume", "asset", name, detail)
             return meta, chunks
 

@@ -153,15 +153,16 @@ class DecodePool:
         self._release(worker, ok=True)
 
     def scan(self, source: dict, columns: list | None, terms, batch_rows: int,
-             text_max: dict | None = None, worker: "_Worker | None" = None) -> "RemoteScan":
+             text_max: dict | None = None, worker: "_Worker | None" = None, start: int = 0) -> "RemoteScan":
         """A scan prepared in a worker: ``source`` is ``{"digest"}`` (a stored Parquet object, or a
         list of digests scanned as one dataset: ``ObjectStore.dataset``) or
         ``{"location", "format", "listing"}`` (registered data; Conflict when its listing hash is
         no longer ``listing``); ``terms``: normalised row filter terms (core/row_filters.py).
         Errors of the data (unknown columns, a filter that does not fit, a row group too large,
-        the first batch beyond the memory limit) are raised here, before anything is sent."""
+        the first batch beyond the memory limit) are raised here, before anything is sent.
+        ``start``: rows of the output to skip (a resumed read)."""
         request = {"op": "scan", "source": source, "columns": columns, "terms": terms,
-                   "batch_rows": batch_rows, "text_max": text_max or {}}
+                   "batch_rows": batch_rows, "text_max": text_max or {}, "start": start}
         worker = worker or self._lease(read=True)
         try:
             worker.send(request)
@@ -960,7 +961,7 @@ def _scan(request: dict, objects, external, inp, out) -> bool:
             raise errors.Conflict("the data at this location changed since it was registered (files added, "
                                   "removed or rewritten): its owner registers it again")
     scan = Scan(dataset, request["columns"], row_filters.to_expression(request["terms"], dataset.schema),
-                batch_rows=request["batch_rows"], text_max=request["text_max"])
+                batch_rows=request["batch_rows"], text_max=request["text_max"], start=request.get("start", 0))
     chunks = scan.ipc_chunks()
     first = [next(chunks, b""), next(chunks, b"")]  # the schema and the first batch: an error there is a clean answer
     _write(out, b"H", json.dumps({"rows": scan.rows()}).encode())

@@ -58,6 +58,10 @@ class ObjectStore:
 
         return self.fs.get_file_info(self.path(digest)).type == pafs.FileType.File
 
+    def size(self, digest: str) -> int:
+        """Bytes of the stored content ``digest``."""
+        return self.fs.get_file_info(self.path(digest)).size
+
     # ---- writing ------------------------------------------------------------------------------
 
     def new_staging_file(self) -> Path:
@@ -143,9 +147,11 @@ class ObjectStore:
         paths = [self.path(d) for d in digest] if isinstance(digest, (list, tuple)) else self.path(digest)
         return ds.dataset(paths, format=fmt, filesystem=self.fs)
 
-    def chunks(self, digest: str, size: int = CHUNK) -> Iterator[bytes]:
-        """The content in pieces of at most ``size`` bytes."""
-        with self.fs.open_input_stream(self.path(digest)) as f:
+    def chunks(self, digest: str, size: int = CHUNK, offset: int = 0) -> Iterator[bytes]:
+        """The content in pieces of at most ``size`` bytes, from byte ``offset`` (a resumed download)."""
+        with (self.fs.open_input_file if offset else self.fs.open_input_stream)(self.path(digest)) as f:
+            if offset:
+                f.seek(offset)
             while True:
                 piece = f.read(size)
                 if not piece:
