@@ -108,7 +108,13 @@ def test_the_endpoints_of_a_store():
     assert endpoints("/data/objects", {}) == set() and endpoints("file:///x", None) == set()
     assert endpoints("s3://b/p", {"endpoint_override": "127.0.0.1:9000", "scheme": "http"}) == {("127.0.0.1", 9000)}
     assert endpoints("s3://b/p", {"endpoint_override": "minio.local", "scheme": "http"}) == {("minio.local", 80)}
-    assert endpoints("s3://b/p", {"region": "eu-west-1"}) == {("s3.amazonaws.com", 443)}
+    assert endpoints("s3://b/p", {"region": "eu-west-1", "access_key": "k", "secret_key": "s"}) == \
+        {("s3.amazonaws.com", 443)}
+    # credentials from an instance role: the metadata service's port too
+    assert endpoints("s3://b/p", {"region": "eu-west-1"}, {}) == {("s3.amazonaws.com", 443), ("169.254.169.254", 80)}
+    assert endpoints("s3://b/p", {}, {"AWS_ACCESS_KEY_ID": "k"}) == {("s3.amazonaws.com", 443)}
+    assert endpoints("gs://b/p", {}, {"GOOGLE_APPLICATION_CREDENTIALS": "/k.json"}) == \
+        {("storage.googleapis.com", 443)}
     assert endpoints("s3://b", {"client_kwargs": {"endpoint_url": "https://s3.example.org:8443"}}) == \
         {("s3.example.org", 8443)}
     assert endpoints("abfs://c/p", {"blob_storage_authority": "127.0.0.1:10000", "blob_storage_scheme": "http"}) == \

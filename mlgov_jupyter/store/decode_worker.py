@@ -815,9 +815,9 @@ def _remote_ports(objects: dict, external: dict) -> set[int]:
     (``RES_OPTIONS=use-vc``): the worker may open no UDP socket (red team R14 finding 4)."""
     from .endpoints import endpoints, needs_dns
 
-    found = endpoints(objects["url"], objects["options"])
+    found = endpoints(objects["url"], objects["options"], os.environ)
     for prefix, options in external["prefixes"].items():
-        found |= endpoints(prefix, options)
+        found |= endpoints(prefix, options, os.environ)
     ports = {port for _, port in found}
     if needs_dns(host for host, _ in found):
         os.environ["RES_OPTIONS"] = " ".join(filter(None, (os.environ.get("RES_OPTIONS"), "use-vc")))
