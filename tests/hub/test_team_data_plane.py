@@ -130,3 +130,31 @@ except Exception as exc:
     print(type(exc).__name__)
 """)
     assert out.strip() == "Forbidden"
+
+
+def test_reads_resume_through_mlgov_serve_and_the_forwarder(hub):
+    """R14 finding 5 in team mode: a file resumes with a Range request (206 and Content-Range) and
+    a scan with start, from a user's kernel (straight to ``mlgov serve``) and through the user's
+    own server (the sidebar's forwarder passes Range and Content-Range)."""
+    tag = uuid.uuid4().hex[:8]
+    out = kernel_ok(hub, "alice", CLIENT + f"""
+import numpy as np, pandas as pd
+blob = np.random.default_rng(3).bytes(3 << 20)
+open("blob-{tag}.bin", "wb").write(blob)
+c.publish("blob-{tag}.bin", name="blob-{tag}")
+c.publish(pd.DataFrame({{"id": np.arange(100_000)}}), name="scan-{tag}")
+meta, r = c.transport.request("GET", "assets/blob-{tag}/data", {{}}, None, stream=True,
+                              headers={{"Range": "bytes=1000000-"}})
+print(r.status, r.headers["Content-Range"], r.read() == blob[1_000_000:])
+""", timeout=120)
+    assert out.split() == ["206", "bytes", f"1000000-{(3 << 20) - 1}/{3 << 20}", "True"], out
+    auth = {"Authorization": f"token {hub.user_token('alice')}"}
+    response = requests.get(f"{hub.url}user/alice/api/mlgov/assets/blob-{tag}/data", timeout=60,
+                            headers={**auth, "Range": f"bytes={(3 << 20) - 10}-"})
+    assert response.status_code == 206 and len(response.content) == 10
+    assert response.headers["Content-Range"] == f"bytes {(3 << 20) - 10}-{(3 << 20) - 1}/{3 << 20}"
+    response = requests.get(f"{hub.url}user/alice/api/mlgov/assets/scan-{tag}/data?start=99990", timeout=60,
+                            headers=auth, stream=True)
+    import pyarrow as pa
+
+    assert pa.ipc.open_stream(response.raw.read()).read_all().column("id").to_pylist() == list(range(99990, 100_000))
