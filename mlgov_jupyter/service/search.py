@@ -289,7 +289,8 @@ def _count_statement(bound: int, sqlite: bool, words: bool, candidates: str | No
         stmt = stmt.where(t.Asset.owner == bindparam("owner"))
     if classification:
         stmt = stmt.where(t.Asset.classification == bindparam("classification"))
-    if tag:  # read from asset_tags' primary key (tag, asset_id), newest first: nothing sorted
+    if tag and candidates is None:  # read from asset_tags' primary key (tag, asset_id), newest first: nothing
+        # sorted; candidates hold only assets with the tag already (``_candidates``): not tested twice
         stmt = stmt.join(t.AssetTag, (t.AssetTag.asset_id == t.Asset.id) & (t.AssetTag.tag == bindparam("tag")))
         if not words:
             newest = t.AssetTag.asset_id.desc()
