@@ -260,6 +260,7 @@ def test_one_user_cannot_hold_more_than_their_body_budget(server):
 def tight(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("tight"), config=(
         f"c.MlgovApp.body_memory_total = {8 << 20}\nc.MlgovApp.body_memory_per_user = {4 << 20}\n"
+        "c.MlgovApp.bodies_per_user = 6\n"
         f"c.TokenIdentityProvider.tokens = {dict(TOKENS, **{f'u{i}-token': f'u{i}' for i in range(1, 10)})!r}\n"))
     yield live
     live.stop()
@@ -284,16 +285,16 @@ def test_declared_lengths_hold_no_budget(tight):
 def test_connections_that_send_nothing_hold_no_budget(tight):
     """R13 P2-2: each connection was charged a 64 KiB read window before a byte arrived, so 3
     users x 4,096 PUTs sending nothing filled the large-body pool and everyone's upload part was
-    a 503 for 60 s. Now only bytes that arrived are charged, and one user may send at most 8
-    bodies at once (the 9th is a 503 at once): here 3 users x 40 such PUTs (7.5 MiB of windows
-    against 6 MiB before) leave u9's upload part going through."""
+    a 503 for 60 s. Now only bytes that arrived are charged, and one user may send at most
+    bodies_per_user (8; 6 here) bodies at once (the next is a 503 at once): here 3 users x 40 such
+    PUTs (7.5 MiB of windows against 6 MiB before) leave u9's upload part going through."""
     uploads = {u: _upload(tight, u) for u in ("u1", "u2", "u3", "u9")}
     held = [_put_head(tight, u, 4 << 20, uploads[u]) for u in ("u1", "u2", "u3") for _ in range(40)]
     time.sleep(1)
     answers = [_answer(s, 0.01) for s in held]
     refused = [a for a in answers if a is not None]
-    assert len(refused) == 3 * 32, answers[:10]
-    assert all(a[0] == 503 and a[1].startswith("you are already sending 8 request bodies") for a in refused), refused[:3]
+    assert len(refused) == 3 * 34, answers[:10]
+    assert all(a[0] == 503 and a[1].startswith("you are already sending 6 request bodies") for a in refused), refused[:3]
     status, body = _rest(tight, "u9", "PUT", f"{uploads['u9']}?offset=0", raw=b"x" * 1000)
     assert status == 200, body
     for s in held:

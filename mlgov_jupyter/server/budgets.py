@@ -6,7 +6,7 @@ reservation and release happens there), so no lock is needed.
 Body bytes are charged as they arrive, never by the length a request declares (red team R12 N2),
 nor ahead of what arrived: a read window charged per connection let 3 users x 4,096 connections
 that sent nothing fill the large-body pool (R13 P2-2). What tornado has read and not yet handed
-over (at most ``BODY_WINDOW`` a request) is bounded instead by ``BODIES_PER_USER``: bodies one
+over (at most ``BODY_WINDOW`` a request) is bounded instead by ``bodies_per_user``: bodies one
 user may be sending at once (a 503 at once beyond), so idle connections cost nothing.
 A quarter of ``body_memory_total`` is kept for small JSON bodies: large ones (upload parts,
 captures, large documents) never take it, and each user may hold one small body in it, so others'
@@ -37,7 +37,6 @@ from ..store.fair_slots import preempt_by_share
 log = logging.getLogger("mlgov.server")
 
 BODY_WINDOW = 64 << 10  # bytes tornado reads ahead of a handler at most (HTTP1ConnectionParameters.chunk_size)
-BODIES_PER_USER = 8  # bodies one user may send at once (each may hold one BODY_WINDOW not yet charged)
 SMALL_SHARE = 4  # 1/SMALL_SHARE of body_memory_total is kept for small JSON bodies (one per user)
 PREEMPT_STEP = 0.2  # seconds between looks at the stream leases while someone waits
 
@@ -61,7 +60,7 @@ class BodyBudget:
         self.total = 0
         self.sending: Counter = Counter()  # bodies being received, per user
 
-    def begin(self, user: str, most: int = BODIES_PER_USER) -> None:
+    def begin(self, user: str, most: int) -> None:
         """A body of ``user`` starts to arrive: Unavailable (503) when they send ``most`` already;
         ``end(user)`` once it is in or the request is over."""
         if self.sending[user] >= most:

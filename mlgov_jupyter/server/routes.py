@@ -107,16 +107,16 @@ class RouteMixin:
         """What this body is charged once ``received`` bytes are in: those, never the declared
         length (red team R12 N2) nor a read ahead (R13 P2-2: a window charged per connection let
         idle connections fill the budget); what tornado read and has not handed over yet (at most
-        ``BODY_WINDOW``) is bounded by ``BODIES_PER_USER`` bodies per user (``_begin_body``)."""
+        ``BODY_WINDOW``) is bounded by ``bodies_per_user`` bodies per user (``_begin_body``)."""
         return received
 
     def _begin_body(self) -> None:
         """Count this request among the bodies its user is sending (``BodyBudget.begin``: 503 past
-        ``BODIES_PER_USER``), if it has one; ended with ``_release_body``."""
+        ``bodies_per_user``), if it has one; ended with ``_release_body``."""
         headers = self.request.headers
         if self._declared_length() > 0 or "chunked" in headers.get("Transfer-Encoding", "").lower():
             user = self.__dict__.setdefault("_body_user", self.actor.name)
-            budgets(self.settings)[0].begin(user)
+            budgets(self.settings)[0].begin(user, self.service.limits.bodies_per_user)
             self._body_sending = True
 
     def _reserve_parse(self, body: bytes) -> None:
@@ -197,7 +197,7 @@ class RouteMixin:
         length over the body's limit (``_body_limit``: small for JSON); the route's ``precheck``
         (an upload that is not the caller's is a 404 before its body is read); 503 when the declared
         length could never fit the budget of body bytes in flight (``body_memory_per_user``,
-        ``body_memory_total``); 503 when its user sends ``BODIES_PER_USER`` bodies already
+        ``body_memory_total``); 503 when its user sends ``bodies_per_user`` bodies already
         (``_begin_body``); the bytes are then charged as they arrive (``data_received``); the connection's
         own cap set to the limit (tornado drops a body that grows past it) and a stalled body
         dropped after ``BODY_TIMEOUT`` seconds."""

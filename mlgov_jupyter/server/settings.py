@@ -118,6 +118,9 @@ class GovernanceSettings(LoggingConfigurable):
                             help="Request body bytes all users may have arriving at once; large bodies take at "
                                  "most three quarters, the rest is kept for small JSON bodies (one per user); "
                                  "beyond, a 503")
+    bodies_per_user = Int(Limits.bodies_per_user, config=True,
+                          help="Request bodies one user may send at once, over all their connections (each "
+                               "may hold one 64 KiB read not yet charged to body_memory_per_user); beyond, a 503")
     stream_per_user = Int(Limits.stream_per_user, config=True,
                           help="Responses streamed to one user at once (dataset, model and file downloads, "
                                "use, audit exports); beyond, a 503 at once")
@@ -266,7 +269,7 @@ class GovernanceSettings(LoggingConfigurable):
         return proposal["value"]
 
     @validate("json_max_body_bytes", "json_max_containers", "body_memory_per_user", "body_memory_total",
-              "stream_per_user", "stream_max")
+              "bodies_per_user", "stream_per_user", "stream_max")
     def _check_positive(self, proposal):
         if proposal["value"] < 1:
             raise TraitError(f"{proposal['trait'].name} must be at least 1")

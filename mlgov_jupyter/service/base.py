@@ -145,6 +145,7 @@ class Limits:
     json_max_containers: int = 100_000  # JSON arrays and objects in one body (each ~70 bytes parsed)
     body_memory_per_user: int = 256 << 20  # request body bytes one user may have arriving at once (503 beyond)
     body_memory_total: int = 1 << 30  # request body bytes all users may have arriving at once (503 beyond)
+    bodies_per_user: int = 8  # request bodies one user may send at once (503 beyond; each may hold one 64 KiB read)
     stream_per_user: int = 4  # responses streamed to one user at once (content downloads, use, audit export)
     stream_max: int = 32  # responses streamed at once, all users together (waits decode_wait, then 503)
     stream_min_rate: int = 64 << 10  # bytes/s a stream's reader must take, averaged over stream_rate_window
