@@ -35,9 +35,13 @@ class HttpTransport:
         more request headers (``Range: bytes=N-``: a resumed download)."""
         query = {k: _q(v) for k, v in (query or {}).items() if v is not None}
         url = self.url + BASE + path + ("?" + urllib.parse.urlencode(query) if query else "")
-        raw = isinstance(body, (bytes, bytearray, memoryview))
-        data = bytes(body) if raw else json.dumps(body).encode() if body is not None else None
+        raw = isinstance(body, (bytes, bytearray, memoryview, list))  # a list: buffers sent one after the other
+        data = (body if isinstance(body, list) else bytes(body)) if raw else \
+            json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method)
+        size = sum(map(len, data)) if isinstance(data, list) else len(data or b"")
+        if isinstance(data, list):  # else urllib would send it chunked
+            req.add_header("Content-Length", str(size))
         if self.token:
             req.add_header("Authorization", f"token {self.token}")
         for key, value in (headers or {}).items():
@@ -54,16 +58,16 @@ class HttpTransport:
         except urllib.error.HTTPError as exc:
             raise _error(exc) from None
         except urllib.error.URLError as exc:
-            if data is not None and len(data) > 2**20 and isinstance(exc.reason, (ConnectionError, OSError)):
+            if data is not None and size > 2**20 and isinstance(exc.reason, (ConnectionError, OSError)):
                 # a server drops a body over its transport cap before it can answer 413
                 raise TooLarge(f"the mlgov server at {self.url} closed the connection while receiving "
-                               f"{len(data) / 2**20:.0f} MiB: the request is larger than it accepts "
+                               f"{size / 2**20:.0f} MiB: the request is larger than it accepts "
                                f"(max_body_bytes)") from None
             raise GovernanceError(f"cannot reach the mlgov server at {self.url}: {exc.reason}") from None
         except (ConnectionError, http.client.HTTPException) as exc:
-            if data is not None and len(data) > 2**20:
+            if data is not None and size > 2**20:
                 raise TooLarge(f"the mlgov server at {self.url} closed the connection while receiving "
-                               f"{len(data) / 2**20:.0f} MiB: the request is larger than it accepts "
+                               f"{size / 2**20:.0f} MiB: the request is larger than it accepts "
                                f"(max_body_bytes)") from None
             raise GovernanceError(f"the mlgov server at {self.url} closed the connection: {exc}") from None
         if meta is not None:
