@@ -1,8 +1,9 @@
 """What makes publish fast, through a running server: the client writes row groups as
 df.to_parquet does (batches gathered, up to 1Mi rows), skips the dictionary for numeric columns
 of mostly distinct values (and snappy for those it cannot shrink), a decode worker is started
-when an upload begins (the describe at publish finds it warm), and the describe's NaN handling
-still matches NumPy's."""
+when an upload begins (two: the describe at publish finds them warm and splits the columns
+between them, with the summary one worker gives), and the describe's NaN handling still matches
+NumPy's."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def test_an_upload_starts_a_decode_worker_before_its_publish(server):
     alice.whoami()
     assert _decode_workers(server.proc.pid) == []  # nothing decoded yet: no worker
     started = alice._call("POST", "uploads", body={"name": "warm"})
-    assert len(_decode_workers(server.proc.pid)) == 1
+    assert len(_decode_workers(server.proc.pid)) == 2  # two: its describe splits the columns between them
     alice._call("DELETE", f"uploads/{started['upload_id']}")
 
 
@@ -90,3 +91,38 @@ def test_the_summary_leaves_nan_and_nulls_out_as_numpy_does(server):
     f32 = x.astype("float32")[~np.isnan(x)]
     assert summary["f32"]["min"] == pytest.approx(float(f32.min())) and summary["f32"]["max"] == pytest.approx(float(f32.max()))
     assert summary["all_nan"] == {"missing": 0, "min": None, "max": None, "mean": None, "std": None}
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_a_describe_split_over_two_workers_gives_the_summary_of_one(server, tmp_path):
+    """With two warm workers a publish's describe gives each every other column (the batches of
+    the whole file, so the same statistics); the summary is the one core.catalog.describe_parquet
+    gives in one process, to the last bit: floats with NaN, ints with nulls, text past
+    DISTINCT_CAP, booleans, dates."""
+    from mlgov_jupyter.core.catalog import describe_parquet
+
+    alice = connect(server.url, "alice-token")
+    rng = np.random.default_rng(5)
+    n = 400_000
+    f = rng.normal(size=n)
+    f[::97] = np.nan
+    table = pa.table({"f": f, "i": pa.array(rng.integers(-5, 5, n)),
+                      "inull": pa.array([None if k % 7 == 0 else k for k in range(n)], pa.int32()),
+                      "s": pa.array([f"v{k % 13}" for k in range(n)]), "many": pa.array([f"u{k}" for k in range(n)]),
+                      "b": pa.array([k % 3 == 0 for k in range(n)]),
+                      "d": pa.array(np.arange(n).astype("datetime64[s]")),
+                      "f32": pa.array(rng.normal(size=n).astype("float32"))})
+    alice.publish(table.slice(0, 10), "split-warm")  # both workers warm and idle afterwards
+    workers = _decode_workers(server.proc.pid)
+    assert len(workers) == 2
+    before = {pid: _cpu_ticks(pid) for pid in workers}
+    asset = alice.publish(table, "split")
+    assert all(_cpu_ticks(pid) > before[pid] for pid in workers)  # both described
+    schema, summary, rows = describe_parquet(str(_stored(server, asset)))
+    assert asset["summary"] == summary and asset["row_count"] == rows == n
+    assert [c["name"] for c in asset["schema"]] == [c["name"] for c in schema] == table.column_names
+    assert summary["many"]["distinct"] is None and summary["f"]["missing"] == 0

@@ -127,6 +127,45 @@ def describe_parquet(source, max_rows: int | None = None,
     Invalid if not Parquet; TooLarge if it holds more than ``max_rows`` rows (from the footer,
     before reading) or decodes to more than ``max_decoded_bytes``.
     """
+    schema, summary, rows, _ = _describe_parquet(source, max_rows, max_decoded_bytes)
+    return schema, cap_summary(summary), rows
+
+
+def describe_parquet_part(source, part: tuple[int, int], max_rows: int | None = None,
+                          max_decoded_bytes: int | None = None) -> dict:
+    """One of ``k`` workers' share of ``describe_parquet`` (``part``: ``(i, k)``): the summary of
+    columns ``i``, ``i + k``, ... of the schema, read in the batches the whole describe reads
+    (their sizes come from every column's bound), so each column's statistics are computed
+    exactly as there. ``{"schema" (all columns), "summary" (these, uncapped), "rows",
+    "decoded" (bytes these decoded to)}``; ``merge_parts`` joins the ``k`` answers. Errors as
+    ``describe_parquet`` (TooLarge once these columns alone pass ``max_decoded_bytes``)."""
+    schema, summary, rows, decoded = _describe_parquet(source, max_rows, max_decoded_bytes, part)
+    return {"schema": schema, "summary": summary, "rows": rows, "decoded": decoded}
+
+
+def merge_parts(parts: list, max_decoded_bytes: int | None = None) -> tuple[list, dict, int]:
+    """``describe_parquet``'s answer from the ``describe_parquet_part`` answers of parts ``0..k-1``:
+    the summary in schema order, capped as there; TooLarge when all columns together decode to
+    more than ``max_decoded_bytes``; Invalid when the parts do not fit together."""
+    try:
+        schema, rows = parts[0]["schema"], parts[0]["rows"]
+        decoded = sum(int(p["decoded"]) for p in parts)
+        if any(p["schema"] != schema or p["rows"] != rows for p in parts):
+            raise ValueError("parts of different files")
+        summary = {}
+        for i, column in enumerate(schema):
+            summary[column["name"]] = parts[i % len(parts)]["summary"][column["name"]]
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise Invalid("the decode workers' descriptions of this content do not fit together") from None
+    if max_decoded_bytes is not None and decoded > max_decoded_bytes:
+        raise TooLarge(f"the content decompresses to more than {size_text(max_decoded_bytes)} "
+                       f"(publish_max_decoded_bytes)")
+    return schema, cap_summary(summary), rows
+
+
+def _describe_parquet(source, max_rows: int | None, max_decoded_bytes: int | None,
+                      part: tuple[int, int] | None = None) -> tuple[list, dict, int, int]:
+    """``(schema, summary uncapped, rows, decoded bytes)`` of all columns or of ``part``'s."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -145,13 +184,19 @@ def describe_parquet(source, max_rows: int | None = None,
         # text stays dictionary-encoded as read: a bomb of one long value repeated is counted,
         # never expanded in memory
         kept_text = {f.name for f in fields if _is_text(f.type)}
+        read = fields if part is None else fields[part[0]::part[1]]
+        schema = [{"name": f.name, "type": str(f.type)} for f in fields]
+        if not read:  # more parts than columns
+            return schema, {}, rows, 0
         # a path is memory-mapped: pages are decoded from the page cache where the upload just
         # wrote them, not copied into read buffers first (read-only shared pages: outside the
         # decode worker's RLIMIT_DATA); pre-buffering would read the whole file first
         parquet = pq.ParquetFile(source, pre_buffer=False, memory_map=isinstance(source, str),
                                  read_dictionary=sorted(kept_text))
-        batches = bounded_batches(parquet, [f.name for f in fields], kept_text)
-        return describe_batches(fields, batches, max_decoded_bytes)[:2] + (rows,)
+        # batch sizes from every column's bound (kept_text: all text columns), whatever is read
+        batches = bounded_batches(parquet, [f.name for f in read], kept_text)
+        summary, decoded = _summarize(read, batches, max_decoded_bytes)
+        return schema, summary, rows, decoded
     except pa.ArrowMemoryError:
         raise
     except (pa.ArrowException, OSError) as exc:
@@ -197,18 +242,30 @@ def _parquet_files_batches(data, fields):
 def describe_batches(fields, batches, max_decoded_bytes: int | None = None) -> tuple[list, dict, int]:
     """``(schema, summary, rows)`` of record batches with the given fields, in one pass (see
     ``describe_parquet``); TooLarge once they decode to more than ``max_decoded_bytes``."""
+    rows = [0]
+
+    def counted():
+        for batch in batches:
+            rows[0] += batch.num_rows
+            yield batch
+
+    summary, _ = _summarize(fields, counted(), max_decoded_bytes)
+    schema = [{"name": f.name, "type": str(f.type)} for f in fields]
+    return schema, cap_summary(summary), rows[0]
+
+
+def _summarize(fields, batches, max_decoded_bytes: int | None) -> tuple[dict, int]:
+    """``(summary uncapped, decoded bytes)`` of ``fields`` over ``batches``."""
     columns = {f.name: _Column(f.type) for f in fields}
-    decoded = rows = 0
+    decoded = 0
     for batch in batches:
-        rows += batch.num_rows
         for name, col in zip(batch.schema.names, batch.columns):
             if name in columns:
                 decoded += columns[name].add(col)
         if max_decoded_bytes is not None and decoded > max_decoded_bytes:
             raise TooLarge(f"the content decompresses to more than {size_text(max_decoded_bytes)} "
                            f"(publish_max_decoded_bytes)")
-    schema = [{"name": f.name, "type": str(f.type)} for f in fields]
-    return schema, cap_summary({name: c.summary() for name, c in columns.items()}), rows
+    return {name: c.summary() for name, c in columns.items()}, decoded
 
 
 def shown(value: str, chars: int = SUMMARY_VALUE_CHARS) -> str:
@@ -296,14 +353,17 @@ class _Column:
                 # NaN found and min/max taken by NumPy on the same memory (no copy): Arrow's
                 # float min_max is about 15x slower, and filtering out NaN copied every column
                 values = valid.to_numpy(zero_copy_only=False)
-                nan = np.isnan(values)
-                if nan.any():
-                    values = values[~nan]
-                    valid = pa.array(values, type=col.type)
-                n = len(values)
-                if not n:
+                if not len(values):
                     return
-                lo, hi = values.min().item(), values.max().item()
+                lo = values.min().item()  # NaN if any value is (NumPy's min propagates it): no
+                if math.isnan(lo):  # isnan pass and mask over every column without one
+                    values = values[~np.isnan(values)]
+                    valid = pa.array(values, type=col.type)
+                    if not len(values):
+                        return
+                    lo = values.min().item()
+                n = len(values)
+                hi = values.max().item()
             else:
                 n = len(valid)
                 if not n:

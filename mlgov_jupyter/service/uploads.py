@@ -81,7 +81,7 @@ class UploadService(ServiceBase):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         _note_path(path).write_text(json.dumps({"user": actor.name, "name": body.name,
                                                 "project": body.project, "started": time.time()}))
-        self.decoder().prewarm()  # the publish's describe then finds a warm worker
+        self.decoder().prewarm(2)  # the publish's describe then finds warm workers (two: split by columns)
         return {"upload_id": upload_id, "size": 0, "part_max_bytes": self.limits.upload_part_bytes}
 
     def _check_may_publish(self, actor: Actor, name: str, project: str | None) -> None:

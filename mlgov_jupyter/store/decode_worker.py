@@ -131,9 +131,23 @@ class DecodePool:
         """``core.catalog.describe_parquet`` of a staged local file, in a worker (which may read
         files in the staging directory and the object store only: PermissionError, Invalid,
         elsewhere)."""
-        result = self._call({"op": "describe", "path": str(path), "max_rows": max_rows,
-                             "max_decoded_bytes": max_decoded_bytes, "cpu_seconds": self.timeout})
-        return result["schema"], result["summary"], result["rows"]
+        request = {"op": "describe", "path": str(path), "max_rows": max_rows,
+                   "max_decoded_bytes": max_decoded_bytes, "cpu_seconds": self.timeout}
+        first = self._lease()
+        try:
+            spare = self._lease_spare()
+        except BaseException:
+            self._release(first, True)
+            raise
+        if spare is None:
+            result = self._ask([first], [request])[0]
+            return result["schema"], result["summary"], result["rows"]
+        # two idle workers: each describes every other column (the same batches, so the same
+        # statistics), side by side on two cores; joined in schema order (core.catalog.merge_parts)
+        from ..core.catalog import merge_parts
+
+        parts = self._ask([first, spare], [dict(request, part=[i, 2]) for i in range(2)])
+        return merge_parts(parts, max_decoded_bytes)
 
     def describe_external(self, location: str, file_format: str, max_decoded_bytes: int | None) -> tuple:
         """``((schema, summary, rows), listing)`` of registered data (``listing``: its file
@@ -215,17 +229,38 @@ class DecodePool:
     # ---- workers ----
 
     def _call(self, request: dict) -> dict:
-        worker = self._lease()
-        ok = False
+        return self._ask([self._lease()], [request])[0]
+
+    def _ask(self, workers: list, requests: list) -> list:
+        """Each worker's JSON answer to its request (all sent first: they work side by side);
+        every worker is given back, stopped if its call failed or its answer was not read."""
+        oks = [False] * len(workers)
         try:
-            worker.send(request)
-            kind, payload = worker.frame()
-            if kind != b"J":
-                self._fail(worker, kind, payload)
-            ok = True
-            return json.loads(payload)
+            for worker, request in zip(workers, requests):
+                worker.send(request)
+            answers = []
+            for i, worker in enumerate(workers):
+                kind, payload = worker.frame()
+                if kind != b"J":
+                    self._fail(worker, kind, payload)
+                oks[i] = True
+                answers.append(json.loads(payload))
+            return answers
         finally:
-            self._release(worker, ok)
+            for worker, ok in zip(workers, oks):
+                self._release(worker, ok)
+
+    def _lease_spare(self) -> "_Worker | None":
+        """A second worker for a call that can be split, only if an idle one has warmed up (its
+        ready frame is in) and the caller and the pool have a slot free at once; else None
+        (never started or waited for: the call then runs in one worker)."""
+        with self._lock:
+            warm = [w for w in self._idle if w.alive() and w.warm()]
+            if not warm:
+                return None
+            self._idle.remove(warm[-1])
+            self._idle.append(warm[-1])  # _lease takes the last
+        return self._lease(optional=True)
 
     def _lease(self, optional: bool = False, read: bool = False) -> "_Worker | None":
         user = decode_user.get()
@@ -554,6 +589,17 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def warm(self) -> bool:
+        """Whether it is ready (its ready frame came, or is waiting in its pipe), without waiting."""
+        if not self.ready:
+            try:
+                self.ready_waiting = self.ready_waiting or bool(select.select([self.proc.stdout], [], [], 0)[0])
+            except (OSError, ValueError):
+                return False
+        return self.ready or self.ready_waiting
+
+    ready_waiting = False
+
     def send(self, request: dict) -> None:
         if not self.ready:
             kind, payload = self.frame()
@@ -867,8 +913,11 @@ def _limit_cpu(seconds: float | None) -> None:
 
 
 def _describe(request: dict, objects, external) -> dict:
-    from ..core.catalog import describe_dataset, describe_parquet
+    from ..core.catalog import describe_dataset, describe_parquet, describe_parquet_part
 
+    if request["op"] == "describe" and request.get("part"):  # one of two workers' columns
+        i, k = (int(x) for x in request["part"])
+        return describe_parquet_part(request["path"], (i, k), request["max_rows"], request["max_decoded_bytes"])
     if request["op"] == "describe":
         schema, summary, rows = describe_parquet(request["path"], request["max_rows"],
                                                  request["max_decoded_bytes"])
