@@ -41,8 +41,9 @@ SMALL_SHARE = 4  # 1/SMALL_SHARE of body_memory_total is kept for small JSON bod
 PREEMPT_STEP = 0.2  # seconds between looks at the stream leases while someone waits
 
 
-def _mib(n: int) -> str:
-    return f"{n / 2**20:.1f} MiB"
+def mib(n: int) -> str:
+    """``n`` bytes for a message: "12.5 MiB", or "512 bytes" under 1 MiB."""
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 class BodyBudget:
@@ -83,18 +84,18 @@ class BodyBudget:
         if n <= 0:
             return
         if n > self.most(per_user, total, small):  # could never pass: not a matter of trying again
-            raise TooLarge(f"the request body is {_mib(n)}; one user may send at most "
-                           f"{_mib(self.most(per_user, total, small))} at once (body_memory_per_user, "
+            raise TooLarge(f"the request body is {mib(n)}; one user may send at most "
+                           f"{mib(self.most(per_user, total, small))} at once (body_memory_per_user, "
                            f"body_memory_total)")
         if self.by_user[user] + n > per_user:
-            raise Unavailable(f"you already have {_mib(self.by_user[user])} of request bodies arriving or being "
-                              f"read; one user may have at most {_mib(per_user)} at once (body_memory_per_user): "
+            raise Unavailable(f"you already have {mib(self.by_user[user])} of request bodies arriving or being "
+                              f"read; one user may have at most {mib(per_user)} at once (body_memory_per_user): "
                               f"try again when they are in")
         shared = total - total // SMALL_SHARE
         if self.total + n > shared:
             first = small and self.by_user[user] <= own  # nothing held but this request's own bytes
             if not first or self.total + n > total:
-                raise Unavailable(f"the service is receiving {_mib(self.total)} of request bodies, the most it "
+                raise Unavailable(f"the service is receiving {mib(self.total)} of request bodies, the most it "
                                   f"takes at once (body_memory_total; a quarter of it is kept for small JSON "
                                   f"bodies, one per user): try again shortly")
         self.by_user[user] += n

@@ -25,7 +25,7 @@ from .. import api
 from ..core.errors import GovernanceError, Invalid, TooLarge
 from ..service import Actor
 from ..store.decode_worker import decode_user
-from .budgets import BodyBudget, budgets
+from .budgets import BodyBudget, budgets, mib
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
@@ -83,8 +83,8 @@ class RouteMixin:
         limit, setting = self._body_limit()
         length = max(self._declared_length(), self._received)
         if length > limit:
-            raise TooLarge(f"the request body is {_mib(length)}; the mlgov server accepts at most "
-                           f"{_mib(limit)} ({setting})")
+            raise TooLarge(f"the request body is {mib(length)}; the mlgov server accepts at most "
+                           f"{mib(limit)} ({setting})")
 
     def _small_body(self) -> bool:
         """A JSON body of at most json_max_body_bytes (what most routes take): it may use the part
@@ -126,8 +126,8 @@ class RouteMixin:
         cost = _parse_cost(body)
         limit = self.service.limits.body_memory_per_user
         if cost + len(body) > limit:
-            raise TooLarge(f"parsing this request body would take about {_mib(cost)} of memory; one user may "
-                           f"hold at most {_mib(limit)} (body_memory_per_user): send fewer JSON values")
+            raise TooLarge(f"parsing this request body would take about {mib(cost)} of memory; one user may "
+                           f"hold at most {mib(limit)} (body_memory_per_user): send fewer JSON values")
         self._reserve_body(cost)
 
     def _release_body(self) -> None:
@@ -214,8 +214,8 @@ class RouteMixin:
             limits = self.service.limits
             most = BodyBudget.most(limits.body_memory_per_user, limits.body_memory_total, self._small_body())
             if self._declared_length() > most:  # could never be taken: not a matter of trying again
-                raise TooLarge(f"the request body is {_mib(self._declared_length())}; one user may send at most "
-                               f"{_mib(most)} at once (body_memory_per_user, body_memory_total)")
+                raise TooLarge(f"the request body is {mib(self._declared_length())}; one user may send at most "
+                               f"{mib(most)} at once (body_memory_per_user, body_memory_total)")
             self._begin_body()
         except GovernanceError as exc:
             self._refuse(exc)  # tornado discards what still arrives until the answer is out
@@ -229,8 +229,8 @@ class RouteMixin:
         limit, setting = self._body_limit()
         received = self._received + len(chunk)
         if received > limit:
-            self._refuse(TooLarge(f"the request body is over {_mib(limit)}; the mlgov server accepts at "
-                                  f"most {_mib(limit)} ({setting})"))
+            self._refuse(TooLarge(f"the request body is over {mib(limit)}; the mlgov server accepts at "
+                                  f"most {mib(limit)} ({setting})"))
             return
         # charged as it arrives: what is in, and the next read (tornado holds a chunk before it
         # hands it over: that window was charged before it was read)
@@ -542,10 +542,6 @@ def _parse_and_run(route: api.Route, service, actor: Actor, path_args: dict, que
     if body is not None and not route.raw:
         body = api.parse_json(body, service.limits.json_max_containers)
     return api.run(route, service, actor, path_args, query, body)
-
-
-def _mib(n: int) -> str:
-    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 def _verb(method: str):
