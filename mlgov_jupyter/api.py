@@ -234,7 +234,7 @@ ROUTES: list[Route] = [
     Route("groundtruth", "POST", f"deployments/{NAME}/ground-truth",
           "Append ground truth (a Parquet file: inference_id and the label), joined to inferences by id",
           lambda svc, a, p, q, b: svc.append_capture(a, p["name"], "ground_truth", b), raw=True, status=201,
-          action=az.CATALOG_PUBLISH, precheck=lambda svc, a, p: svc.check_capture(a, p["name"])),
+          action=az.CATALOG_PUBLISH, precheck=lambda svc, a, p: svc.check_capture(a, p["name"], "ground_truth")),
     Route("monitors", "GET", "monitors", "Stored monitors with status, schedule, last run, alert state",
           lambda svc, a, p, q, b: svc.monitors(a, q.deployment), query=m.MonitorQuery,
           action=az.MONITOR_READ, scoped=False),

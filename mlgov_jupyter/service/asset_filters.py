@@ -15,6 +15,7 @@ from ..core import models as m
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from .base import Actor, ServiceBase
+from .locks import lock_listed
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class AssetFilterService(ServiceBase):
         rows = row_filters.normalise(body.rows)
         with self.store.transaction() as s:
             a = self._asset(s, name)
+            lock_listed(s, a)  # none on an unpublished asset, nor in the same instant as its unpublish
             pname = self._project_names(s)[a.project_id]
             self._authorize(s, actor, authz.CATALOG_DECIDE, self._asset_resource(a, pname))
             if a.kind == "model":

@@ -23,6 +23,7 @@ from ..core.authz import Resource
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from ..store import tables as t
 from .base import Actor, ServiceBase
+from .locks import lock_listed
 
 # action -> (from statuses, to status)
 TRANSITIONS = {
@@ -120,10 +121,7 @@ class CardService(ServiceBase):
         c.validate(body.content)
         with self.store.transaction() as s:
             model = self._asset(s, body.model)
-            if not model.listed:
-                from .lifecycle import unpublished_message
-
-                raise NotFound(unpublished_message(model))
+            lock_listed(s, model)  # an unpublish of the model waits for this card, or refuses it
             if model.kind != "model":
                 raise Invalid(f"a card belongs to a model; {model.name!r} is a {model.kind}")
             self._authorize(s, actor, authz.CARD_CREATE, self._card_resource(s, None, model))

@@ -21,6 +21,7 @@ from ..core.model_trust import unpublishable_types
 from ..store import tables as t
 from .asset_filters import AssetFilterService, narrows
 from .base import Actor, ServiceBase
+from .content_refs import delete_unreferenced, hold_content
 from .lifecycle import unpublished_message
 from .search import SearchService
 from .uploads import taken_digest
@@ -146,10 +147,8 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
     def _forget_unreferenced(self, digest: str) -> None:
         """Delete content this publish stored if no revision refers to it (the publish was
         refused after storing it): nobody fills the store with content nothing records."""
-        with self.store.transaction(write=False) as s:
-            used = s.execute(select(t.AssetRevision.id).where(t.AssetRevision.content_hash == digest)).first()
-        if not used:
-            self.objects_store().delete(digest)
+        with self.store.transaction() as s:
+            delete_unreferenced(s, self.objects_store(), [digest])
 
     def _check_external_location(self, actor: Actor, body: m.Publish) -> None:
         """Before any byte of ``body.location`` is read: Forbidden outside the allowed prefixes
@@ -244,6 +243,9 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                 raise Conflict(f"the project named {actor.name!r} was created by {p.created_by}, not by "
                                f"you: publish into one of your projects with --project")
             new = a is None
+            if a is not None:  # a new revision: its row locked and re-read, as unpublish locks it
+                s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one()  # fetched: re-read
             if a is not None and a.project_id != p.id:
                 raise Conflict(f"asset {body.name!r} already belongs to another project")
             if a is not None and a.kind != body.kind:
@@ -263,6 +265,8 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                                 f"{p.name} may")
             rev = self._revision(actor, body, stored, described)
             rev.classification = classification
+            if stored is not None and not body.format.startswith("external-"):
+                hold_content(s, self.objects_store(), rev.content_hash)  # not deleted under us
             if body.kind == "feature_group":
                 _check_features(body.features, rev.schema)
             now = datetime.now(timezone.utc)
@@ -489,7 +493,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
             # instant run one after the other, the second sees the first pending (409), and an
             # unpublish in flight is seen (PostgreSQL's READ COMMITTED; SQLite serializes writers)
             s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
-                      .execution_options(populate_existing=True))
+                      .execution_options(populate_existing=True)).scalar_one()  # fetched, or not re-read
             if not a.listed:
                 raise NotFound(unpublished_message(a))
             pname = self._project_names(s)[a.project_id]

@@ -16,6 +16,8 @@ from ..core.catalog import scan_batch_rows
 from ..core.errors import Conflict, Invalid, NotFound, TooLarge, TooManyRows
 from ..store import tables as t
 from .base import Actor, ServiceBase, chunks, preload
+from .content_refs import delete_unreferenced, hold_content
+from .locks import lock_listed
 
 INFERENCE_ID = "inference_id"  # SageMaker's eventMetadata.inferenceId
 EVENT_TIME = "event_time"  # SageMaker's eventMetadata.inferenceTime
@@ -74,10 +76,7 @@ class DeploymentService(ServiceBase):
         that project; audited. Conflict if the name (or the capture dataset's) is taken."""
         with self.store.transaction() as s:
             model = self._asset(s, body.model)
-            if model.unpublished_at is not None:
-                from .lifecycle import unpublished_message
-
-                raise NotFound(unpublished_message(model))
+            lock_listed(s, model)  # an unpublish of the model waits, then sees this deployment
             if model.kind != "model":
                 raise Invalid(f"a deployment serves a model; {body.model!r} is a {model.kind}")
             pname = self._project_names(s)[model.project_id]
@@ -144,7 +143,9 @@ class DeploymentService(ServiceBase):
             return out
 
     def update_deployment(self, actor: Actor, name: str, body: m.DeploymentUpdate) -> dict:
-        """Change a deployment's status (InService/OutOfService) or the model revision it serves."""
+        """Change a deployment's status (InService/OutOfService) or the model revision it serves.
+        NotFound (unpublish's message) to put it back in service once its model or capture
+        dataset was unpublished."""
         with self.store.transaction() as s:
             d = self._deployment(s, name, lock=True)
             names = self._project_names(s)
@@ -156,6 +157,8 @@ class DeploymentService(ServiceBase):
                     raise NotFound(f"model {model.name!r} has no revision {body.revision}")
                 detail["revision"] = [d.model_revision, body.revision]
                 d.model_revision = body.revision
+            if body.status == "InService" and d.status != "InService":  # back in use: its assets listed
+                lock_listed(s, *[s.get(t.Asset, i) for i in (d.model_asset_id, d.capture_asset_id) if i])
             if body.status is not None and body.status != d.status:
                 detail["status"] = [d.status, body.status]
                 d.status = body.status
@@ -166,25 +169,45 @@ class DeploymentService(ServiceBase):
 
     # ---- captured data -----------------------------------------------------------------------
 
-    def check_capture(self, actor: Actor, name: str) -> str:
+    def check_capture(self, actor: Actor, name: str, kind: str = "inference") -> str:
         """The project of deployment ``name``; NotFound unless it exists, Forbidden unless
         ``actor`` may capture into it (publish into its project). The HTTP hosts ask this before
         reading a capture's body."""
         with self.store.transaction(write=False) as s:
-            d = self._deployment(s, name)
-            pname = self._project_names(s)[d.project_id]
-            self._authorize(s, actor, authz.CATALOG_PUBLISH, self._deployment_resource(s, d, pname))
+            return self._may_capture(s, actor, self._deployment(s, name), kind)
+
+    def _may_capture(self, s, actor: Actor, d: t.Deployment, kind: str, lock: bool = False) -> str:
+        """The deployment's project, if ``actor`` may capture ``kind`` into ``d`` now: Forbidden
+        unless they may publish into its project; Conflict for inferences unless it is InService
+        (ground truth comes later, for inferences it served before); NotFound (unpublish's
+        message) once its capture dataset was unpublished (``lock``: that row locked, as
+        whatever attaches to an asset locks it)."""
+        pname = self._project_names(s)[d.project_id]
+        self._authorize(s, actor, authz.CATALOG_PUBLISH, self._deployment_resource(s, d, pname))
+        if kind == "inference" and d.status != "InService":
+            raise Conflict(f"deployment {d.name!r} is {d.status}: it takes captures while InService "
+                           f"(%mlgov deploy {d.name} --status InService)")
+        capture = s.get(t.Asset, d.capture_asset_id) if d.capture_asset_id else None
+        if capture is not None and lock:
+            lock_listed(s, capture)
+        elif capture is not None and not capture.listed:
+            from .lifecycle import unpublished_message
+
+            raise NotFound(unpublished_message(capture))
         return pname
 
     def append_capture(self, actor: Actor, name: str, kind: str, data: bytes) -> dict:
         """Store one batch of captured inferences (``kind="inference"``) or of ground truth
         (``"ground_truth"``) for deployment ``name``: ``data`` is a Parquet file (at most
         max_body_bytes) with an ``inference_id`` column (ground truth: and the label columns).
-        For those who may publish into the deployment's project; audited. Invalid for a body
-        that is not such a file; TooLarge beyond the publish limits."""
+        For those who may publish into the deployment's project; inferences while it is
+        InService (both checked before the body is read and again in the transaction that records
+        the batch, which may be up to decode_timeout later); audited. Invalid for a body that is not such a file;
+        TooLarge beyond the publish limits; Conflict for inferences out of service (or, rarely, when identical
+        bytes were deleted at that moment: send the batch again)."""
         if kind not in ("inference", "ground_truth"):
             raise NotFound(f"no capture kind {kind!r}")
-        pname = self.check_capture(actor, name)
+        self.check_capture(actor, name, kind)
         objects = self.objects_store()
         staged = objects.new_staging_file()
         try:
@@ -202,11 +225,23 @@ class DeploymentService(ServiceBase):
                 raise Invalid(f"captured data needs an {INFERENCE_ID!r} column (it joins ground truth to inferences)")
             if not rows:
                 raise Invalid("the captured batch has no rows")
-            digest, size, _new = objects.adopt(staged)
+            digest, size, new = objects.adopt(staged)
         finally:
             Path(staged).unlink(missing_ok=True)
-        with self.store.transaction() as s:
-            d = self._deployment(s, name)
+        try:
+            return self._record_capture(actor, name, kind, objects, digest, size, rows, columns, schema, summary)
+        except BaseException:
+            if new:  # refused after storing: nothing keeps bytes no record holds
+                with self.store.transaction() as s:
+                    delete_unreferenced(s, objects, [digest])
+            raise
+
+    def _record_capture(self, actor: Actor, name: str, kind: str, objects, digest: str, size: int, rows: int,
+                        columns: list, schema: list, summary: dict) -> dict:
+        with self.store.transaction() as s:  # authorized again where it is written
+            d = self._deployment(s, name, lock=True)
+            pname = self._may_capture(s, actor, d, kind, lock=True)
+            hold_content(s, objects, digest, again="send the batch again")
             f = t.CaptureFile(deployment_id=d.id, kind=kind, content_hash=digest, rows=rows, size_bytes=size,
                               columns=columns, created_by=actor.name, batch_rows=scan_batch_rows(summary, schema),
                               text_max={k: v["max_length"] for k, v in summary.items() if "max_length" in v})

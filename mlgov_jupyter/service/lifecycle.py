@@ -12,7 +12,6 @@ captured batch holds the same bytes (content-addressed: then it stays for them).
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime, timezone
 
 from sqlalchemy import func, literal_column, select, text
@@ -25,8 +24,7 @@ from ..core.card_search import card_search_fields, card_search_text
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from .base import Actor, ServiceBase
-
-log = logging.getLogger("mlgov.lifecycle")
+from .content_refs import delete_unreferenced, held_elsewhere
 
 NO_CONTENT_FORMATS = ("uri", "capture", "external-parquet", "external-csv")  # nothing of ours to delete
 
@@ -83,7 +81,8 @@ class LifecycleService(ServiceBase):
         (its subscription ``revoked``, one ``subscription.revoke`` event each, the subscriber
         notified); each pending request is ``closed`` (``access.close``); ``asset.unpublish``
         records the counts and the content hashes deleted and kept. Then the content no other
-        asset or captured batch shares is deleted from the object store. Returns
+        asset, captured batch or baseline shares is deleted from the object store (in a second
+        transaction, under each digest's lock: content_refs.py). Returns
         ``{"name", "unpublished": {...}, "grants_ended", "requests_closed", "content_deleted",
         "content_kept"}``. Conflict: already unpublished, a deployment in service serves the model
         (or captures into the dataset), or an active monitor watches it."""
@@ -105,12 +104,16 @@ class LifecycleService(ServiceBase):
             s.flush()
             out = {"name": a.name, "unpublished": views.lifecycle(a)["unpublished"], "grants_ended": grants,
                    "requests_closed": closed, "content_deleted": deleted, "content_kept": kept}
-        objects = self.objects_store()
-        for digest in deleted:  # after the commit: a rollback must not have lost content
-            try:
-                objects.delete(digest)
-            except OSError:
-                log.exception("could not delete %s of unpublished asset %s", digest, name)
+            asset_id = a.id
+        if deleted:  # after the commit (a rollback must not have lost content), per digest under
+            # its lock: a publish of the same bytes recording its revision meanwhile keeps them
+            with self.store.transaction() as s:
+                gone, kept = delete_unreferenced(s, self.objects_store(), deleted, asset_id)
+                if kept:
+                    self._audit(s, actor, "asset.unpublish.content", "asset", name,
+                                {"content_kept": kept, "project": pname,
+                                 "reason": "another revision or capture took the same content meanwhile"})
+            out["content_deleted"], out["content_kept"] = gone, sorted(out["content_kept"] + kept)
         return out
 
     def _lifecycle_asset(self, s: Session, actor: Actor, name: str, action: str):
@@ -118,7 +121,8 @@ class LifecycleService(ServiceBase):
         # its row locked (and re-read) until commit: deprecations and unpublishing of one asset
         # run one after the other, each reading the state the last one left
         s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
-                  .execution_options(populate_existing=True))
+                  .execution_options(populate_existing=True)).scalar_one()  # the row fetched: only
+        # then does populate_existing re-read it (unfetched, ``a`` kept what it held before the wait)
         if not a.listed:
             raise NotFound(unpublished_message(a))
         pname = self._project_names(s)[a.project_id]
@@ -179,10 +183,7 @@ class LifecycleService(ServiceBase):
                        if d and fmt not in NO_CONTENT_FORMATS})
         if not mine:
             return [], []
-        shared = set(s.execute(select(t.AssetRevision.content_hash).where(
-            t.AssetRevision.content_hash.in_(mine), t.AssetRevision.asset_id != a.id)).scalars())
-        shared |= set(s.execute(select(t.CaptureFile.content_hash).where(
-            t.CaptureFile.content_hash.in_(mine))).scalars())
+        shared = held_elsewhere(s, mine, a.id)  # decided again under the digests' locks
         return [d for d in mine if d not in shared], [d for d in mine if d in shared]
 
     # ---- model cards in search ----------------------------------------------------------------

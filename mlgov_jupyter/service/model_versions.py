@@ -46,7 +46,7 @@ class ModelVersionService(ServiceBase):
         a = self._asset(s, name)
         if lock:
             s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()  # and re-read
-                      .execution_options(populate_existing=True))
+                      .execution_options(populate_existing=True)).scalar_one()  # (once fetched)
         if a.kind != "model":
             raise Invalid(f"{name!r} is a {a.kind.replace('_', ' ')}; model versions are of models")
         return a

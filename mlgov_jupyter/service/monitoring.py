@@ -169,7 +169,8 @@ class MonitoringService(ServiceBase):
                 raise Forbidden(f"only owners and stewards of project {pname!r} delete its monitoring executions")
             row = s.execute(select(t.MonitoringExecution).options(*_LIGHT)
                             .where(t.MonitoringExecution.id == execution_id,
-                                   t.MonitoringExecution.model_asset_id == model.id)).scalar_one_or_none()
+                                   t.MonitoringExecution.model_asset_id == model.id)
+                            .with_for_update()).scalar_one_or_none()  # a second delete waits: 404
             if row is None:
                 raise NotFound(f"model {name!r} has no monitoring execution {execution_id}")
             s.execute(delete(t.AlertAck).where(t.AlertAck.execution_id == row.id))

@@ -25,6 +25,8 @@ from ..core.errors import Conflict, Forbidden, GovernanceError, Invalid, NotFoun
 from ..core.monitoring import Baseline
 from ..store import tables as t
 from .base import Actor, ServiceBase, aware, chunks, preload
+from .content_refs import hold_content
+from .locks import advisory_lock, lock_listed
 
 log = logging.getLogger("mlgov.monitors")
 
@@ -180,8 +182,13 @@ class MonitorService(ServiceBase):
                     raise Invalid(f"you may not read all of {body.data!r}: a monitor reads it whole")
             elif dep is None or dep.capture_asset_id is None:
                 raise Invalid("the monitor has no data: the deployment captures nothing; name a dataset (data=...)")
+            lock_listed(s, model, *([data] if data else []))  # an unpublish of either waits for this
             if s.execute(select(t.Monitor.id).where(t.Monitor.name == body.name)).first():
                 raise Conflict(f"a monitor named {body.name!r} exists")
+            # counted under locks, so that creates at the same instant cannot pass a limit together:
+            # the project's row, and the creator's name (no row of theirs to lock)
+            s.execute(select(t.Project.id).where(t.Project.id == model.project_id).with_for_update())
+            advisory_lock(s, f"monitors-by:{actor.name}")
             held = s.execute(select(func.count()).where(t.Monitor.project_id == model.project_id)).scalar()
             if held >= self.monitor_max_per_project:
                 raise Conflict(f"project {pname} holds {held} monitors, the most a project may "
@@ -191,6 +198,7 @@ class MonitorService(ServiceBase):
                 raise Conflict(f"you created {mine} monitors, the most one person may (monitor_max_per_user): "
                                "delete one first")
             digest, _size = self.objects_store().put_bytes(raw)
+            hold_content(s, self.objects_store(), digest, again="create the monitor again")
             now = _now()
             mon = t.Monitor(name=body.name, project_id=model.project_id, deployment_id=dep.id if dep else None,
                             model_asset_id=model.id, dataset_asset_id=data.id if data else None,
@@ -245,13 +253,16 @@ class MonitorService(ServiceBase):
             return out
 
     def set_monitor_active(self, actor: Actor, name: str, active: bool) -> dict:
-        """Start (the next run at the schedule's next fire time) or stop a monitor; audited."""
+        """Start (the next run at the schedule's next fire time) or stop a monitor; audited.
+        Starting: NotFound (unpublish's message) once its model or dataset was unpublished."""
         with self.store.transaction() as s:
             mon = self._monitor(s, name, lock=True)
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
             if active and actor.name == mon.created_by:  # their groups as the identity provider says now
                 mon.created_by_groups = list(actor.groups)
+            if active:  # back in use: what it watches is still published (locked: unpublish waits)
+                lock_listed(s, *[s.get(t.Asset, i) for i in (mon.model_asset_id, mon.dataset_asset_id) if i])
             lost = self._access_lost(s, mon) if active else None
             if lost:
                 raise Forbidden(lost.replace("the monitor is stopped; it runs", "the monitor stays stopped; it runs"))

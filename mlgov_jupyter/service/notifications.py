@@ -28,6 +28,7 @@ from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from ..store.anchor import SEALED
 from .base import Actor, ServiceBase, aware
+from .locks import advisory_lock
 
 EVENTS = ("alert.raised", "alert.resolved", "monitor.missing", "monitor.inactive", "access.requested",
           "access.decided", "card.review_requested", "grant.expiring")
@@ -146,6 +147,7 @@ class NotificationService(ServiceBase):
                 principal = self._principal(s, actor)
                 if not principal.is_admin and principal.designations.get(p.name) != "owner":
                     raise Forbidden(f"only owners of project {p.name} add its channels")
+            advisory_lock(s, f"channels-of:{actor.name}")  # adds at the same instant count one by one
             count = s.execute(select(func.count()).select_from(t.Channel)
                               .where(t.Channel.user == actor.name)).scalar_one()
             if count >= MAX_CHANNELS:
@@ -166,10 +168,10 @@ class NotificationService(ServiceBase):
                                "sha256=HMAC-SHA256(secret, body)")
             return out
 
-    def _own_channel(self, s: Session, actor: Actor, channel_id: int) -> t.Channel:
+    def _own_channel(self, s: Session, actor: Actor, channel_id: int, lock: bool = False) -> t.Channel:
         """A channel the actor added, or a channel of a project they own; else NotFound (whether
-        another's channel exists is not told)."""
-        row = s.get(t.Channel, channel_id)
+        another's channel exists is not told). ``lock``: its row, until commit."""
+        row = s.get(t.Channel, channel_id, with_for_update=lock)
         if row is not None and row.user != actor.name:
             principal = self._principal(s, actor)
             if not (row.project and (principal.is_admin or principal.designations.get(row.project) == "owner")):
@@ -190,7 +192,7 @@ class NotificationService(ServiceBase):
     def delete_channel(self, actor: Actor, channel_id: int) -> dict:
         """Delete a channel with its deliveries (pending ones are not sent). Audited."""
         with self.store.transaction() as s:
-            row = self._own_channel(s, actor, channel_id)
+            row = self._own_channel(s, actor, channel_id, lock=True)  # a second delete: 404
             view = _channel_view(row)
             s.query(t.Delivery).filter(t.Delivery.channel_id == row.id).delete(synchronize_session=False)
             self._audit(s, actor, "channel.delete", "channel", row.id,
