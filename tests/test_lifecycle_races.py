@@ -309,3 +309,34 @@ def test_a_capture_decoded_while_its_deployment_stops_is_refused(pg):
             assert order == ["deployment.capture.inference", "deployment.update"], (res, order)
         else:
             assert isinstance(res[0], Conflict) and "OutOfService" in str(res[0]) and order == ["deployment.update"]
+
+
+# ---- F9: a monitor reads under its creator's groups as last seen --------------------------------
+
+def test_a_monitor_follows_its_creators_groups(svc):
+    """carol's monitor reads a confidential dataset. She joins group temps, whose role caps reads
+    at internal, and is seen with it (any authorized call): the next run, by alice, fails and
+    stops the monitor, as for a revoked grant. Before, her groups were refreshed only when she
+    herself started it again: the run completed (R15 mongroups.py)."""
+    from mlgov_jupyter.core.roles import Guardrails, Role
+
+    root = Actor("root")
+    svc.set_member(alice, "clinic", m.MemberSet(user="carol", designation="contributor"))
+    svc.publish(alice, m.Publish(name="clf", kind="model", project="clinic", description="m",
+                                 **inline_content(_model())))
+    svc.publish(alice, m.Publish(**publish_body("ds", project="clinic", classification="confidential")))
+    svc.create_monitor(carol, m.MonitorCreate(name="mon", model="clf", data="ds", baseline=BASELINE))
+    role = Role.from_persona("low", "data-scientist", guardrails=Guardrails(classification_ceiling="internal"))
+    svc.save_role(root, m.RoleBody(role=role.to_dict()))
+    svc.assign(root, m.AssignmentCreate(role="low", group="temps"))
+    carol_now = Actor("carol", groups=("temps",))
+    svc.monitors(carol_now)  # seen with her groups now
+    svc.publish(alice, m.Publish(**publish_body("ds", project="clinic", classification="confidential",
+                                                df=frame(60))))
+    ex = svc.run_monitor(alice, "mon")
+    assert ex["status"] == "Failed", ex
+    assert svc.get_monitor(alice, "mon")["active"] is False
+    events = rows(svc, select(t.AuditEvent.actor, t.AuditEvent.detail).where(t.AuditEvent.action == "monitor.groups"))
+    assert [(a, json.loads(d)["groups"]) for a, d in events] == [("carol", ["temps"])], events
+    svc.monitors(carol_now)  # the same groups again: nothing written
+    assert len(rows(svc, select(t.AuditEvent.id).where(t.AuditEvent.action == "monitor.groups"))) == 1

@@ -321,11 +321,16 @@ class ServiceBase:
 
     def _authorize(self, s: Session, actor: Actor, action: str, resource: Resource) -> Principal:
         principal = self._principal(s, actor)
+        self._note_groups(s, actor)
         decision = self._authorizer(s).decide(principal, action, resource)
         if not decision.allowed:
             self._note_denial(s, actor, action, resource, decision.reason)
             raise Forbidden(decision.reason)
         return principal
+
+    def _note_groups(self, s: Session, actor: Actor) -> None:
+        """``actor`` is seen with their groups as the identity provider gives them now (the
+        monitors they created keep reading under them: creator_groups.py)."""
 
     # ---- denials: audited in their own transaction, at most once per minute per key ------------
 

@@ -24,8 +24,9 @@ from ..core.authz import Resource
 from ..core.errors import Conflict, Forbidden, GovernanceError, Invalid, NotFound
 from ..core.monitoring import Baseline
 from ..store import tables as t
-from .base import Actor, ServiceBase, aware, chunks, preload
+from .base import Actor, aware, chunks, preload
 from .content_refs import hold_content
+from .creator_groups import CreatorGroups
 from .locks import advisory_lock, lock_listed
 
 log = logging.getLogger("mlgov.monitors")
@@ -41,7 +42,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class MonitorService(ServiceBase):
+class MonitorService(CreatorGroups):
     monitor_failed_runs: int = 3  # failed runs in a row that make a monitor inactive
     monitor_engine: str = "inprocess"  # or "dask" (monitor_dask_address)
     monitor_dask_address: str = ""
