@@ -260,6 +260,10 @@ def _copy(objects, path):
     return staged
 
 
+def _data_limit(pid: int) -> str:
+    return next(line for line in open(f"/proc/{pid}/limits").read().splitlines() if line.startswith("Max data size"))
+
+
 def test_a_worker_holds_the_object_store_and_nothing_else(tmp_path, monkeypatch):
     """No database URL, hub token or Jupyter token in its environment or arguments, no inherited
     descriptors beyond its pipes, no new privileges, its memory limit the configured one."""
@@ -272,6 +276,11 @@ def test_a_worker_holds_the_object_store_and_nothing_else(tmp_path, monkeypatch)
         assert len(alice.use("small")) == 100
         workers = _workers(live.proc.pid)
         assert workers
+        # an upload starts two workers: the one that did not describe may still be warming up,
+        # before its memory limit (set after pyarrow's thread pools start); wait for its ready state
+        deadline = time.time() + 60
+        while time.time() < deadline and any("unlimited" in _data_limit(pid) for pid in workers):
+            time.sleep(0.2)
         for pid in workers:
             environ = open(f"/proc/{pid}/environ", "rb").read()
             cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
