@@ -6,7 +6,6 @@ dispatches the same table, so a request means the same thing with or without a s
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -349,32 +348,6 @@ def parse(model: type | None, data: Any, where: str):
         raise Invalid(f"{where} field {loc!r}: {err['msg']}") from None
 
 
-_INT_LIMIT = 2 ** 63
-
-
-def _no_nul(value) -> None:
-    """NUL characters are refused: PostgreSQL cannot store them in text; so are numbers too large
-    for a float (``1e999`` parses as infinity, which JSON columns cannot store either) and
-    integers outside a signed 64-bit integer (a 4,300-digit count reached every dashboard, where
-    JavaScript read it as Infinity)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise Invalid("request body holds a NUL character")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise Invalid("request body: a number is too large for a float")
-        elif isinstance(item, int) and not -_INT_LIMIT <= item < _INT_LIMIT:
-            raise Invalid("request body: an integer is outside the 64-bit range (-2**63 to 2**63-1)")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 def parse_json(raw: bytes, max_containers: int | None = None) -> Any:
     """The request body; Invalid for malformed JSON, NaN/Infinity, NUL characters, deep nesting;
     TooLarge (413) for more than ``max_containers`` arrays and objects, counted by their opening
@@ -387,9 +360,7 @@ def parse_json(raw: bytes, max_containers: int | None = None) -> Any:
         if containers > max_containers:
             raise TooLarge(f"the request body holds {containers} JSON arrays and objects; the mlgov server "
                            f"accepts at most {max_containers} (json_max_containers)")
-    value = json_text.loads(raw, "request body")
-    _no_nul(value)
-    return value
+    return json_text.loads(raw, "request body")
 
 
 def query_dict(pairs: dict) -> dict:

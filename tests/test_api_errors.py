@@ -308,3 +308,34 @@ async def test_unreadable_content_names_no_path_of_the_service(api, jp_serverapp
     code, err, _ = await api("alice", "GET", "assets/gone/data")
     assert code == 400 and err["message"].startswith("content is not a readable Parquet file: "), err
     assert os.path.dirname(path) not in err["message"] and "objects" not in err["message"], err
+
+
+@pytest.mark.parametrize("path, raw", [
+    ("projects", '{"name": "p", "description": "\\ud800"}'),
+    ("roles", '{"role": {"name": "r", "persona": "custom", "activities": ["search-catalog"], '
+              '"description": "\\udfff"}}'),
+    ("assets/sur/filters", '{"name": "sf", "rows": [["region", "==", "\\ud800"]]}'),
+])
+async def test_a_lone_surrogate_is_a_400(api, path, raw):
+    """Red team R16 N1: "\\ud800" parses as JSON but is no Unicode text; in a free-form field it
+    reached the audit hash (UTF-8) and was a 500 with a traceback."""
+    import pandas as pd
+
+    assert (await api("root", "POST", "assets", publish_body(name="sur", df=pd.DataFrame({"region": ["EU"]}),
+                                                             project=None)))[0] == 201
+    code, err, _ = await api("root", "POST", path, raw=raw)
+    assert code == 400 and "lone UTF-16 surrogate" in err["message"], err
+
+
+async def test_a_file_whose_content_is_gone_is_a_400_resumed_or_not(api, jp_serverapp):
+    """Red team R16 N2: a file download of content missing from the store dropped the connection
+    without an answer (use() then retried 5 times), and resumed (offset or Range) it was a 500."""
+    import os
+
+    code, asset, _ = await api("alice", "POST", "assets", {"name": "notes", "content_b64": "aGVsbG8gd29ybGQ=",
+                                                           "format": "file", "project": None})
+    assert code == 201, asset
+    os.remove(jp_serverapp.web_app.settings["mlgov_service"].objects_store().path(asset["revisions"][-1]["content_hash"]))
+    for query in ({}, {"offset": 3}):
+        code, err, _ = await api("alice", "GET", "assets/notes/data", **query)
+        assert (code, err["message"]) == (400, "this revision's content is missing from the service's store"), err

@@ -474,8 +474,8 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                 raise Invalid("start (rows received) resumes a dataset scan (format=arrow); a file resumes "
                               "from a byte offset (offset, or the header Range: bytes=N-)")
             elif rev.content_hash:
+                size = objects.size(rev.content_hash)  # Invalid if missing: a 400, not a cut stream
                 if offset:
-                    size = objects.size(rev.content_hash)
                     if offset > size:
                         raise Invalid(f"offset {offset} is past the end of this content ({size} bytes)")
                     meta["range"] = [offset, size]

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..core.errors import Invalid
+
 CHUNK = 8 << 20  # bytes read at a time when hashing or streaming content out
 
 
@@ -59,8 +61,14 @@ class ObjectStore:
         return self.fs.get_file_info(self.path(digest)).type == pafs.FileType.File
 
     def size(self, digest: str) -> int:
-        """Bytes of the stored content ``digest``."""
-        return self.fs.get_file_info(self.path(digest)).size
+        """Bytes of the stored content ``digest``; Invalid (one line, no path) when it is not
+        there (removed by hand, a store fault)."""
+        import pyarrow.fs as pafs
+
+        info = self.fs.get_file_info(self.path(digest))
+        if info.type != pafs.FileType.File:
+            raise Invalid("this revision's content is missing from the service's store")
+        return info.size
 
     # ---- writing ------------------------------------------------------------------------------
 
