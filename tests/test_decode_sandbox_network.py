@@ -71,6 +71,20 @@ PROBE = textwrap.dedent("""
     attempt("raw", lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
     attempt("sctp", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132))
     attempt("netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+    # R16 N3: TCP Fast Open connects past Landlock's connect rule; listen() binds a port itself
+    def fast_open(family, host, port):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.sendto(b"GET / HTTP/1.0\\r\\n\\r\\n", socket.MSG_FASTOPEN, (host, port))
+        s.recv(10)
+    def fast_open_option(port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_TCP, 30, 1)  # TCP_FASTOPEN_CONNECT
+        s.connect(("127.0.0.1", port))
+    attempt("tfo postgresql", lambda: fast_open(socket.AF_INET, "127.0.0.1", ports["postgresql"]))
+    attempt("tfo6 jupyter", lambda: fast_open(socket.AF_INET6, "::ffff:127.0.0.1", ports["jupyter"]))
+    attempt("tfo option", lambda: fast_open_option(ports["jupyter"]))
+    attempt("listen", lambda: socket.socket().listen())
     objects = ObjectStore(settings["objects"]["url"], settings["objects"]["staging"], settings["objects"]["options"])
     out["rows"] = objects.dataset(digest).count_rows()
     print(json.dumps(out))
@@ -99,7 +113,8 @@ def test_a_worker_reading_s3_reaches_the_store_only(server, s3, tmp_path):
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["confinement"]["sandbox"].endswith(f"TCP to ports {s3.port}"), out
     assert out["store"] == "ok"
-    for name in ("postgresql", "jupyter", "udp", "udp6", "raw", "sctp", "netlink"):
+    for name in ("postgresql", "jupyter", "udp", "udp6", "raw", "sctp", "netlink", "tfo postgresql",
+                 "tfo6 jupyter", "tfo option", "listen"):
         assert out[name].startswith("PermissionError"), (name, out)
     assert out["rows"] == 20_000
 

@@ -110,6 +110,12 @@ INTERNET_FAMILIES = (2, 10)
 # SOCK_CLOEXEC) other than SOCK_STREAM (UDP, raw, ICMP "ping", SCTP's SOCK_SEQPACKET) and a
 # protocol other than 0 or IPPROTO_TCP (MPTCP, SCTP: Landlock's port rules cover TCP only) are EPERM
 _SOCK_TYPE_MASK, _SOCK_STREAM, _IPPROTO_TCP = 0xF, 1, 6
+# TCP Fast Open connects inside sendto/sendmsg (MSG_FASTOPEN) or on the first write after the
+# socket option TCP_FASTOPEN_CONNECT, where Landlock's connect rule is not asked (red team R16 N3:
+# PostgreSQL and the Jupyter port answered); TCP_FASTOPEN readies a listener. (system call,
+# index of its flags argument)
+_MSG_FASTOPEN, _TCP_FASTOPEN, _TCP_FASTOPEN_CONNECT = 0x20000000, 23, 30
+_SEND_FLAGS = (("sendto", 3), ("sendmsg", 2), ("sendmmsg", 3))
 
 
 class Unavailable(RuntimeError):
@@ -241,6 +247,17 @@ def _seccomp_filter(tcp: bool = False):
         flt.add_rule(deny, "socket", sc.Arg(2, sc.GT, _IPPROTO_TCP))
         for protocol in range(1, _IPPROTO_TCP):
             flt.add_rule(deny, "socket", sc.Arg(2, sc.EQ, protocol))
+        # connections only through connect(), which Landlock checks (R16 N3), and no listener:
+        # listen() without bind() binds a free port itself, past Landlock's bind rule
+        for name, flags_arg in _SEND_FLAGS:
+            try:
+                flt.add_rule(deny, name, sc.Arg(flags_arg, sc.MASKED_EQ, _MSG_FASTOPEN, _MSG_FASTOPEN))
+            except (ValueError, OSError, RuntimeError):
+                continue
+        for option in (_TCP_FASTOPEN, _TCP_FASTOPEN_CONNECT):
+            flt.add_rule(deny, "setsockopt", sc.Arg(1, sc.MASKED_EQ, _LOW_32, _IPPROTO_TCP),
+                         sc.Arg(2, sc.MASKED_EQ, _LOW_32, option))
+        flt.add_rule(deny, "listen")
     try:
         flt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     except (ValueError, OSError, RuntimeError):
