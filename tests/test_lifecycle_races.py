@@ -183,6 +183,29 @@ def test_nothing_is_put_back_to_use_after_an_unpublish(svc):
     assert svc.get_monitor(alice, "mon")["active"] is False
 
 
+def test_nothing_is_written_about_an_unpublished_model(svc):
+    """Red team R16 N4: after its model was unpublished, its card could still be edited and
+    submitted, a revision approved, an alias moved, a check recorded and ground truth captured.
+    Each is unpublish's 404 now; the card can still be archived."""
+    svc.publish(alice, m.Publish(name="clf", kind="model", project="clinic", description="m",
+                                 **inline_content(_model())))
+    svc.create_card(alice, m.CardCreate(name="clf-card", model="clf", content={}))
+    svc.deploy(alice, m.DeploymentCreate(name="dep", model="clf"))
+    svc.append_capture(alice, "dep", "inference", _captured_batch())
+    svc.update_deployment(alice, "dep", m.DeploymentUpdate(status="OutOfService"))
+    svc.unpublish_asset(alice, "clf", GONE)
+    gone = "'clf' was unpublished by alice"
+    for call in (lambda: svc.update_card(alice, "clf-card", m.CardUpdate(content={"model_overview": {}})),
+                 lambda: svc.transition_card(alice, "clf-card", m.CardTransition(action="submit")),
+                 lambda: svc.decide_model(carol, "clf", 1, m.ModelDecision(comment="ok"), approve=True),
+                 lambda: svc.set_alias(alice, "clf", "champion", m.AliasSet(revision=1)),
+                 lambda: svc.record_execution(alice, "clf", m.ExecutionCreate(report={"violations": []})),
+                 lambda: svc.append_capture(alice, "dep", "ground_truth", _captured_batch())):
+        with pytest.raises(NotFound, match=gone):
+            call()
+    assert svc.transition_card(carol, "clf-card", m.CardTransition(action="archive"))
+
+
 # ---- F3: identical bytes published while another asset holding them is unpublished -------------
 
 def test_unpublish_never_deletes_content_a_concurrent_publish_recorded(pg):

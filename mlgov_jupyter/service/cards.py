@@ -151,6 +151,7 @@ class CardService(ServiceBase):
         with self.store.transaction() as s:
             card = self._card(s, name, lock=True)
             model = s.get(t.Asset, card.model_asset_id)
+            lock_listed(s, model)  # no new version of the card of an unpublished model (R16 N4)
             self._authorize(s, actor, authz.CARD_EDIT, self._card_resource(s, card, model))
             latest = self._versions(s, card.id)[-1]
             if latest.status == "Archived":
@@ -183,6 +184,8 @@ class CardService(ServiceBase):
         with self.store.transaction() as s:
             card = self._card(s, name, lock=True)
             model = s.get(t.Asset, card.model_asset_id)
+            if body.action != "archive":  # a card of an unpublished model may still be archived
+                lock_listed(s, model)
             latest = self._versions(s, card.id)[-1]
             self._authorize(s, actor, ACTION_OF[body.action],
                             self._card_resource(s, card, model, author=latest.created_by))

@@ -187,13 +187,14 @@ class DeploymentService(ServiceBase):
         if kind == "inference" and d.status != "InService":
             raise Conflict(f"deployment {d.name!r} is {d.status}: it takes captures while InService "
                            f"(%mlgov deploy {d.name} --status InService)")
-        capture = s.get(t.Asset, d.capture_asset_id) if d.capture_asset_id else None
-        if capture is not None and lock:
-            lock_listed(s, capture)
-        elif capture is not None and not capture.listed:
-            from .lifecycle import unpublished_message
+        attached = [s.get(t.Asset, i) for i in (d.model_asset_id, d.capture_asset_id) if i]
+        if lock:
+            lock_listed(s, *attached)
+        for a in attached:  # the model unpublished: no ground truth either (R16 N4)
+            if not a.listed:
+                from .lifecycle import unpublished_message
 
-            raise NotFound(unpublished_message(capture))
+                raise NotFound(unpublished_message(a))
         return pname
 
     def append_capture(self, actor: Actor, name: str, kind: str, data: bytes) -> dict:

@@ -49,6 +49,10 @@ class ModelVersionService(ServiceBase):
                       .execution_options(populate_existing=True)).scalar_one()  # (once fetched)
         if a.kind != "model":
             raise Invalid(f"{name!r} is a {a.kind.replace('_', ' ')}; model versions are of models")
+        if lock and not a.listed:  # a decision or an alias move on an unpublished model (R16 N4)
+            from .lifecycle import unpublished_message
+
+            raise NotFound(unpublished_message(a))
         return a
 
     def _model_ref(self, s: Session, name: str, revision: int | None) -> tuple[str, int | None, str | None]:

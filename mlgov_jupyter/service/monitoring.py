@@ -15,6 +15,7 @@ from ..core.authz import Resource
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from .base import Actor, ServiceBase, aware
+from .locks import lock_listed
 
 MAX_REPORT_CHARS = 5_000_000
 
@@ -83,6 +84,7 @@ class MonitoringService(ServiceBase):
             raise Invalid("report.violations must be a list")
         with self.store.transaction() as s:
             model, pname = self._model(s, name)
+            lock_listed(s, model)  # no check recorded on an unpublished model (R16 N4)
             self._authorize(s, actor, authz.MONITOR_RUN,
                             Resource(type="monitor", name=name, project=pname,
                                      classification=model.classification))
