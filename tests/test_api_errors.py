@@ -339,3 +339,11 @@ async def test_a_file_whose_content_is_gone_is_a_400_resumed_or_not(api, jp_serv
     for query in ({}, {"offset": 3}):
         code, err, _ = await api("alice", "GET", "assets/notes/data", **query)
         assert (code, err["message"]) == (400, "this revision's content is missing from the service's store"), err
+
+
+async def test_a_range_header_is_for_downloads_only(jp_fetch):
+    """Red team R16: a Range header on the audit export was a 400 about a query field 'offset' the
+    caller never sent; routes that do not resume ignore it (RFC 9110 allows it)."""
+    resp = await jp_fetch("api", "mlgov", "audit", "export", raise_error=False,
+                          headers={"Authorization": "token root-token", "Range": "bytes=5-"})
+    assert resp.code == 200, resp.body[:200]

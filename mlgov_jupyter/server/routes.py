@@ -260,8 +260,9 @@ class RouteMixin:
         try:
             route = self.routes[method]
             query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
-            if route.binary and "Range" in self.request.headers:  # a resumed download (bytes=N-)
-                query["offset"] = _range_start(self.request.headers["Range"])
+            if "Range" in self.request.headers and route.query is not None \
+                    and "offset" in route.query.model_fields:  # a resumed download (bytes=N-); other
+                query["offset"] = _range_start(self.request.headers["Range"])  # routes ignore Range
             self._check_body_size()
             # a raw body goes as its chunks (api.run joins them unless its route takes them as they
             # are); JSON is joined here (at most json_max_body_bytes; one chunk is itself, no copy)
