@@ -1,10 +1,11 @@
 """Catalog search at scale: builds a catalog of N assets (bulk-inserted through the service's own
 tables, one transaction per batch), then times the search the sidebar and `%mlgov search` send,
-in-process and over REST against a real `jupyter server`, and the per-asset cost of publishing
-metadata into a catalog of that size.
+in-process and over REST against a real `jupyter server` (``--peer DIR``: and one of another
+tree, taking turns), and the per-asset cost of publishing metadata into a catalog of that size.
 
     python benchmarks/catalog_search.py [--assets 100000] [--db sqlite|postgresql] [--reps 40]
                                         [--seconds 4] [--publishes 200] [--keep PATH]
+    python benchmarks/catalog_search.py --reuse sqlite:///PATH --rest-only --peer OLD_TREE
 
 ``--db postgresql`` needs MLGOV_TEST_PG_URL (a server where the user may create databases) and
 builds into a fresh database ``mlgov_bench_<pid>``, dropped afterwards. ``--reuse URL`` times an
@@ -15,7 +16,8 @@ assets), a word in 10% and in 50% of assets, two words (10% and 50%), a broad wo
 filter without words (kind + classification), a tag, a word with a tag and a project. Each kind
 is run ``--reps`` times with varying words/filters; printed: p50/p95 of the first page (total
 and facets included) and the total found. REST: requests/s and median latency at 1, 2, 4 and 8
-concurrent clients (separate processes, keep-alive), for the empty query and the rare word.
+concurrent clients (separate processes, keep-alive), for the empty query, a rare word (a
+different one for every request of a step) and a word in 50% (the same one each time).
 Targets (issue 13): every first page p95 <= 20 ms at 100k on SQLite, <= 50 ms at 1M on
 PostgreSQL; REST >= 300 req/s on 2 cores, not falling from 1 to 8 clients; publish <= 5 ms per
 asset metadata write at 1M.
@@ -314,31 +316,61 @@ def _client(port: int, paths: list[str], start: float, stop: float, out) -> None
     out.put(lat)
 
 
-def rest(port: int, n: int, seconds: float, server_pid: int | None = None) -> dict:
+def rest(ports: dict, n: int, seconds: float, pids: dict) -> dict:
+    """req/s, median ms and server CPU ms per request of each server in ``ports`` ({name: port}),
+    at 1, 2, 4 and 8 clients, the servers taking turns step by step (the first one alternating)
+    so that a peer is measured in the same minutes. A rare word is a different word for every
+    request of a step: each step has its own words, each client its own share of them."""
     rng = random.Random(2)
-    rare = max(1, n // 10)
-    cases = {"empty (sidebar open)": ["/api/mlgov/assets"],
-             "rare word": [f"/api/mlgov/assets?q={_rare(rng.randrange(rare))}" for _ in range(500)],
-             "word in 50%": ["/api/mlgov/assets?q=shared"]}
+    rare = list(range(max(1, n // 10)))
+    rng.shuffle(rare)
+    block = max(1, len(rare) // 4)
+    cases = {"empty (sidebar open)": lambda step, c, j: ["/api/mlgov/assets"],
+             "rare word": lambda step, c, j: [f"/api/mlgov/assets?q={_rare(k)}"
+                                              for k in rare[step * block:(step + 1) * block][j::c] or rare],
+             "word in 50%": lambda step, c, j: ["/api/mlgov/assets?q=shared"]}
     out = {}
     ctx = mp.get_context("spawn")
-    for name, paths in cases.items():
-        for clients in (1, 2, 4, 8):
-            q = ctx.Queue()
-            start = time.time() + 1.5
-            procs = [ctx.Process(target=_client, args=(port, paths, start, start + seconds, q))
-                     for _ in range(clients)]
-            for p in procs:
-                p.start()
-            while time.time() < start:
-                time.sleep(0.01)
-            cpu = _process_cpu_ms(server_pid) if server_pid else 0.0
-            lat = [x for _ in procs for x in q.get()]
-            cpu = (_process_cpu_ms(server_pid) - cpu) / max(1, len(lat)) if server_pid else float("nan")
-            for p in procs:
-                p.join()
-            out[(name, clients)] = (len(lat) / seconds, statistics.median(lat) * 1000 if lat else float("nan"), cpu)
+    turn = 0
+    for name, paths_of in cases.items():
+        for step, clients in enumerate((1, 2, 4, 8)):
+            names = list(ports)
+            names = names if turn % 2 == 0 else names[::-1]
+            turn += 1
+            for server in names:
+                q = ctx.Queue()
+                start = time.time() + 1.5
+                procs = [ctx.Process(target=_client, args=(ports[server], paths_of(step, clients, j), start,
+                                                           start + seconds, q))
+                         for j in range(clients)]
+                for p in procs:
+                    p.start()
+                while time.time() < start:
+                    time.sleep(0.01)
+                cpu = _process_cpu_ms(pids[server])
+                lat = [x for _ in procs for x in q.get()]
+                cpu = (_process_cpu_ms(pids[server]) - cpu) / max(1, len(lat))
+                for p in procs:
+                    p.join()
+                out[(name, clients, server)] = (len(lat) / seconds,
+                                                statistics.median(lat) * 1000 if lat else float("nan"), cpu)
     return out
+
+
+def _server(root: Path, url: str, tree: str | None) -> BenchServer:
+    """A jupyter server with the extension of this checkout, or of ``tree`` (another checkout,
+    e.g. ``git archive`` of an older commit, put first on PYTHONPATH)."""
+    before = os.environ.get("PYTHONPATH")
+    if tree:
+        os.environ["PYTHONPATH"] = str(Path(tree).resolve())
+    try:
+        return BenchServer(root, user=ME, db_url=url)
+    finally:
+        if tree:
+            if before is None:
+                os.environ.pop("PYTHONPATH")
+            else:
+                os.environ["PYTHONPATH"] = before
 
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -353,6 +385,9 @@ def main() -> None:
     ap.add_argument("--no-rest", action="store_true")
     ap.add_argument("--keep", help="build into this SQLite file / keep the PostgreSQL database")
     ap.add_argument("--reuse", help="time the catalog at this URL (built earlier with --keep)")
+    ap.add_argument("--rest-only", action="store_true", help="only the REST figures (with --reuse)")
+    ap.add_argument("--peer", help="also serve REST from this tree (e.g. `git archive` of an older "
+                                   "commit), taking turns with this one, step by step")
     args = ap.parse_args()
     n = args.assets
     target = 20.0 if args.db == "sqlite" else 50.0
@@ -384,7 +419,7 @@ def main() -> None:
             took = build(url, n)
             print(f"built in {took:.1f} s ({n / took:,.0f} assets/s)")
 
-        for cold in (False, True):
+        for cold in (() if args.rest_only else (False, True)):
             results = in_process(url, n, args.reps, cold=cold)
             print(f"\nin-process search, {n:,} assets on {args.db}, user {ME!r}, first page of 20 "
                   f"(total and facets included), {args.reps} runs each, "
@@ -401,18 +436,28 @@ def main() -> None:
                   "machine's other work takes turns)")
 
         if not args.no_rest:
-            server = BenchServer(work / "server", user=ME, db_url=url)
+            servers = {"this": _server(work / "server", url, None)}
             try:
-                figures = rest(server.port, n, args.seconds, server.proc.pid)
+                if args.peer:
+                    servers["peer"] = _server(work / "peer", url, args.peer)
+                load = os.getloadavg()[0]
+                figures = rest({k: v.port for k, v in servers.items()}, n, args.seconds,
+                               {k: v.proc.pid for k, v in servers.items()})
+                load = (load, os.getloadavg()[0])
             finally:
-                server.stop()
+                for server in servers.values():
+                    server.stop()
             print(f"\nREST search (GET /api/mlgov/assets, jupyter server, {os.cpu_count()} cores, "
-                  f"{args.seconds:.0f} s per step); target >= 300 req/s, not falling from 1 to 8 clients")
-            print(f"{'query':<24}{'clients':>8}{'req/s':>9}{'median ms':>11}{'x target':>10}{'server CPU ms/req':>19}")
-            for (name, clients), (rps, med, cpu) in figures.items():
-                print(f"{name:<24}{clients:>8}{rps:>9.0f}{med:>11.1f}{rps / 300:>10.2f}{cpu:>19.2f}")
+                  f"{args.seconds:.0f} s per step, load {load[0]:.1f} -> {load[1]:.1f}); target >= 300 req/s, "
+                  "not falling from 1 to 8 clients" + (f"; peer: {args.peer}" if args.peer else ""))
+            print(f"{'query':<24}{'clients':>8}{'server':>8}{'req/s':>9}{'median ms':>11}{'x target':>10}"
+                  f"{'server CPU ms/req':>19}{'x peer':>8}")
+            for (name, clients, server), (rps, med, cpu) in figures.items():
+                peer = figures.get((name, clients, "peer"))
+                ratio = f"{rps / peer[0]:>8.2f}" if peer and server != "peer" and peer[0] else ""
+                print(f"{name:<24}{clients:>8}{server:>8}{rps:>9.0f}{med:>11.1f}{rps / 300:>10.2f}{cpu:>19.2f}{ratio}")
 
-        if args.publishes:
+        if args.publishes and not args.rest_only:
             per, cpu, statements = publish_cost(url, args.publishes)
             print(f"\npublish (URI asset, metadata only) into {n:,} assets: {per:.2f} ms per asset, CPU {cpu:.2f} ms, "
                   f"{statements} statements and a commit (target <= 5 ms at 1M: {per / 5:.2f}x)")
