@@ -81,6 +81,8 @@ _PRINCIPAL_AND_VERSION = (select(t.PolicyState.version, t.Project.name, t.Member
                           .outerjoin(t.Project, t.Project.id == t.Membership.project_id)
                           .where(t.PolicyState.id == 1))
 
+_PROJECT_NAMES = select(t.Project.id, t.Project.name)
+
 UNASSIGNED = "mlgov:unassigned"  # pseudo-group of users who hold no stored role
 DEFAULT_ROLE = "mlgov-default"
 
@@ -305,13 +307,17 @@ class ServiceBase:
 
     def _principal(self, s: Session, actor: Actor) -> Principal:
         """The caller with their project designations; with stored roles, the policy version is
-        read in the same statement (one round trip) and kept for the transaction (``_authorizer``)."""
+        read in the same statement (one round trip) and kept for the transaction (``_authorizer``).
+        Read through the session's Core connection (same transaction, a third less CPU than the
+        ORM's execute machinery: this runs on every request)."""
+        if s.autoflush:  # as the ORM's execute would (a membership added in this transaction counts)
+            s.flush()
         if self.authorizer is None and POLICY_VERSION not in s.info:
-            rows = s.execute(_PRINCIPAL_AND_VERSION, {"user": actor.name}).all()
+            rows = s.connection().execute(_PRINCIPAL_AND_VERSION, {"user": actor.name}).all()
             s.info[POLICY_VERSION] = rows[0][0]
             rows = [(p, d) for _, p, d in rows if p is not None]
         else:
-            rows = s.execute(_DESIGNATIONS, {"user": actor.name}).all()
+            rows = s.connection().execute(_DESIGNATIONS, {"user": actor.name}).all()
         groups = tuple(actor.groups)
         if self.authorizer is None and not self._holds_role(s, actor.name, groups):
             groups += (UNASSIGNED,)
@@ -527,5 +533,7 @@ class ServiceBase:
                         classification=classification or a.classification, owner=a.owner, attrs=attrs)
 
     def _project_names(self, s: Session) -> dict[int, str]:
-        return dict(s.execute(select(t.Project.id, t.Project.name)).all())
+        if s.autoflush:
+            s.flush()
+        return dict(s.connection().execute(_PROJECT_NAMES).all())
 
