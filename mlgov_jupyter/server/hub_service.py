@@ -18,6 +18,18 @@ from .peers import vouch
 from .routes import RouteMixin, route_handlers
 
 
+class HubServiceAuth(HubOAuth):
+    """HubOAuth whose synchronous ``get_user`` (what ``current_user`` asks) takes the answer the
+    handler already holds (``_hub_guard`` asked asynchronously first): HubAuth would otherwise run
+    each request's lookup on its own thread and event loop, blocking this one until it returned
+    (and for a token not in its cache, for the whole round trip to the hub)."""
+
+    def get_user(self, handler, *, sync=True):
+        if sync and hasattr(handler, "_cached_hub_user"):  # what HubAuth._get_user returns then
+            return handler._cached_hub_user
+        return super().get_user(handler, sync=sync)
+
+
 class HubRouteHandler(HubOAuthenticated, RouteMixin, web.RequestHandler):
     """Base of every route handler of ``mlgov serve``."""
 
@@ -41,6 +53,8 @@ def _hub_guard(func):
     @functools.wraps(func)
     async def guarded(self, *args, **kwargs):
         try:
+            if not hasattr(self, "_hub_auth_user_cache"):  # not asked yet: ask without blocking the loop
+                await self.hub_auth.get_user(self, sync=False)
             user = self.current_user
         except web.HTTPError as exc:  # the hub could not be asked about the token
             if exc.status_code < 500:

@@ -97,13 +97,11 @@ class MlgovServe(Application, GovernanceSettings, ConnectionLimits):
         return bytes.fromhex(path.read_text().strip())
 
     def start(self):
-        from jupyterhub.services.auth import HubOAuth
-
-        from .hub_service import build_app
+        from .hub_service import HubServiceAuth, build_app
 
         service = self.build_service()
-        hub_auth = HubOAuth(parent=self, cache_max_age=int(self.hub_token_cache_seconds),
-                            base_url=self.prefix)
+        hub_auth = HubServiceAuth(parent=self, cache_max_age=int(self.hub_token_cache_seconds),
+                                  base_url=self.prefix)
         if not hub_auth.access_scopes:  # never "any hub user or service": only those granted access
             hub_auth.access_scopes = {f"access:services!service={self.service_name}"}
         app = build_app(service, hub_auth, self.prefix, self.service_name, self._cookie_secret(),
