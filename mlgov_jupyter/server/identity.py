@@ -36,6 +36,7 @@ their next request. Cookies expire after ``login_lifetime_hours``.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import hmac
@@ -163,6 +164,13 @@ class SharedServerAuthorizer(Authorizer):
 _FALLBACK_AUTHORIZER = SharedServerAuthorizer()
 
 
+@functools.lru_cache(maxsize=1024)
+def _fingerprint(secret: bytes, token: str) -> str:
+    """The HMAC of a configured token under the cookie secret (asked on every request of a token
+    user and for every login cookie checked: remembered, it is a pure function of both)."""
+    return hmac.new(secret, b"mlgov-shared-token:" + token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 class SharedUser(User):
     """A user of the shared server. ``token_fingerprint`` names the token that authenticated
     them; ``is_owner`` is True only for the server's own token. Neither is a dataclass field, so
@@ -217,7 +225,7 @@ class TokenIdentityProvider(IdentityProvider):
         secret = handler.settings.get("cookie_secret") or b""
         if isinstance(secret, str):
             secret = secret.encode()
-        return hmac.new(secret, b"mlgov-shared-token:" + token.encode(), hashlib.sha256).hexdigest()[:32]
+        return _fingerprint(secret, token)
 
     def _user_for_token(self, handler, given: str) -> SharedUser | None:
         if not given:
