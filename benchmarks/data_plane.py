@@ -69,6 +69,7 @@ def main() -> None:
                          "counts "
                          "(on a shared machine the fastest is the least disturbed)")
     args = ap.parse_args()
+    os.environ.setdefault("TQDM_DISABLE", "1")  # the client's progress bars would fill the report
 
     import numpy as np
     import pandas as pd
@@ -109,14 +110,20 @@ def main() -> None:
             size = (work / "local.parquet").stat().st_size / 2**20
             after_publish, db1 = server.status(), server.db.stat().st_size
             local_read = use = float("inf")
+            reads = []  # per repeat: read_parquet wall and CPU, use wall, client and service CPU
             for _ in range(args.repeat):
+                c0 = time.process_time()
                 t = time.perf_counter()
                 back = pd.read_parquet(work / "local.parquet")
-                local_read = min(local_read, time.perf_counter() - t)
+                read = [time.perf_counter() - t, time.process_time() - c0]
+                local_read = min(local_read, read[0])
                 del back
+                c0, s0 = time.process_time(), _cpu_seconds(server.proc.pid)
                 t = time.perf_counter()
                 got = client.use("bench-wide")
-                use = min(use, time.perf_counter() - t)
+                read += [time.perf_counter() - t, time.process_time() - c0, _cpu_seconds(server.proc.pid) - s0]
+                reads.append(read)
+                use = min(use, read[2])
                 assert len(got) == args.rows
                 del got
             after_use = server.status()
@@ -155,6 +162,9 @@ def main() -> None:
                   f"{cc:.2f} + service {sc:.2f} = {(cc + sc) / lc:.2f}x to_parquet's)")
         print(f"{'pd.read_parquet (local disk)':<34}{local_read:>9.2f}{1:>9.2f}")
         print(f"{'use through the service':<34}{use:>9.2f}{use / local_read:>9.2f}")
+        for i, (rw, rc, uw, cc, sc) in enumerate(reads, 1):
+            print(f"   repeat {i}: read_parquet {rw:.2f} s ({rc:.2f} CPU), use {uw:.2f} s ({uw / rw:.2f}x; CPU client "
+                  f"{cc:.2f} + service {sc:.2f} = {(cc + sc) / rc:.2f}x read_parquet's)")
         print(f"{'use 2 columns, 1% of rows':<34}{subset:>9.2f}{subset / local_read:>9.2f}")
         print(f"small use (1,000 rows), median of 30: {1000 * small_use:.1f} ms (fastest {1000 * small_fastest:.1f} ms)")
         print(f"service peak RSS: idle {idle['VmHWM']:.0f} MB, after publish {after_publish['VmHWM']:.0f} MB, "

@@ -350,6 +350,10 @@ def read_stream(meta: dict, stream, as_: str, reopen: Callable | None = None):
 
     if as_ == "batches":
         return batches()
+    if as_ == "pandas" and rows is not None:  # number columns copied into place as they arrive
+        from .frame_assembly import assemble
+
+        return assemble(schema, rows, batches())
     table = pa.Table.from_batches(list(batches()), schema=schema)
     if as_ == "arrow":
         return table
@@ -361,9 +365,52 @@ RESUME_BACKOFF = 0.5  # seconds before the first reopening, doubled for each nex
 
 
 def _buffered(stream):
+    """What the IPC reader reads: an HTTP response through ``_Direct``, another stream (the
+    in-process transport's chunks) through an 8 MiB buffer."""
+    import http.client
     import io
 
+    if isinstance(stream, http.client.HTTPResponse):
+        return _Direct(stream)
     return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, buffer_size=8 << 20)
+
+
+class _Direct:
+    """A binary stream whose ``read_buffer(n)`` (what pyarrow's IPC reader asks for, a message's
+    metadata, then its body) is a buffer of Arrow's memory pool filled straight from the socket
+    (``readinto``): a buffered reader copied each body once more from its own buffer into the
+    bytes it returned. The pool hands the memory of a batch let go (FrameAssembly copies them
+    into place) to the next. Shorter at the end of the stream."""
+
+    closed = False
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read_buffer(self, n: int):
+        import pyarrow as pa
+
+        buf = pa.allocate_buffer(max(0, n))
+        with memoryview(buf) as view:
+            got = 0
+            while got < n:
+                k = self.raw.readinto(view[got:])
+                if not k:
+                    break
+                got += k
+        return buf if got == n else buf.slice(0, got)
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            return self.raw.read()
+        return self.read_buffer(n).to_pybytes()
+
+    def close(self) -> None:
+        self.closed = True
+        self.raw.close()
 
 
 def _resume(reopen: Callable | None, at: int, meta: dict, tries: int, exc: BaseException):

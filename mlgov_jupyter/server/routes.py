@@ -346,9 +346,10 @@ class RouteMixin:
         self.request.connection.close()
 
     async def _stream(self, chunks) -> None:
-        """Send an iterator of byte chunks as they are made, each read off the event loop, each
-        flushed before the next is read (memory stays at a chunk or two whatever the size). The
-        reader is dropped when it takes no data for ``decode_drain_seconds``, or less than
+        """Send an iterator of byte chunks as they are made, each read off the event loop: the
+        next one is read while one is sent, and the one after only once that send is done
+        (memory stays at two chunks whatever the size; a scan's two buffers: ``reuse_buffer``).
+        The reader is dropped when it takes no data for ``decode_drain_seconds``, or less than
         ``stream_min_rate`` bytes/s over ``stream_rate_window`` seconds of waiting on it."""
         loop = IOLoop.current()
         pool = self.service.decode_executor
@@ -356,24 +357,31 @@ class RouteMixin:
         drain = limits.decode_drain_seconds
         meter = _Meter(limits.stream_min_rate, limits.stream_rate_window)
         reuse = getattr(chunks, "reuse_buffer", None)
-        if reuse is not None:  # each chunk is sent before the next is read: one buffer will do
-            reuse()
+        if reuse is not None:  # a chunk is sent while the next is read into the other buffer
+            reuse(2)
+        ahead = None  # the read of the next chunk, under way while one is sent
         try:
+            ahead = loop.run_in_executor(pool, next, chunks, None)
             while True:
-                chunk = await loop.run_in_executor(pool, next, chunks, None)
+                chunk = await ahead
+                ahead = None
                 if chunk is None:
                     break
-                if chunk:
-                    sent = self._send_chunk(chunk)
-                    chunk = None  # not held while the next is read
-                    await self._flush_within(drain, getattr(chunks, "touch", None), meter,
-                                             getattr(chunks, "cut", None), sent)
+                if not chunk:
+                    ahead = loop.run_in_executor(pool, next, chunks, None)
+                    continue
+                sent = self._send_chunk(chunk)
+                chunk = None  # not held while the next is read
+                ahead = loop.run_in_executor(pool, next, chunks, None)
+                await self._flush_within(drain, getattr(chunks, "touch", None), meter,
+                                         getattr(chunks, "cut", None), sent)
         except StreamClosedError:
             pass  # the reader went away: stop reading
         except _Drained as exc:
             why = str(exc) or f"took no data for {drain:g} s"
             log.warning("streaming %s dropped: the reader %s", self.request.path, why)
             self.request.connection.close()
+            ahead = await _settled(ahead)
             close = getattr(chunks, "close", None)
             chunks = None
             if close:
@@ -385,6 +393,7 @@ class RouteMixin:
             self.request.connection.close()
             return
         finally:
+            ahead = await _settled(ahead)  # a read under way: the iterator is closed once it is done
             close = getattr(chunks, "close", None)
             if close:
                 close()
@@ -446,6 +455,16 @@ class RouteMixin:
                         touch()
                 elif now - since >= seconds:
                     raise _Drained() from None
+
+
+async def _settled(future) -> None:
+    """Wait until ``future`` (a read of a stream's next chunk, or None) is done; its result or
+    error is dropped (the stream is ending). None, for ``ahead = await _settled(ahead)``."""
+    if future is not None:
+        await asyncio.wait([future])
+        if not future.cancelled():
+            future.exception()  # retrieved: asyncio would log it as never retrieved
+    return None
 
 
 def _encode(result, fast: bool) -> bytes | str:

@@ -456,7 +456,7 @@ class RemoteScan:
     def __init__(self, pool: DecodePool, worker: "_Worker", header: dict):
         self.pool, self.worker, self._rows = pool, worker, header.get("rows")
         self._done = False
-        self.buffer = None  # a buffer data frames are read into (ScanChunks.reuse_buffer)
+        self.buffers: list = []  # buffers data frames are read into, in turn (ScanChunks.reuse_buffer)
         self.progress = self.started = time.monotonic()  # when the reader last took data; when the scan began
 
     def rows(self) -> int | None:
@@ -475,9 +475,12 @@ class RemoteScan:
         ok = False
         try:
             self.worker.send_line(b"go")
+            turn = 0
             while True:
                 self.progress = time.monotonic()
-                kind, payload = self.worker.frame(into=self.buffer)
+                into = self.buffers[turn % len(self.buffers)] if self.buffers else None
+                kind, payload = self.worker.frame(into=into)
+                turn += 1
                 self.progress = time.monotonic()
                 if kind == b"D":
                     yield payload
@@ -505,7 +508,7 @@ class RemoteScan:
             if self._done:
                 return
             self._done = True
-        self.buffer = None  # unmapped once the last frame's view is gone (not with the handler)
+        self.buffers = []  # unmapped once the last frame's view is gone (not with the handler)
         self.pool._release(self.worker, ok)
 
     def drop(self) -> None:
@@ -534,16 +537,17 @@ class ScanChunks:
     def __next__(self) -> bytes:
         return next(self._frames)
 
-    def reuse_buffer(self) -> None:
-        """From now on yield each data frame as a view into one mapping of ``FRAME`` bytes, valid
-        only until the next frame is asked for (a reader that sends each frame before asking for
-        the next: server/routes.py). The service then allocates nothing per frame: fresh 8 MiB
+    def reuse_buffer(self, count: int = 1) -> None:
+        """From now on yield each data frame as a view into one of ``count`` mappings of ``FRAME``
+        bytes, in turn: a frame is valid only until ``count`` more are asked for (server/routes.py
+        takes two: it reads the next frame while it sends one, and asks for the one after only
+        once that send is done). The service then allocates nothing per frame: fresh 8 MiB
         frames, freed on another thread than the one that read them, kept ~50 MB of the C
         allocator's arenas in the service after a large `use` (its peak RSS)."""
-        if self.scan.buffer is None:  # its own mapping: unmapped, not kept by the allocator, when the scan goes
+        if not self.scan.buffers:  # its own mappings: unmapped, not kept by the allocator, when the scan goes
             import mmap
 
-            self.scan.buffer = mmap.mmap(-1, FRAME, flags=mmap.MAP_PRIVATE)
+            self.scan.buffers = [mmap.mmap(-1, FRAME, flags=mmap.MAP_PRIVATE) for _ in range(max(1, count))]
 
     def touch(self) -> None:
         self.scan.progress = time.monotonic()
@@ -1011,20 +1015,45 @@ def _scan(request: dict, objects, external, inp, out) -> bool:
                                   "removed or rewritten): its owner registers it again")
     scan = Scan(dataset, request["columns"], row_filters.to_expression(request["terms"], dataset.schema),
                 batch_rows=request["batch_rows"], text_max=request["text_max"], start=request.get("start", 0))
-    chunks = scan.ipc_chunks()
-    first = [next(chunks, b""), next(chunks, b"")]  # the schema and the first batch: an error there is a clean answer
+    chunks = scan.ipc_pieces()  # each a list of the batch's buffers (views) and small metadata pieces
+    first = [next(chunks, []), next(chunks, [])]  # the schema and the first batch: an error there is a clean answer
     _write(out, b"H", json.dumps({"rows": scan.rows()}).encode())
     if inp.readline().strip() != b"go":
         _write(out, b"E")
         return True
-    for chunk in _chain(first, chunks):
-        for at in range(0, len(chunk), FRAME):
-            _write(out, b"D", chunk[at:at + FRAME])
+    for pieces in _chain(first, chunks):
+        for frame in _frames_of(pieces):
+            _write_pieces(out, b"D", frame)
     _write(out, b"E")
     return True
 
 
-def _chain(first: list, rest) -> Iterator[bytes]:
+def _frames_of(pieces: list) -> Iterator[list]:
+    """``pieces`` (bytes-like) cut into frames of at most FRAME bytes, each a list of pieces or
+    slices of them (memoryviews: nothing is copied)."""
+    frame, held = [], 0
+    for piece in pieces:
+        view, at = memoryview(piece), 0
+        while at < len(view):
+            take = min(len(view) - at, FRAME - held)
+            frame.append(view[at:at + take] if take < len(view) else view)
+            held, at = held + take, at + take
+            if held == FRAME:
+                yield frame
+                frame, held = [], 0
+    if frame:
+        yield frame
+
+
+def _write_pieces(out, kind: bytes, pieces: list) -> None:
+    """One frame whose payload is ``pieces`` one after the other (``_write`` of their join)."""
+    out.write(kind + sum(len(p) for p in pieces).to_bytes(8, "big"))
+    for piece in pieces:
+        out.write(piece)
+    out.flush()
+
+
+def _chain(first: list, rest) -> Iterator:
     yield from (c for c in first if c)
     yield from rest
 

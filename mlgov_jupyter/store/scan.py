@@ -19,23 +19,26 @@ BATCH_ROWS = 65_536
 
 
 class _Drain:
-    """A write-only sink the IPC writer fills; ``take()`` hands out what was written so far."""
+    """A write-only sink the IPC writer fills; ``take()`` hands out what was written so far, as
+    the writer gave it: a record batch's buffers are ``pyarrow.Buffer`` views of the batch's
+    memory (not copied); its metadata and padding, small bytes objects."""
 
     closed = False
 
     def __init__(self):
-        self.parts: list[bytes] = []
+        self.parts: list = []
 
     def write(self, data) -> int:
-        self.parts.append(bytes(data))
+        import pyarrow as pa
+
+        self.parts.append(data if isinstance(data, (bytes, pa.Buffer)) else bytes(data))
         return len(data)
 
     def flush(self) -> None:
         pass
 
-    def take(self) -> bytes:
-        out = b"".join(self.parts)
-        self.parts.clear()
+    def take(self) -> list:
+        out, self.parts = self.parts, []
         return out
 
 
@@ -103,6 +106,13 @@ class Scan:
 
     def ipc_chunks(self) -> Iterator[bytes]:
         """The scan as Arrow IPC stream bytes, one piece per record batch."""
+        for pieces in self.ipc_pieces():
+            yield b"".join(pieces)
+
+    def ipc_pieces(self) -> Iterator[list]:
+        """The same stream as ``ipc_chunks``, each piece as the list of what the IPC writer wrote
+        for it: the batch's buffers as ``pyarrow.Buffer`` views, not copies (joining them copied
+        every byte once more; the decode worker writes them to its pipe one after the other)."""
         import pyarrow as pa
 
         drain = _Drain()
