@@ -39,7 +39,7 @@ def test_sagemaker_request_and_describe_shapes(full_content):
 
 
 def test_import_rejects_bad_input(full_content):
-    with pytest.raises(Invalid, match="not JSON"):
+    with pytest.raises(Invalid, match="the card is not valid JSON"):
         import_sagemaker_json("{nope")
     with pytest.raises(Invalid, match="JSON object"):
         import_sagemaker_json("[1]")
