@@ -94,3 +94,13 @@ def _drop(admin, name: str) -> None:
                 raise
             time.sleep(0.5)
     warnings.warn(f"left database {name}: another role's session is connected to it")
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """A real S3-compatible server (moto's, tests/s3_server.py) with a bucket, for one module."""
+    from s3_server import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()

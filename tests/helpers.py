@@ -45,3 +45,29 @@ def wait(predicate, timeout: float, what: str, log=None, every: float = 0.25):
             return value
         time.sleep(every)
     raise AssertionError(f"waited {timeout:.0f} s for {what}" + (f"\n{log()}" if log else ""))
+
+
+def race(*calls, delays=None):
+    """Run the calls at the same instant (each after its delay in seconds) on their own threads;
+    each one's result or GovernanceError (None: it raised something else, a 500 over HTTP)."""
+    import threading
+
+    from mlgov_jupyter.core.errors import GovernanceError
+
+    barrier, out = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        if delays and delays[i]:
+            time.sleep(delays[i])
+        try:
+            out[i] = call()
+        except GovernanceError as exc:
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    return out

@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from live import LiveServer
-from s3_server import S3Server
 
 from mlgov_jupyter.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from mlgov_jupyter.kernel.client import connect
@@ -286,13 +285,6 @@ def test_a_publish_refused_after_storing_leaves_nothing_stored(tmp_path):
     assert sorted((tmp_path / "objects").glob("sha256/*/*")) == before
     with pytest.raises(NotFound):  # the upload was taken: no part can be added to what was checked
         svc.append_upload(Actor("bob"), up["upload_id"], len(buf.getvalue()), b"x")
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    server = S3Server(tmp_path_factory.mktemp("s3"))
-    yield server
-    server.stop()
 
 
 def test_an_s3_backed_store_serves_grantees_who_never_see_a_credential(s3, tmp_path):

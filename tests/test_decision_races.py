@@ -8,18 +8,16 @@ SQLite serializes writers, so these run on a fresh PostgreSQL database (skipped 
 MLGOV_TEST_PG_URL; CI sets it).
 """
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from mlgov_jupyter.core import models as m
-from mlgov_jupyter.core.errors import Conflict, GovernanceError
+from mlgov_jupyter.core.errors import Conflict
 from mlgov_jupyter.service import Actor, GovernanceService
 from mlgov_jupyter.store import tables as t
 from mlgov_jupyter.store.db import Store
 
-from helpers import frame, inline_content, publish_body
+from helpers import frame, inline_content, publish_body, race
 
 ROUNDS = 6
 alice, bob, carol, dave = Actor("alice"), Actor("bob"), Actor("carol"), Actor("dave")
@@ -32,25 +30,6 @@ def svc(fresh_pg_url):
     service.set_member(alice, "clinic", m.MemberSet(user="carol", designation="owner"))
     yield service
     service.store.dispose()
-
-
-def race(*calls):
-    """Run the calls at the same instant on their own threads; each one's result or error."""
-    barrier, out = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            out[i] = call()
-        except GovernanceError as exc:
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(60)
-    return out
 
 
 def one_wins(results):

@@ -19,20 +19,12 @@ import pandas as pd
 import pytest
 
 from live import LiveServer
-from s3_server import S3Server
 
 from mlgov_jupyter.kernel import sandbox
 from mlgov_jupyter.kernel.client import connect
 from mlgov_jupyter.store.endpoints import endpoints, needs_dns
 
 pytestmark = pytest.mark.skipif(sandbox.landlock_abi() < 4, reason="the kernel's Landlock has no TCP port rules")
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    server = S3Server(tmp_path_factory.mktemp("s3"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,13 @@ deletes content, and stores without ``objects`` share one default directory.
 
 import json
 import random
-import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
 from sklearn.linear_model import LogisticRegression
 
 from mlgov_jupyter.core import models as m
-from mlgov_jupyter.core.errors import Conflict, Forbidden, GovernanceError, NotFound
+from mlgov_jupyter.core.errors import Conflict, Forbidden, NotFound
 from mlgov_jupyter.core.monitoring import fit_baseline
 from mlgov_jupyter.service import Actor, GovernanceService
 from mlgov_jupyter.service import notifications
@@ -25,7 +23,7 @@ from mlgov_jupyter.store import tables as t
 from mlgov_jupyter.store.db import Store
 from mlgov_jupyter.store.objects import ObjectStore
 
-from helpers import frame, inline_content, parquet_b64, publish_body
+from helpers import frame, inline_content, publish_body, race
 
 ROUNDS = 8
 alice, bob, carol, dave = Actor("alice"), Actor("bob"), Actor("carol"), Actor("dave")
@@ -55,28 +53,6 @@ def svc(request, tmp_path):
     service = _service(url, tmp_path)
     yield service
     service.store.dispose()
-
-
-def race(*calls, delays=None):
-    """Run the calls at the same instant (each after its delay in seconds) on their own threads;
-    each one's result or GovernanceError."""
-    barrier, out = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        if delays and delays[i]:
-            time.sleep(delays[i])
-        try:
-            out[i] = call()
-        except GovernanceError as exc:
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(60)
-    return out
 
 
 def ok(result) -> bool:

@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from live import Kernel, LiveServer
-from s3_server import S3Server
 
 from mlgov_jupyter.core.errors import Invalid, TooLarge
 from mlgov_jupyter.kernel.client import connect
@@ -302,13 +301,6 @@ def test_a_worker_holds_the_object_store_and_nothing_else(tmp_path, monkeypatch)
             assert 0 < int(data.split()[3]) - held <= 512 * 2**20  # the configured decode_max_memory
     finally:
         live.stop()
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    server = S3Server(tmp_path_factory.mktemp("s3"))
-    yield server
-    server.stop()
 
 
 def test_a_lying_file_in_an_s3_store_or_registered_on_s3_is_a_413(s3, tmp_path):

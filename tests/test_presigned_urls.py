@@ -23,17 +23,10 @@ import pandas as pd
 import pytest
 
 from live import Kernel, LiveServer
-from s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from s3_server import ACCESS_KEY, REGION, SECRET_KEY
 
 from mlgov_jupyter.core.errors import Conflict, Forbidden, Invalid
 from mlgov_jupyter.kernel.client import connect
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    server = S3Server(tmp_path_factory.mktemp("s3"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
