@@ -347,3 +347,27 @@ async def test_a_range_header_is_for_downloads_only(jp_fetch):
     resp = await jp_fetch("api", "mlgov", "audit", "export", raise_error=False,
                           headers={"Authorization": "token root-token", "Range": "bytes=5-"})
     assert resp.code == 200, resp.body[:200]
+
+
+@pytest.mark.parametrize("method, path", [("GET", "assets/a%00b"), ("DELETE", "roles/zz%00m"),
+                                          ("GET", "monitors/%01"), ("POST", "deployments/d%00/capture")])
+async def test_a_control_character_in_a_path_name_is_a_400(jp_serverapp, http_server_client, jp_base_url, method, path):
+    """Red team R17-1: '%00' in a name reached PostgreSQL, which cannot hold NUL in text: a 500
+    for anyone (19 routes), and a refusal's audit event failed with it (no trace of mallory's
+    DELETE roles/zz%00m)."""
+    resp = await http_server_client.fetch(  # the path as sent, not escaped again
+        f"{jp_base_url}api/mlgov/{path}", method=method, raise_error=False,
+        headers={"Authorization": "token bob-token"}, body=b"x" if method == "POST" else None)
+    assert resp.code == 400 and json.loads(resp.body)["message"].endswith("in the path holds a control character"), \
+        resp.body
+
+
+async def test_a_column_name_with_a_control_character_is_a_400(api):
+    """Red team R17-3: a Parquet column named with a NUL was a 500 on PostgreSQL (its search
+    text) and, on SQLite, published a catalog PostgreSQL could not take."""
+    import pandas as pd
+
+    for name in ("a\x00b", "line\nbreak"):
+        code, err, _ = await api("alice", "POST", "assets", publish_body(name="ctl", df=pd.DataFrame({name: [1]}),
+                                                                          project=None))
+        assert code == 400 and "holds a control character: rename it" in err["message"], err

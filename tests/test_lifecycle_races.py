@@ -182,6 +182,26 @@ def test_nothing_is_written_about_an_unpublished_model(svc):
     assert svc.transition_card(carol, "clf-card", m.CardTransition(action="archive"))
 
 
+def test_no_monitor_runs_on_an_unpublished_asset(svc):
+    """Red team R17-2: a stopped monitor's "run now" still ran (and stored an execution, and could
+    raise alerts) after its dataset or model was unpublished; a monitor could be created on a
+    deployment whose capture dataset was unpublished."""
+    svc.publish(alice, m.Publish(name="clf", kind="model", project="clinic", description="m",
+                                 **inline_content(_model())))
+    svc.publish(alice, m.Publish(**publish_body("ds", project="clinic")))
+    svc.create_monitor(alice, m.MonitorCreate(name="mon", model="clf", data="ds", baseline=BASELINE))
+    svc.set_monitor_active(alice, "mon", False)
+    svc.unpublish_asset(alice, "ds", GONE)
+    with pytest.raises(NotFound, match="'ds' was unpublished by alice"):
+        svc.run_monitor(alice, "mon")
+    svc.deploy(alice, m.DeploymentCreate(name="dep", model="clf"))
+    svc.update_deployment(alice, "dep", m.DeploymentUpdate(status="OutOfService"))
+    svc.unpublish_asset(alice, "dep-capture", GONE)
+    with pytest.raises(NotFound, match="'dep-capture' was unpublished by alice"):
+        svc.create_monitor(alice, m.MonitorCreate(name="mon2", deployment="dep", baseline=BASELINE))
+    assert svc.list_executions(alice, "clf", m.ExecutionQuery())["executions"] == []
+
+
 # ---- F3: identical bytes published while another asset holding them is unpublished -------------
 
 def test_unpublish_never_deletes_content_a_concurrent_publish_recorded(pg):

@@ -180,7 +180,7 @@ def _describe_parquet(source, max_rows: int | None, max_decoded_bytes: int | Non
             raise TooLarge(f"the content decompresses to more than {size_text(max_decoded_bytes)} "
                            f"(publish_max_decoded_bytes)")
         fields = [f for f in probe.schema_arrow if not f.name.startswith("__index_level_")]
-        check_width(fields)
+        check_columns(fields)
         # text stays dictionary-encoded as read: a bomb of one long value repeated is counted,
         # never expanded in memory
         kept_text = {f.name for f in fields if _is_text(f.type)}
@@ -212,7 +212,7 @@ def describe_dataset(data, file_format: str, max_decoded_bytes: int | None = Non
 
     try:
         fields = [f for f in data.schema if not f.name.startswith("__index_level_")]
-        check_width(fields)
+        check_columns(fields)
         if file_format == "parquet":
             batches = _parquet_files_batches(data, fields)
         else:
@@ -288,10 +288,14 @@ def cap_summary(summary: dict, max_bytes: int = SUMMARY_MAX_BYTES) -> dict:
     return capped
 
 
-def check_width(fields) -> None:
-    """TooLarge for more than MAX_COLUMNS columns."""
+def check_columns(fields) -> None:
+    """TooLarge for more than MAX_COLUMNS columns; Invalid for a column name holding a control
+    character (PostgreSQL cannot store NUL in text: a 500 from the search text, red team R17-3)."""
     if len(fields) > MAX_COLUMNS:
         raise TooLarge(f"the data has {len(fields)} columns; at most {MAX_COLUMNS} may be published")
+    for f in fields:
+        if any(ord(c) < 32 or ord(c) == 127 for c in f.name):
+            raise Invalid(f"column name {f.name!r} holds a control character: rename it")
 
 
 class _Column:

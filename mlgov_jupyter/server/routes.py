@@ -215,6 +215,7 @@ class RouteMixin:
             self._check_body_size()
             route = self.routes.get(self.request.method)
             if route is not None and route.precheck is not None:  # e.g. the upload is the caller's
+                api.check_path(self.path_kwargs)
                 await IOLoop.current().run_in_executor(None, route.precheck, self.service, self.actor,
                                                        self.path_kwargs)
             limits = self.service.limits

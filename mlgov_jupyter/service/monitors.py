@@ -183,7 +183,8 @@ class MonitorService(CreatorGroups):
                     raise Invalid(f"you may not read all of {body.data!r}: a monitor reads it whole")
             elif dep is None or dep.capture_asset_id is None:
                 raise Invalid("the monitor has no data: the deployment captures nothing; name a dataset (data=...)")
-            lock_listed(s, model, *([data] if data else []))  # an unpublish of either waits for this
+            source = data or s.get(t.Asset, dep.capture_asset_id)  # what it reads (R17-2: a capture too)
+            lock_listed(s, model, source)  # an unpublish of either waits for this
             if s.execute(select(t.Monitor.id).where(t.Monitor.name == body.name)).first():
                 raise Conflict(f"a monitor named {body.name!r} exists")
             # counted under locks, so that creates at the same instant cannot pass a limit together:
@@ -308,7 +309,9 @@ class MonitorService(CreatorGroups):
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._monitor_resource(s, mon, names))
             # whoever may manage it may run it: the run reads under its creator's access (checked
-            # in the run), and the runner is shown what the monitor's page shows them
+            # in the run), and the runner is shown what the monitor's page shows them; never on an
+            # unpublished model or data (red team R17-2: a stopped monitor's run still read them)
+            lock_listed(s, s.get(t.Asset, mon.model_asset_id), self._monitor_source(s, mon))
             monitor_id = mon.id
         if not self._claim(monitor_id):
             raise Conflict(f"monitor {name!r} is running; its execution will show in its history")
