@@ -23,6 +23,7 @@ from .asset_filters import AssetFilterService, narrows
 from .base import Actor, ServiceBase
 from .content_refs import delete_unreferenced, hold_content
 from .lifecycle import unpublished_message
+from .locks import lock_listed, lock_rows
 from .search import SearchService
 from .uploads import taken_digest
 
@@ -244,8 +245,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
                                f"you: publish into one of your projects with --project")
             new = a is None
             if a is not None:  # a new revision: its row locked and re-read, as unpublish locks it
-                s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
-                          .execution_options(populate_existing=True)).scalar_one()  # fetched: re-read
+                lock_rows(s, a)
             if a is not None and a.project_id != p.id:
                 raise Conflict(f"asset {body.name!r} already belongs to another project")
             if a is not None and a.kind != body.kind:
@@ -492,10 +492,7 @@ class CatalogService(SearchService, AssetFilterService, ServiceBase):
             # its row locked (and re-read) until commit: two requests by one user at the same
             # instant run one after the other, the second sees the first pending (409), and an
             # unpublish in flight is seen (PostgreSQL's READ COMMITTED; SQLite serializes writers)
-            s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
-                      .execution_options(populate_existing=True)).scalar_one()  # fetched, or not re-read
-            if not a.listed:
-                raise NotFound(unpublished_message(a))
+            lock_listed(s, a)
             pname = self._project_names(s)[a.project_id]
             principal = self._authorize(s, actor, authz.CATALOG_SUBSCRIBE, self._asset_resource(a, pname))
             access = self._access(s, principal, a, pname)

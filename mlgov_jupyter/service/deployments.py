@@ -188,13 +188,12 @@ class DeploymentService(ServiceBase):
             raise Conflict(f"deployment {d.name!r} is {d.status}: it takes captures while InService "
                            f"(%mlgov deploy {d.name} --status InService)")
         attached = [s.get(t.Asset, i) for i in (d.model_asset_id, d.capture_asset_id) if i]
-        if lock:
+        if lock:  # the model unpublished: no ground truth either (R16 N4)
             lock_listed(s, *attached)
-        for a in attached:  # the model unpublished: no ground truth either (R16 N4)
-            if not a.listed:
-                from .lifecycle import unpublished_message
+        elif not all(a.listed for a in attached):
+            from .lifecycle import unpublished_message
 
-                raise NotFound(unpublished_message(a))
+            raise NotFound(unpublished_message(next(a for a in attached if not a.listed)))
         return pname
 
     def append_capture(self, actor: Actor, name: str, kind: str, data: bytes) -> dict:

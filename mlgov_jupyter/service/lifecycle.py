@@ -25,6 +25,7 @@ from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from .base import Actor, ServiceBase
 from .content_refs import delete_unreferenced, held_elsewhere
+from .locks import lock_listed
 
 NO_CONTENT_FORMATS = ("uri", "capture", "external-parquet", "external-csv")  # nothing of ours to delete
 
@@ -120,11 +121,7 @@ class LifecycleService(ServiceBase):
         a = self._asset(s, name)
         # its row locked (and re-read) until commit: deprecations and unpublishing of one asset
         # run one after the other, each reading the state the last one left
-        s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()
-                  .execution_options(populate_existing=True)).scalar_one()  # the row fetched: only
-        # then does populate_existing re-read it (unfetched, ``a`` kept what it held before the wait)
-        if not a.listed:
-            raise NotFound(unpublished_message(a))
+        lock_listed(s, a)
         pname = self._project_names(s)[a.project_id]
         principal = self._authorize(s, actor, action, self._asset_resource(a, pname))
         return a, pname, principal

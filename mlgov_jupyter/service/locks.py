@@ -32,16 +32,22 @@ def advisory_lock(s: Session, *names: str) -> None:
         s.execute(select(func.pg_advisory_xact_lock(key)))
 
 
-def lock_listed(s: Session, *assets: t.Asset) -> None:
-    """Lock the assets' rows until commit (in id order), re-read them and refuse an unpublished
-    one with unpublish's message (NotFound). Whatever attaches to an asset or puts it back to use
-    (a deployment, a monitor, a card, a filter, a capture) takes this first: it then commits
-    before an unpublish of the asset checks what is attached, or sees the asset unlisted."""
-    from .lifecycle import unpublished_message
-
+def lock_rows(s: Session, *assets: t.Asset) -> None:
+    """Lock the assets' rows until commit (in id order) and re-read them: the objects then hold
+    what the last writer committed (populate_existing refreshes only rows that are fetched)."""
     ids = sorted({a.id for a in assets})
     s.execute(select(t.Asset).where(t.Asset.id.in_(ids)).order_by(t.Asset.id).with_for_update()
-              .execution_options(populate_existing=True)).scalars().all()  # fetched, hence re-read
+              .execution_options(populate_existing=True)).scalars().all()
+
+
+def lock_listed(s: Session, *assets: t.Asset) -> None:
+    """``lock_rows``, then refuse an unpublished one with unpublish's message (NotFound).
+    Whatever attaches to an asset or puts it back to use (a deployment, a monitor, a card, a
+    filter, a capture, a request) takes this first: it then commits before an unpublish of the
+    asset checks what is attached, or sees the asset unlisted."""
+    from .lifecycle import unpublished_message
+
+    lock_rows(s, *assets)
     for a in assets:
         if not a.listed:
             raise NotFound(unpublished_message(a))

@@ -31,6 +31,7 @@ from ..core.authz import Resource
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..store import tables as t
 from .base import Actor, ServiceBase
+from .locks import lock_rows
 
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 APPROVAL_POLICIES = ("off", "warn", "refuse")
@@ -45,8 +46,7 @@ class ModelVersionService(ServiceBase):
         two decisions or alias moves on one model run one after the other."""
         a = self._asset(s, name)
         if lock:
-            s.execute(select(t.Asset).where(t.Asset.id == a.id).with_for_update()  # and re-read
-                      .execution_options(populate_existing=True)).scalar_one()  # (once fetched)
+            lock_rows(s, a)
         if a.kind != "model":
             raise Invalid(f"{name!r} is a {a.kind.replace('_', ' ')}; model versions are of models")
         if lock and not a.listed:  # a decision or an alias move on an unpublished model (R16 N4)

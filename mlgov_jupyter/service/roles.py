@@ -50,9 +50,14 @@ class RoleService(ServiceBase):
         s.execute(update(t.PolicyState).where(t.PolicyState.id == 1)
                   .values(version=t.PolicyState.version + 1))
 
+    @staticmethod
+    def _lock_policy(s: Session) -> None:
+        """One role change at a time: the policy_state row locked until commit."""
+        s.execute(select(t.PolicyState.id).where(t.PolicyState.id == 1).with_for_update())
+
     def _manage(self, s: Session, actor: Actor, name: str | None = None) -> None:
         """Locks the policy (one role change at a time), then authorizes."""
-        s.execute(select(t.PolicyState.id).where(t.PolicyState.id == 1).with_for_update())
+        self._lock_policy(s)
         self._authorize(s, actor, authz.ROLE_MANAGE, Resource(type="role", name=name))
 
     def role_catalog(self, actor: Actor) -> dict:
@@ -162,7 +167,7 @@ class RoleService(ServiceBase):
 
     def unassign(self, actor: Actor, assignment_id: int) -> dict:
         with self.store.transaction() as s:
-            s.execute(select(t.PolicyState.id).where(t.PolicyState.id == 1).with_for_update())
+            self._lock_policy(s)
             a = s.get(t.RoleAssignment, assignment_id)
             if a is None:
                 raise NotFound(f"no role assignment {assignment_id}")
