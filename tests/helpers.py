@@ -71,3 +71,11 @@ def race(*calls, delays=None):
     for th in threads:
         th.join(60)
     return out
+
+
+def stream_limits(stream_max: int, lease: float, decode_wait: float = 30) -> str:
+    """LiveServer config lines for the stream-slot tests: ``stream_max`` slots, 4 per user,
+    ``stream_max_lease`` seconds, no minimum rate, ``decode_wait`` seconds of waiting."""
+    return (f"c.MlgovApp.stream_max = {stream_max}\nc.MlgovApp.stream_per_user = 4\n"
+            f"c.MlgovApp.stream_max_lease = {lease}\nc.MlgovApp.stream_min_rate = 0\n"
+            f"c.MlgovApp.decode_wait = {decode_wait}\n")

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import stream_limits
 from live import TOKENS, LiveServer
 from test_decode_fairness import _server_side_state
 
@@ -444,9 +445,7 @@ def test_a_reader_slower_than_stream_min_rate_is_dropped(rate_server):
 
 @pytest.fixture(scope="module")
 def lease_server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("lease"), config=(
-        "c.MlgovApp.stream_max = 3\nc.MlgovApp.stream_per_user = 4\nc.MlgovApp.stream_max_lease = 3\n"
-        "c.MlgovApp.stream_min_rate = 0\nc.MlgovApp.decode_wait = 15\n"))
+    live = LiveServer(tmp_path_factory.mktemp("lease"), config=stream_limits(3, 3, decode_wait=15))
     yield live
     live.stop()
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from helpers import stream_limits
 from live import LiveServer
 
 from mlgov_jupyter.core.errors import Forbidden
@@ -26,9 +27,7 @@ from mlgov_jupyter.kernel.client import connect
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("resume"), config=(
-        "c.MlgovApp.stream_max = 2\nc.MlgovApp.stream_per_user = 4\nc.MlgovApp.stream_max_lease = 2\n"
-        "c.MlgovApp.stream_min_rate = 0\nc.MlgovApp.decode_wait = 30\n"))
+    live = LiveServer(tmp_path_factory.mktemp("resume"), config=stream_limits(2, 2))
     yield live
     live.stop()
 
@@ -138,9 +137,7 @@ def test_a_resumed_scan_is_authorized_afresh_and_keeps_the_grant_filter(server):
 
 @pytest.fixture(scope="module")
 def busy_server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("reopen"), config=(
-        "c.MlgovApp.stream_max = 7\nc.MlgovApp.stream_per_user = 4\nc.MlgovApp.stream_max_lease = 20\n"
-        "c.MlgovApp.stream_min_rate = 0\nc.MlgovApp.decode_wait = 30\n"))
+    live = LiveServer(tmp_path_factory.mktemp("reopen"), config=stream_limits(7, 20))
     yield live
     live.stop()
 
