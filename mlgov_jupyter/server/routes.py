@@ -39,6 +39,8 @@ DECODE_ROUTES = {("assets", "POST"), ("data", "GET"), ("capture", "POST"), ("gro
 # ms for the sidebar's open, of 1.5-3 ms of server CPU a request)
 ORJSON_ROUTES = {("assets", "GET")}
 
+ON_EVENT_LOOP = object()  # ``_pool``: the call runs on the event loop, not on a thread
+
 BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (a sender that stalls is dropped)
 BODY_SLACK = 64 << 10  # bytes over max_body_bytes at which tornado drops the connection itself
 STREAM_TICK = 1.0  # seconds between checks of a streamed response's reader (drain deadline, minimum rate)
@@ -282,10 +284,8 @@ class RouteMixin:
             # slow call (a PDF export, a large publish) does not stall every other request.
             # Exports (PDF renders) have their own small pool: they never occupy this one.
             # Calls that decode user data have theirs: one waiting for a decode worker never holds
-            # a thread every other route needs.
-            pool = self.service.export_executor if route.resource == "export" else \
-                self.service.monitor_request_executor if route.resource == "monitorrun" else \
-                self.service.decode_executor if (route.resource, method) in DECODE_ROUTES else None
+            # a thread every other route needs. Searches have theirs, or run on the loop (``_pool``).
+            pool = _pool(self.service, route.resource, method)
             context = contextvars.copy_context()
             context.run(decode_user.set, actor.name)  # the decode workers' per-user cap counts this caller
             if route.binary:  # a streamed response holds a slot until it ends (_stream_slot)
@@ -298,8 +298,11 @@ class RouteMixin:
             # whether or not the client stays connected (red team R12 N5).
             self._job_running = True
             try:
-                result = await IOLoop.current().run_in_executor(
-                    pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
+                if pool is ON_EVENT_LOOP:
+                    result = context.run(_parse_and_run, route, self.service, actor, path_args, query, body)
+                else:
+                    result = await IOLoop.current().run_in_executor(
+                        pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
             finally:
                 self._job_running = False
                 body = None
@@ -477,6 +480,18 @@ def _encode(result, fast: bool) -> bytes | str:
         except TypeError:  # orjson.JSONEncodeError
             pass
     return json.dumps(result)
+
+
+def _pool(service, resource: str, method: str):
+    """The threads a route's call runs on: None, the event loop's shared pool; ``ON_EVENT_LOOP``,
+    the loop itself (searches on a SQLite store: ``SearchService.search_executor``)."""
+    if resource == "export":
+        return service.export_executor
+    if resource == "monitorrun":
+        return service.monitor_request_executor
+    if (resource, method) == ("assets", "GET"):
+        return service.search_executor or ON_EVENT_LOOP
+    return service.decode_executor if (resource, method) in DECODE_ROUTES else None
 
 
 def _range_start(header: str) -> str:

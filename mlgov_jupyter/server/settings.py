@@ -189,6 +189,10 @@ class GovernanceSettings(LoggingConfigurable):
                          help="PDF exports rendered at a time, each in its own process, on threads "
                               "apart from those that serve other calls")
 
+    search_workers = Int(Limits.search_workers, allow_none=True, config=True,
+                         help="Threads of their own that serve catalog searches; 0: on the server's event "
+                              "loop; None (default): 0 with a SQLite store, 2 with a server database")
+
     smtp_host = Unicode("", config=True, help="SMTP server that sends notification emails (empty: email "
                                               "channels stay pending and their log says why)")
     smtp_port = Int(25, config=True, help="SMTP port")
