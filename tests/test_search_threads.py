@@ -1,14 +1,24 @@
-"""Where the server runs catalog searches (``search_workers``): on its event loop with a SQLite
-store, on threads of their own when configured (or with a server database)."""
+"""Where the server runs catalog searches: with a SQLite store, one with no words or one word of 4+
+characters first on its event loop, stopped at ``search_loop_ms`` and run again on the search
+threads (``search_workers``); others, with ``search_loop_ms`` 0, and with a server database, on the
+threads only."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 import pytest
+from sqlalchemy import text
 
 from helpers import publish_body
+from mlgov_jupyter.store import db
+from mlgov_jupyter.store.db import OverDeadline, Store
+
+# SQLite's VM runs this for seconds: a recursive count to fifty million
+SLOW = text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000) "
+            "SELECT count(*) FROM n")
 
 
 @pytest.fixture
@@ -18,7 +28,7 @@ def service(jp_serverapp):
 
 @pytest.fixture
 def threads(service, monkeypatch):
-    """The name of the thread each search ran on."""
+    """The name of the thread each search ran on (the real search runs)."""
     seen, real = [], type(service).search
 
     def search(self, actor, q):
@@ -34,27 +44,58 @@ async def _publish(api, name):
     assert status == 201, body
 
 
-async def test_on_sqlite_searches_run_on_the_event_loop_and_answer_as_before(api, service, threads):
+async def test_a_quick_search_runs_on_the_event_loop_and_answers_as_before(api, service, threads):
     await _publish(api, "loans_threads")
     status, body, _ = await api("alice", "GET", "assets", q="loans_threads")
     assert status == 200 and [i["name"] for i in body["items"]] == ["loans_threads"]
-    assert service.search_executor is None
     assert threads == [threading.main_thread().name]
     # a refusal raised on the loop is the same one-line JSON error
     status, body, _ = await api("alice", "GET", "assets", page="0")
     assert status == 400 and "page" in body["message"]
     status, body, _ = await api("alice", "GET", "assets", q="x" * 5000)
     assert status == 400 and set(body) == {"message"}
-    # and the loop goes on serving
     assert (await api("bob", "GET", "whoami"))[0] == 200
+    # no words: on the loop; two words, or a word under 4 characters (FTS5 expands a short prefix
+    # into many index terms in one read no deadline stops): on the search thread at once
+    threads.clear()
+    for q in ("", "loans threads", "lo"):
+        status, body, _ = await api("alice", "GET", "assets", q=q or None)
+        assert status == 200 and body["total"] == 1, (q, body)
+    assert threads[0] == threading.main_thread().name
+    assert len(threads) == 3 and all(name.startswith("mlgov-search") for name in threads[1:])
 
 
-async def test_search_workers_run_searches_on_threads_of_their_own(api, service, threads):
-    service.limits = dataclasses.replace(service.limits, search_workers=2)
+async def test_a_search_past_its_loop_time_is_run_again_on_the_search_thread(api, service, threads, monkeypatch):
     await _publish(api, "loans_threads")
-    answers = [await api(user, "GET", "assets", q="loans") for user in ("alice", "bob", "alice")]
+    monkeypatch.setattr(db, "STOP_CHECK_STEPS", 1)  # a small catalog's statements end within 10,000 steps
+    service.limits = dataclasses.replace(service.limits, search_loop_ms=1e-6)  # stopped at its first statement
+    status, body, _ = await api("bob", "GET", "assets", q="loans")
+    assert status == 200 and [i["name"] for i in body["items"]] == ["loans_threads"]
+    assert threads[0] == threading.main_thread().name and threads[1].startswith("mlgov-search")
+    assert len(threads) == 2
+    # 0: on the threads only (search_workers of them)
+    service.limits = dataclasses.replace(service.limits, search_loop_ms=0)
+    threads.clear()
+    answers = [await api(user, "GET", "assets", q="loans") for user in ("alice", "bob")]
     assert all(status == 200 and body["total"] == 1 for status, body, _ in answers)
-    assert service.search_executor._max_workers == 2
-    assert threads and all(name.startswith("mlgov-search") for name in threads)
-    status, body, _ = await api("alice", "GET", "assets", page="0")
-    assert status == 400 and "page" in body["message"]
+    assert len(threads) == 2 and all(name.startswith("mlgov-search") for name in threads)
+    assert service.search_executor._max_workers == 1
+
+
+def test_a_deadline_stops_a_sqlite_statement_and_leaves_its_connection_clean(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'deadline.sqlite'}")
+    store.engine.pool = store.engine.pool.recreate()  # one pooled connection at a time is reused below
+    started = time.monotonic()
+    with pytest.raises(OverDeadline):
+        with store.transaction(write=False, deadline=time.monotonic() + 0.05) as s:
+            s.execute(SLOW).scalar()
+    assert time.monotonic() - started < 1.0  # stopped, not run to the end (seconds)
+    # the pooled connection has no deadline left: a statement without one runs to its end
+    with store.transaction(write=False) as s:
+        assert s.execute(text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+                              "SELECT count(*) FROM n")).scalar() == 300000
+        assert s.execute(text("SELECT 1")).scalar() == 1
+    # a deadline that is not reached changes nothing
+    with store.transaction(write=False, deadline=time.monotonic() + 60) as s:
+        assert s.execute(text("SELECT count(*) FROM projects")).scalar() == 0
+    store.dispose()

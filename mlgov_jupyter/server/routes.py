@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import json
 import re
+import time
 from typing import Callable
 from urllib.parse import quote
 
@@ -25,6 +26,8 @@ from tornado.iostream import StreamClosedError
 from .. import api
 from ..core.errors import GovernanceError, Invalid, TooLarge
 from ..service import Actor
+from ..service.search import search_deadline
+from ..store.db import OverDeadline
 from ..store.decode_worker import decode_user
 from .budgets import BodyBudget, budgets, mib
 from .openapi import openapi_document
@@ -39,7 +42,7 @@ DECODE_ROUTES = {("assets", "POST"), ("data", "GET"), ("capture", "POST"), ("gro
 # ms for the sidebar's open, of 1.5-3 ms of server CPU a request)
 ORJSON_ROUTES = {("assets", "GET")}
 
-ON_EVENT_LOOP = object()  # ``_pool``: the call runs on the event loop, not on a thread
+_NOT_YET = object()  # call_route: no result yet
 
 BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (a sender that stalls is dropped)
 BODY_SLACK = 64 << 10  # bytes over max_body_bytes at which tornado drops the connection itself
@@ -284,7 +287,8 @@ class RouteMixin:
             # slow call (a PDF export, a large publish) does not stall every other request.
             # Exports (PDF renders) have their own small pool: they never occupy this one.
             # Calls that decode user data have theirs: one waiting for a decode worker never holds
-            # a thread every other route needs. Searches have theirs, or run on the loop (``_pool``).
+            # a thread every other route needs. Searches have theirs, and run first on the loop
+            # when they are quick (``search_loop_seconds``).
             pool = _pool(self.service, route.resource, method)
             context = contextvars.copy_context()
             context.run(decode_user.set, actor.name)  # the decode workers' per-user cap counts this caller
@@ -298,9 +302,16 @@ class RouteMixin:
             # whether or not the client stays connected (red team R12 N5).
             self._job_running = True
             try:
-                if pool is ON_EVENT_LOOP:
-                    result = context.run(_parse_and_run, route, self.service, actor, path_args, query, body)
-                else:
+                result = _NOT_YET
+                budget = self.service.search_loop_seconds(query.get("q") or "") \
+                    if pool is self.service.search_executor else 0.0
+                if budget > 0:
+                    try:  # first on the loop, stopped at the deadline (``search_loop_seconds``)
+                        result = context.run(_run_until, time.monotonic() + budget,
+                                             route, self.service, actor, path_args, query, body)
+                    except OverDeadline:
+                        pass
+                if result is _NOT_YET:
                     result = await IOLoop.current().run_in_executor(
                         pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
             finally:
@@ -483,15 +494,23 @@ def _encode(result, fast: bool) -> bytes | str:
 
 
 def _pool(service, resource: str, method: str):
-    """The threads a route's call runs on: None, the event loop's shared pool; ``ON_EVENT_LOOP``,
-    the loop itself (searches on a SQLite store: ``SearchService.search_executor``)."""
+    """The threads a route's call runs on (None: the event loop's shared pool)."""
     if resource == "export":
         return service.export_executor
     if resource == "monitorrun":
         return service.monitor_request_executor
     if (resource, method) == ("assets", "GET"):
-        return service.search_executor or ON_EVENT_LOOP
+        return service.search_executor
     return service.decode_executor if (resource, method) in DECODE_ROUTES else None
+
+
+def _run_until(deadline: float, route, service, actor, path_args, query, body):
+    """``_parse_and_run`` with the search's statements stopped at ``deadline`` (``OverDeadline``)."""
+    token = search_deadline.set(deadline)
+    try:
+        return _parse_and_run(route, service, actor, path_args, query, body)
+    finally:
+        search_deadline.reset(token)
 
 
 def _range_start(header: str) -> str:

@@ -190,8 +190,12 @@ class GovernanceSettings(LoggingConfigurable):
                               "apart from those that serve other calls")
 
     search_workers = Int(Limits.search_workers, allow_none=True, config=True,
-                         help="Threads of their own that serve catalog searches; 0: on the server's event "
-                              "loop; None (default): 0 with a SQLite store, 2 with a server database")
+                         help="Threads of their own that serve catalog searches (None, default: 1 with a "
+                              "SQLite store, 2 with a server database)")
+    search_loop_ms = Float(Limits.search_loop_ms, config=True,
+                           help="SQLite store: milliseconds a search may run on the server's event loop "
+                                "(no thread hand-over); one that runs longer is stopped and run again on "
+                                "the search threads. 0: every search on the threads")
 
     smtp_host = Unicode("", config=True, help="SMTP server that sends notification emails (empty: email "
                                               "channels stay pending and their log says why)")

@@ -23,6 +23,7 @@ import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -39,6 +40,7 @@ from ..store import tables as t
 from .base import Actor, aware
 
 FACETS = ("kind", "project", "owner", "classification", "tag")
+LOOP_WORD_CHARS = 4  # search_loop_seconds: a shorter word goes to the search threads at once
 SEARCH_CACHE_ENTRIES = 256  # per service: (query, filters) counts and page orders of one generation
 CANDIDATES_PER_MATCH_WALKED = 0.5  # measured at 100k on SQLite: reading a filter's candidate costs
 # ~2x testing one word match against them (0.7 vs 0.4 us of CPU): candidates first when C^2 <= 0.5 * 1,000 * N
@@ -62,7 +64,7 @@ class SearchService:
         unless ``total_is_lower_bound`` (more than ``SEARCH_EXACT_TOTAL`` matches: then total,
         facets and the pages are those of the newest ``SEARCH_EXACT_TOTAL`` matches, and pages
         past them are empty). Raises Forbidden if the caller may not search."""
-        with self.store.transaction(write=False) as s:
+        with self.store.transaction(write=False, deadline=search_deadline.get()) as s:
             principal = self._authorize(s, actor, authz.CATALOG_SEARCH, Resource(type="catalog"))
             match = None
             if q.q.strip():
@@ -95,24 +97,37 @@ class SearchService:
                     "facets": {facet: dict(values) for facet, values in named[1].items()}}
 
     @property
-    def search_executor(self) -> ThreadPoolExecutor | None:
-        """Where hosts run the search route: None, on their event loop, or threads of its own
-        (``limits.search_workers``; None picks by store). On SQLite a search is a few ms of CPU
-        (p95 <= 15 ms at 100k assets) and its Python holds the interpreter lock: handing it to a
-        thread cost more than the search (measured at 100k, a rare word over REST: 3.3-4.6 ms of
-        server CPU a request on a pool, 2.0-3.1 ms on the event loop; 8 clients on a pool of the
-        server's shared threads: 5.9 ms). On a server database a search waits on the network:
-        two threads of its own, so that the loop serves other requests meanwhile."""
-        workers = self.limits.search_workers
-        if workers is None:
-            workers = 0 if self.store.is_sqlite else 2
-        if workers <= 0:
-            return None
+    def search_executor(self) -> ThreadPoolExecutor:
+        """The threads hosts run searches on, apart from every other call's: ``limits.search_workers``
+        (None: one with a SQLite store, where a search's Python holds the interpreter lock and more
+        threads only contend for it; two with a server database, where a search waits on the network)."""
         with _POOL_LOCK:
             pool = self.__dict__.get("_search_pool")
             if pool is None:
-                pool = self._search_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlgov-search")
+                workers = self.limits.search_workers or (1 if self.store.is_sqlite else 2)
+                pool = self._search_pool = ThreadPoolExecutor(max_workers=max(1, workers),
+                                                              thread_name_prefix="mlgov-search")
             return pool
+
+    def search_loop_seconds(self, words: str) -> float:
+        """Seconds a search for ``words`` (the query's text) may run on a host's event loop before
+        it is stopped (``OverDeadline``, under ``search_deadline``) and run again on
+        ``search_executor``; 0: on the threads at once. ``limits.search_loop_ms`` with a SQLite store
+        for a search with no words or one word of at least ``LOOP_WORD_CHARS`` characters; else 0.
+
+        Why: at 100k on SQLite a rare word over REST took 2.0-2.3 ms of server CPU a request on the
+        loop, 2.9-3.5 on one thread and 3.1-5.9 on the shared pool (1 to 8 clients: the hand-over and
+        the interpreter lock cost more than the search). A deadline stops statements between SQLite's
+        steps, but not FTS5's expansion of a prefix into every index term it begins, which is one
+        step: one word of 4+ characters took at most 42 ms, 'tag' (50 terms) 30 ms, four 3-letter
+        words 160-340 ms and a hundred one-letter words 0.5 s. With a server database a search waits
+        on the network: on the threads."""
+        if not self.store.is_sqlite:
+            return 0.0
+        found = re.findall(r"\w+", words)
+        if len(found) > 1 or (found and len(found[0]) < LOOP_WORD_CHARS):
+            return 0.0
+        return self.limits.search_loop_ms / 1000
 
     def _count_matches(self, s: Session, q: m.SearchQuery, words: tuple, match: str | None,
                        project_id: int | None) -> tuple[tuple, list[int]]:
@@ -238,6 +253,8 @@ class SearchService:
 
 
 _POOL_LOCK = threading.Lock()
+# when set (time.monotonic() seconds), a search's statements stop then: OverDeadline (store/db.py)
+search_deadline: ContextVar[float | None] = ContextVar("mlgov_search_deadline", default=None)
 _HELD = union_all(  # the caller's active grants (and when they end) and pending requests among a page's assets
     select(t.Grant.asset_id, t.Grant.expires_at).where(
         t.Grant.asset_id.in_(bindparam("ids", expanding=True)), t.Grant.grantee == bindparam("name"),

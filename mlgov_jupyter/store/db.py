@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -64,6 +65,30 @@ def unwritable_reason(exc: OperationalError) -> str | None:
     return next((reason for needle, reason in _UNWRITABLE if needle in text), None)
 
 
+class OverDeadline(Exception):
+    """A transaction's statement was stopped at its deadline (``Store.transaction``); nothing it
+    read was kept. Not a caller's error: the host runs the call again where it may take longer."""
+
+
+@contextmanager
+def _stop_at(session: Session, deadline: float | None) -> Iterator[None]:
+    """SQLite: stop the session's statements once ``time.monotonic()`` passes ``deadline``
+    (sqlite3's progress handler, asked every ``STOP_CHECK_STEPS`` virtual machine steps, ~0.1 ms);
+    the connection goes back to the pool without it."""
+    if deadline is None:
+        yield
+        return
+    driver = session.connection().connection.driver_connection
+    driver.set_progress_handler(lambda: time.monotonic() > deadline, STOP_CHECK_STEPS)
+    try:
+        yield
+    finally:
+        driver.set_progress_handler(None, 0)
+
+
+STOP_CHECK_STEPS = 10_000  # SQLite virtual machine steps between checks of a deadline
+
+
 class Store:
     """Owns the engine and hands out transactions. Knows nothing of users or rules."""
 
@@ -92,21 +117,25 @@ class Store:
             command.upgrade(cfg, "heads")  # independent branches may each add tables
 
     @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
+    def transaction(self, write: bool = True, deadline: float | None = None) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception.
+        ``deadline`` (``time.monotonic()`` seconds; SQLite only, else ignored): a statement still
+        running then is stopped and ``OverDeadline`` raised (``_stop_at``)."""
         session = (self._write if write else self._read)()
         try:
-            with session.begin():
+            with session.begin(), _stop_at(session, deadline if self.is_sqlite else None):
                 yield session
-        except (IntegrityError, StaleDataError):
-            # two writers raced for the same unique name, or for a row one of them deleted (possible
-            # on PostgreSQL): nothing was kept
-            raise Conflict("the change collided with another one made at the same time; try again") from None
         except OperationalError as exc:
+            if deadline is not None and "interrupted" in str(getattr(exc, "orig", exc)):
+                raise OverDeadline() from None
             reason = unwritable_reason(exc)
             if reason is None:
                 raise
             raise Unavailable(f"the governance store cannot be written: {reason}") from None
+        except (IntegrityError, StaleDataError):
+            # two writers raced for the same unique name, or for a row one of them deleted (possible
+            # on PostgreSQL): nothing was kept
+            raise Conflict("the change collided with another one made at the same time; try again") from None
         finally:
             session.close()
 
