@@ -515,15 +515,18 @@ def test_job_checkpoints_when_the_head_moves_and_only_then(tmp_path):
         time.sleep(0.5)
         assert not list(folder.glob("*.json"))  # nothing to sign yet
         grow(svc, 2)
-        assert _wait_for(lambda: len(list(folder.glob("*.json"))) == 1)
+        assert _wait_for(lambda: len(list(folder.glob("*.json"))) >= 1)
+        time.sleep(0.3)  # a run that began between the two events (a loaded machine: seen in CI) signs the second
+        signed = len(list(folder.glob("*.json")))
+        assert signed in (1, 2)
         time.sleep(0.5)  # several more runs: the head has not moved
-        assert len(list(folder.glob("*.json"))) == 1
+        assert len(list(folder.glob("*.json"))) == signed
         grow(svc, 1)
-        assert _wait_for(lambda: len(list(folder.glob("*.json"))) == 2)
+        assert _wait_for(lambda: len(list(folder.glob("*.json"))) == signed + 1)
     finally:
         scheduler.shutdown()
         svc.store.dispose()
-    assert json.loads((folder / "000002.json").read_text())["payload"]["first_event"] == 3
+    assert json.loads((folder / f"{signed + 1:06d}.json").read_text())["payload"]["first_event"] == 3
 
 
 def test_job_survives_a_failing_run(tmp_path, caplog):
