@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from helpers import publish_body
+from mlgov_jupyter.server.budgets import search_turns
 from mlgov_jupyter.store import db
 from mlgov_jupyter.store.db import OverDeadline, Store
 
@@ -24,6 +25,12 @@ SLOW = text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHER
 @pytest.fixture
 def service(jp_serverapp):
     return jp_serverapp.web_app.settings["mlgov_service"]
+
+
+@pytest.fixture
+def search_turns_of(jp_serverapp):
+    """The users holding or waiting for a turn on the search threads."""
+    return lambda _service: search_turns(jp_serverapp.web_app.settings).locks
 
 
 @pytest.fixture
@@ -46,7 +53,7 @@ async def _publish(api, name):
 
 async def test_a_quick_search_runs_on_the_event_loop_and_answers_as_before(api, service, threads):
     await _publish(api, "loans_threads")
-    status, body, _ = await api("alice", "GET", "assets", q="loans_threads")
+    status, body, _ = await api("alice", "GET", "assets", q="threads")
     assert status == 200 and [i["name"] for i in body["items"]] == ["loans_threads"]
     assert threads == [threading.main_thread().name]
     # a refusal raised on the loop is the same one-line JSON error
@@ -58,11 +65,11 @@ async def test_a_quick_search_runs_on_the_event_loop_and_answers_as_before(api, 
     # no words: on the loop; two words, or a word under 4 characters (FTS5 expands a short prefix
     # into many index terms in one read no deadline stops): on the search thread at once
     threads.clear()
-    for q in ("", "loans threads", "lo"):
+    for q in ("", "loans threads", "lo", "loans_threads"):  # "loans_threads": two tokens to FTS5
         status, body, _ = await api("alice", "GET", "assets", q=q or None)
         assert status == 200 and body["total"] == 1, (q, body)
     assert threads[0] == threading.main_thread().name
-    assert len(threads) == 3 and all(name.startswith("mlgov-search") for name in threads[1:])
+    assert len(threads) == 4 and all(name.startswith("mlgov-search") for name in threads[1:])
 
 
 async def test_a_search_past_its_loop_time_is_run_again_on_the_search_thread(api, service, threads, monkeypatch):
@@ -79,7 +86,7 @@ async def test_a_search_past_its_loop_time_is_run_again_on_the_search_thread(api
     answers = [await api(user, "GET", "assets", q="loans") for user in ("alice", "bob")]
     assert all(status == 200 and body["total"] == 1 for status, body, _ in answers)
     assert len(threads) == 2 and all(name.startswith("mlgov-search") for name in threads)
-    assert service.search_executor._max_workers == 1
+    assert service.search_executor._max_workers == 2
 
 
 def test_a_deadline_stops_a_sqlite_statement_and_leaves_its_connection_clean(tmp_path):
@@ -99,3 +106,28 @@ def test_a_deadline_stops_a_sqlite_statement_and_leaves_its_connection_clean(tmp
     with store.transaction(write=False, deadline=time.monotonic() + 60) as s:
         assert s.execute(text("SELECT count(*) FROM projects")).scalar() == 0
     store.dispose()
+
+
+async def test_one_user_takes_one_search_thread_at_a_time(api, service, monkeypatch, search_turns_of):
+    """Alice's slow searches wait their turn; Bob's search meanwhile takes the other thread."""
+    import asyncio
+
+    service.limits = dataclasses.replace(service.limits, search_loop_ms=0)
+    await _publish(api, "loans_threads")
+    real, gate, threads = type(service).search, threading.Event(), []
+
+    def search(self, actor, q):
+        threads.append(threading.current_thread().name)
+        if actor.name == "alice":
+            gate.wait(10)  # a slow search: held until Bob is answered
+        return real(self, actor, q)
+
+    monkeypatch.setattr(type(service), "search", search)
+    alices = [asyncio.ensure_future(api("alice", "GET", "assets", q=f"loans {i}")) for i in range(3)]
+    await asyncio.sleep(0.3)
+    status, body, _ = await asyncio.wait_for(api("bob", "GET", "assets", q="loans"), 5)
+    assert status == 200 and body["total"] == 1
+    assert len(threads) == 2  # one of Alice's searches holds a thread; her others wait on the loop
+    gate.set()
+    assert all(r[0] == 200 for r in await asyncio.gather(*alices))
+    assert not search_turns_of(service)

@@ -29,6 +29,7 @@ import asyncio
 import itertools
 import logging
 from collections import Counter
+from contextlib import asynccontextmanager
 from typing import Callable
 
 from ..core.errors import TooLarge, Unavailable
@@ -200,6 +201,33 @@ class StreamSlots:
         self.by_user[user] -= 1
         if self.by_user[user] <= 0:
             del self.by_user[user]
+
+
+class Turns:
+    """One call at a time per user (``turn``): the others of that user wait their turn here, on the
+    event loop, without holding a thread. Searches on the search threads take turns so that one
+    user's slow searches cannot fill the threads every other user's searches need (red team R18:
+    one user's four connections of one-letter words made another's search wait 3.8 s)."""
+
+    def __init__(self):
+        self.locks: dict[str, list] = {}  # user -> [lock, callers holding or waiting for it]
+
+    @asynccontextmanager
+    async def turn(self, user: str):
+        entry = self.locks.setdefault(user, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                self.locks.pop(user, None)
+
+
+def search_turns(settings: dict) -> Turns:
+    """The application's turns on the search threads (one per tornado Application)."""
+    return settings.setdefault("mlgov_search_turns", Turns())
 
 
 def budgets(settings: dict) -> tuple[BodyBudget, StreamSlots]:

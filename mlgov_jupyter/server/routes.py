@@ -13,6 +13,7 @@ import contextvars
 import json
 import re
 import time
+from contextlib import nullcontext
 from typing import Callable
 from urllib.parse import quote
 
@@ -29,7 +30,7 @@ from ..service import Actor
 from ..service.search import search_deadline
 from ..store.db import OverDeadline
 from ..store.decode_worker import decode_user
-from .budgets import BodyBudget, budgets, mib
+from .budgets import BodyBudget, budgets, mib, search_turns
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
@@ -311,9 +312,11 @@ class RouteMixin:
                                              route, self.service, actor, path_args, query, body)
                     except OverDeadline:
                         pass
-                if result is _NOT_YET:
-                    result = await IOLoop.current().run_in_executor(
-                        pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
+                if result is _NOT_YET:  # searches: one a user at a time on their threads
+                    async with search_turns(self.settings).turn(actor.name) \
+                            if pool is self.service.search_executor else nullcontext():
+                        result = await IOLoop.current().run_in_executor(
+                            pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
             finally:
                 self._job_running = False
                 body = None

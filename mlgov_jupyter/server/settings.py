@@ -190,8 +190,8 @@ class GovernanceSettings(LoggingConfigurable):
                               "apart from those that serve other calls")
 
     search_workers = Int(Limits.search_workers, allow_none=True, config=True,
-                         help="Threads of their own that serve catalog searches (None, default: 1 with a "
-                              "SQLite store, 2 with a server database)")
+                         help="Threads of their own that serve catalog searches, one a user at a time "
+                              "(None, default: 2)")
     search_loop_ms = Float(Limits.search_loop_ms, config=True,
                            help="SQLite store: milliseconds a search may run on the server's event loop "
                                 "(no thread hand-over); one that runs longer is stopped and run again on "

@@ -99,12 +99,13 @@ class SearchService:
     @property
     def search_executor(self) -> ThreadPoolExecutor:
         """The threads hosts run searches on, apart from every other call's: ``limits.search_workers``
-        (None: one with a SQLite store, where a search's Python holds the interpreter lock and more
-        threads only contend for it; two with a server database, where a search waits on the network)."""
+        (None: two). Hosts give each user one of them at a time (``server/budgets.Turns``): one
+        user's slow searches leave the other thread to everyone else. More threads than that only
+        contend for the interpreter lock (a search is mostly Python)."""
         with _POOL_LOCK:
             pool = self.__dict__.get("_search_pool")
             if pool is None:
-                workers = self.limits.search_workers or (1 if self.store.is_sqlite else 2)
+                workers = self.limits.search_workers or 2
                 pool = self._search_pool = ThreadPoolExecutor(max_workers=max(1, workers),
                                                               thread_name_prefix="mlgov-search")
             return pool
@@ -113,7 +114,9 @@ class SearchService:
         """Seconds a search for ``words`` (the query's text) may run on a host's event loop before
         it is stopped (``OverDeadline``, under ``search_deadline``) and run again on
         ``search_executor``; 0: on the threads at once. ``limits.search_loop_ms`` with a SQLite store
-        for a search with no words or one word of at least ``LOOP_WORD_CHARS`` characters; else 0.
+        for a search with no words or one token (as FTS5 splits: "id_col" is two) of at least
+        ``LOOP_WORD_CHARS`` characters; else 0 (red team R18: one "word" of 70 tokens, a phrase
+        FTS5 reads in steps the deadline cannot stop, held the loop 42-138 ms).
 
         Why: at 100k on SQLite a rare word over REST took 2.0-2.3 ms of server CPU a request on the
         loop, 2.9-3.5 on one thread and 3.1-5.9 on the shared pool (1 to 8 clients: the hand-over and
@@ -124,7 +127,7 @@ class SearchService:
         on the network: on the threads."""
         if not self.store.is_sqlite:
             return 0.0
-        found = re.findall(r"\w+", words)
+        found = re.findall(r"[^\W_]+", words)  # FTS5's tokens (unicode61: letters and digits)
         if len(found) > 1 or (found and len(found[0]) < LOOP_WORD_CHARS):
             return 0.0
         return self.limits.search_loop_ms / 1000
