@@ -65,11 +65,12 @@ async def test_a_quick_search_runs_on_the_event_loop_and_answers_as_before(api, 
     # no words: on the loop; two words, or a word under 4 characters (FTS5 expands a short prefix
     # into many index terms in one read no deadline stops): on the search thread at once
     threads.clear()
-    for q in ("", "loans threads", "lo", "loans_threads"):  # "loans_threads": two tokens to FTS5
+    for q in ("", "loans threads", "lo", "loans_threads", "loans\u19b0threads"):
+        # "loans_threads": two tokens to FTS5; U+19B0 is a letter to Python, a separator to FTS5
         status, body, _ = await api("alice", "GET", "assets", q=q or None)
         assert status == 200 and body["total"] == 1, (q, body)
     assert threads[0] == threading.main_thread().name
-    assert len(threads) == 4 and all(name.startswith("mlgov-search") for name in threads[1:])
+    assert len(threads) == 5 and all(name.startswith("mlgov-search") for name in threads[1:])
 
 
 async def test_a_search_past_its_loop_time_is_run_again_on_the_search_thread(api, service, threads, monkeypatch):
@@ -123,11 +124,15 @@ async def test_one_user_takes_one_search_thread_at_a_time(api, service, monkeypa
         return real(self, actor, q)
 
     monkeypatch.setattr(type(service), "search", search)
-    alices = [asyncio.ensure_future(api("alice", "GET", "assets", q=f"loans {i}")) for i in range(3)]
+    alices = [asyncio.ensure_future(api("alice", "GET", "assets", q=f"loans {i}")) for i in range(8)]
     await asyncio.sleep(0.3)
     status, body, _ = await asyncio.wait_for(api("bob", "GET", "assets", q="loans"), 5)
     assert status == 200 and body["total"] == 1
     assert len(threads) == 2  # one of Alice's searches holds a thread; her others wait on the loop
+    # a ninth of hers, with eight running or waiting: refused at once, not queued
+    status, body, _ = await asyncio.wait_for(api("alice", "GET", "assets", q="loans 9"), 5)
+    assert status == 503
+    assert body["message"] == "alice has 8 searches running or waiting already; try again when they are answered"
     gate.set()
     assert all(r[0] == 200 for r in await asyncio.gather(*alices))
     assert not search_turns_of(service)

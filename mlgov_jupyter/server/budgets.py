@@ -203,18 +203,27 @@ class StreamSlots:
             del self.by_user[user]
 
 
+SEARCHES_PER_USER = 8  # Turns: one user's searches running or waiting on the search threads at once
+
+
 class Turns:
     """One call at a time per user (``turn``): the others of that user wait their turn here, on the
     event loop, without holding a thread. Searches on the search threads take turns so that one
     user's slow searches cannot fill the threads every other user's searches need (red team R18:
     one user's four connections of one-letter words made another's search wait 3.8 s)."""
 
-    def __init__(self):
+    def __init__(self, most: int = SEARCHES_PER_USER):
+        self.most = most  # calls one user may have holding or waiting for a turn (503 beyond)
         self.locks: dict[str, list] = {}  # user -> [lock, callers holding or waiting for it]
 
     @asynccontextmanager
     async def turn(self, user: str):
+        """Wait for ``user``'s turn; Unavailable (503) when ``most`` of theirs hold or wait for one
+        already (red team R19 F3: 2,000 requests sent and closed at once queued 15 minutes of work)."""
         entry = self.locks.setdefault(user, [asyncio.Lock(), 0])
+        if entry[1] >= self.most:
+            raise Unavailable(f"{user} has {entry[1]} searches running or waiting already; try again "
+                              "when they are answered")
         entry[1] += 1
         try:
             async with entry[0]:

@@ -25,7 +25,7 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 
 from .. import api
-from ..core.errors import GovernanceError, Invalid, TooLarge
+from ..core.errors import GovernanceError, Invalid, TooLarge, Unavailable
 from ..service import Actor
 from ..service.search import search_deadline
 from ..store.db import OverDeadline
@@ -189,6 +189,12 @@ class RouteMixin:
             self._discard_body()
             raise
 
+    def _client_gone(self) -> bool:
+        """Whether the caller's connection is closed already (a search that waited its turn is then
+        not run: red team R19 F3)."""
+        stream = getattr(self.request.connection, "stream", None)
+        return stream is not None and stream.closed()
+
     def _discard_body(self) -> None:
         """Let tornado read and drop a refused body until the answer is out (it then closes the
         connection), instead of dropping the connection before the answer (a declared length
@@ -315,6 +321,8 @@ class RouteMixin:
                 if result is _NOT_YET:  # searches: one a user at a time on their threads
                     async with search_turns(self.settings).turn(actor.name) \
                             if pool is self.service.search_executor else nullcontext():
+                        if pool is self.service.search_executor and self._client_gone():
+                            raise Unavailable("the client closed the connection")  # nobody to answer
                         result = await IOLoop.current().run_in_executor(
                             pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
             finally:

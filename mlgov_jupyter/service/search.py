@@ -114,9 +114,10 @@ class SearchService:
         """Seconds a search for ``words`` (the query's text) may run on a host's event loop before
         it is stopped (``OverDeadline``, under ``search_deadline``) and run again on
         ``search_executor``; 0: on the threads at once. ``limits.search_loop_ms`` with a SQLite store
-        for a search with no words or one token (as FTS5 splits: "id_col" is two) of at least
+        for an ASCII search with no words or one token (as FTS5 splits: "id_col" is two) of at least
         ``LOOP_WORD_CHARS`` characters; else 0 (red team R18: one "word" of 70 tokens, a phrase
-        FTS5 reads in steps the deadline cannot stop, held the loop 42-138 ms).
+        FTS5 reads in steps the deadline cannot stop, held the loop 42-138 ms; R19: unicode61
+        splits on 21 characters Python's regex counts as letters, e.g. U+19B0).
 
         Why: at 100k on SQLite a rare word over REST took 2.0-2.3 ms of server CPU a request on the
         loop, 2.9-3.5 on one thread and 3.1-5.9 on the shared pool (1 to 8 clients: the hand-over and
@@ -127,7 +128,9 @@ class SearchService:
         on the network: on the threads."""
         if not self.store.is_sqlite:
             return 0.0
-        found = re.findall(r"[^\W_]+", words)  # FTS5's tokens (unicode61: letters and digits)
+        if not words.isascii():  # unicode61 splits on characters Python counts as letters (R19 F1)
+            return 0.0
+        found = re.findall(r"[A-Za-z0-9]+", words)  # FTS5's tokens of ASCII text (unicode61)
         if len(found) > 1 or (found and len(found[0]) < LOOP_WORD_CHARS):
             return 0.0
         return self.limits.search_loop_ms / 1000
