@@ -312,6 +312,7 @@ def _client(port: int, paths: list[str], start: float, stop: float, out) -> None
     lat, i = [], 0
     while time.time() < start:
         time.sleep(0.001)
+    began = time.time()  # later than start when this process started late (spawned on a busy machine)
     while time.time() < stop:
         t = time.perf_counter()
         conn.request("GET", paths[i % len(paths)], headers=headers)
@@ -321,7 +322,7 @@ def _client(port: int, paths: list[str], start: float, stop: float, out) -> None
             raise RuntimeError(f"HTTP {resp.status}")
         lat.append(time.perf_counter() - t)
         i += 1
-    out.put(lat)
+    out.put((lat, max(1e-9, time.time() - began)))
 
 
 def rest(ports: dict, n: int, seconds: float, pids: dict) -> dict:
@@ -356,12 +357,14 @@ def rest(ports: dict, n: int, seconds: float, pids: dict) -> dict:
                 while time.time() < start:
                     time.sleep(0.01)
                 cpu = _process_cpu_ms(pids[server])
-                lat = [x for _ in procs for x in q.get()]
+                answers = [q.get() for _ in procs]  # (latencies, seconds the client asked for)
+                lat = [x for one, _ in answers for x in one]
                 cpu = (_process_cpu_ms(pids[server]) - cpu) / max(1, len(lat))
                 for p in procs:
                     p.join()
-                out[(name, clients, server)] = (len(lat) / seconds,
-                                                statistics.median(lat) * 1000 if lat else float("nan"), cpu)
+                # each client's rate over the time it really asked (one that started late asked less)
+                rate = sum(len(one) / took for one, took in answers)
+                out[(name, clients, server)] = (rate, statistics.median(lat) * 1000 if lat else float("nan"), cpu)
     return out
 
 
