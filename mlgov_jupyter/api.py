@@ -383,15 +383,12 @@ def match(method: str, path: str) -> tuple[Route, dict]:
     raise NotFound(f"{method} {path}: " + ("method not allowed" if allowed else "no such endpoint"))
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def check_path(args: dict) -> None:
     """Invalid for a name in the path (decoded: ``%00``) holding a control character: no name
     holds one, and PostgreSQL cannot even compare text holding NUL (a 500, and the denial's audit
     event failed with it: red team R17-1)."""
     for key, value in args.items():
-        if isinstance(value, str) and _CONTROL.search(value):
+        if isinstance(value, str) and json_text.CONTROL.search(value):
             raise Invalid(f"the {key} in the path holds a control character")
 
 

@@ -15,6 +15,7 @@ import re
 from collections import Counter
 
 from .errors import Invalid, TooLarge, TooManyRows
+from .json_text import CONTROL
 
 TOP_VALUES = 5  # most frequent values shown per text column
 DISTINCT_CAP = 10_000  # distinct values counted per text column before it is marked high-cardinality
@@ -294,7 +295,7 @@ def check_columns(fields) -> None:
     if len(fields) > MAX_COLUMNS:
         raise TooLarge(f"the data has {len(fields)} columns; at most {MAX_COLUMNS} may be published")
     for f in fields:
-        if any(ord(c) < 32 or ord(c) == 127 for c in f.name):
+        if CONTROL.search(f.name):
             raise Invalid(f"column name {f.name!r} holds a control character: rename it")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from .errors import Invalid
@@ -32,6 +33,7 @@ def loads(text: str | bytes, what: str, hint: str = "", allow_nan: bool = False)
 
 
 _INT_LIMIT = 2 ** 63
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # a control character: no name (path, column) holds one
 
 
 def check_values(value: Any, what: str) -> None:

@@ -13,7 +13,6 @@ import contextvars
 import json
 import re
 import time
-from contextlib import nullcontext
 from typing import Callable
 from urllib.parse import quote
 
@@ -42,8 +41,6 @@ DECODE_ROUTES = {("assets", "POST"), ("data", "GET"), ("capture", "POST"), ("gro
 # their JSON is written by orjson (a search page: 0.08 -> 0.012 ms for a rare word's, 0.31 -> 0.07
 # ms for the sidebar's open, of 1.5-3 ms of server CPU a request)
 ORJSON_ROUTES = {("assets", "GET")}
-
-_NOT_YET = object()  # call_route: no result yet
 
 BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (a sender that stalls is dropped)
 BODY_SLACK = 64 << 10  # bytes over max_body_bytes at which tornado drops the connection itself
@@ -189,6 +186,22 @@ class RouteMixin:
             self._discard_body()
             raise
 
+    async def _search(self, pool, run: tuple, words: str):
+        """A search call (``run``: ``context.run`` and ``_parse_and_run``'s arguments): first on the
+        event loop while it is quick (``search_loop_seconds``, stopped at the deadline), else on
+        ``pool``, one search a user at a time (``Turns``); not run for a client already gone."""
+        budget = self.service.search_loop_seconds(words)
+        if budget > 0:
+            in_context, _, *args = run
+            try:
+                return in_context(_run_until, time.monotonic() + budget, *args)
+            except OverDeadline:
+                pass
+        async with search_turns(self.settings).turn(self.actor.name):
+            if self._client_gone():
+                raise Unavailable("the client closed the connection")  # nobody to answer
+            return await IOLoop.current().run_in_executor(pool, *run)
+
     def _client_gone(self) -> bool:
         """Whether the caller's connection is closed already (a search that waited its turn is then
         not run: red team R19 F3)."""
@@ -309,22 +322,11 @@ class RouteMixin:
             # whether or not the client stays connected (red team R12 N5).
             self._job_running = True
             try:
-                result = _NOT_YET
-                budget = self.service.search_loop_seconds(query.get("q") or "") \
-                    if pool is self.service.search_executor else 0.0
-                if budget > 0:
-                    try:  # first on the loop, stopped at the deadline (``search_loop_seconds``)
-                        result = context.run(_run_until, time.monotonic() + budget,
-                                             route, self.service, actor, path_args, query, body)
-                    except OverDeadline:
-                        pass
-                if result is _NOT_YET:  # searches: one a user at a time on their threads
-                    async with search_turns(self.settings).turn(actor.name) \
-                            if pool is self.service.search_executor else nullcontext():
-                        if pool is self.service.search_executor and self._client_gone():
-                            raise Unavailable("the client closed the connection")  # nobody to answer
-                        result = await IOLoop.current().run_in_executor(
-                            pool, context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
+                run = (context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
+                if pool is self.service.search_executor:
+                    result = await self._search(pool, run, query.get("q") or "")
+                else:
+                    result = await IOLoop.current().run_in_executor(pool, *run)
             finally:
                 self._job_running = False
                 body = None

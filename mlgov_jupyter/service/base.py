@@ -307,6 +307,16 @@ class ServiceBase:
 
     # ---- plumbing -------------------------------------------------------------------------
 
+    def _threads(self, key: str, size: int, prefix: str):
+        """This service's pool of ``size`` threads named ``prefix``, kept under ``key`` (made on
+        first use; a pool made by a racing caller is never used and starts no thread)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = self.__dict__.get(key)
+        if pool is None:
+            pool = self.__dict__.setdefault(key, ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix=prefix))
+        return pool
+
     def _principal(self, s: Session, actor: Actor) -> Principal:
         """The caller with their project designations; with stored roles, the policy version is
         read in the same statement (one round trip) and kept for the transaction (``_authorizer``).

@@ -58,21 +58,13 @@ class MonitorService(CreatorGroups):
     @property
     def monitor_executor(self):
         """The threads scheduled monitor runs use: never the pool that serves other calls."""
-        return self._pool("_monitor_pool", self.monitor_workers, "mlgov-monitor")
+        return self._threads("_monitor_pool", self.monitor_workers, "mlgov-monitor")
 
     @property
     def monitor_request_executor(self):
         """The threads run-now requests use: apart from scheduled runs (a project's many
         scheduled monitors never hold a person's run) and from the pool that serves other calls."""
-        return self._pool("_monitor_request_pool", self.monitor_workers, "mlgov-monitor-now")
-
-    def _pool(self, key: str, size: int, prefix: str):
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = self.__dict__.get(key)
-        if pool is None:
-            pool = self.__dict__.setdefault(key, ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix=prefix))
-        return pool
+        return self._threads("_monitor_request_pool", self.monitor_workers, "mlgov-monitor-now")
 
     # ---- records -----------------------------------------------------------------------------
 

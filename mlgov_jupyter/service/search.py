@@ -102,13 +102,7 @@ class SearchService:
         (None: two). Hosts give each user one of them at a time (``server/budgets.Turns``): one
         user's slow searches leave the other thread to everyone else. More threads than that only
         contend for the interpreter lock (a search is mostly Python)."""
-        with _POOL_LOCK:
-            pool = self.__dict__.get("_search_pool")
-            if pool is None:
-                workers = self.limits.search_workers or 2
-                pool = self._search_pool = ThreadPoolExecutor(max_workers=max(1, workers),
-                                                              thread_name_prefix="mlgov-search")
-            return pool
+        return self._threads("_search_pool", self.limits.search_workers or 2, "mlgov-search")
 
     def search_loop_seconds(self, words: str) -> float:
         """Seconds a search for ``words`` (the query's text) may run on a host's event loop before
@@ -258,7 +252,6 @@ class SearchService:
         return labels
 
 
-_POOL_LOCK = threading.Lock()
 # when set (time.monotonic() seconds), a search's statements stop then: OverDeadline (store/db.py)
 search_deadline: ContextVar[float | None] = ContextVar("mlgov_search_deadline", default=None)
 _HELD = union_all(  # the caller's active grants (and when they end) and pending requests among a page's assets
