@@ -63,9 +63,15 @@ def preload(s: Session, table, ids) -> dict:
 
 _HEAD = t.AuditHead.__table__
 _HEAD_FOR_UPDATE = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
-_INSERT_EVENT = t.AuditEvent.__table__.insert()
+_EVENTS = t.AuditEvent.__table__
+_INSERT_EVENT = _EVENTS.insert()
 _MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_id=bindparam("last_id"),
                                                            last_hash=bindparam("last_hash"))
+# PostgreSQL: the event and the new head in one statement (a round trip less on every write)
+_APPENDED = (_EVENTS.insert().values({c.name: bindparam("e_" + c.name) for c in _EVENTS.c})
+             .returning(_EVENTS.c.id, _EVENTS.c.hash).cte("appended"))
+_INSERT_EVENT_AND_MOVE_HEAD = (_HEAD.update().where(_HEAD.c.id == 1, _HEAD.c.last_id == _APPENDED.c.id - 1)
+                               .values(last_id=_APPENDED.c.id, last_hash=_APPENDED.c.hash))
 
 # s.info key: the policy version this transaction read (a role change in it drops it: roles._bump_policy)
 POLICY_VERSION = "mlgov_policy_version"
@@ -391,10 +397,12 @@ class ServiceBase:
     def _audit(self, s: Session, actor: Actor, action: str, resource_type: str,
                resource_id, detail: dict | None = None) -> None:
         """Append an event to the chain in this transaction: the head is locked, the event and
-        the new head written at once, as Core statements (no ORM objects: a publish's flushes were
-        a third of its CPU); what this session had pending is flushed first, as before."""
+        the new head written at once (one statement on PostgreSQL), as Core statements on the
+        session's connection (no ORM objects or execute machinery: a publish's flushes were a third
+        of its CPU); what this session had pending is flushed first, as before."""
         s.flush()
-        head = s.execute(_HEAD_FOR_UPDATE).first()
+        conn = s.connection()
+        head = conn.execute(_HEAD_FOR_UPDATE).first()
         if head is None:
             raise Conflict(chain.HEAD_MISSING)
         last_id, last_hash = head
@@ -406,9 +414,13 @@ class ServiceBase:
         # signed at write time, so an event appended by someone without the key is caught even
         # before the next checkpoint covers it
         signature = self.anchor.sign(chain.event_statement(event["id"], digest)) if self.anchor else None
-        s.execute(_INSERT_EVENT, dict(event, prev_hash=last_hash, hash=digest, signature=signature,
-                                      project=(detail or {}).get("project")))
-        s.execute(_MOVE_HEAD, {"last_id": event["id"], "last_hash": digest})
+        row = dict(event, prev_hash=last_hash, hash=digest, signature=signature,
+                   project=(detail or {}).get("project"))
+        if self.store.is_sqlite:
+            conn.execute(_INSERT_EVENT, row)
+            conn.execute(_MOVE_HEAD, {"last_id": event["id"], "last_hash": digest})
+        else:
+            conn.execute(_INSERT_EVENT_AND_MOVE_HEAD, {"e_" + k: v for k, v in row.items()})
         loaded = s.identity_map.get(s.identity_key(t.AuditHead, 1))
         if loaded is not None:  # an ORM copy read earlier in this transaction (_audit_head) is stale
             s.expire(loaded)
