@@ -1,7 +1,8 @@
 """Where the server runs catalog searches: with a SQLite store, one with no words or one word of 4+
 characters first on its event loop, stopped at ``search_loop_ms`` and run again on the search
 threads (``search_workers``); others, with ``search_loop_ms`` 0, and with a server database, on the
-threads only."""
+threads only. A user who took more than a share of the loop while others use the service searches
+on the threads; users who took much of the threads leave one thread to the others."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ async def test_a_search_past_its_loop_time_is_run_again_on_the_search_thread(api
     answers = [await api(user, "GET", "assets", q="loans") for user in ("alice", "bob")]
     assert all(status == 200 and body["total"] == 1 for status, body, _ in answers)
     assert len(threads) == 2 and all(name.startswith("mlgov-search") for name in threads)
-    assert service.search_executor._max_workers == 2
+    assert service.search_executor._max_workers == 3  # and one kept for users light on the threads
 
 
 def test_a_deadline_stops_a_sqlite_statement_and_leaves_its_connection_clean(tmp_path):
@@ -136,3 +137,65 @@ async def test_one_user_takes_one_search_thread_at_a_time(api, service, monkeypa
     gate.set()
     assert all(r[0] == 200 for r in await asyncio.gather(*alices))
     assert not search_turns_of(service)
+
+
+async def test_a_user_past_their_share_of_the_loop_searches_on_the_threads_while_others_are_here(
+        api, service, monkeypatch):
+    """Alone, Alice may use the whole loop; once Bob uses the service, her searches that took more
+    than ``LOOP_SHARE`` of it lately go to the threads, and Bob's still run on the loop."""
+    await _publish(api, "loans_threads")
+    service.limits = dataclasses.replace(service.limits, search_loop_ms=5_000)
+    real, threads = type(service).search, []
+
+    def search(self, actor, q):
+        threads.append((actor.name, threading.current_thread().name))
+        if actor.name == "alice":
+            time.sleep(0.5)  # a search that holds the loop half a second
+        return real(self, actor, q)
+
+    monkeypatch.setattr(type(service), "search", search)
+    main = threading.main_thread().name
+    for _ in range(2):  # alone: both on the loop
+        assert (await api("alice", "GET", "assets", q="loans"))[0] == 200
+    assert threads == [("alice", main)] * 2
+    assert (await api("bob", "GET", "whoami"))[0] == 200
+    threads.clear()
+    status, body, _ = await api("alice", "GET", "assets", q="loans")
+    assert status == 200 and body["total"] == 1
+    status, body, _ = await api("bob", "GET", "assets", q="loans")
+    assert status == 200 and body["total"] == 1
+    assert threads[0][0] == "alice" and threads[0][1].startswith("mlgov-search")
+    assert threads[1] == ("bob", main)
+
+
+async def test_users_heavy_on_the_search_threads_leave_one_to_the_others(api, service, monkeypatch):
+    """Alice, Carol and Dave searched slowly on the threads lately; two of them hold both of
+    ``search_workers``' threads with held searches, the third waits, and Bob's search is answered
+    at once on the thread kept for users light on the threads (red team R19 F2)."""
+    import asyncio
+
+    service.limits = dataclasses.replace(service.limits, search_loop_ms=0)
+    await _publish(api, "loans_threads")
+    real, gate, threads = type(service).search, threading.Event(), []
+    heavy = ("alice", "carol", "dave")
+
+    def search(self, actor, q):
+        if actor.name in heavy:
+            time.sleep(0.1)  # over LIGHT_SECONDS on the threads
+            if q.q == "held":
+                threads.append(actor.name)
+                gate.wait(10)
+        return real(self, actor, q)
+
+    monkeypatch.setattr(type(service), "search", search)
+    for user in heavy:
+        assert (await api(user, "GET", "assets", q="loans"))[0] == 200
+    held = [asyncio.ensure_future(api(user, "GET", "assets", q="held")) for user in heavy]
+    await asyncio.sleep(0.5)
+    assert len(threads) == 2  # the third heavy user waits for one of theirs
+    status, body, _ = await asyncio.wait_for(api("bob", "GET", "assets", q="loans"), 5)
+    assert status == 200 and body["total"] == 1
+    assert len(threads) == 2 and not any(task.done() for task in held)
+    gate.set()
+    assert [r[0] for r in await asyncio.gather(*held)] == [200] * 3
+    assert sorted(threads) == sorted(heavy)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import asyncio
+import contextlib
 import contextvars
 import json
 import re
@@ -29,7 +30,7 @@ from ..service import Actor
 from ..service.search import search_deadline
 from ..store.db import OverDeadline
 from ..store.decode_worker import decode_user
-from .budgets import BodyBudget, budgets, mib, search_turns
+from .budgets import BodyBudget, budgets, mib, search_shares, search_turns
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
@@ -188,19 +189,31 @@ class RouteMixin:
 
     async def _search(self, pool, run: tuple, words: str):
         """A search call (``run``: ``context.run`` and ``_parse_and_run``'s arguments): first on the
-        event loop while it is quick (``search_loop_seconds``, stopped at the deadline), else on
-        ``pool``, one search a user at a time (``Turns``); not run for a client already gone."""
+        event loop while it is quick (``search_loop_seconds``, stopped at the deadline) and its user
+        has not taken more than their share of the loop (``SearchShares``), else on ``pool``, one
+        search a user at a time (``Turns``), users heavy on the threads leaving one thread to the
+        others; not run for a client already gone."""
+        user = self.actor.name
+        shares = search_shares(self.settings, self.service.limits.search_workers)
         budget = self.service.search_loop_seconds(words)
-        if budget > 0:
+        if budget > 0 and shares.may_use_loop(user):
             in_context, _, *args = run
+            began = time.perf_counter()
             try:
                 return in_context(_run_until, time.monotonic() + budget, *args)
             except OverDeadline:
                 pass
-        async with search_turns(self.settings).turn(self.actor.name):
-            if self._client_gone():
-                raise Unavailable("the client closed the connection")  # nobody to answer
-            return await IOLoop.current().run_in_executor(pool, *run)
+            finally:
+                shares.charge(user, time.perf_counter() - began, on_loop=True)
+        async with search_turns(self.settings).turn(user):
+            async with shares.heavy_gate if shares.heavy(user) else contextlib.nullcontext():
+                if self._client_gone():
+                    raise Unavailable("the client closed the connection")  # nobody to answer
+                took = [0.0]
+                try:
+                    return await IOLoop.current().run_in_executor(pool, _timed, took, *run)
+                finally:
+                    shares.charge(user, took[0], on_loop=False)
 
     def _client_gone(self) -> bool:
         """Whether the caller's connection is closed already (a search that waited its turn is then
@@ -303,6 +316,7 @@ class RouteMixin:
             if body and not route.raw:
                 self._reserve_parse(body)
             actor = self.actor
+            search_shares(self.settings, self.service.limits.search_workers).seen(actor.name)  # who uses the service
             # The service is synchronous (database, rendering): run it off the event loop so one
             # slow call (a PDF export, a large publish) does not stall every other request.
             # Exports (PDF renders) have their own small pool: they never occupy this one.
@@ -515,6 +529,15 @@ def _pool(service, resource: str, method: str):
     if (resource, method) == ("assets", "GET"):
         return service.search_executor
     return service.decode_executor if (resource, method) in DECODE_ROUTES else None
+
+
+def _timed(took: list, call, *args):
+    """``call(*args)``, its seconds in ``took[0]`` (a search's time on its thread)."""
+    began = time.perf_counter()
+    try:
+        return call(*args)
+    finally:
+        took[0] = time.perf_counter() - began
 
 
 def _run_until(deadline: float, route, service, actor, path_args, query, body):

@@ -189,9 +189,9 @@ class GovernanceSettings(LoggingConfigurable):
                          help="PDF exports rendered at a time, each in its own process, on threads "
                               "apart from those that serve other calls")
 
-    search_workers = Int(Limits.search_workers, allow_none=True, config=True,
+    search_workers = Int(Limits.search_workers, config=True,
                          help="Threads of their own that serve catalog searches, one a user at a time "
-                              "(None, default: 2)")
+                              "(one more is kept for users who searched little in the last seconds)")
     search_loop_ms = Float(Limits.search_loop_ms, config=True,
                            help="SQLite store: milliseconds a search may run on the server's event loop "
                                 "(no thread hand-over); one that runs longer is stopped and run again on "

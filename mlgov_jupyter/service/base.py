@@ -166,7 +166,7 @@ class Limits:
     export_timeout: float = 60.0  # seconds a PDF render may take in its worker process
     export_workers: int = 2  # PDF renders at a time (each in its own process)
     export_cache_entries: int = 64  # rendered PDFs kept, per card version
-    search_workers: int | None = None  # threads of their own that serve catalog searches (None: 2), one a user at a time
+    search_workers: int = 2  # threads of their own that serve catalog searches, one a user at a time (and one kept for light users)
     search_loop_ms: float = 20.0  # SQLite: ms a search may run on the host's event loop, then it goes to those threads
     decode_max_memory: int = 1 << 30  # bytes a worker decoding user-supplied Parquet may allocate (store/decode_worker.py)
     decode_workers: int = 8  # decode worker processes at once, all users together

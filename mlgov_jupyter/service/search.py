@@ -99,10 +99,11 @@ class SearchService:
     @property
     def search_executor(self) -> ThreadPoolExecutor:
         """The threads hosts run searches on, apart from every other call's: ``limits.search_workers``
-        (None: two). Hosts give each user one of them at a time (``server/budgets.Turns``): one
-        user's slow searches leave the other thread to everyone else. More threads than that only
-        contend for the interpreter lock (a search is mostly Python)."""
-        return self._threads("_search_pool", self.limits.search_workers or 2, "mlgov-search")
+        and one more. Hosts give each user one of them at a time (``server/budgets.Turns``), and
+        users who searched much lately ``search_workers`` of them together (``SearchShares``): the
+        last is kept for the others. More threads than that only contend for the interpreter lock
+        (a search is mostly Python)."""
+        return self._threads("_search_pool", max(1, self.limits.search_workers) + 1, "mlgov-search")
 
     def search_loop_seconds(self, words: str) -> float:
         """Seconds a search for ``words`` (the query's text) may run on a host's event loop before
