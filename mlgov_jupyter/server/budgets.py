@@ -304,7 +304,10 @@ def search_turns(settings: dict) -> Turns:
 
 def search_shares(settings: dict, workers: int) -> SearchShares:
     """The application's search shares (one per tornado Application)."""
-    return settings.setdefault("mlgov_search_shares", SearchShares(workers))
+    shares = settings.get("mlgov_search_shares")
+    if shares is None:
+        shares = settings["mlgov_search_shares"] = SearchShares(workers)
+    return shares
 
 
 def budgets(settings: dict) -> tuple[BodyBudget, StreamSlots]:
