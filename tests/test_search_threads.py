@@ -2,7 +2,7 @@
 characters first on its event loop, stopped at ``search_loop_ms`` and run again on the search
 threads (``search_workers``); others, with ``search_loop_ms`` 0, and with a server database, on the
 threads only. A user who took more than a share of the loop while others use the service searches
-on the threads; users who took much of the threads leave one thread to the others."""
+on the threads; users who took much of the threads leave one thread to those who took little."""
 
 from __future__ import annotations
 
@@ -171,7 +171,8 @@ async def test_a_user_past_their_share_of_the_loop_searches_on_the_threads_while
 async def test_users_heavy_on_the_search_threads_leave_one_to_the_others(api, service, monkeypatch):
     """Alice, Carol and Dave searched slowly on the threads lately; two of them hold both of
     ``search_workers``' threads with held searches, the third waits, and Bob's search is answered
-    at once on the thread kept for users light on the threads (red team R19 F2)."""
+    at once on the thread kept for users who used less than half of what those holding the others
+    did (red team R19 F2)."""
     import asyncio
 
     service.limits = dataclasses.replace(service.limits, search_loop_ms=0)
@@ -181,7 +182,7 @@ async def test_users_heavy_on_the_search_threads_leave_one_to_the_others(api, se
 
     def search(self, actor, q):
         if actor.name in heavy:
-            time.sleep(0.1)  # over LIGHT_SECONDS on the threads
+            time.sleep(0.1)  # 0.1 s on the threads lately
             if q.q == "held":
                 threads.append(actor.name)
                 gate.wait(10)

@@ -238,7 +238,6 @@ class Turns:
 
 SHARE_HALF_LIFE = 1.0  # seconds: a user's recent search time halves every second
 LOOP_SHARE = 0.25  # of the event loop's time one user's searches may take while others use the service
-LIGHT_SECONDS = 0.05  # recent seconds on the search threads under which a user is light
 PRESENT_SECONDS = 5.0  # a user whose last request is this recent is using the service
 
 
@@ -252,10 +251,11 @@ class SearchShares:
     ``SHARE_HALF_LIFE`` (a steady r seconds a second reads r / ln 2 = 1.44 r). A user's searches
     may run on the loop while no one else has made a request in ``PRESENT_SECONDS`` (alone, they
     may use it all), or while their loop seconds are under ``LOOP_SHARE`` of the loop's; beyond,
-    they go to the threads. The search pool has a thread more than ``workers``: users heavy on the
-    threads (over ``LIGHT_SECONDS``) take at most ``workers`` of them together (``heavy_gate``),
-    so a light user's search finds a thread free however many heavy users there are.
-    All on the event loop: no lock."""
+    they go to the threads (``on_threads``). The search pool has a thread more than ``workers``:
+    ``workers`` searches run through ``gate``, and while it is full the last thread (``spare``)
+    takes a user who used less than half of what each user running a search used of the threads
+    lately, so that someone who searches now and then is answered at once while any number of
+    accounts keep the threads busy. All on the event loop: no lock."""
 
     def __init__(self, workers: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -263,7 +263,9 @@ class SearchShares:
         self.threads: dict[str, list] = {}
         self.latest: tuple = ("", -math.inf)  # the last user seen and when
         self.before: tuple = ("", -math.inf)  # the last user seen other than ``latest``'s
-        self.heavy_gate = asyncio.Semaphore(workers)
+        self.gate = asyncio.Semaphore(workers)
+        self.spare = asyncio.Semaphore(1)
+        self.running: Counter = Counter()  # users' searches on the threads now
 
     def seen(self, user: str) -> None:
         """``user`` made a request now."""
@@ -280,11 +282,30 @@ class SearchShares:
     def may_use_loop(self, user: str) -> bool:
         return self.alone(user) or self._read(self.loop, user) < LOOP_SHARE * SHARE_HALF_LIFE / math.log(2)
 
-    def heavy(self, user: str) -> bool:
-        return self._read(self.threads, user) > LIGHT_SECONDS
+    def charge_loop(self, user: str, seconds: float) -> None:
+        self._charge(self.loop, user, seconds)
 
-    def charge(self, user: str, seconds: float, on_loop: bool) -> None:
-        table = self.loop if on_loop else self.threads
+    @asynccontextmanager
+    async def on_threads(self, user: str):
+        """Hold a search thread for ``user`` (``gate``, or ``spare`` for a light user while the gate
+        is full); yields a cell the caller sets to the seconds the search took there."""
+        lane = self.gate
+        if self.gate.locked() and self.running:
+            least = min(self._read(self.threads, u) for u in self.running)
+            if self._read(self.threads, user) < least / 2:
+                lane = self.spare
+        async with lane:
+            self.running[user] += 1
+            took = [0.0]
+            try:
+                yield took
+            finally:
+                self.running[user] -= 1
+                if self.running[user] <= 0:
+                    del self.running[user]
+                self._charge(self.threads, user, took[0])
+
+    def _charge(self, table: dict, user: str, seconds: float) -> None:
         table[user] = [self._read(table, user) + seconds, self.clock()]
         if len(table) > 256:  # forget users whose share has faded
             for name in [u for u in table if self._read(table, u) < 1e-3]:

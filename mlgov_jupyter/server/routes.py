@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import asyncio
-import contextlib
 import contextvars
 import json
 import re
@@ -191,8 +190,8 @@ class RouteMixin:
         """A search call (``run``: ``context.run`` and ``_parse_and_run``'s arguments): first on the
         event loop while it is quick (``search_loop_seconds``, stopped at the deadline) and its user
         has not taken more than their share of the loop (``SearchShares``), else on ``pool``, one
-        search a user at a time (``Turns``), users heavy on the threads leaving one thread to the
-        others; not run for a client already gone."""
+        search a user at a time (``Turns``), one thread kept for users who used little of them
+        lately (``SearchShares.on_threads``); not run for a client already gone."""
         user = self.actor.name
         shares = search_shares(self.settings, self.service.limits.search_workers)
         budget = self.service.search_loop_seconds(words)
@@ -204,16 +203,11 @@ class RouteMixin:
             except OverDeadline:
                 pass
             finally:
-                shares.charge(user, time.perf_counter() - began, on_loop=True)
-        async with search_turns(self.settings).turn(user):
-            async with shares.heavy_gate if shares.heavy(user) else contextlib.nullcontext():
-                if self._client_gone():
-                    raise Unavailable("the client closed the connection")  # nobody to answer
-                took = [0.0]
-                try:
-                    return await IOLoop.current().run_in_executor(pool, _timed, took, *run)
-                finally:
-                    shares.charge(user, took[0], on_loop=False)
+                shares.charge_loop(user, time.perf_counter() - began)
+        async with search_turns(self.settings).turn(user), shares.on_threads(user) as took:
+            if self._client_gone():
+                raise Unavailable("the client closed the connection")  # nobody to answer
+            return await IOLoop.current().run_in_executor(pool, _timed, took, *run)
 
     def _client_gone(self) -> bool:
         """Whether the caller's connection is closed already (a search that waited its turn is then
