@@ -310,9 +310,9 @@ def publish_cost(url: str, count: int) -> tuple[float, float, float, float]:
 
 # ---- REST ---------------------------------------------------------------------------------------
 
-def _client(port: int, paths: list[str], start: float, stop: float, out) -> None:
+def _client(port: int, token: str, paths: list[str], start: float, stop: float, out) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    headers = {"Authorization": "token bench-token"}
+    headers = {"Authorization": f"token {token}"}
     lat, i = [], 0
     while time.time() < start:
         time.sleep(0.001)
@@ -330,7 +330,8 @@ def _client(port: int, paths: list[str], start: float, stop: float, out) -> None
 
 
 def rest(ports: dict, n: int, seconds: float, pids: dict) -> dict:
-    """req/s, median ms and server CPU ms per request of each server in ``ports`` ({name: port}),
+    """req/s, median ms and server CPU ms per request of each server in ``ports`` ({name: (port,
+    its user's token)}),
     at 1, 2, 4 and 8 clients, the servers taking turns step by step (the first one alternating)
     so that a peer is measured in the same minutes. A rare word is a different word for every
     request of a step: each step has its own words, each client its own share of them."""
@@ -353,7 +354,7 @@ def rest(ports: dict, n: int, seconds: float, pids: dict) -> dict:
             for server in names:
                 q = ctx.Queue()
                 start = time.time() + 1.5
-                procs = [ctx.Process(target=_client, args=(ports[server], paths_of(step, clients, j), start,
+                procs = [ctx.Process(target=_client, args=(*ports[server], paths_of(step, clients, j), start,
                                                            start + seconds, q))
                          for j in range(clients)]
                 for p in procs:
@@ -456,7 +457,7 @@ def main() -> None:
                 if args.peer:
                     servers["peer"] = _server(work / "peer", url, args.peer)
                 load = os.getloadavg()[0]
-                figures = rest({k: v.port for k, v in servers.items()}, n, args.seconds,
+                figures = rest({k: (v.port, v.token) for k, v in servers.items()}, n, args.seconds,
                                {k: v.proc.pid for k, v in servers.items()})
                 load = (load, os.getloadavg()[0])
             finally:

@@ -87,7 +87,7 @@ def main() -> None:
 
         server = BenchServer(work / "server")
         try:
-            client = connect(server.url, "bench-token")
+            client = connect(server.url, server.token)
             client.whoami()
             idle, db0 = server.status(), server.db.stat().st_size
             local_write = publish = float("inf")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -70,15 +71,21 @@ def _search(url: str, token: str, calls: int) -> list[float]:
 def personal(calls: int, rows: int) -> tuple[list[float], list[float]]:
     """A personal `jupyter server` (the service in-process); the 'kernel' is a process with the
     environment the server hands its kernels."""
-    root = Path(tempfile.mkdtemp(prefix="mlgov-bench-personal-"))
-    port, token = free_port(), "bench-token"
+    root = Path(tempfile.mkdtemp(prefix="mlgov-bench-personal-"))  # 0700
+    # random, and in a 0600 config file: on the command line every local user reads it in /proc
+    # (red team R20-1), and this server runs as root
+    port, token = free_port(), secrets.token_urlsafe(32)
+    (root / "cfg").mkdir(mode=0o700)
+    config = root / "cfg" / "jupyter_server_config.py"
+    config.touch(mode=0o600)
+    config.write_text(f"c.ServerApp.token = {token!r}\n")
     env = dict(os.environ, JUPYTER_DATA_DIR=str(root / "data"), JUPYTER_RUNTIME_DIR=str(root / "rt"),
                JUPYTER_CONFIG_DIR=str(root / "cfg"))
     for var in ("MLGOV_SERVER_URL", "MLGOV_SERVICE_URL", "MLGOV_TOKEN", "JUPYTERHUB_API_TOKEN"):
         env.pop(var, None)
     log = open(root / "server.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
-                             f"--port={port}", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}"],
+                             f"--port={port}", f"--ServerApp.root_dir={root}"],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
