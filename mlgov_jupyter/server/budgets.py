@@ -206,26 +206,35 @@ class StreamSlots:
 
 
 SEARCHES_PER_USER = 8  # Turns: one user's searches running or waiting on the search threads at once
+CALLS_PER_USER = 32  # Turns: one user's calls running or waiting on the shared pool at once
+SHARED_WIDTH = 2  # Turns: one user's calls running at once on the shared pool (of six threads)
+EXPORTS_PER_USER = 4  # Turns: one user's exports running or waiting at once (one runs)
 
 
 class Turns:
-    """One call at a time per user (``turn``): the others of that user wait their turn here, on the
-    event loop, without holding a thread. Searches on the search threads take turns so that one
-    user's slow searches cannot fill the threads every other user's searches need (red team R18:
-    one user's four connections of one-letter words made another's search wait 3.8 s)."""
+    """At most ``width`` calls at a time per user (``turn``): the others of that user wait their
+    turn here, on the event loop, without holding a thread. Searches on the search threads take
+    turns so that one user's slow searches cannot fill the threads every other user's searches need
+    (red team R18: one user's four connections of one-letter words made another's search wait
+    3.8 s); calls on the shared pool and exports likewise (R20-4: one user's eight card lists of 2,000
+    cards held the shared pool and another user's whoami took 13.9 s; R20-6: one user's PDF renders
+    made another's cached export wait 14.2 s)."""
 
-    def __init__(self, most: int = SEARCHES_PER_USER):
+    def __init__(self, most: int = SEARCHES_PER_USER, width: int = 1, what: str = "searches"):
         self.most = most  # calls one user may have holding or waiting for a turn (503 beyond)
-        self.locks: dict[str, list] = {}  # user -> [lock, callers holding or waiting for it]
+        self.width, self.what = width, what
+        self.locks: dict[str, list] = {}  # user -> [semaphore, callers holding or waiting for it]
 
     @asynccontextmanager
     async def turn(self, user: str):
         """Wait for ``user``'s turn; Unavailable (503) when ``most`` of theirs hold or wait for one
         already (red team R19 F3: 2,000 requests sent and closed at once queued 15 minutes of work)."""
-        entry = self.locks.setdefault(user, [asyncio.Lock(), 0])
+        entry = self.locks.setdefault(user, [None, 0])
         if entry[1] >= self.most:
-            raise Unavailable(f"{user} has {entry[1]} searches running or waiting already; try again "
+            raise Unavailable(f"{user} has {entry[1]} {self.what} running or waiting already; try again "
                               "when they are answered")
+        if entry[0] is None:
+            entry[0] = asyncio.Semaphore(self.width)
         entry[1] += 1
         try:
             async with entry[0]:
@@ -320,7 +329,20 @@ class SearchShares:
 
 def search_turns(settings: dict) -> Turns:
     """The application's turns on the search threads (one per tornado Application)."""
-    return settings.setdefault("mlgov_search_turns", Turns())
+    return pool_turns(settings, "search")
+
+
+_TURNS = {"search": (SEARCHES_PER_USER, 1, "searches"), "shared": (CALLS_PER_USER, SHARED_WIDTH, "calls"),
+          "export": (EXPORTS_PER_USER, 1, "exports")}
+
+
+def pool_turns(settings: dict, pool: str) -> Turns:
+    """The application's turns on ``pool`` ("search", "shared" or "export"; one per tornado
+    Application)."""
+    turns = settings.get(f"mlgov_{pool}_turns")
+    if turns is None:
+        turns = settings[f"mlgov_{pool}_turns"] = Turns(*_TURNS[pool])
+    return turns
 
 
 def search_shares(settings: dict, workers: int) -> SearchShares:

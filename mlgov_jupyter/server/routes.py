@@ -29,7 +29,7 @@ from ..service import Actor
 from ..service.search import search_deadline
 from ..store.db import OverDeadline
 from ..store.decode_worker import decode_user
-from .budgets import BodyBudget, budgets, mib, search_shares, search_turns
+from .budgets import BodyBudget, budgets, mib, pool_turns, search_shares, search_turns
 from .openapi import openapi_document
 
 log = logging.getLogger("mlgov.server")
@@ -316,7 +316,8 @@ class RouteMixin:
             # Exports (PDF renders) have their own small pool: they never occupy this one.
             # Calls that decode user data have theirs: one waiting for a decode worker never holds
             # a thread every other route needs. Searches have theirs, and run first on the loop
-            # when they are quick (``search_loop_seconds``).
+            # when they are quick (``search_loop_seconds``). On the shared pool and the exports'
+            # a user runs a few calls at a time, their others waiting on the loop (``Turns``).
             pool = _pool(self.service, route.resource, method)
             context = contextvars.copy_context()
             context.run(decode_user.set, actor.name)  # the decode workers' per-user cap counts this caller
@@ -333,6 +334,11 @@ class RouteMixin:
                 run = (context.run, _parse_and_run, route, self.service, actor, path_args, query, body)
                 if pool is self.service.search_executor:
                     result = await self._search(pool, run, query.get("q") or "")
+                elif pool is None or pool is self.service.export_executor:  # a few at a time per user
+                    async with pool_turns(self.settings, "shared" if pool is None else "export").turn(actor.name):
+                        if self._client_gone():
+                            raise Unavailable("the client closed the connection")  # nobody to answer
+                        result = await IOLoop.current().run_in_executor(pool, *run)
                 else:
                     result = await IOLoop.current().run_in_executor(pool, *run)
             finally:
