@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import threading
 import time
 
@@ -187,3 +188,38 @@ def test_abandoned_uploads_are_swept_after_six_hours_of_no_parts(service):
     service.start_upload(Actor("alice"), m.UploadStart(name="next"))  # sweeps
     assert not (staging / f"{old}.part").exists() and not (staging / f"{old}.json").exists()
     assert service.upload_status(Actor("alice"), live)["size"] == 1
+
+
+async def _two_gets(port, base, token):
+    """Two keep-alive GETs of whoami on one connection: (the first answer's head, the second's
+    status line, or b"" when the server closed the connection after the first)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    auth = f"Authorization: token {token}\r\n" if token else ""
+    request = f"GET {base}api/mlgov/whoami HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n".encode()
+    try:
+        writer.write(request)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        await reader.readexactly(length)
+        try:
+            writer.write(request)
+            second = await asyncio.wait_for(reader.readline(), 10)
+        except (ConnectionError, OSError):
+            second = b""
+        return head, second
+    finally:
+        writer.close()
+
+
+async def test_a_refusal_before_the_request_is_read_says_the_connection_closes(listening, jp_http_port, jp_base_url):
+    """A stranger's 403 (answered before tornado read the request, which then drops the connection)
+    carries ``Connection: close``: a proxy pooling connections to the service does not put the next
+    user's request on it (red team R20-2: ~9% of a user's calls through the hub's proxy got 503s
+    while strangers were refused). A user's connection stays open."""
+    for token in (None, "forged-token"):
+        head, second = await _two_gets(jp_http_port, jp_base_url, token)
+        assert head.startswith(b"HTTP/1.1 403") and re.search(rb"(?i)\r\nconnection: *close\r\n", head), head
+        assert second == b""
+    head, second = await _two_gets(jp_http_port, jp_base_url, "alice-token")
+    assert head.startswith(b"HTTP/1.1 200") and not re.search(rb"(?i)\r\nconnection: *close", head)
+    assert second.startswith(b"HTTP/1.1 200")

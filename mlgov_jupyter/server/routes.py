@@ -66,7 +66,11 @@ class RouteMixin:
         if isinstance(exc, web.HTTPError) and exc.log_message:
             message = exc.log_message % exc.args if exc.args else exc.log_message
         self.set_header("Content-Type", "application/json")
+        if self._refused_early:  # tornado closes a connection whose request it has not read: say so,
+            self.set_header("Connection", "close")  # or a proxy reuses it (red team R20-2)
         self.finish(json.dumps({"message": message}))
+
+    _refused_early = False  # refused in ``prepare``, before the request was read
 
     def _body_limit(self) -> tuple[int, str]:
         """(bytes, setting) this request's body may hold: ``max_body_bytes`` for a raw route
@@ -183,6 +187,7 @@ class RouteMixin:
             if not self._finished:
                 await self._guarded_prepare()
         except Exception:
+            self._refused_early = True
             self._discard_body()
             raise
 
