@@ -355,3 +355,39 @@ def test_model_magics_in_a_real_kernel(tmp_path):
             if k is not None:
                 k.stop()
         server.stop()
+
+
+async def test_a_card_shows_its_model_revisions_hash_only_to_who_may_read_the_model(api):
+    """Red team R20-5: the card view withholds the described revision's content hash from those
+    who may not read the model's data, as models/{name}/versions does (exports too)."""
+    ok = lambda r: r[0] in (200, 201) or pytest.fail(str(r[1]))  # noqa: E731
+    ok(await api("alice", "POST", "projects", {"name": "vault"}))
+    ok(await api("alice", "POST", "assets", {"name": "hidden", "kind": "model", "project": "vault",
+                                             "format": "skops", "content_b64": model_b64()}))
+    code, created, _ = await api("alice", "POST", "cards", {"name": "hidden-card", "model": "hidden",
+                                                            "content": {}})
+    assert code == 201 and created["model_revision"]["content_hash"].startswith("sha256:")
+    digest = created["model_revision"]["content_hash"]
+    code, versions, _ = await api("alice", "GET", "models/hidden/versions")
+    assert versions["revisions"][0]["content_hash"] == digest
+
+    # bob is no member of vault and has no grant: the card and its revision number, not the hash
+    code, versions, _ = await api("bob", "GET", "models/hidden/versions")
+    assert code == 200 and versions["revisions"][0]["content_hash"] is None
+    for params in ({}, {"version": "1"}):
+        code, card, _ = await api("bob", "GET", "cards/hidden-card", **params)
+        assert code == 200 and card["model_revision"]["revision"] == 1, card
+        assert card["model_revision"]["content_hash"] is None
+        assert digest not in json.dumps(card)
+    code, html, _ = await api("bob", "GET", "cards/hidden-card/export", format="html")
+    assert code == 200 and b"1 \xc2\xb7 PendingManualApproval" in html and digest[:19].encode() not in html
+    code, md, _ = await api("bob", "GET", "cards/hidden-card/export", format="markdown")
+    assert code == 200 and digest[:19].encode() not in md
+    code, listed, _ = await api("bob", "GET", "cards")
+    assert code == 200 and digest not in json.dumps(listed)
+
+    # the owner sees it in the card and its HTML export
+    code, card, _ = await api("alice", "GET", "cards/hidden-card")
+    assert code == 200 and card["model_revision"]["content_hash"] == digest
+    code, html, _ = await api("alice", "GET", "cards/hidden-card/export", format="html")
+    assert code == 200 and digest[:19].encode() in html

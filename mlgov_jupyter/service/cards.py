@@ -19,7 +19,7 @@ from .. import views
 from ..core import authz
 from ..core import cards as c
 from ..core import models as m
-from ..core.authz import Resource
+from ..core.authz import Principal, Resource
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from ..store import tables as t
 from .base import Actor, ServiceBase
@@ -68,14 +68,23 @@ class CardService(ServiceBase):
                     raise Invalid(f"{role} lineage must name datasets; {name!r} is a model")
         return lineage.model_dump()
 
-    def _view(self, s: Session, card: t.ModelCard, version: int | None = None) -> dict:
+    def _view(self, s: Session, card: t.ModelCard, version: int | None = None, reveal: bool = False) -> dict:
+        """Card ``card`` at ``version`` (None: the latest) as the API shows it; ``reveal``: the caller
+        may read the model's data (``_reveals_model``), so sees the described revision's content
+        hash. NotFound for a version the card does not have."""
         versions = self._versions(s, card.id)
         chosen = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
         if chosen is None:
             raise NotFound(f"model card {card.name!r} has no version {version} (latest is {card.latest_version})")
         model = s.get(t.Asset, card.model_asset_id)
         out = views.card(card, chosen, versions, model, self._project_names(s)[model.project_id])
-        return self._with_model_revision(s, out, chosen, versions, model)
+        return self._with_model_revision(s, out, chosen, versions, model, reveal)
+
+    def _reveals_model(self, s: Session, principal: Principal, model: t.Asset) -> bool:
+        """Whether a card view shows ``principal`` the content hash of the model revision it
+        describes: the rule of ``models/{name}/versions`` (only those who may read the model's
+        data; the hash would confirm a guess of its bytes)."""
+        return self._may_read_data(s, principal, model, self._project_names(s)[model.project_id])
 
     def _described_revision(self, s: Session, model: t.Asset, number: int | None) -> t.AssetRevision:
         """The model revision a card version describes (``None``: the model's latest); NotFound."""
@@ -87,12 +96,13 @@ class CardService(ServiceBase):
         return rev
 
     def _with_model_revision(self, s: Session, out: dict, chosen: t.ModelCardVersion,
-                             versions: list[t.ModelCardVersion], model: t.Asset) -> dict:
+                             versions: list[t.ModelCardVersion], model: t.Asset, reveal: bool) -> dict:
         """The view with the model revision the version describes, ``model_revision``: ``{"revision",
-        "content_hash", "approval_status", "aliases", "latest_revision", "is_latest"}`` (None for a
-        version made before versions recorded it), each version's ``model_revision``, and the
-        revision's approval status in ``content.model_package_details.model_approval_status``
-        (SageMaker's field; the stored version is unchanged)."""
+        "content_hash" (None unless ``reveal``), "approval_status", "aliases", "latest_revision",
+        "is_latest"}`` (None for a version made before versions recorded it), each version's
+        ``model_revision``, and the revision's approval status in
+        ``content.model_package_details.model_approval_status`` (SageMaker's field; the stored
+        version is unchanged)."""
         by_version = {v.version: v.model_revision for v in versions}
         for entry in out.get("versions", []):
             entry["model_revision"] = by_version.get(entry["version"])
@@ -103,7 +113,8 @@ class CardService(ServiceBase):
         aliases = [row[0] for row in s.execute(select(t.ModelAlias.alias).where(
             t.ModelAlias.asset_id == model.id, t.ModelAlias.revision == chosen.model_revision)
             .order_by(t.ModelAlias.alias)).all()]
-        out["model_revision"] = {"revision": chosen.model_revision, "content_hash": chosen.model_content_hash,
+        out["model_revision"] = {"revision": chosen.model_revision,
+                                 "content_hash": chosen.model_content_hash if reveal else None,
                                  "approval_status": status, "aliases": aliases,
                                  "latest_revision": model.latest_revision,
                                  "is_latest": chosen.model_revision == model.latest_revision}
@@ -124,7 +135,7 @@ class CardService(ServiceBase):
             lock_listed(s, model)  # an unpublish of the model waits for this card, or refuses it
             if model.kind != "model":
                 raise Invalid(f"a card belongs to a model; {model.name!r} is a {model.kind}")
-            self._authorize(s, actor, authz.CARD_CREATE, self._card_resource(s, None, model))
+            principal = self._authorize(s, actor, authz.CARD_CREATE, self._card_resource(s, None, model))
             if s.execute(select(t.ModelCard.id).where(t.ModelCard.name == body.name)).first():
                 raise Conflict(f"a model card named {body.name!r} already exists")
             if s.execute(select(t.ModelCard.name).where(t.ModelCard.model_asset_id == model.id)).first():
@@ -143,7 +154,7 @@ class CardService(ServiceBase):
                         {"model": model.name, "version": 1, "lineage": lineage, "model_revision": rev.revision,
                          "project": self._project_names(s)[model.project_id]})
             s.flush()
-            return self._view(s, card)
+            return self._view(s, card, reveal=self._reveals_model(s, principal, model))
 
     def update_card(self, actor: Actor, name: str, body: m.CardUpdate) -> dict:
         """A content change makes a new Draft version; earlier versions (approved ones too) stay."""
@@ -152,7 +163,8 @@ class CardService(ServiceBase):
             card = self._card(s, name, lock=True)
             model = s.get(t.Asset, card.model_asset_id)
             lock_listed(s, model)  # no new version of the card of an unpublished model (R16 N4)
-            self._authorize(s, actor, authz.CARD_EDIT, self._card_resource(s, card, model))
+            principal = self._authorize(s, actor, authz.CARD_EDIT, self._card_resource(s, card, model))
+            reveal = self._reveals_model(s, principal, model)
             latest = self._versions(s, card.id)[-1]
             if latest.status == "Archived":
                 raise Conflict(f"model card {name!r} is archived: it can be exported, not edited")
@@ -165,7 +177,7 @@ class CardService(ServiceBase):
             content = _without_derived(body.content, model.name, {described[0], latest.model_revision})
             if content == latest.content and lineage == latest.lineage \
                     and described == (latest.model_revision, latest.model_content_hash):
-                return self._view(s, card)
+                return self._view(s, card, reveal=reveal)
             card.latest_version += 1
             card.updated_at = datetime.now(timezone.utc)
             s.add(t.ModelCardVersion(card_id=card.id, version=card.latest_version, content=content,
@@ -178,7 +190,7 @@ class CardService(ServiceBase):
                          "changes": len(c.diff(latest.content, content)),
                          "project": self._project_names(s)[model.project_id]})
             s.flush()
-            return self._view(s, card)
+            return self._view(s, card, reveal=reveal)
 
     def transition_card(self, actor: Actor, name: str, body: m.CardTransition) -> dict:
         with self.store.transaction() as s:
@@ -187,8 +199,8 @@ class CardService(ServiceBase):
             if body.action != "archive":  # a card of an unpublished model may still be archived
                 lock_listed(s, model)
             latest = self._versions(s, card.id)[-1]
-            self._authorize(s, actor, ACTION_OF[body.action],
-                            self._card_resource(s, card, model, author=latest.created_by))
+            principal = self._authorize(s, actor, ACTION_OF[body.action],
+                                        self._card_resource(s, card, model, author=latest.created_by))
             sources, target = TRANSITIONS[body.action]
             if latest.status not in sources:
                 raise Conflict(f"model card {name!r} version {latest.version} is {latest.status}; "
@@ -216,14 +228,14 @@ class CardService(ServiceBase):
                                       "submitted_by": actor.name},
                              project=self._project_names(s)[model.project_id])
             s.flush()
-            return self._view(s, card)
+            return self._view(s, card, reveal=self._reveals_model(s, principal, model))
 
     def get_card(self, actor: Actor, name: str, version: int | None = None) -> dict:
         with self.store.transaction(write=False) as s:
             card = self._card(s, name)
             model = s.get(t.Asset, card.model_asset_id)
             principal = self._authorize(s, actor, authz.CARD_READ, self._card_resource(s, card, model))
-            view = self._view(s, card, version)
+            view = self._view(s, card, version, reveal=self._reveals_model(s, principal, model))
             # evaluation details (observations, per-class charts, metadata) can carry values of the
             # evaluation data: only for those who may read the model and the datasets of every
             # version's lineage (an old version's evaluation, written before lineage was declared,
@@ -251,7 +263,7 @@ class CardService(ServiceBase):
             cards = s.execute(stmt).scalars().all()
             out = []
             for card in cards:
-                full = self._view(s, card)
+                full = self._view(s, card)  # no model revision in the list: not revealed
                 if (q.status and full["status"] != q.status) or (q.risk and full["risk_rating"] != q.risk):
                     continue
                 out.append({k: full[k] for k in ("name", "model", "project", "status", "version",
