@@ -546,3 +546,66 @@ async def test_each_run_checks_the_creators_access_with_their_groups(api):
     assert "carol, who created monitor 'carols-dq', no longer may read all of 'audit-batch'" in ex["failure_reason"]
     code, shown, _ = await api("root", "GET", "monitors/carols-dq")
     assert shown["active"] is False
+
+
+async def test_the_projects_model_approval_applies_to_deployments(api):
+    """Red team R20-7: model_approval=refuse stops recording (or moving) a deployment of a revision
+    that is not Approved with an Approved card (403, one line, nothing written, the refusal
+    audited); warn records it with the warning in the answer, as use does."""
+    from sklearn.dummy import DummyClassifier
+
+    ok = lambda r: r[1] if r[0] in (200, 201) else pytest.fail(str(r[1]))  # noqa: E731
+    ok(await api("alice", "POST", "projects", {"name": "gov"}))
+    for user, designation in (("bob", "contributor"), ("carol", "steward")):
+        ok(await api("alice", "POST", "projects/gov/members", {"user": user, "designation": designation}))
+    model = DummyClassifier().fit(REF[["age"]], REF.label)
+    for _ in range(2):  # bob publishes revisions 1 and 2
+        ok(await api("bob", "POST", "assets", {"name": "gated", "kind": "model", "project": "gov",
+                                               **inline_content(model)}))
+    ok(await api("alice", "PUT", "projects/gov/settings", {"model_approval": "refuse"}))
+
+    code, out, _ = await api("bob", "POST", "deployments", {"name": "gated-prod", "model": "gated", "revision": 1})
+    assert code == 403 and "revision 1 is PendingManualApproval" in out["message"], out
+    assert "model_approval=refuse" in out["message"] and "\n" not in out["message"]
+    assert (await api("bob", "GET", "deployments/gated-prod"))[0] == 404  # nothing written
+    assert (await api("bob", "GET", "assets/gated-prod-capture"))[0] == 404
+    denied = ok(await api("alice", "GET", "audit", project="gov", actor="bob", action="access.denied"))["events"]
+    assert any("model_approval=refuse" in e["detail"] for e in denied), denied
+
+    # revision 1 approved, with an approved card describing it: deployed, no warning
+    ok(await api("carol", "POST", "models/gated/versions/1/approve", {"comment": "validated"}))
+    ok(await api("bob", "POST", "cards", {"name": "gated-card", "model": "gated", "content": {},
+                                          "model_revision": 1}))
+    ok(await api("bob", "POST", "cards/gated-card/transition", {"action": "submit"}))
+    ok(await api("carol", "POST", "cards/gated-card/transition", {"action": "approve", "comment": "ok"}))
+    code, dep, _ = await api("bob", "POST", "deployments", {"name": "gated-prod", "model": "gated", "revision": 1})
+    assert code == 201 and dep["status"] == "InService" and dep["model_revision"] == 1, dep
+    assert (dep["approval_status"], dep["approved_card"], dep["warning"]) == ("Approved", "gated-card v1", None)
+
+    # moving it to revision 2 (Pending) is refused and changes nothing; a status change alone is not gated
+    code, out, _ = await api("bob", "PATCH", "deployments/gated-prod", {"revision": 2, "status": "OutOfService"})
+    assert code == 403 and "revision 2 is PendingManualApproval" in out["message"] and "\n" not in out["message"]
+    current = ok(await api("bob", "GET", "deployments/gated-prod"))
+    assert (current["model_revision"], current["status"]) == (1, "InService")
+    code, out, _ = await api("bob", "PATCH", "deployments/gated-prod", {"revision": 7})
+    assert code == 404
+    assert ok(await api("bob", "PATCH", "deployments/gated-prod", {"status": "OutOfService"}))["status"] == \
+        "OutOfService"
+
+    # warn: recorded, the answer carries the warning
+    ok(await api("alice", "PUT", "projects/gov/settings", {"model_approval": "warn"}))
+    moved = ok(await api("bob", "PATCH", "deployments/gated-prod", {"revision": 2}))
+    assert moved["model_revision"] == 2 and moved["approval_status"] == "PendingManualApproval"
+    assert "model_approval=warn" in moved["warning"] and "\n" not in moved["warning"]
+    code, dep, _ = await api("bob", "POST", "deployments", {"name": "gated-stage", "model": "gated",
+                                                            "environment": "staging", "capture": False})
+    assert code == 201 and dep["model_revision"] == 2 and "model_approval=warn" in dep["warning"]
+
+    # off: no warning
+    ok(await api("alice", "PUT", "projects/gov/settings", {"model_approval": "off"}))
+    code, dep, _ = await api("bob", "POST", "deployments", {"name": "gated-dev", "model": "gated",
+                                                            "capture": False})
+    assert code == 201 and dep["warning"] is None and dep["approval_status"] == "PendingManualApproval"
+
+    events = ok(await api("alice", "GET", "audit", project="gov", resource_type="deployment"))["events"]
+    assert sorted(e["action"] for e in events) == ["deployment.create"] * 3 + ["deployment.update"] * 2

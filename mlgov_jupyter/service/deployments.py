@@ -73,7 +73,11 @@ class DeploymentService(ServiceBase):
         """Record a deployment of model ``body.model`` at ``body.revision`` (default: latest) in the
         model's project, with a capture dataset ``<name>-capture`` (a catalog dataset of the
         model's classification) unless ``capture`` is False. For those who manage monitors in
-        that project; audited. Conflict if the name (or the capture dataset's) is taken."""
+        that project; audited. The project's ``model_approval`` applies as to ``use``: Forbidden
+        (one line naming the revision's approval status; nothing written) under ``refuse`` unless
+        the revision is Approved with an Approved card describing it. Returns the deployment's view
+        with ``approval_status``, ``approved_card`` and ``warning`` (None unless the project warns).
+        NotFound (no such revision), Conflict if the name (or the capture dataset's) is taken."""
         with self.store.transaction() as s:
             model = self._asset(s, body.model)
             lock_listed(s, model)  # an unpublish of the model waits, then sees this deployment
@@ -83,11 +87,10 @@ class DeploymentService(ServiceBase):
             self._authorize(s, actor, authz.MONITOR_MANAGE, Resource(
                 type="monitor", name=body.name, project=pname, classification=model.classification))
             revision = body.revision or model.latest_revision
-            if not s.execute(select(t.AssetRevision.id).where(t.AssetRevision.asset_id == model.id,
-                                                              t.AssetRevision.revision == revision)).first():
-                raise NotFound(f"model {model.name!r} has no revision {revision} (latest is {model.latest_revision})")
+            rev = self._served_revision(s, model, revision)
             if s.execute(select(t.Deployment.id).where(t.Deployment.name == body.name)).first():
                 raise Conflict(f"a deployment named {body.name!r} exists")
+            gate = self._model_gate(s, model, rev, pname, actor, authz.MONITOR_MANAGE)
             now = datetime.now(timezone.utc)
             d = t.Deployment(name=body.name, project_id=model.project_id, model_asset_id=model.id,
                              model_revision=revision, environment=body.environment, status="InService",
@@ -98,9 +101,18 @@ class DeploymentService(ServiceBase):
             s.flush()
             self._audit(s, actor, "deployment.create", "deployment", d.name,
                         {"model": model.name, "revision": revision, "environment": d.environment,
-                         "project": pname, "capture": body.capture})
+                         "project": pname, "capture": body.capture,
+                         "approval_status": gate["approval_status"]})
             self._evaluate_alerts(s, [d.id], [])  # in service without a monitor: missing, from now
-            return self._show_deployment(s, d, self._project_names(s))
+            return {**self._show_deployment(s, d, self._project_names(s)), **gate}
+
+    def _served_revision(self, s, model: t.Asset, revision: int) -> t.AssetRevision:
+        """Revision ``revision`` of ``model``, which a deployment is to serve; NotFound."""
+        rev = s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == model.id,
+                                                      t.AssetRevision.revision == revision)).scalar_one_or_none()
+        if rev is None:
+            raise NotFound(f"model {model.name!r} has no revision {revision} (latest is {model.latest_revision})")
+        return rev
 
     def _capture_asset(self, s, actor: Actor, name: str, model: t.Asset, now: datetime) -> t.Asset:
         capture_name = f"{name}-capture"
@@ -143,19 +155,22 @@ class DeploymentService(ServiceBase):
             return out
 
     def update_deployment(self, actor: Actor, name: str, body: m.DeploymentUpdate) -> dict:
-        """Change a deployment's status (InService/OutOfService) or the model revision it serves.
-        NotFound (unpublish's message) to put it back in service once its model or capture
-        dataset was unpublished."""
+        """Change a deployment's status (InService/OutOfService) or the model revision it serves;
+        a new revision passes the project's ``model_approval`` as a new deployment does (Forbidden
+        under ``refuse``, nothing changed; the view then carries ``approval_status``,
+        ``approved_card`` and ``warning``). NotFound for a revision the model does not have, and
+        (unpublish's message) to put it back in service once its model or capture dataset was
+        unpublished."""
         with self.store.transaction() as s:
             d = self._deployment(s, name, lock=True)
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._deployment_resource(s, d, names[d.project_id]))
-            detail = {"project": names[d.project_id]}
+            detail, gate = {"project": names[d.project_id]}, {}
             if body.revision is not None and body.revision != d.model_revision:
                 model = s.get(t.Asset, d.model_asset_id)
-                if not 1 <= body.revision <= model.latest_revision:
-                    raise NotFound(f"model {model.name!r} has no revision {body.revision}")
-                detail["revision"] = [d.model_revision, body.revision]
+                rev = self._served_revision(s, model, body.revision)
+                gate = self._model_gate(s, model, rev, names[d.project_id], actor, authz.MONITOR_MANAGE)
+                detail.update(revision=[d.model_revision, body.revision], approval_status=gate["approval_status"])
                 d.model_revision = body.revision
             if body.status == "InService" and d.status != "InService":  # back in use: its assets listed
                 lock_listed(s, *[s.get(t.Asset, i) for i in (d.model_asset_id, d.capture_asset_id) if i])
@@ -165,7 +180,7 @@ class DeploymentService(ServiceBase):
             d.updated_at = datetime.now(timezone.utc)
             self._audit(s, actor, "deployment.update", "deployment", d.name, detail)
             self._evaluate_alerts(s, [d.id], [])
-            return self._show_deployment(s, d, names)
+            return {**self._show_deployment(s, d, names), **gate}
 
     # ---- captured data -----------------------------------------------------------------------
 

@@ -103,10 +103,12 @@ class ModelVersionService(ServiceBase):
         return row[0] if row else default
 
     def _model_gate(self, s: Session, a: t.Asset, rev: t.AssetRevision, project_name: str,
-                    actor: Actor | None = None) -> dict:
-        """What ``use`` of model revision ``rev`` may return under its project's ``model_approval``:
-        ``{"approval_status", "approved_card", "warning"}``; Forbidden under ``refuse`` when the
-        revision is not Approved or no Approved card version describes it (same content)."""
+                    actor: Actor | None = None, action: str = authz.CATALOG_CONSUME) -> dict:
+        """What ``use`` (or a deployment: service/deployments.py) of model revision ``rev`` may
+        return under its project's ``model_approval``: ``{"approval_status", "approved_card",
+        "warning"}``; Forbidden under ``refuse`` when the revision is not Approved or no Approved
+        card version describes it (same content), audited as a refusal of ``action`` when
+        ``actor`` is given."""
         policy = self._setting(s, a.project_id, "model_approval", "off")
         status = self._approval_status(s, a.id, rev.revision)
         cards = [c for c in self._describing_cards(s, a.id).get(rev.revision, [])
@@ -125,8 +127,7 @@ class ModelVersionService(ServiceBase):
         if policy == "refuse":
             message += f": see %mlgov model versions {a.name}"
             if actor is not None:  # audited as a refusal, like the authorizer's
-                self._note_denial(s, actor, authz.CATALOG_CONSUME,
-                                  self._asset_resource(a, project_name), message)
+                self._note_denial(s, actor, action, self._asset_resource(a, project_name), message)
             raise Forbidden(message)
         out["warning"] = message
         return out
