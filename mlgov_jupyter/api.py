@@ -345,7 +345,7 @@ def parse(model: type | None, data: Any, where: str):
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or where
-        raise Invalid(f"{where} field {loc!r}: {err['msg']}") from None
+        raise Invalid(f"{where} field {loc!r}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 def parse_json(raw: bytes, max_containers: int | None = None) -> Any:

@@ -132,7 +132,7 @@ async def test_one_user_takes_one_search_thread_at_a_time(api, service, monkeypa
     assert len(threads) == 2  # one of Alice's searches holds a thread; her others wait on the loop
     # a ninth of hers, with eight running or waiting: refused at once, not queued
     status, body, _ = await asyncio.wait_for(api("alice", "GET", "assets", q="loans 9"), 5)
-    assert status == 503
+    assert status == 429
     assert body["message"] == "alice has 8 searches running or waiting already; try again when they are answered"
     gate.set()
     assert all(r[0] == 200 for r in await asyncio.gather(*alices))
@@ -200,3 +200,36 @@ async def test_users_heavy_on_the_search_threads_leave_one_to_the_others(api, se
     gate.set()
     assert [r[0] for r in await asyncio.gather(*held)] == [200] * 3
     assert sorted(threads) == sorted(heavy)
+
+
+async def test_a_search_of_more_than_eight_words_is_a_400(api):
+    """Each word is a prefix FTS5 expands in one step no deadline stops: the words are bounded
+    (red team R21 F2: a hundred one-letter words took 0.42 s at 100k, and accounts taken in turn
+    kept every search thread busy with them)."""
+    assert (await api("alice", "GET", "assets", q="a b c d e f g h"))[0] == 200
+    for q in ("a b c d e f g h i", " ".join("abcdefghijklmnopqrstuvwxyz" * 4), "_".join(["id", "col"] * 9)):
+        status, body, _ = await api("alice", "GET", "assets", q=q)
+        assert status == 400 and body == {"message": "query field 'q': a search takes at most 8 words"}
+
+
+def test_all_users_searches_together_take_at_most_half_the_loop():
+    """Each user a quarter of the loop, and all of them together a half (red team R21 F3: four
+    accounts with a quarter each took it all); alone, a user may take it all. Seconds decay with a
+    half-life of 1 s, so a steady r seconds a second reads 1.44 r: the bars read 0.36 and 0.72."""
+    from mlgov_jupyter.server.budgets import SearchShares
+
+    now = [100.0]
+    shares = SearchShares(2, clock=lambda: now[0])
+    shares.seen("a")
+    shares.charge_loop("a", 1.0)
+    assert shares.may_use_loop("a")  # alone: the whole loop
+    shares.seen("b")
+    assert not shares.may_use_loop("a") and not shares.may_use_loop("b")  # a: over a quarter; all: over half
+    now[0] += 1.0  # a: 0.5 s, over a quarter; all: 0.5 s, under half
+    assert not shares.may_use_loop("a") and shares.may_use_loop("b")
+    shares.charge_loop("b", 0.1)
+    shares.seen("c")
+    shares.charge_loop("c", 0.15)  # b and c under a quarter each...
+    assert not shares.may_use_loop("d")  # ...but 0.75 s in all
+    now[0] += 0.1  # 0.70 s
+    assert shares.may_use_loop("d") and shares.may_use_loop("b") and not shares.may_use_loop("a")

@@ -46,4 +46,12 @@ class Unavailable(GovernanceError):
     status = 503
 
 
-BY_STATUS = {cls.status: cls for cls in (Invalid, Forbidden, NotFound, Conflict, TooLarge, Unavailable)}
+class TooManyRequests(Unavailable):
+    """One user has as many calls of a kind running or waiting as they may (a 429, logged as one
+    warning line where a 503 would be an error with the request's headers: red team R21 F4)."""
+
+    status = 429
+
+
+BY_STATUS = {cls.status: cls for cls in (Invalid, Forbidden, NotFound, Conflict, TooLarge, Unavailable,
+                                         TooManyRequests)}

@@ -34,7 +34,7 @@ from collections import Counter
 from contextlib import asynccontextmanager
 from typing import Callable
 
-from ..core.errors import TooLarge, Unavailable
+from ..core.errors import TooLarge, TooManyRequests, Unavailable
 from ..store.fair_slots import preempt_by_share
 
 log = logging.getLogger("mlgov.server")
@@ -227,11 +227,11 @@ class Turns:
 
     @asynccontextmanager
     async def turn(self, user: str):
-        """Wait for ``user``'s turn; Unavailable (503) when ``most`` of theirs hold or wait for one
-        already (red team R19 F3: 2,000 requests sent and closed at once queued 15 minutes of work)."""
+        """Wait for ``user``'s turn; TooManyRequests (429) when ``most`` of theirs hold or wait for
+        one already (red team R19 F3: 2,000 requests sent and closed at once queued 15 minutes of work)."""
         entry = self.locks.setdefault(user, [None, 0])
         if entry[1] >= self.most:
-            raise Unavailable(f"{user} has {entry[1]} {self.what} running or waiting already; try again "
+            raise TooManyRequests(f"{user} has {entry[1]} {self.what} running or waiting already; try again "
                               "when they are answered")
         if entry[0] is None:
             entry[0] = asyncio.Semaphore(self.width)
@@ -247,6 +247,7 @@ class Turns:
 
 SHARE_HALF_LIFE = 1.0  # seconds: a user's recent search time halves every second
 LOOP_SHARE = 0.25  # of the event loop's time one user's searches may take while others use the service
+LOOP_TOTAL = 0.5  # of the event loop's time all users' searches together may take then
 PRESENT_SECONDS = 5.0  # a user whose last request is this recent is using the service
 
 
@@ -259,8 +260,9 @@ class SearchShares:
     Each user's search seconds on the loop and on the threads, decayed with a half-life of
     ``SHARE_HALF_LIFE`` (a steady r seconds a second reads r / ln 2 = 1.44 r). A user's searches
     may run on the loop while no one else has made a request in ``PRESENT_SECONDS`` (alone, they
-    may use it all), or while their loop seconds are under ``LOOP_SHARE`` of the loop's; beyond,
-    they go to the threads (``on_threads``). The search pool has a thread more than ``workers``:
+    may use it all), or while their loop seconds are under ``LOOP_SHARE`` of the loop's and all
+    users' together under ``LOOP_TOTAL`` (red team R21 F3: four accounts with a quarter each took
+    the whole loop); beyond, they go to the threads (``on_threads``). The search pool has a thread more than ``workers``:
     ``workers`` searches run through ``gate``, and while it is full the last thread (``spare``)
     takes a user who used less than half of what each user running a search used of the threads
     lately, so that someone who searches now and then is answered at once while any number of
@@ -269,6 +271,7 @@ class SearchShares:
     def __init__(self, workers: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.loop: dict[str, list] = {}  # user -> [seconds, when]: decayed from then
+        self.all_loop: dict[str, list] = {}  # "" -> all users' [seconds, when]
         self.threads: dict[str, list] = {}
         self.latest: tuple = ("", -math.inf)  # the last user seen and when
         self.before: tuple = ("", -math.inf)  # the last user seen other than ``latest``'s
@@ -289,10 +292,13 @@ class SearchShares:
         return self.clock() - other[1] > PRESENT_SECONDS
 
     def may_use_loop(self, user: str) -> bool:
-        return self.alone(user) or self._read(self.loop, user) < LOOP_SHARE * SHARE_HALF_LIFE / math.log(2)
+        steady = SHARE_HALF_LIFE / math.log(2)  # what one second a second reads
+        return self.alone(user) or (self._read(self.loop, user) < LOOP_SHARE * steady
+                                    and self._read(self.all_loop, "") < LOOP_TOTAL * steady)
 
     def charge_loop(self, user: str, seconds: float) -> None:
         self._charge(self.loop, user, seconds)
+        self._charge(self.all_loop, "", seconds)
 
     @asynccontextmanager
     async def on_threads(self, user: str):
