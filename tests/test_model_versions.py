@@ -391,3 +391,25 @@ async def test_a_card_shows_its_model_revisions_hash_only_to_who_may_read_the_mo
     assert code == 200 and card["model_revision"]["content_hash"] == digest
     code, html, _ = await api("alice", "GET", "cards/hidden-card/export", format="html")
     assert code == 200 and digest[:19].encode() in html
+
+
+def test_deploy_from_the_client_warns_or_is_refused_as_use(users):
+    """R20-7 in the notebook: ``deploy`` and ``update_deployment`` of a revision the project does
+    not approve show the warning as ``use`` does (warn), or are Forbidden (refuse)."""
+    alice, bob, carol, dave = users
+    model, X, y = _fit(bob.use("cancer"))
+    bob.card_from_session(model, "scorer", train=(X, y), test=(X, y), project="clinical")
+    alice.set_model_approval("clinical", "warn")
+    with pytest.warns(ModelApprovalWarning, match="PendingManualApproval"):
+        assert bob.deploy("scorer-prod", "scorer", capture=False)["status"] == "InService"
+    alice.set_model_approval("clinical", "refuse")
+    with pytest.raises(Forbidden, match="PendingManualApproval"):
+        bob.deploy("scorer-prod2", "scorer", capture=False)
+    model.set_params(C=0.1).fit(X, y)
+    bob.card_from_session(model, "scorer", train=(X, y), test=(X, y))  # revision 2
+    with pytest.raises(Forbidden, match="revision 2 is PendingManualApproval"):
+        bob.update_deployment("scorer-prod", revision=2)
+    alice.set_model_approval("clinical", "off")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert bob.update_deployment("scorer-prod", revision=2)["model_revision"] == 2

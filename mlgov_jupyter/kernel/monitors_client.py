@@ -33,9 +33,11 @@ class MonitorsClient:
                capture: bool = True) -> dict:
         """Record that ``model`` (at ``revision``, default its latest) serves as deployment ``name``
         in ``environment``; with ``capture`` a catalog dataset ``<name>-capture`` receives what
-        ``mlgov_jupyter.capture`` logs. Conflict if the name is taken."""
-        return self._call("POST", "deployments", body={"name": name, "model": model, "revision": revision,
-                                                       "environment": environment, "capture": capture})
+        ``mlgov_jupyter.capture`` logs. Conflict if the name is taken; under the project's
+        ``model_approval``, Forbidden (refuse) or a ModelApprovalWarning (warn) for a revision
+        not approved."""
+        return _warned(self._call("POST", "deployments", body={"name": name, "model": model, "revision": revision,
+                                                               "environment": environment, "capture": capture}))
 
     def deployments(self) -> list[dict]:
         return self._call("GET", "deployments")["deployments"]
@@ -45,8 +47,10 @@ class MonitorsClient:
         return self._call("GET", f"deployments/{quote(name, safe='')}")
 
     def update_deployment(self, name: str, status: str | None = None, revision: int | None = None) -> dict:
-        """Take a deployment out of service (``status="OutOfService"``), back, or to another revision."""
-        return self._call("PATCH", f"deployments/{quote(name, safe='')}", body={"status": status, "revision": revision})
+        """Take a deployment out of service (``status="OutOfService"``), back, or to another revision
+        (approved or not as ``deploy``)."""
+        return _warned(self._call("PATCH", f"deployments/{quote(name, safe='')}",
+                                  body={"status": status, "revision": revision}))
 
     def send_capture(self, deployment: str, frame, kind: str = "inference") -> dict:
         """Store one batch (a DataFrame with an ``inference_id`` column) as a Parquet file."""
@@ -161,3 +165,15 @@ class MonitorsClient:
 
     def acknowledge(self, alert_id: int, comment: str = "") -> dict:
         return self._call("POST", f"alerts/{int(alert_id)}/ack", body={"comment": comment})
+
+
+def _warned(answer: dict) -> dict:
+    """``answer``, its ``warning`` (a revision the project's model_approval=warn does not approve)
+    shown as one line, as ``use`` shows it."""
+    if answer.get("warning"):
+        import warnings
+
+        from .client import ModelApprovalWarning
+
+        warnings.warn_explicit(answer["warning"], ModelApprovalWarning, "<mlgov>", 0, module="mlgov_jupyter")
+    return answer
