@@ -304,8 +304,24 @@ def publish_cost(url: str, count: int) -> tuple[float, float, float, float]:
         each.append(time.perf_counter() - began)
     per = (time.perf_counter() - t) * 1000 / count
     cpu = ((time.thread_time() - c) * 1000 + _cpu_ms(backends) - d) / count
+    _forget_published(svc.store)
     svc.store.dispose()
     return per, cpu, len(sent), statistics.median(each) * 1000
+
+
+def _forget_published(store) -> None:
+    """Delete the assets the publish pass published (the benchmark's own rows, by SQL; their audit
+    events stay), so that a kept catalog timed again is as built: 19,000 of them, the newest of
+    all and none holding the word, made a word in 10% of 1M assets take 70 ms instead of 15 (its
+    newest matches are found walking from the newest assets down)."""
+    from sqlalchemy import text
+
+    ids = "SELECT a.id FROM assets a JOIN projects p ON p.id = a.project_id WHERE p.name = :project"
+    with store.transaction() as s:
+        if store.is_sqlite:
+            s.execute(text(f"DELETE FROM asset_fts WHERE rowid IN ({ids})"), {"project": PUBLISH_PROJECT})
+        s.execute(text(f"DELETE FROM asset_revisions WHERE asset_id IN ({ids})"), {"project": PUBLISH_PROJECT})
+        s.execute(text(f"DELETE FROM assets WHERE id IN ({ids})"), {"project": PUBLISH_PROJECT})
 
 
 # ---- REST ---------------------------------------------------------------------------------------
