@@ -121,7 +121,7 @@ def test_the_issue_message():
                           [Assignment("data-scientist", user="alice")])
     d = az.decide(Principal("alice", designations={"risk": "owner"}), authz.CATALOG_DECIDE,
                   Resource("request", "r1", "risk"))
-    assert d == authz.Decision(False, "alice may not approve requests of project risk: "
+    assert d == authz.Decision(False, "alice may not decide access requests, model aliases and deprecations of project risk: "
                                       "role data-scientist lacks activity approve-access")
 
 
@@ -129,7 +129,7 @@ def test_allow_reason_names_role_and_activity():
     az = PolicyAuthorizer([Role.from_persona("steward", "data-steward")], [Assignment("steward", user="carol")])
     d = az.decide(Principal("carol", designations={"risk": "steward"}), authz.CATALOG_DECIDE,
                   Resource("request", "r1", "risk", attrs={"requester": "bob"}))
-    assert d == authz.Decision(True, "carol may approve requests of project risk: "
+    assert d == authz.Decision(True, "carol may decide access requests, model aliases and deprecations of project risk: "
                                      "role steward grants activity approve-access")
 
 
@@ -138,7 +138,7 @@ def test_missing_designation_reason():
     d = az.decide(Principal("carol", designations={"risk": "consumer"}), authz.CATALOG_DECIDE,
                   Resource("request", "r1", "risk"))
     assert not d.allowed
-    assert d.reason == ("carol may not approve requests of project risk: role steward grants activity "
+    assert d.reason == ("carol may not decide access requests, model aliases and deprecations of project risk: role steward grants activity "
                         "approve-access but carol is consumer of project risk; needs one of owner, steward")
     d = az.decide(Principal("carol"), authz.CATALOG_DECIDE, Resource("request", "r1", "fraud"))
     assert d.reason.endswith("but carol is not a member of project fraud; needs one of owner, steward")
@@ -258,7 +258,7 @@ def test_separation_of_duties_off_and_admins():
     assert az.decide(Principal("carol", designations={"risk": "owner"}), authz.CATALOG_DECIDE, mine).allowed
     admin = Principal("root", is_admin=True)
     d = az.decide(admin, authz.CATALOG_DECIDE, Resource("request", "r", "risk", attrs={"requester": "root"}))
-    assert d == authz.Decision(False, "root may not approve requests of project risk: "
+    assert d == authz.Decision(False, "root may not decide access requests, model aliases and deprecations of project risk: "
                                       "separation of duties: root is the requester")
     assert az.decide(admin, authz.CATALOG_DECIDE, mine).allowed
     lenient = PolicyAuthorizer([lax], admin_separation_of_duties=False)

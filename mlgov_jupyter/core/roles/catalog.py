@@ -55,8 +55,8 @@ ACTION_PHRASES: Mapping[str, str] = {
     authz.CATALOG_READ: "read catalog entries",
     authz.CATALOG_PUBLISH: "publish assets",
     authz.CATALOG_SUBSCRIBE: "subscribe to assets",
-    authz.CATALOG_DECIDE: "approve requests",
-    authz.CATALOG_REVOKE: "revoke subscriptions",
+    authz.CATALOG_DECIDE: "decide access requests, model aliases and deprecations",
+    authz.CATALOG_REVOKE: "revoke access (subscriptions, unpublishing)",
     authz.CATALOG_CONSUME: "consume assets",
     authz.AUDIT_READ: "read the audit log",
     authz.AUDIT_VERIFY: "verify the audit log",
@@ -75,7 +75,7 @@ ACTION_PHRASES: Mapping[str, str] = {
 
 
 def phrase(action: str, project: str | None) -> str:
-    """'approve requests of project risk' (the project is left out when there is none)."""
+    """'publish assets of project risk' (the project is left out when there is none)."""
     text = ACTION_PHRASES.get(action, action)
     if project and action not in OPEN_ACTIONS:
         if text.endswith(" project"):
