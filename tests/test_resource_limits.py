@@ -85,8 +85,9 @@ async def test_pdf_exports_run_apart_bounded_and_cached(api, service, renders):
     assert all(name.startswith("mlgov-export") for name in seen)
     assert 1 <= state["max"] <= service.limits.export_workers
     before = len(seen)
-    # the same version again: from the cache, no render
-    status, body, _ = await api("alice", "GET", "cards/scorer-card/export", format="pdf")
+    # the same version again, rendered alike (bob may not read the model: no content hash, R20-5):
+    # from the cache, no render
+    status, body, _ = await api("bob", "GET", "cards/scorer-card/export", format="pdf")
     assert status == 200 and body == results[0][1] and len(seen) == before
     # an approval changes what is rendered: a new PDF
     ok(await api("alice", "POST", "cards/scorer-card/transition", {"action": "submit"}))
