@@ -2,7 +2,8 @@
 (issue 13): over a catalog of 2,500 assets the open (no words) reads "2,500 assets" (stored
 counts, exact); a word in half of them reads "1,000+ assets" with a tooltip saying what was
 counted, its facet counts are those of the newest 1,000 matches (said above them) and the pager
-stops at them.
+stops at them. A search of more than 8 words is refused with one line in the panel (each word is a
+prefix FTS5 expands; red team R21 F2).
 Screenshot at the default sidebar width: test-artifacts/search-bound.png."""
 
 from __future__ import annotations
@@ -57,3 +58,10 @@ def test_a_broad_word_reads_1000_plus(big_lab, browser, pages):
     assert sum(counts) == SEARCH_EXACT_TOTAL, counts  # the kinds of exactly the newest 1,000
     ARTIFACTS.mkdir(exist_ok=True)
     panel.screenshot(path=str(ARTIFACTS / "search-bound.png"))
+    # nine words: one line saying why, in the panel; eight are searched
+    search.fill("shared a b c d e f g h")
+    search.press("Enter")
+    expect(panel.get_by_role("alert")).to_contain_text("a search takes at most 8 words")
+    search.fill("shared a b c d e f g")
+    search.press("Enter")
+    expect(panel.get_by_role("alert")).to_have_count(0)
