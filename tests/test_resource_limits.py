@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -134,3 +135,24 @@ async def test_a_parquet_publish_over_publish_max_rows_is_a_413(api, service):
     assert status == 413
     assert body["message"] == "the Parquet content holds 11 rows; at most 10 may be published (publish_max_rows)"
     ok(await api("alice", "POST", "assets", publish_body("few", df=pd.DataFrame({"a": range(10)}), project="risk")))
+
+
+async def test_a_cached_pdf_is_answered_while_every_render_slot_is_busy(api, service, renders):
+    """Red team R22 F2: two users' renders held both export threads and a third user's cached
+    export waited 3 s. Renders take a slot of export_workers inside the export threads, which are
+    more: a cached PDF is answered meanwhile."""
+    seen, state = renders
+    await _card(api, 20)
+    status, cached, _ = await api("alice", "GET", "cards/scorer-card/export", format="pdf")
+    assert status == 200 and len(seen) == 1
+    state["delay"] = 1.5
+    renders_now = asyncio.gather(*(api(user, "GET", "cards/scorer-card/export", format="pdf")
+                                   for user in ("bob", "carol")))
+    await asyncio.sleep(0.3)
+    assert state["now"] == service.limits.export_workers == 2  # both slots rendering
+    started = time.monotonic()
+    status, body, _ = await asyncio.wait_for(api("alice", "GET", "cards/scorer-card/export", format="pdf"), 5)
+    assert status == 200 and body == cached and time.monotonic() - started < 1.0
+    assert state["now"] == 2  # still rendering: alice's answer did not wait for them
+    assert all(r[0] == 200 for r in await renders_now)
+    assert state["max"] == 2

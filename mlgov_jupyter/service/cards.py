@@ -296,12 +296,17 @@ class CardService(ServiceBase):
     @property
     def export_executor(self) -> ThreadPoolExecutor:
         """The threads that serve exports (hosts run export routes here, not in the pool that
-        serves every other call): as many as PDF renders may run at a time."""
+        serves every other call): ``EXPORT_SPARE_THREADS`` more than PDF renders may run at a time
+        (``export_workers``, taken inside ``_pdf``), so that a cached PDF, HTML, JSON or Markdown is
+        answered while renders run (red team R22 F2: two users' renders held both threads and a
+        third user's cached export waited 3 s)."""
         with _EXPORT_LOCK:
             pool = getattr(self, "_export_pool", None)
             if pool is None:
                 pool = self._export_pool = ThreadPoolExecutor(
-                    max_workers=max(1, self.limits.export_workers), thread_name_prefix="mlgov-export")
+                    max_workers=max(1, self.limits.export_workers) + EXPORT_SPARE_THREADS,
+                    thread_name_prefix="mlgov-export")
+                self._render_slots = threading.BoundedSemaphore(max(1, self.limits.export_workers))
             return pool
 
     def _pdf(self, card: dict) -> bytes:
@@ -316,29 +321,46 @@ class CardService(ServiceBase):
                 raise Invalid(f"model card {name!r} version {card['version']} has {size[key]} {what}; "
                               f"a PDF export renders at most {limit} (export it as HTML, JSON or Markdown)")
         key = (name, card["version"], "pdf", hashlib.sha256(c.render_html(card).encode()).hexdigest())
-        with _EXPORT_LOCK:
-            cache = self.__dict__.setdefault("_pdf_cache", OrderedDict())
-            if key in cache:
-                cache.move_to_end(key)
-                return cache[key]
+        cached = self._cached_pdf(key)
+        if cached is not None:
+            return cached
+        self.export_executor  # noqa: B018 - makes the render slots
+        if not self._render_slots.acquire(timeout=limits.export_timeout):
+            raise Unavailable(f"every PDF render slot ({limits.export_workers}) stayed busy for "
+                              f"{limits.export_timeout:g} s; try again shortly, or export HTML")
         try:
+            cached = self._cached_pdf(key)  # rendered by another caller meanwhile
+            if cached is not None:
+                return cached
             done = subprocess.run([sys.executable, "-m", "mlgov_jupyter.core.cards.pdf_worker"],
                                   input=json.dumps(card, default=str).encode(), capture_output=True,
                                   timeout=limits.export_timeout, check=False)
         except subprocess.TimeoutExpired:
             raise Unavailable(f"exporting model card {name!r} version {card['version']} as PDF took longer "
                               f"than {limits.export_timeout:g} s and was stopped; try HTML") from None
+        finally:
+            self._render_slots.release()
         if done.returncode != 0 or not done.stdout.startswith(b"%PDF"):
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise Unavailable(f"exporting model card {name!r} as PDF failed: {tail[0][:200]}")
         with _EXPORT_LOCK:
+            cache = self.__dict__.setdefault("_pdf_cache", OrderedDict())
             cache[key] = done.stdout
             while len(cache) > max(0, limits.export_cache_entries):
                 cache.popitem(last=False)
         return done.stdout
 
+    def _cached_pdf(self, key: tuple) -> bytes | None:
+        with _EXPORT_LOCK:
+            cache = self.__dict__.setdefault("_pdf_cache", OrderedDict())
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        return None
+
 
 _EXPORT_LOCK = threading.Lock()
+EXPORT_SPARE_THREADS = 4  # export threads beyond the render slots: cached and non-PDF exports
 
 
 def _without_derived(content: dict, model: str, revisions: set) -> dict:
