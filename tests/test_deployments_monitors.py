@@ -549,7 +549,8 @@ async def test_each_run_checks_the_creators_access_with_their_groups(api):
 
 
 async def test_the_projects_model_approval_applies_to_deployments(api):
-    """Red team R20-7: model_approval=refuse stops recording (or moving) a deployment of a revision
+    """Red team R20-7: model_approval=refuse stops recording (or moving, or putting back in service:
+    R22 F4) a deployment of a revision
     that is not Approved with an Approved card (403, one line, nothing written, the refusal
     audited); warn records it with the warning in the answer, as use does."""
     from sklearn.dummy import DummyClassifier
@@ -591,6 +592,11 @@ async def test_the_projects_model_approval_applies_to_deployments(api):
     assert code == 404
     assert ok(await api("bob", "PATCH", "deployments/gated-prod", {"status": "OutOfService"}))["status"] == \
         "OutOfService"
+    # red team R22 F4: revision 1 rejected while out of service: back in service is refused
+    ok(await api("carol", "POST", "models/gated/versions/1/reject", {"comment": "leaks labels"}))
+    code, out, _ = await api("bob", "PATCH", "deployments/gated-prod", {"status": "InService"})
+    assert code == 403 and "revision 1 is Rejected" in out["message"] and "\n" not in out["message"], out
+    assert ok(await api("bob", "GET", "deployments/gated-prod"))["status"] == "OutOfService"
 
     # warn: recorded, the answer carries the warning
     ok(await api("alice", "PUT", "projects/gov/settings", {"model_approval": "warn"}))

@@ -156,7 +156,8 @@ class DeploymentService(ServiceBase):
 
     def update_deployment(self, actor: Actor, name: str, body: m.DeploymentUpdate) -> dict:
         """Change a deployment's status (InService/OutOfService) or the model revision it serves;
-        a new revision passes the project's ``model_approval`` as a new deployment does (Forbidden
+        a new revision, or one put back in service, passes the project's ``model_approval`` as a
+        new deployment does (Forbidden
         under ``refuse``, nothing changed; the view then carries ``approval_status``,
         ``approved_card`` and ``warning``). NotFound for a revision the model does not have, and
         (unpublish's message) to put it back in service once its model or capture dataset was
@@ -166,14 +167,18 @@ class DeploymentService(ServiceBase):
             names = self._project_names(s)
             self._authorize(s, actor, authz.MONITOR_MANAGE, self._deployment_resource(s, d, names[d.project_id]))
             detail, gate = {"project": names[d.project_id]}, {}
-            if body.revision is not None and body.revision != d.model_revision:
-                model = s.get(t.Asset, d.model_asset_id)
-                rev = self._served_revision(s, model, body.revision)
-                gate = self._model_gate(s, model, rev, names[d.project_id], actor, authz.MONITOR_MANAGE)
-                detail.update(revision=[d.model_revision, body.revision], approval_status=gate["approval_status"])
-                d.model_revision = body.revision
-            if body.status == "InService" and d.status != "InService":  # back in use: its assets listed
+            moved = body.revision is not None and body.revision != d.model_revision
+            back = body.status == "InService" and d.status != "InService"
+            if back:  # back in use: its assets listed
                 lock_listed(s, *[s.get(t.Asset, i) for i in (d.model_asset_id, d.capture_asset_id) if i])
+            if moved or back:  # what will serve passes the project's model_approval (R22 F4: a revision
+                model = s.get(t.Asset, d.model_asset_id)  # rejected after its deploy went back in service)
+                rev = self._served_revision(s, model, body.revision if moved else d.model_revision)
+                gate = self._model_gate(s, model, rev, names[d.project_id], actor, authz.MONITOR_MANAGE)
+                detail["approval_status"] = gate["approval_status"]
+            if moved:
+                detail["revision"] = [d.model_revision, body.revision]
+                d.model_revision = body.revision
             if body.status is not None and body.status != d.status:
                 detail["status"] = [d.status, body.status]
                 d.status = body.status
