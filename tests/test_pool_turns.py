@@ -20,7 +20,7 @@ async def test_one_users_slow_calls_hold_two_shared_threads_and_others_are_answe
     def list_cards(self, actor, q):
         if actor.name == "alice":
             running.append(threading.current_thread().name)
-            gate.wait(10)  # a slow call: held until Bob is answered
+            gate.wait(60)  # a slow call: held until Bob is answered (Bob waiting behind it would time out)
         return real(self, actor, q)
 
     monkeypatch.setattr(type(service), "list_cards", list_cards)
@@ -28,9 +28,9 @@ async def test_one_users_slow_calls_hold_two_shared_threads_and_others_are_answe
     await asyncio.sleep(0.5)
     assert len(running) == 2  # her other six wait their turn on the loop, holding no thread
     for _ in range(3):
-        status, body, _ = await asyncio.wait_for(api("bob", "GET", "whoami"), 5)
+        status, body, _ = await asyncio.wait_for(api("bob", "GET", "whoami"), 20)
         assert status == 200 and body["name"] == "bob"
-    status, body, _ = await asyncio.wait_for(api("bob", "GET", "cards"), 5)
+    status, body, _ = await asyncio.wait_for(api("bob", "GET", "cards"), 20)
     assert status == 200
     gate.set()
     assert [r[0] for r in await asyncio.gather(*alices)] == [200] * 8
@@ -45,7 +45,7 @@ async def test_one_users_exports_run_one_at_a_time(api, jp_serverapp, monkeypatc
     def export_card(self, actor, *args, **kwargs):
         running.append(actor.name)
         if actor.name == "alice":
-            gate.wait(10)
+            gate.wait(60)
         return real(self, actor, *args, **kwargs)
 
     monkeypatch.setattr(type(service), "export_card", export_card)
@@ -53,12 +53,12 @@ async def test_one_users_exports_run_one_at_a_time(api, jp_serverapp, monkeypatc
               for _ in range(3)]
     await asyncio.sleep(0.5)
     assert running == ["alice"]  # one export of hers at a time: the other export thread is free
-    status, body, _ = await asyncio.wait_for(api("bob", "GET", "cards/nocard/export", format="markdown"), 5)
+    status, body, _ = await asyncio.wait_for(api("bob", "GET", "cards/nocard/export", format="markdown"), 20)
     assert status == 404 and "nocard" in body["message"]
     # a fifth of hers, with four running or waiting: refused at once (an export is a download: the
     # stream slots, four a user, refuse it before its turn would)
     more = asyncio.ensure_future(api("alice", "GET", "cards/nocard/export", format="markdown"))
-    status, body, _ = await asyncio.wait_for(api("alice", "GET", "cards/nocard/export", format="markdown"), 5)
+    status, body, _ = await asyncio.wait_for(api("alice", "GET", "cards/nocard/export", format="markdown"), 20)
     assert status == 503 and "at once" in body["message"]
     gate.set()
     assert [r[0] for r in await asyncio.gather(*alices, more)] == [404] * 4
