@@ -58,6 +58,7 @@ async def test_one_users_exports_run_one_at_a_time(api, jp_serverapp, monkeypatc
     # a fifth of hers, with four running or waiting: refused at once (an export is a download: the
     # stream slots, four a user, refuse it before its turn would)
     more = asyncio.ensure_future(api("alice", "GET", "cards/nocard/export", format="markdown"))
+    await asyncio.sleep(0.5)  # the fourth holds its slot before the fifth asks (else the fifth takes it)
     status, body, _ = await asyncio.wait_for(api("alice", "GET", "cards/nocard/export", format="markdown"), 20)
     assert status == 503 and "at once" in body["message"]
     gate.set()
