@@ -68,12 +68,17 @@ SEARCH_MAX_WORDS = 8  # words of a catalog search: FTS5 expands each into the in
 
 
 def _few_words(q: str) -> str:
-    """``q`` with at most ``SEARCH_MAX_WORDS`` words, and twice as many letter-or-digit runs (FTS5
-    splits ``id_col`` in two). A search's cost grows with its words, each a prefix whose expansion
-    no deadline stops: at 100k assets 8 one-letter words took 9 ms, 16 took 39 ms and 100 took
-    0.42 s (red team R21 F2: accounts taken in turn kept the search threads busy with them)."""
-    if len(re.findall(r"\w+", q)) > SEARCH_MAX_WORDS or len(re.findall(r"[^\W_]+", q)) > 2 * SEARCH_MAX_WORDS:
-        raise ValueError(f"a search takes at most {SEARCH_MAX_WORDS} words")
+    """``q`` with at most ``SEARCH_MAX_WORDS`` words, and at most twice as many tokens as FTS5 may
+    split them into: runs of ASCII letters and digits (``id_col`` is two), and each other character
+    that Python counts as a word character (FTS5's unicode61 splits on some of them, e.g. U+19B0:
+    red team R22 F1). A search's cost grows with its tokens, each a prefix or a phrase step no
+    deadline stops: at 100k assets 8 one-letter words took 9 ms, 16 took 39 ms, 100 took 0.42 s,
+    and 85 tokens joined by U+19B0 in one "word" 0.34 s (R21 F2: accounts taken in turn kept the
+    search threads busy with them)."""
+    tokens = re.findall(r"[A-Za-z0-9]+|[^\W\x00-\x7f]", q)
+    if len(re.findall(r"\w+", q)) > SEARCH_MAX_WORDS or len(tokens) > 2 * SEARCH_MAX_WORDS:
+        raise ValueError(f"a search takes at most {SEARCH_MAX_WORDS} words of {2 * SEARCH_MAX_WORDS} "
+                         "letter-or-digit runs (a character beyond ASCII counts as one)")
     return q
 
 
