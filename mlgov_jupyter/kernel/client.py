@@ -282,10 +282,7 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
         elif meta["format"] == "skops":
             self._used_models[id(value)] = meta["name"]
             self._remember_revision(value, meta["name"], meta["revision"])
-        if meta.get("warning"):  # one line, without a source line of mlgov's or the magic's
-            import warnings
-
-            warnings.warn_explicit(meta["warning"], ModelApprovalWarning, "<mlgov>", 0, module="mlgov_jupyter")
+        warn_model_approval(meta)
         _warn_deprecated(name, meta)
         return value
 
@@ -428,6 +425,17 @@ class Client(CardsClient, RolesClient, NotificationsClient, MonitorsClient):
 
 class ModelApprovalWarning(UserWarning):
     """``use`` of a model revision its project's ``model_approval=warn`` does not vouch for."""
+
+
+def warn_model_approval(answer: dict) -> dict:
+    """``answer`` (of ``use``, a deploy or a deployment's move), its ``warning`` (a revision the
+    project's model_approval=warn does not approve) shown as one ModelApprovalWarning line,
+    without a source line of mlgov's or the magic's."""
+    if answer.get("warning"):
+        import warnings
+
+        warnings.warn_explicit(answer["warning"], ModelApprovalWarning, "<mlgov>", 0, module="mlgov_jupyter")
+    return answer
 
 
 def _fingerprint(model) -> str | None:

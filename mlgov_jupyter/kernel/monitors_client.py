@@ -168,12 +168,6 @@ class MonitorsClient:
 
 
 def _warned(answer: dict) -> dict:
-    """``answer``, its ``warning`` (a revision the project's model_approval=warn does not approve)
-    shown as one line, as ``use`` shows it."""
-    if answer.get("warning"):
-        import warnings
+    from .client import warn_model_approval  # client.py builds on this module
 
-        from .client import ModelApprovalWarning
-
-        warnings.warn_explicit(answer["warning"], ModelApprovalWarning, "<mlgov>", 0, module="mlgov_jupyter")
-    return answer
+    return warn_model_approval(answer)

@@ -210,15 +210,15 @@ class RouteMixin:
             finally:
                 shares.charge_loop(user, time.perf_counter() - began)
         async with search_turns(self.settings).turn(user), shares.on_threads(user) as took:
-            if self._client_gone():
-                raise Unavailable("the client closed the connection")  # nobody to answer
-            return await IOLoop.current().run_in_executor(pool, _timed, took, *run)
+            return await self._run_unless_gone(pool, _timed, took, *run)
 
-    def _client_gone(self) -> bool:
-        """Whether the caller's connection is closed already (a search that waited its turn is then
-        not run: red team R19 F3)."""
+    async def _run_unless_gone(self, pool, *call):
+        """``call`` on ``pool``, unless the caller's connection is closed already (a call that
+        waited its turn is then not run: red team R19 F3; Unavailable, which nobody reads)."""
         stream = getattr(self.request.connection, "stream", None)
-        return stream is not None and stream.closed()
+        if stream is not None and stream.closed():
+            raise Unavailable("the client closed the connection")
+        return await IOLoop.current().run_in_executor(pool, *call)
 
     def _discard_body(self) -> None:
         """Let tornado read and drop a refused body until the answer is out (it then closes the
@@ -341,9 +341,7 @@ class RouteMixin:
                     result = await self._search(pool, run, query.get("q") or "")
                 elif pool is None or pool is self.service.export_executor:  # a few at a time per user
                     async with pool_turns(self.settings, "shared" if pool is None else "export").turn(actor.name):
-                        if self._client_gone():
-                            raise Unavailable("the client closed the connection")  # nobody to answer
-                        result = await IOLoop.current().run_in_executor(pool, *run)
+                        result = await self._run_unless_gone(pool, *run)
                 else:
                     result = await IOLoop.current().run_in_executor(pool, *run)
             finally:

@@ -444,6 +444,16 @@ class ServiceBase:
             raise NotFound(f"no project named {name!r} (see %mlgov projects)")
         return p
 
+    def _model_revision(self, s: Session, model: t.Asset, number: int | None) -> t.AssetRevision:
+        """Revision ``number`` of ``model`` (``None``: its latest), which a card describes or a
+        deployment serves; NotFound."""
+        number = number or model.latest_revision
+        rev = s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == model.id,
+                                                      t.AssetRevision.revision == number)).scalar_one_or_none()
+        if rev is None:
+            raise NotFound(f"model {model.name!r} has no revision {number} (latest is {model.latest_revision})")
+        return rev
+
     def _asset(self, s: Session, name: str) -> t.Asset:
         a = s.execute(select(t.Asset).where(t.Asset.name == name)).scalar_one_or_none()
         if a is None:

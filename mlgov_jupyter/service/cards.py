@@ -86,15 +86,6 @@ class CardService(ServiceBase):
         data; the hash would confirm a guess of its bytes)."""
         return self._may_read_data(s, principal, model, self._project_names(s)[model.project_id])
 
-    def _described_revision(self, s: Session, model: t.Asset, number: int | None) -> t.AssetRevision:
-        """The model revision a card version describes (``None``: the model's latest); NotFound."""
-        number = number or model.latest_revision
-        rev = s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == model.id,
-                                                      t.AssetRevision.revision == number)).scalar_one_or_none()
-        if rev is None:
-            raise NotFound(f"model {model.name!r} has no revision {number} (latest is {model.latest_revision})")
-        return rev
-
     def _with_model_revision(self, s: Session, out: dict, chosen: t.ModelCardVersion,
                              versions: list[t.ModelCardVersion], model: t.Asset, reveal: bool) -> dict:
         """The view with the model revision the version describes, ``model_revision``: ``{"revision",
@@ -141,7 +132,7 @@ class CardService(ServiceBase):
             if s.execute(select(t.ModelCard.name).where(t.ModelCard.model_asset_id == model.id)).first():
                 raise Conflict(f"model {model.name!r} already has a card (one card per model)")
             lineage = self._check_lineage(s, body.lineage)
-            rev = self._described_revision(s, model, body.model_revision)
+            rev = self._model_revision(s, model, body.model_revision)
             card = t.ModelCard(name=body.name, model_asset_id=model.id, author=actor.name, latest_version=1)
             s.add(card)
             s.flush()
@@ -170,7 +161,7 @@ class CardService(ServiceBase):
                 raise Conflict(f"model card {name!r} is archived: it can be exported, not edited")
             lineage = self._check_lineage(s, body.lineage) if body.lineage else latest.lineage
             if body.model_revision is not None:
-                rev = self._described_revision(s, model, body.model_revision)
+                rev = self._model_revision(s, model, body.model_revision)
                 described = (rev.revision, rev.content_hash)
             else:  # the revision the latest version describes
                 described = (latest.model_revision, latest.model_content_hash)
@@ -306,8 +297,15 @@ class CardService(ServiceBase):
                 pool = self._export_pool = ThreadPoolExecutor(
                     max_workers=max(1, self.limits.export_workers) + EXPORT_SPARE_THREADS,
                     thread_name_prefix="mlgov-export")
-                self._render_slots = threading.BoundedSemaphore(max(1, self.limits.export_workers))
             return pool
+
+    def _render_slots(self) -> threading.BoundedSemaphore:
+        """PDF renders at a time: ``export_workers`` (made on first use)."""
+        with _EXPORT_LOCK:
+            slots = self.__dict__.get("_render_slot_sem")
+            if slots is None:
+                slots = self._render_slot_sem = threading.BoundedSemaphore(max(1, self.limits.export_workers))
+            return slots
 
     def _pdf(self, card: dict) -> bytes:
         """The PDF of a card version: bounded in size, rendered in a worker process with a timeout,
@@ -324,8 +322,8 @@ class CardService(ServiceBase):
         cached = self._cached_pdf(key)
         if cached is not None:
             return cached
-        self.export_executor  # noqa: B018 - makes the render slots
-        if not self._render_slots.acquire(timeout=limits.export_timeout):
+        slots = self._render_slots()
+        if not slots.acquire(timeout=limits.export_timeout):
             raise Unavailable(f"every PDF render slot ({limits.export_workers}) stayed busy for "
                               f"{limits.export_timeout:g} s; try again shortly, or export HTML")
         try:
@@ -339,7 +337,7 @@ class CardService(ServiceBase):
             raise Unavailable(f"exporting model card {name!r} version {card['version']} as PDF took longer "
                               f"than {limits.export_timeout:g} s and was stopped; try HTML") from None
         finally:
-            self._render_slots.release()
+            slots.release()
         if done.returncode != 0 or not done.stdout.startswith(b"%PDF"):
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise Unavailable(f"exporting model card {name!r} as PDF failed: {tail[0][:200]}")

@@ -87,7 +87,7 @@ class DeploymentService(ServiceBase):
             self._authorize(s, actor, authz.MONITOR_MANAGE, Resource(
                 type="monitor", name=body.name, project=pname, classification=model.classification))
             revision = body.revision or model.latest_revision
-            rev = self._served_revision(s, model, revision)
+            rev = self._model_revision(s, model, revision)
             if s.execute(select(t.Deployment.id).where(t.Deployment.name == body.name)).first():
                 raise Conflict(f"a deployment named {body.name!r} exists")
             gate = self._model_gate(s, model, rev, pname, actor, authz.MONITOR_MANAGE)
@@ -105,14 +105,6 @@ class DeploymentService(ServiceBase):
                          "approval_status": gate["approval_status"]})
             self._evaluate_alerts(s, [d.id], [])  # in service without a monitor: missing, from now
             return {**self._show_deployment(s, d, self._project_names(s)), **gate}
-
-    def _served_revision(self, s, model: t.Asset, revision: int) -> t.AssetRevision:
-        """Revision ``revision`` of ``model``, which a deployment is to serve; NotFound."""
-        rev = s.execute(select(t.AssetRevision).where(t.AssetRevision.asset_id == model.id,
-                                                      t.AssetRevision.revision == revision)).scalar_one_or_none()
-        if rev is None:
-            raise NotFound(f"model {model.name!r} has no revision {revision} (latest is {model.latest_revision})")
-        return rev
 
     def _capture_asset(self, s, actor: Actor, name: str, model: t.Asset, now: datetime) -> t.Asset:
         capture_name = f"{name}-capture"
@@ -173,7 +165,7 @@ class DeploymentService(ServiceBase):
                 lock_listed(s, *[s.get(t.Asset, i) for i in (d.model_asset_id, d.capture_asset_id) if i])
             if moved or back:  # what will serve passes the project's model_approval (R22 F4: a revision
                 model = s.get(t.Asset, d.model_asset_id)  # rejected after its deploy went back in service)
-                rev = self._served_revision(s, model, body.revision if moved else d.model_revision)
+                rev = self._model_revision(s, model, body.revision if moved else d.model_revision)
                 gate = self._model_gate(s, model, rev, names[d.project_id], actor, authz.MONITOR_MANAGE)
                 detail["approval_status"] = gate["approval_status"]
             if moved:
